@@ -1,0 +1,58 @@
+//! A dense layer y = f(x·W + b), forward beside backward.
+//!
+//! Shapes (row-major): x m×k (a batch of m rows), W k×n, b n, y m×n.
+
+use crate::activation::{self, Activation};
+use crate::gemm::{gemm_nn, gemm_nt, gemm_tn, Scratch, Start};
+use crate::simd::F32x4;
+
+/// y ← f(x·W + b). The bias seeds the GEMM's accumulators' epilogue, the
+/// activation runs over the fresh output.
+pub fn dense_forward<V: F32x4>(
+    m: usize,
+    k: usize,
+    n: usize,
+    x: &[f32],
+    w: &[f32],
+    b: &[f32],
+    y: &mut [f32],
+    act: Activation,
+    alpha: f32,
+    s: &mut Scratch,
+) {
+    debug_assert!(b.len() >= n);
+    gemm_nn::<V>(m, k, n, x, w, y, Start::Bias(b.as_ptr()), s);
+    activation::forward(act, alpha, &mut y[..m * n]);
+}
+
+/// Backward through y = f(x·W + b) given dy = ∂L/∂y:
+/// dz = dy ⊙ f′(y) (written over dy), dW += xᵀ·dz, db += Σ_rows dz, and, when
+/// `dx` is given, dx ← dz·Wᵀ (overwritten: it is the next layer's fresh dy).
+pub fn dense_backward<V: F32x4>(
+    m: usize,
+    k: usize,
+    n: usize,
+    x: &[f32],
+    w: &[f32],
+    y: &[f32],
+    dy: &mut [f32],
+    dx: Option<&mut [f32]>,
+    dw: &mut [f32],
+    db: &mut [f32],
+    act: Activation,
+    alpha: f32,
+    s: &mut Scratch,
+) {
+    debug_assert!(db.len() >= n && dy.len() >= m * n && y.len() >= m * n);
+    let dz = &mut dy[..m * n];
+    activation::backward(act, alpha, &y[..m * n], dz);
+    gemm_tn::<V>(m, k, n, x, dz, dw, true, s);
+    for row in dz.chunks_exact(n) {
+        for (g, &d) in db[..n].iter_mut().zip(row) {
+            *g += d;
+        }
+    }
+    if let Some(dx) = dx {
+        gemm_nt::<V>(m, n, k, dz, w, dx, false, s);
+    }
+}

@@ -1,0 +1,113 @@
+//! Register-tiled microkernels: an MR × 8 tile of C from packed panels.
+
+use super::params::NR;
+use crate::simd::{F32x4, Scalar};
+
+/// How a tile of C starts before the products are added.
+#[derive(Copy, Clone, Debug)]
+pub enum Start {
+    /// C ← A·B; C is not read.
+    Overwrite,
+    /// C ← A·B + C.
+    Accumulate,
+    /// C ← A·B + 1·biasᵀ; the pointer is the bias of the tile's first column. C is not read.
+    Bias(*const f32),
+}
+
+/// C[0..mr, 0..nr] ← Σ_p A[p] ⊗ B[p] combined with `start`.
+///
+/// `a` holds kc groups of MR floats (one per row of the tile), `b` kc groups of
+/// NR floats, both zero-padded past `mr` / `nr`. C is row-major with row stride
+/// `rsc`; only its first `mr` rows and `nr` columns are touched. The sum runs
+/// over p in order and `start` is added last, so every instantiation of this
+/// kernel rounds identically.
+///
+/// # Safety
+/// `a` must hold `kc * MR` floats, `b` `kc * NR`, and C and the bias (if any)
+/// must be valid for the `mr × nr` tile.
+#[inline(always)]
+pub unsafe fn sgemm_mrx8<V: F32x4, const MR: usize>(
+    kc: usize,
+    a: *const f32,
+    b: *const f32,
+    c: *mut f32,
+    rsc: usize,
+    mr: usize,
+    nr: usize,
+    start: Start,
+) {
+    debug_assert!(mr >= 1 && mr <= MR && nr >= 1 && nr <= NR);
+    let zero = V::splat(0.0);
+    let mut acc = [[zero; 2]; MR];
+    let mut pa = a;
+    let mut pb = b;
+    for _ in 0..kc {
+        let b0 = V::load(pb);
+        let b1 = V::load(pb.add(4));
+        // Rust gives no FMA here on purpose: wasm SIMD has none, so mul then add.
+        for r in 0..MR {
+            let ar = V::load_splat(pa.add(r));
+            acc[r][0] = acc[r][0].add(ar.mul(b0));
+            acc[r][1] = acc[r][1].add(ar.mul(b1));
+        }
+        pa = pa.add(MR);
+        pb = pb.add(NR);
+    }
+    if mr == MR && nr == NR {
+        for r in 0..MR {
+            let row = c.add(r * rsc);
+            let (s0, s1) = match start {
+                Start::Overwrite => (acc[r][0], acc[r][1]),
+                Start::Accumulate => (V::load(row).add(acc[r][0]), V::load(row.add(4)).add(acc[r][1])),
+                Start::Bias(bias) => (acc[r][0].add(V::load(bias)), acc[r][1].add(V::load(bias.add(4)))),
+            };
+            s0.store(row);
+            s1.store(row.add(4));
+        }
+    } else {
+        // Edge tile: spill to a scratch tile, then copy the live part.
+        let mut tile = [[0f32; NR]; MR];
+        for r in 0..MR {
+            acc[r][0].store(tile[r].as_mut_ptr());
+            acc[r][1].store(tile[r].as_mut_ptr().add(4));
+        }
+        for r in 0..mr {
+            let row = c.add(r * rsc);
+            for j in 0..nr {
+                let v = tile[r][j];
+                *row.add(j) = match start {
+                    Start::Overwrite => v,
+                    Start::Accumulate => *row.add(j) + v,
+                    Start::Bias(bias) => v + *bias.add(j),
+                };
+            }
+        }
+    }
+}
+
+/// The scalar twin: the same kernel over plain arrays.
+///
+/// # Safety
+/// As [`sgemm_mrx8`] with MR = 4.
+pub unsafe fn sgemm_4x8_scalar(kc: usize, a: *const f32, b: *const f32, c: *mut f32, rsc: usize, mr: usize, nr: usize, start: Start) {
+    sgemm_mrx8::<Scalar, 4>(kc, a, b, c, rsc, mr, nr, start)
+}
+
+/// The production kernel on wasm: 8 v128 accumulators, B rows as two v128
+/// loads, A broadcast with `v128.load32_splat`.
+///
+/// # Safety
+/// As [`sgemm_mrx8`] with MR = 4.
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+pub unsafe fn sgemm_4x8_simd128(kc: usize, a: *const f32, b: *const f32, c: *mut f32, rsc: usize, mr: usize, nr: usize, start: Start) {
+    sgemm_mrx8::<crate::simd::Simd128, 4>(kc, a, b, c, rsc, mr, nr, start)
+}
+
+/// The same kernel with SSE2, so native tests exercise the vector code path.
+///
+/// # Safety
+/// As [`sgemm_mrx8`] with MR = 4.
+#[cfg(target_arch = "x86_64")]
+pub unsafe fn sgemm_4x8_sse2(kc: usize, a: *const f32, b: *const f32, c: *mut f32, rsc: usize, mr: usize, nr: usize, start: Start) {
+    sgemm_mrx8::<crate::simd::Sse2, 4>(kc, a, b, c, rsc, mr, nr, start)
+}

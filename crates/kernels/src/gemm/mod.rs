@@ -1,0 +1,139 @@
+//! Packed, register-tiled single-precision GEMM and the three layouts a dense layer needs.
+
+pub mod kernel;
+pub mod pack;
+pub mod params;
+
+use crate::simd::F32x4;
+pub use kernel::Start;
+use kernel::sgemm_mrx8;
+use params::{KC, MC_PANELS, NC, NR, PACK_A_LEN, PACK_B_LEN};
+
+/// Packing space for the driver; allocate once and reuse (a training step must not allocate).
+pub struct Scratch<'a> {
+    pub a: &'a mut [f32],
+    pub b: &'a mut [f32],
+}
+
+impl<'a> Scratch<'a> {
+    pub fn new(a: &'a mut [f32], b: &'a mut [f32]) -> Self {
+        debug_assert!(a.len() >= PACK_A_LEN && b.len() >= PACK_B_LEN);
+        Scratch { a, b }
+    }
+}
+
+/// C[m×n] ← A[m×k]·B[k×n] combined with `start` (see [`Start`]).
+///
+/// A's element (i, p) is `a[i*rsa + p*csa]`, B's (p, j) is `b[p*rsb + j*csb]`;
+/// C is row-major with row stride `rsc`. Loops as in matrixmultiply: LOOP 5
+/// over NC columns of B, LOOP 4 over KC slices of depth (B packed), LOOP 3 over
+/// MC rows of A (A packed), LOOP 2 over NR panels, LOOP 1 over MR panels.
+///
+/// # Safety
+/// All addressed elements must be valid; C must not alias A, B or the bias.
+pub unsafe fn sgemm<V: F32x4, const MR: usize>(
+    m: usize,
+    k: usize,
+    n: usize,
+    a: *const f32,
+    rsa: usize,
+    csa: usize,
+    b: *const f32,
+    rsb: usize,
+    csb: usize,
+    c: *mut f32,
+    rsc: usize,
+    start: Start,
+    scratch: &mut Scratch,
+) {
+    debug_assert!(MR <= params::MR_MAX);
+    if m == 0 || n == 0 {
+        return;
+    }
+    if k == 0 {
+        for i in 0..m {
+            for j in 0..n {
+                let cij = c.add(i * rsc + j);
+                match start {
+                    Start::Overwrite => *cij = 0.0,
+                    Start::Accumulate => {}
+                    Start::Bias(bias) => *cij = *bias.add(j),
+                }
+            }
+        }
+        return;
+    }
+    let mc_max = MR * MC_PANELS;
+    let pa = scratch.a.as_mut_ptr();
+    let pb = scratch.b.as_mut_ptr();
+    let mut jc = 0;
+    while jc < n {
+        // LOOP 5
+        let nc = if n - jc < NC { n - jc } else { NC };
+        let mut pc = 0;
+        while pc < k {
+            // LOOP 4
+            let kc = if k - pc < KC { k - pc } else { KC };
+            pack::pack_b(kc, nc, b.add(pc * rsb + jc * csb), rsb, csb, NR, pb);
+            let mut ic = 0;
+            while ic < m {
+                // LOOP 3
+                let mc = if m - ic < mc_max { m - ic } else { mc_max };
+                pack::pack_a(mc, kc, a.add(ic * rsa + pc * csa), rsa, csa, MR, pa);
+                let mut jr = 0;
+                while jr < nc {
+                    // LOOP 2
+                    let nr = if nc - jr < NR { nc - jr } else { NR };
+                    let tile_start = if pc > 0 {
+                        Start::Accumulate
+                    } else {
+                        match start {
+                            Start::Bias(bias) => Start::Bias(bias.add(jc + jr)),
+                            s => s,
+                        }
+                    };
+                    let mut ir = 0;
+                    while ir < mc {
+                        // LOOP 1
+                        let mr = if mc - ir < MR { mc - ir } else { MR };
+                        sgemm_mrx8::<V, MR>(
+                            kc,
+                            pa.add(ir * kc),
+                            pb.add(jr * kc),
+                            c.add((ic + ir) * rsc + jc + jr),
+                            rsc,
+                            mr,
+                            nr,
+                            tile_start,
+                        );
+                        ir += MR;
+                    }
+                    jr += NR;
+                }
+                ic += mc;
+            }
+            pc += kc;
+        }
+        jc += nc;
+    }
+}
+
+/// Forward layout: Y[m×n] ← X[m×k]·W[k×n] (+ bias row, or + Y when accumulating).
+pub fn gemm_nn<V: F32x4>(m: usize, k: usize, n: usize, x: &[f32], w: &[f32], y: &mut [f32], start: Start, s: &mut Scratch) {
+    debug_assert!(x.len() >= m * k && w.len() >= k * n && y.len() >= m * n);
+    unsafe { sgemm::<V, { params::MR }>(m, k, n, x.as_ptr(), k, 1, w.as_ptr(), n, 1, y.as_mut_ptr(), n, start, s) }
+}
+
+/// Input-gradient layout: dX[m×k] ← dY[m×n]·Wᵀ (+ dX when `accumulate`), W being k×n.
+pub fn gemm_nt<V: F32x4>(m: usize, n: usize, k: usize, dy: &[f32], w: &[f32], dx: &mut [f32], accumulate: bool, s: &mut Scratch) {
+    debug_assert!(dy.len() >= m * n && w.len() >= k * n && dx.len() >= m * k);
+    let start = if accumulate { Start::Accumulate } else { Start::Overwrite };
+    unsafe { sgemm::<V, { params::MR }>(m, n, k, dy.as_ptr(), n, 1, w.as_ptr(), 1, n, dx.as_mut_ptr(), k, start, s) }
+}
+
+/// Weight-gradient layout: dW[k×n] ← Xᵀ·dY (+ dW when `accumulate`), X being m×k and dY m×n.
+pub fn gemm_tn<V: F32x4>(m: usize, k: usize, n: usize, x: &[f32], dy: &[f32], dw: &mut [f32], accumulate: bool, s: &mut Scratch) {
+    debug_assert!(x.len() >= m * k && dy.len() >= m * n && dw.len() >= k * n);
+    let start = if accumulate { Start::Accumulate } else { Start::Overwrite };
+    unsafe { sgemm::<V, { params::MR }>(k, m, n, x.as_ptr(), 1, k, dy.as_ptr(), n, 1, dw.as_mut_ptr(), n, start, s) }
+}

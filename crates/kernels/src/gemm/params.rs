@@ -1,0 +1,23 @@
+//! Block sizes of the GEMM driver, in one place (as in bluss/matrixmultiply).
+//!
+//! A packed B panel (KC × NR) stays in L1 while the microkernel walks the A
+//! panels of one MC × KC block, which stays in L2; the KC × NC block of B is
+//! reused across every MC block of A.
+
+/// Columns of C per microkernel tile: two 4-lane vectors.
+pub const NR: usize = 8;
+/// Rows of C per microkernel tile of the production kernel.
+pub const MR: usize = 4;
+/// The largest MR any instantiated microkernel uses (sizes the A packing buffer).
+pub const MR_MAX: usize = 8;
+/// Depth of one packed block.
+pub const KC: usize = 256;
+/// Rows of A packed at a time, in units of MR.
+pub const MC_PANELS: usize = 16;
+/// Columns of B packed at a time.
+pub const NC: usize = 512;
+
+/// Floats the A packing buffer needs for any MR ≤ MR_MAX.
+pub const PACK_A_LEN: usize = MR_MAX * MC_PANELS * KC;
+/// Floats the B packing buffer needs.
+pub const PACK_B_LEN: usize = KC * NC;

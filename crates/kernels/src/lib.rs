@@ -1,0 +1,13 @@
+//! latentkit's math: pure functions over slices, no I/O and no allocation
+//! policy. Every SIMD kernel is generic over [`simd::F32x4`]; its scalar twin
+//! is the same code over [`simd::Scalar`].
+
+pub mod activation;
+pub mod dense;
+pub mod gemm;
+pub mod init;
+pub mod loss;
+pub mod mathf;
+pub mod optim;
+pub mod rng;
+pub mod simd;

@@ -1,0 +1,126 @@
+//! Losses over a batch of predictions, each returning the mean loss times
+//! `weight` and writing (overwriting) its gradient with respect to the
+//! predictions. Sums run in f64 so the reported loss does not depend on the
+//! batch size's rounding.
+
+use crate::mathf;
+
+/// Loss codes; must match `ts/nn/loss.ts`.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+#[repr(u32)]
+pub enum Loss {
+    MeanSquaredError = 0,
+    BinaryCrossEntropyLogits = 1,
+    SoftmaxCrossEntropyLogits = 2,
+}
+
+impl Loss {
+    pub fn from_code(code: u32) -> Option<Loss> {
+        match code {
+            0 => Some(Loss::MeanSquaredError),
+            1 => Some(Loss::BinaryCrossEntropyLogits),
+            2 => Some(Loss::SoftmaxCrossEntropyLogits),
+            _ => None,
+        }
+    }
+}
+
+/// L = weight · mean_ij (p − t)²; grad = weight · 2(p − t) / (m·n).
+pub fn mse(pred: &[f32], target: &[f32], grad: &mut [f32], weight: f32) -> f64 {
+    debug_assert!(pred.len() == target.len() && grad.len() >= pred.len());
+    let count = pred.len();
+    if count == 0 {
+        return 0.0;
+    }
+    let g_scale = weight * 2.0 / count as f32;
+    let mut sum = 0.0f64;
+    for ((g, &p), &t) in grad.iter_mut().zip(pred).zip(target) {
+        let d = p - t;
+        sum += (d as f64) * (d as f64);
+        *g = d * g_scale;
+    }
+    weight as f64 * sum / count as f64
+}
+
+/// Squared error per row, mean over columns: out[i] = mean_j (p_ij − t_ij)².
+pub fn mse_rows(pred: &[f32], target: &[f32], cols: usize, out: &mut [f32]) {
+    debug_assert!(cols > 0 && pred.len() == target.len());
+    for ((o, p), t) in out.iter_mut().zip(pred.chunks_exact(cols)).zip(target.chunks_exact(cols)) {
+        let mut sum = 0.0f64;
+        for (&a, &b) in p.iter().zip(t) {
+            let d = (a - b) as f64;
+            sum += d * d;
+        }
+        *o = (sum / cols as f64) as f32;
+    }
+}
+
+/// Binary cross-entropy on logits z against targets t ∈ [0, 1]:
+/// ℓ = max(z, 0) − z·t + ln(1 + e^−|z|), the form that stays finite for any
+/// finite z; ∂ℓ/∂z = σ(z) − t. `target` of None means every target is
+/// `const_target` (the GAN's real/fake labels need no buffer).
+pub fn bce_logits(pred: &[f32], target: Option<&[f32]>, const_target: f32, grad: &mut [f32], weight: f32) -> f64 {
+    debug_assert!(grad.len() >= pred.len());
+    let count = pred.len();
+    if count == 0 {
+        return 0.0;
+    }
+    let g_scale = weight / count as f32;
+    let mut sum = 0.0f64;
+    for (i, (g, &z)) in grad.iter_mut().zip(pred).enumerate() {
+        let t = match target {
+            Some(t) => t[i],
+            None => const_target,
+        };
+        let e = mathf::exp(-z.abs()) as f64;
+        let zd = z as f64;
+        sum += zd.max(0.0) - zd * t as f64 + mathf::ln1p64(e);
+        let sig = if z >= 0.0 { 1.0 / (1.0 + e) } else { e / (1.0 + e) };
+        *g = ((sig - t as f64) as f32) * g_scale;
+    }
+    weight as f64 * sum / count as f64
+}
+
+/// Softmax cross-entropy on logits, rows of `cols` classes, targets a
+/// distribution per row (one-hot for labels): ℓ_i = Σ_j t_ij (lse_i − z_ij),
+/// mean over rows; ∂ℓ_i/∂z_ij = softmax_ij · Σ_j t_ij − t_ij.
+pub fn softmax_cross_entropy(pred: &[f32], target: &[f32], cols: usize, grad: &mut [f32], weight: f32) -> f64 {
+    debug_assert!(cols > 0 && pred.len() == target.len() && grad.len() >= pred.len());
+    let rows = pred.len() / cols;
+    if rows == 0 {
+        return 0.0;
+    }
+    let g_scale = weight / rows as f32;
+    let mut total = 0.0f64;
+    for ((z, t), g) in pred.chunks_exact(cols).zip(target.chunks_exact(cols)).zip(grad.chunks_exact_mut(cols)) {
+        let mx = z.iter().fold(f32::NEG_INFINITY, |a, &b| if b > a { b } else { a });
+        let mut sum = 0.0f64;
+        for (gj, &zj) in g.iter_mut().zip(z) {
+            let e = mathf::exp(zj - mx);
+            *gj = e;
+            sum += e as f64;
+        }
+        let lse = mx as f64 + mathf::ln64(sum);
+        let t_sum: f64 = t.iter().map(|&v| v as f64).sum();
+        let mut tz = 0.0f64;
+        for ((gj, &zj), &tj) in g.iter_mut().zip(z).zip(t) {
+            tz += tj as f64 * zj as f64;
+            *gj = ((*gj as f64 / sum * t_sum - tj as f64) as f32) * g_scale;
+        }
+        total += lse * t_sum - tz;
+    }
+    weight as f64 * total / rows as f64
+}
+
+/// Index of the largest logit in each row (first on ties).
+pub fn argmax_rows(pred: &[f32], cols: usize, out: &mut [u32]) {
+    for (o, z) in out.iter_mut().zip(pred.chunks_exact(cols)) {
+        let mut best = 0;
+        for j in 1..cols {
+            if z[j] > z[best] {
+                best = j;
+            }
+        }
+        *o = best as u32;
+    }
+}

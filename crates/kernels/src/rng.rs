@@ -1,0 +1,113 @@
+//! The seeded PRNG: xoshiro128** (Blackman & Vigna), 32-bit output, seeded
+//! from a 64-bit seed through splitmix64. All randomness in latentkit (weight
+//! init, noise, shuffling, dropout of inputs) comes from here, so one seed
+//! gives the same bits on every runtime.
+
+use crate::mathf;
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[repr(C)]
+pub struct Xoshiro128ss {
+    pub s: [u32; 4],
+}
+
+fn splitmix64(state: &mut u64) -> u64 {
+    *state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    let mut z = *state;
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+impl Xoshiro128ss {
+    pub fn from_seed(seed: u64) -> Self {
+        let mut sm = seed;
+        let a = splitmix64(&mut sm);
+        let b = splitmix64(&mut sm);
+        let s = [a as u32, (a >> 32) as u32, b as u32, (b >> 32) as u32];
+        // An all-zero state would be stuck; splitmix64 cannot give two zero words in a row,
+        // but guard anyway.
+        if s == [0; 4] {
+            return Xoshiro128ss { s: [1, 0, 0, 0] };
+        }
+        Xoshiro128ss { s }
+    }
+
+    #[inline]
+    pub fn next_u32(&mut self) -> u32 {
+        let s = &mut self.s;
+        let result = s[1].wrapping_mul(5).rotate_left(7).wrapping_mul(9);
+        let t = s[1] << 9;
+        s[2] ^= s[0];
+        s[3] ^= s[1];
+        s[1] ^= s[2];
+        s[0] ^= s[3];
+        s[2] ^= t;
+        s[3] = s[3].rotate_left(11);
+        result
+    }
+
+    /// Uniform on [0, 1) with 24 random bits.
+    #[inline]
+    pub fn next_f32(&mut self) -> f32 {
+        (self.next_u32() >> 8) as f32 * (1.0 / 16_777_216.0)
+    }
+
+    /// Uniform integer in [0, n), unbiased (Lemire's multiply-and-reject).
+    pub fn below(&mut self, n: u32) -> u32 {
+        debug_assert!(n > 0);
+        let mut m = self.next_u32() as u64 * n as u64;
+        if (m as u32) < n {
+            let threshold = n.wrapping_neg() % n;
+            while (m as u32) < threshold {
+                m = self.next_u32() as u64 * n as u64;
+            }
+        }
+        (m >> 32) as u32
+    }
+
+    /// out[i] ~ U[lo, hi).
+    pub fn fill_uniform(&mut self, out: &mut [f32], lo: f32, hi: f32) {
+        let span = hi - lo;
+        for v in out.iter_mut() {
+            *v = lo + span * self.next_f32();
+        }
+    }
+
+    /// out[i] ~ N(mean, std²) by Marsaglia's polar method (pairs; the odd last
+    /// value uses half a pair). Computed in f64 with latentkit's own log.
+    pub fn fill_normal(&mut self, out: &mut [f32], mean: f32, std: f32) {
+        let mut i = 0;
+        while i < out.len() {
+            let (a, b) = self.normal_pair();
+            out[i] = (mean as f64 + std as f64 * a) as f32;
+            if i + 1 < out.len() {
+                out[i + 1] = (mean as f64 + std as f64 * b) as f32;
+            }
+            i += 2;
+        }
+    }
+
+    fn normal_pair(&mut self) -> (f64, f64) {
+        loop {
+            // Centred on the 2^24 grid so that neither coordinate is ever exactly zero.
+            let u = ((self.next_u32() >> 8) as f64 + 0.5) * (2.0 / 16_777_216.0) - 1.0;
+            let v = ((self.next_u32() >> 8) as f64 + 0.5) * (2.0 / 16_777_216.0) - 1.0;
+            let s = u * u + v * v;
+            if s < 1.0 {
+                let f = (-2.0 * mathf::ln64(s) / s).sqrt();
+                return (u * f, v * f);
+            }
+        }
+    }
+
+    /// Fisher–Yates shuffle.
+    pub fn shuffle(&mut self, xs: &mut [u32]) {
+        let mut i = xs.len();
+        while i > 1 {
+            let j = self.below(i as u32) as usize;
+            i -= 1;
+            xs.swap(i, j);
+        }
+    }
+}

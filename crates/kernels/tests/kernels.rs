@@ -1,0 +1,230 @@
+//! Dense layers, losses, optimizers and the RNG against naive f64 references.
+
+use latentkit_kernels::activation::Activation;
+use latentkit_kernels::dense::{dense_backward, dense_forward};
+use latentkit_kernels::gemm::params::{PACK_A_LEN, PACK_B_LEN};
+use latentkit_kernels::gemm::Scratch;
+use latentkit_kernels::loss;
+use latentkit_kernels::optim;
+use latentkit_kernels::rng::Xoshiro128ss;
+use latentkit_kernels::simd::{Native, Scalar};
+
+fn close(got: f64, want: f64, rtol: f64, atol: f64, what: &str) {
+    assert!((got - want).abs() <= atol + rtol * want.abs(), "{what}: got {got}, want {want}");
+}
+
+fn values(n: usize, seed: u64) -> Vec<f32> {
+    let mut r = Xoshiro128ss::from_seed(seed);
+    (0..n).map(|_| r.next_f32() * 2.0 - 1.0).collect()
+}
+
+fn act_f64(a: Activation, alpha: f64, z: f64) -> f64 {
+    match a {
+        Activation::Linear => z,
+        Activation::Tanh => z.tanh(),
+        Activation::Sigmoid => 1.0 / (1.0 + (-z).exp()),
+        Activation::Relu => z.max(0.0),
+        Activation::LeakyRelu => if z > 0.0 { z } else { alpha * z },
+    }
+}
+
+fn dact_f64(a: Activation, alpha: f64, z: f64) -> f64 {
+    match a {
+        Activation::Linear => 1.0,
+        Activation::Tanh => 1.0 - z.tanh().powi(2),
+        Activation::Sigmoid => { let s = 1.0 / (1.0 + (-z).exp()); s * (1.0 - s) }
+        Activation::Relu => if z > 0.0 { 1.0 } else { 0.0 },
+        Activation::LeakyRelu => if z > 0.0 { 1.0 } else { alpha },
+    }
+}
+
+#[test]
+fn dense_forward_and_backward_match_naive() {
+    let mut pa = vec![0f32; PACK_A_LEN];
+    let mut pb = vec![0f32; PACK_B_LEN];
+    let mut sc = Scratch::new(&mut pa, &mut pb);
+    for act in [Activation::Linear, Activation::Tanh, Activation::Sigmoid, Activation::Relu, Activation::LeakyRelu] {
+        for &(m, k, n) in &[(1, 3, 2), (5, 7, 9), (33, 20, 17)] {
+            let alpha = 0.2f32;
+            let x = values(m * k, 1);
+            let w = values(k * n, 2);
+            let b = values(n, 3);
+            let g_out = values(m * n, 4);
+            let mut y = vec![0f32; m * n];
+            dense_forward::<Native>(m, k, n, &x, &w, &b, &mut y, act, alpha, &mut sc);
+            let mut dy = g_out.clone();
+            let mut dx = vec![0f32; m * k];
+            let mut dw = vec![1f32; k * n]; // accumulates onto existing gradient
+            let mut db = vec![1f32; n];
+            dense_backward::<Native>(m, k, n, &x, &w, &y, &mut dy, Some(&mut dx), &mut dw, &mut db, act, alpha, &mut sc);
+            let mut dz = vec![0f64; m * n];
+            for i in 0..m {
+                for j in 0..n {
+                    let mut z = b[j] as f64;
+                    for p in 0..k {
+                        z += x[i * k + p] as f64 * w[p * n + j] as f64;
+                    }
+                    close(y[i * n + j] as f64, act_f64(act, alpha as f64, z), 1e-5, 1e-6, &format!("{act:?} y[{i},{j}] {m}x{k}x{n}"));
+                    dz[i * n + j] = g_out[i * n + j] as f64 * dact_f64(act, alpha as f64, z);
+                }
+            }
+            for p in 0..k {
+                for j in 0..n {
+                    let want: f64 = 1.0 + (0..m).map(|i| x[i * k + p] as f64 * dz[i * n + j]).sum::<f64>();
+                    close(dw[p * n + j] as f64, want, 1e-4, 1e-5, &format!("{act:?} dW[{p},{j}]"));
+                }
+            }
+            for j in 0..n {
+                let want: f64 = 1.0 + (0..m).map(|i| dz[i * n + j]).sum::<f64>();
+                close(db[j] as f64, want, 1e-4, 1e-5, &format!("{act:?} db[{j}]"));
+            }
+            for i in 0..m {
+                for p in 0..k {
+                    let want: f64 = (0..n).map(|j| dz[i * n + j] * w[p * n + j] as f64).sum();
+                    close(dx[i * k + p] as f64, want, 1e-4, 1e-5, &format!("{act:?} dX[{i},{p}]"));
+                }
+            }
+            // The scalar twin of the whole layer agrees bit for bit.
+            let mut y2 = vec![0f32; m * n];
+            dense_forward::<Scalar>(m, k, n, &x, &w, &b, &mut y2, act, alpha, &mut sc);
+            assert!(y.iter().zip(&y2).all(|(a, b)| a.to_bits() == b.to_bits()), "{act:?} scalar twin differs");
+        }
+    }
+}
+
+#[test]
+fn losses_match_naive_and_stay_finite() {
+    let p = [0.5f32, -1.0, 2.0, 0.25, 3.0, -2.0];
+    let t = [0.0f32, -1.5, 1.0, 1.0, 0.0, 0.5];
+    let mut g = [0f32; 6];
+    let l = loss::mse(&p, &t, &mut g, 1.0);
+    let want: f64 = p.iter().zip(&t).map(|(a, b)| ((a - b) as f64).powi(2)).sum::<f64>() / 6.0;
+    close(l, want, 1e-12, 0.0, "mse");
+    for i in 0..6 {
+        close(g[i] as f64, 2.0 * (p[i] - t[i]) as f64 / 6.0, 1e-6, 0.0, &format!("mse grad[{i}]"));
+    }
+    let tb = [0.0f32, 1.0, 1.0, 0.0, 0.3, 0.7];
+    let l = loss::bce_logits(&p, Some(&tb), 0.0, &mut g, 1.0);
+    let mut want = 0.0;
+    for i in 0..6 {
+        let z = p[i] as f64;
+        let s = 1.0 / (1.0 + (-z).exp());
+        want += -(tb[i] as f64 * s.ln() + (1.0 - tb[i] as f64) * (1.0 - s).ln());
+        close(g[i] as f64, (s - tb[i] as f64) / 6.0, 1e-6, 1e-9, &format!("bce grad[{i}]"));
+    }
+    close(l, want / 6.0, 1e-6, 0.0, "bce");
+    // Stable far out: |logit| up to 1e4 gives finite loss and gradient.
+    let z = [1e4f32, -1e4, 1e4, -1e4];
+    let tz = [1.0f32, 0.0, 0.0, 1.0];
+    let mut gz = [0f32; 4];
+    let l = loss::bce_logits(&z, Some(&tz), 0.0, &mut gz, 1.0);
+    close(l, 2e4 / 4.0, 1e-9, 0.0, "bce at ±1e4");
+    for (i, want) in [0.0, 0.0, 0.25, -0.25].iter().enumerate() {
+        close(gz[i] as f64, *want, 0.0, 1e-30, &format!("bce grad at ±1e4 [{i}]"));
+    }
+    // Softmax cross-entropy on two rows of three classes.
+    let zs = [1.0f32, 2.0, 3.0, 1000.0, -1000.0, 0.0];
+    let ts = [0.0f32, 0.0, 1.0, 0.0, 1.0, 0.0];
+    let mut gs = [0f32; 6];
+    let l = loss::softmax_cross_entropy(&zs, &ts, 3, &mut gs, 1.0);
+    let lse0 = (1f64.exp() + 2f64.exp() + 3f64.exp()).ln();
+    close(l, ((lse0 - 3.0) + 2000.0) / 2.0, 1e-6, 0.0, "softmax ce");
+    assert!(gs.iter().all(|v| v.is_finite()));
+    close(gs[4] as f64, -0.5, 1e-6, 0.0, "softmax ce grad of the -1000 logit");
+}
+
+#[test]
+fn optimizers_match_their_formulas() {
+    let g = values(10, 5);
+    let p0 = values(10, 6);
+    let (lr, b1, b2, eps, wd) = (0.01f32, 0.9f32, 0.999f32, 1e-8f32, 0.01f32);
+    let mut p = p0.clone();
+    let (mut m, mut v) = (vec![0f32; 10], vec![0f32; 10]);
+    let (mut mr, mut vr, mut pr) = (vec![0f64; 10], vec![0f64; 10], p0.iter().map(|&x| x as f64).collect::<Vec<_>>());
+    for t in 1..=5u32 {
+        optim::adam(&mut p, &g, &mut m, &mut v, lr, b1, b2, eps, wd, t);
+        for i in 0..10 {
+            let gi = g[i] as f64;
+            mr[i] = 0.1 * gi + 0.9 * mr[i];
+            vr[i] = 0.001 * gi * gi + 0.999 * vr[i];
+            let mh = mr[i] / (1.0 - 0.9f64.powi(t as i32));
+            let vh = vr[i] / (1.0 - 0.999f64.powi(t as i32));
+            pr[i] -= 0.01 * (mh / (vh.sqrt() + 1e-8) + 0.01 * pr[i]);
+        }
+    }
+    for i in 0..10 {
+        close(p[i] as f64, pr[i], 1e-5, 1e-6, &format!("adamw p[{i}]"));
+    }
+    let mut p = p0.clone();
+    let mut vel = vec![0f32; 10];
+    let mut vr = vec![0f64; 10];
+    let mut pr: Vec<f64> = p0.iter().map(|&x| x as f64).collect();
+    for _ in 0..4 {
+        optim::sgd(&mut p, &g, &mut vel, 0.1, 0.9, true);
+        for i in 0..10 {
+            vr[i] = g[i] as f64 + 0.9 * vr[i];
+            pr[i] -= 0.1 * (g[i] as f64 + 0.9 * vr[i]);
+        }
+    }
+    for i in 0..10 {
+        close(p[i] as f64, pr[i], 1e-5, 1e-6, &format!("nesterov p[{i}]"));
+    }
+    let mut p = p0.clone();
+    let mut nu = vec![0f32; 10];
+    let mut nr = vec![0f64; 10];
+    let mut pr: Vec<f64> = p0.iter().map(|&x| x as f64).collect();
+    for _ in 0..4 {
+        optim::rmsprop(&mut p, &g, &mut nu, 0.01, 0.9, 1e-8);
+        for i in 0..10 {
+            let gi = g[i] as f64;
+            nr[i] = 0.1 * gi * gi + 0.9 * nr[i];
+            pr[i] -= 0.01 * gi / (nr[i] + 1e-8).sqrt();
+        }
+    }
+    for i in 0..10 {
+        close(p[i] as f64, pr[i], 1e-5, 1e-6, &format!("rmsprop p[{i}]"));
+    }
+    assert_eq!(optim::powi64(0.5, 10), 0.5f64.powi(10));
+}
+
+/// Expected values from scripts/reference/xoshiro128ss.py, an independent implementation.
+#[test]
+fn xoshiro128ss_matches_reference_stream() {
+    let cases: [(u64, [u32; 6]); 3] = [
+        (0, [3737715805, 2584255861, 2876756834, 3286328325, 1553311962, 1625202774]),
+        (42, [1776835114, 4165204688, 17111135, 2317295270, 2792088233, 2554630222]),
+        (u64::MAX, [477689756, 2493998634, 555695776, 607808419, 61340979, 301466976]),
+    ];
+    for (seed, want) in cases {
+        let mut r = Xoshiro128ss::from_seed(seed);
+        let got: Vec<u32> = (0..6).map(|_| r.next_u32()).collect();
+        assert_eq!(got, want, "seed {seed}");
+    }
+}
+
+#[test]
+fn normal_and_uniform_have_the_right_moments_and_shuffle_permutes() {
+    let mut r = Xoshiro128ss::from_seed(7);
+    let mut xs = vec![0f32; 200_001];
+    r.fill_normal(&mut xs, 1.0, 2.0);
+    let n = xs.len() as f64;
+    let mean = xs.iter().map(|&x| x as f64).sum::<f64>() / n;
+    let var = xs.iter().map(|&x| (x as f64 - mean).powi(2)).sum::<f64>() / n;
+    close(mean, 1.0, 0.0, 0.02, "normal mean");
+    close(var, 4.0, 0.02, 0.0, "normal variance");
+    r.fill_uniform(&mut xs, -3.0, 1.0);
+    assert!(xs.iter().all(|&x| (-3.0..1.0).contains(&x)));
+    let mean = xs.iter().map(|&x| x as f64).sum::<f64>() / n;
+    close(mean, -1.0, 0.0, 0.02, "uniform mean");
+    let mut idx: Vec<u32> = (0..1000).collect();
+    r.shuffle(&mut idx);
+    let mut sorted = idx.clone();
+    sorted.sort();
+    assert_eq!(sorted, (0..1000).collect::<Vec<u32>>());
+    assert_ne!(idx, sorted);
+    let mut counts = [0u32; 3];
+    for _ in 0..30_000 {
+        counts[r.below(3) as usize] += 1;
+    }
+    assert!(counts.iter().all(|&c| (9_500..10_500).contains(&c)), "below(3) counts {counts:?}");
+}

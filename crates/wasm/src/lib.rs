@@ -1,0 +1,216 @@
+//! The C ABI latentkit's TypeScript calls: pointer + length entry points over
+//! WebAssembly linear memory, plus the allocator that hands out that memory.
+//! No logic lives here beyond turning pointers into slices; TypeScript
+//! validates every input before it calls, so the kernels only `debug_assert!`.
+#![allow(clippy::missing_safety_doc, clippy::too_many_arguments)]
+
+use core::slice::{from_raw_parts, from_raw_parts_mut};
+use latentkit_kernels::activation::{self, Activation};
+use latentkit_kernels::gemm::{self, params, Scratch, Start};
+use latentkit_kernels::init::{init_weights, Init};
+use latentkit_kernels::rng::Xoshiro128ss;
+use latentkit_kernels::simd::{Native, Scalar};
+use latentkit_kernels::{dense, loss, optim};
+use std::alloc::{alloc, dealloc, Layout};
+
+static mut LIVE_ALLOCATIONS: u32 = 0;
+// Packing space lives in the module's static data: no GEMM ever allocates.
+static mut PACK_A: [f32; params::PACK_A_LEN] = [0.0; params::PACK_A_LEN];
+static mut PACK_B: [f32; params::PACK_B_LEN] = [0.0; params::PACK_B_LEN];
+
+fn scratch() -> Scratch<'static> {
+    // Single-threaded module: no two calls run at once, so the exclusive borrow holds.
+    unsafe { Scratch::new(&mut *core::ptr::addr_of_mut!(PACK_A), &mut *core::ptr::addr_of_mut!(PACK_B)) }
+}
+
+unsafe fn s<'a>(p: *const f32, n: usize) -> &'a [f32] {
+    if n == 0 { &[] } else { from_raw_parts(p, n) }
+}
+unsafe fn sm<'a>(p: *mut f32, n: usize) -> &'a mut [f32] {
+    if n == 0 { &mut [] } else { from_raw_parts_mut(p, n) }
+}
+fn act(code: u32) -> Activation {
+    Activation::from_code(code).unwrap_or(Activation::Linear)
+}
+
+/// 16-byte-aligned block of `bytes` (> 0); 0 when memory cannot grow.
+#[no_mangle]
+pub unsafe extern "C" fn lk_alloc(bytes: usize) -> *mut u8 {
+    match Layout::from_size_align(bytes.max(16), 16) {
+        Ok(layout) => {
+            let p = alloc(layout);
+            if !p.is_null() {
+                LIVE_ALLOCATIONS += 1;
+            }
+            p
+        }
+        Err(_) => core::ptr::null_mut(),
+    }
+}
+
+/// Frees a block from `lk_alloc` of the same size.
+#[no_mangle]
+pub unsafe extern "C" fn lk_free(ptr: *mut u8, bytes: usize) {
+    if !ptr.is_null() {
+        dealloc(ptr, Layout::from_size_align_unchecked(bytes.max(16), 16));
+        LIVE_ALLOCATIONS -= 1;
+    }
+}
+
+/// Blocks handed out by `lk_alloc` and not yet freed.
+#[no_mangle]
+pub unsafe extern "C" fn lk_live_allocations() -> u32 {
+    LIVE_ALLOCATIONS
+}
+
+/// layout 0 (NN): C[m×n] = A[m×k]·B[k×n]; 1 (NT): C[m×k] = A[m×n]·B[k×n]ᵀ;
+/// 2 (TN): C[k×n] = A[m×k]ᵀ·B[m×n]. `accumulate` adds to C. `scalar` picks the scalar twin.
+#[no_mangle]
+pub unsafe extern "C" fn lk_gemm(layout: u32, m: usize, k: usize, n: usize, a: *const f32, b: *const f32, c: *mut f32, accumulate: u32, scalar: u32) {
+    let mut sc = scratch();
+    let acc = accumulate != 0;
+    let start = if acc { Start::Accumulate } else { Start::Overwrite };
+    match (layout, scalar != 0) {
+        (0, false) => gemm::gemm_nn::<Native>(m, k, n, s(a, m * k), s(b, k * n), sm(c, m * n), start, &mut sc),
+        (0, true) => gemm::gemm_nn::<Scalar>(m, k, n, s(a, m * k), s(b, k * n), sm(c, m * n), start, &mut sc),
+        (1, false) => gemm::gemm_nt::<Native>(m, n, k, s(a, m * n), s(b, k * n), sm(c, m * k), acc, &mut sc),
+        (1, true) => gemm::gemm_nt::<Scalar>(m, n, k, s(a, m * n), s(b, k * n), sm(c, m * k), acc, &mut sc),
+        (2, false) => gemm::gemm_tn::<Native>(m, k, n, s(a, m * k), s(b, m * n), sm(c, k * n), acc, &mut sc),
+        (2, true) => gemm::gemm_tn::<Scalar>(m, k, n, s(a, m * k), s(b, m * n), sm(c, k * n), acc, &mut sc),
+        _ => {}
+    }
+}
+
+/// y[m×n] = f(x[m×k]·w[k×n] + b).
+#[no_mangle]
+pub unsafe extern "C" fn lk_dense_forward(m: usize, k: usize, n: usize, x: *const f32, w: *const f32, b: *const f32, y: *mut f32, activation: u32, alpha: f32) {
+    dense::dense_forward::<Native>(m, k, n, s(x, m * k), s(w, k * n), s(b, n), sm(y, m * n), act(activation), alpha, &mut scratch());
+}
+
+/// dy ← dy⊙f′(y); dw += xᵀ·dy; db += Σ dy; dx = dy·wᵀ unless dx is null.
+#[no_mangle]
+pub unsafe extern "C" fn lk_dense_backward(
+    m: usize, k: usize, n: usize, x: *const f32, w: *const f32, y: *const f32, dy: *mut f32,
+    dx: *mut f32, dw: *mut f32, db: *mut f32, activation: u32, alpha: f32,
+) {
+    let dx = if dx.is_null() { None } else { Some(sm(dx, m * k)) };
+    dense::dense_backward::<Native>(m, k, n, s(x, m * k), s(w, k * n), s(y, m * n), sm(dy, m * n), dx, sm(dw, k * n), sm(db, n), act(activation), alpha, &mut scratch());
+}
+
+/// y[0..n] ← f(y).
+#[no_mangle]
+pub unsafe extern "C" fn lk_activation_forward(activation: u32, alpha: f32, y: *mut f32, n: usize) {
+    activation::forward(act(activation), alpha, sm(y, n));
+}
+
+/// dy[0..n] ← dy ⊙ f′ expressed through y = f(x).
+#[no_mangle]
+pub unsafe extern "C" fn lk_activation_backward(activation: u32, alpha: f32, y: *const f32, dy: *mut f32, n: usize) {
+    activation::backward(act(activation), alpha, s(y, n), sm(dy, n));
+}
+
+/// Mean loss × weight over rows×cols predictions; writes ∂/∂pred into grad.
+/// A null target means every target equals `const_target` (binary cross-entropy only).
+#[no_mangle]
+pub unsafe extern "C" fn lk_loss(kind: u32, pred: *const f32, target: *const f32, const_target: f32, rows: usize, cols: usize, grad: *mut f32, weight: f32) -> f64 {
+    let n = rows * cols;
+    let (p, g) = (s(pred, n), sm(grad, n));
+    match loss::Loss::from_code(kind) {
+        Some(loss::Loss::MeanSquaredError) => loss::mse(p, s(target, n), g, weight),
+        Some(loss::Loss::BinaryCrossEntropyLogits) => {
+            let t = if target.is_null() { None } else { Some(s(target, n)) };
+            loss::bce_logits(p, t, const_target, g, weight)
+        }
+        Some(loss::Loss::SoftmaxCrossEntropyLogits) => loss::softmax_cross_entropy(p, s(target, n), cols, g, weight),
+        None => f64::NAN,
+    }
+}
+
+/// out[i] = mean_j (pred_ij − target_ij)².
+#[no_mangle]
+pub unsafe extern "C" fn lk_mse_rows(pred: *const f32, target: *const f32, rows: usize, cols: usize, out: *mut f32) {
+    loss::mse_rows(s(pred, rows * cols), s(target, rows * cols), cols, sm(out, rows));
+}
+
+/// out[i] = argmax_j pred_ij.
+#[no_mangle]
+pub unsafe extern "C" fn lk_argmax_rows(pred: *const f32, rows: usize, cols: usize, out: *mut u32) {
+    let o = if rows == 0 { &mut [][..] } else { from_raw_parts_mut(out, rows) };
+    loss::argmax_rows(s(pred, rows * cols), cols, o);
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn lk_sgd(p: *mut f32, g: *const f32, vel: *mut f32, n: usize, lr: f32, momentum: f32, nesterov: u32) {
+    let v = if momentum == 0.0 { sm(vel, 0) } else { sm(vel, n) };
+    optim::sgd(sm(p, n), s(g, n), v, lr, momentum, nesterov != 0);
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn lk_adam(p: *mut f32, g: *const f32, m: *mut f32, v: *mut f32, n: usize, lr: f32, b1: f32, b2: f32, eps: f32, weight_decay: f32, t: u32) {
+    optim::adam(sm(p, n), s(g, n), sm(m, n), sm(v, n), lr, b1, b2, eps, weight_decay, t);
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn lk_rmsprop(p: *mut f32, g: *const f32, nu: *mut f32, n: usize, lr: f32, decay: f32, eps: f32) {
+    optim::rmsprop(sm(p, n), s(g, n), sm(nu, n), lr, decay, eps);
+}
+
+/// Σ g² in f64.
+#[no_mangle]
+pub unsafe extern "C" fn lk_sum_squares(g: *const f32, n: usize) -> f64 {
+    optim::sum_squares(s(g, n))
+}
+
+/// g ← g·factor.
+#[no_mangle]
+pub unsafe extern "C" fn lk_scale(g: *mut f32, n: usize, factor: f32) {
+    optim::scale(sm(g, n), factor);
+}
+
+/// p[0..n] ← value.
+#[no_mangle]
+pub unsafe extern "C" fn lk_fill(p: *mut f32, n: usize, value: f32) {
+    sm(p, n).iter_mut().for_each(|x| *x = value);
+}
+
+/// Index of the first NaN or ±Inf in p[0..n], or −1.
+#[no_mangle]
+pub unsafe extern "C" fn lk_find_nonfinite(p: *const f32, n: usize) -> i32 {
+    s(p, n).iter().position(|x| !x.is_finite()).map_or(-1, |i| i as i32)
+}
+
+/// Seeds the 16-byte xoshiro128** state at `state` from the 64-bit seed hi:lo.
+#[no_mangle]
+pub unsafe extern "C" fn lk_rng_seed(state: *mut Xoshiro128ss, lo: u32, hi: u32) {
+    *state = Xoshiro128ss::from_seed(((hi as u64) << 32) | lo as u64);
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn lk_rng_uniform(state: *mut Xoshiro128ss, out: *mut f32, n: usize, lo: f32, hi: f32) {
+    (*state).fill_uniform(sm(out, n), lo, hi);
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn lk_rng_normal(state: *mut Xoshiro128ss, out: *mut f32, n: usize, mean: f32, std: f32) {
+    (*state).fill_normal(sm(out, n), mean, std);
+}
+
+/// A uniform integer in [0, n).
+#[no_mangle]
+pub unsafe extern "C" fn lk_rng_below(state: *mut Xoshiro128ss, n: u32) -> u32 {
+    (*state).below(n)
+}
+
+/// Shuffles idx[0..n] in place.
+#[no_mangle]
+pub unsafe extern "C" fn lk_rng_shuffle(state: *mut Xoshiro128ss, idx: *mut u32, n: usize) {
+    let xs = if n == 0 { &mut [][..] } else { from_raw_parts_mut(idx, n) };
+    (*state).shuffle(xs);
+}
+
+/// Fills w[fan_in×fan_out] with the initialiser `kind`.
+#[no_mangle]
+pub unsafe extern "C" fn lk_init_weights(state: *mut Xoshiro128ss, kind: u32, w: *mut f32, fan_in: usize, fan_out: usize) {
+    let kind = Init::from_code(kind).unwrap_or(Init::GlorotUniform);
+    init_weights(kind, &mut *state, sm(w, fan_in * fan_out), fan_in, fan_out);
+}
