@@ -28,6 +28,7 @@ pub fn dense_forward<V: F32x4>(
 /// Backward through y = f(x·W + b) given dy = ∂L/∂y:
 /// dz = dy ⊙ f′(y) (written over dy), dW += xᵀ·dz, db += Σ_rows dz, and, when
 /// `dx` is given, dx ← dz·Wᵀ (overwritten: it is the next layer's fresh dy).
+/// `params` of None (a frozen layer) skips dW and db.
 pub fn dense_backward<V: F32x4>(
     m: usize,
     k: usize,
@@ -37,19 +38,21 @@ pub fn dense_backward<V: F32x4>(
     y: &[f32],
     dy: &mut [f32],
     dx: Option<&mut [f32]>,
-    dw: &mut [f32],
-    db: &mut [f32],
+    params: Option<(&mut [f32], &mut [f32])>,
     act: Activation,
     alpha: f32,
     s: &mut Scratch,
 ) {
-    debug_assert!(db.len() >= n && dy.len() >= m * n && y.len() >= m * n);
+    debug_assert!(dy.len() >= m * n && y.len() >= m * n);
     let dz = &mut dy[..m * n];
     activation::backward(act, alpha, &y[..m * n], dz);
-    gemm_tn::<V>(m, k, n, x, dz, dw, true, s);
-    for row in dz.chunks_exact(n) {
-        for (g, &d) in db[..n].iter_mut().zip(row) {
-            *g += d;
+    if let Some((dw, db)) = params {
+        debug_assert!(db.len() >= n);
+        gemm_tn::<V>(m, k, n, x, dz, dw, true, s);
+        for row in dz.chunks_exact(n) {
+            for (g, &d) in db[..n].iter_mut().zip(row) {
+                *g += d;
+            }
         }
     }
     if let Some(dx) = dx {

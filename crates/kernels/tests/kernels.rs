@@ -56,7 +56,7 @@ fn dense_forward_and_backward_match_naive() {
             let mut dx = vec![0f32; m * k];
             let mut dw = vec![1f32; k * n]; // accumulates onto existing gradient
             let mut db = vec![1f32; n];
-            dense_backward::<Native>(m, k, n, &x, &w, &y, &mut dy, Some(&mut dx), &mut dw, &mut db, act, alpha, &mut sc);
+            dense_backward::<Native>(m, k, n, &x, &w, &y, &mut dy, Some(&mut dx), Some((&mut dw, &mut db)), act, alpha, &mut sc);
             let mut dz = vec![0f64; m * n];
             for i in 0..m {
                 for j in 0..n {

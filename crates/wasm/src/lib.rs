@@ -87,14 +87,15 @@ pub unsafe extern "C" fn lk_dense_forward(m: usize, k: usize, n: usize, x: *cons
     dense::dense_forward::<Native>(m, k, n, s(x, m * k), s(w, k * n), s(b, n), sm(y, m * n), act(activation), alpha, &mut scratch());
 }
 
-/// dy ← dy⊙f′(y); dw += xᵀ·dy; db += Σ dy; dx = dy·wᵀ unless dx is null.
+/// dy ← dy⊙f′(y); dw += xᵀ·dy and db += Σ dy unless dw is null (frozen); dx = dy·wᵀ unless dx is null.
 #[no_mangle]
 pub unsafe extern "C" fn lk_dense_backward(
     m: usize, k: usize, n: usize, x: *const f32, w: *const f32, y: *const f32, dy: *mut f32,
     dx: *mut f32, dw: *mut f32, db: *mut f32, activation: u32, alpha: f32,
 ) {
     let dx = if dx.is_null() { None } else { Some(sm(dx, m * k)) };
-    dense::dense_backward::<Native>(m, k, n, s(x, m * k), s(w, k * n), s(y, m * n), sm(dy, m * n), dx, sm(dw, k * n), sm(db, n), act(activation), alpha, &mut scratch());
+    let params = if dw.is_null() { None } else { Some((sm(dw, k * n), sm(db, n))) };
+    dense::dense_backward::<Native>(m, k, n, s(x, m * k), s(w, k * n), s(y, m * n), sm(dy, m * n), dx, params, act(activation), alpha, &mut scratch());
 }
 
 /// y[0..n] ← f(y).

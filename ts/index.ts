@@ -1,0 +1,12 @@
+export { LatentkitError } from './errors.js';
+export { assertWasmSimd } from './runtime/wasm.js';
+export { Rng } from './runtime/rng.js';
+export type { ActivationName, ActivationSpec } from './nn/activation.js';
+export type { LossName } from './nn/loss.js';
+export type { InitName } from './nn/init.js';
+export { type Matrix, type MatrixLike, matrix } from './nn/matrix.js';
+export { Stack, type StackOptions, type LayerInfo } from './nn/stack.js';
+export { MLP, mlp, type MlpOptions } from './nn/mlp.js';
+export { Sequential, type TrainOptions, type FitOptions, type History } from './nn/sequential.js';
+export { Optimizer, type OptimizerConfig, type OptimizerSpec } from './nn/optimizer.js';
+export { memoryStats } from './runtime/stats.js';

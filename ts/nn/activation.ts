@@ -1,0 +1,33 @@
+import { LatentkitError } from '../errors.js';
+
+export type ActivationName = 'linear' | 'tanh' | 'sigmoid' | 'relu' | 'leaky-relu';
+/** A name, or leaky ReLU with its negative slope α ∈ [0, 1) (default 0.01). */
+export type ActivationSpec = ActivationName | { type: 'leaky-relu'; alpha: number };
+
+// Must match `Activation` in crates/kernels/src/activation.rs.
+const CODES: Record<ActivationName, number> = { linear: 0, tanh: 1, sigmoid: 2, relu: 3, 'leaky-relu': 4 };
+
+export interface ResolvedActivation {
+  name: ActivationName;
+  code: number;
+  alpha: number;
+}
+
+export function resolveActivation(spec: ActivationSpec, where: string): ResolvedActivation {
+  const name = typeof spec === 'string' ? spec : spec?.type;
+  if (typeof name !== 'string' || !(name in CODES)) {
+    throw new LatentkitError(`unknown activation ${JSON.stringify(spec)} for ${where}; expected one of ${Object.keys(CODES).join(', ')}`);
+  }
+  let alpha = name === 'leaky-relu' ? 0.01 : 0;
+  if (typeof spec === 'object') {
+    alpha = spec.alpha;
+    if (typeof alpha !== 'number' || !(alpha >= 0 && alpha < 1)) {
+      throw new LatentkitError(`leaky-relu slope alpha must be in [0, 1) for ${where}, got ${alpha}`);
+    }
+  }
+  return { name: name as ActivationName, code: CODES[name as ActivationName], alpha };
+}
+
+export function activationToSpec(a: ResolvedActivation): ActivationSpec {
+  return a.name === 'leaky-relu' ? { type: 'leaky-relu', alpha: a.alpha } : a.name;
+}

@@ -1,0 +1,40 @@
+import { LatentkitError } from '../errors.js';
+import type { Stack } from './stack.js';
+
+/** Throws unless each stack's output width is the next one's input width. */
+export function assertChain(stacks: readonly Stack[], what: string): void {
+  if (stacks.length === 0) throw new LatentkitError(`${what} needs at least one stack`);
+  for (let i = 0; i + 1 < stacks.length; i++) {
+    const a = stacks[i]!;
+    const b = stacks[i + 1]!;
+    if (a.outputSize !== b.inputSize) {
+      throw new LatentkitError(
+        `${what}: stack ${i} [${a.sizes.join(', ')}] outputs ${a.outputSize} values but stack ${i + 1} [${b.sizes.join(', ')}] takes ${b.inputSize}`,
+      );
+    }
+  }
+  for (const s of stacks) s.assertLive();
+}
+
+/** Forward through the stacks in order from the batch at byte offset `x`; returns the output's offset. */
+export function forwardChain(stacks: readonly Stack[], x: number, rows: number): number {
+  let p = x;
+  for (const s of stacks) p = s.forward(p, rows);
+  return p;
+}
+
+/**
+ * Backward through the stacks from ∂L/∂output, already at the last stack's
+ * outputGradPtr. Each stack writes its input gradient straight into the
+ * previous stack's output-gradient buffer; the first writes into `dInput`
+ * when non-zero. Stops early once nothing below needs a gradient.
+ */
+export function backwardChain(stacks: readonly Stack[], rows: number, dInput = 0): void {
+  let firstTrainable = stacks.findIndex((s) => !s.frozen);
+  if (dInput !== 0) firstTrainable = 0;
+  if (firstTrainable < 0) return;
+  for (let i = stacks.length - 1; i >= firstTrainable; i--) {
+    const dx = i > firstTrainable ? stacks[i - 1]!.outputGradPtr : i === 0 ? dInput : 0;
+    stacks[i]!.backward(rows, dx);
+  }
+}

@@ -1,0 +1,18 @@
+import { LatentkitError } from '../errors.js';
+
+export type InitName = 'glorot-uniform' | 'glorot-normal' | 'he-normal' | 'he-uniform';
+
+// Must match `Init` in crates/kernels/src/init.rs.
+const CODES: Record<InitName, number> = { 'glorot-uniform': 0, 'glorot-normal': 1, 'he-normal': 2, 'he-uniform': 3 };
+
+export function initCode(name: InitName, where: string): number {
+  if (typeof name !== 'string' || !(name in CODES)) {
+    throw new LatentkitError(`unknown initialiser ${JSON.stringify(name)} for ${where}; expected one of ${Object.keys(CODES).join(', ')}`);
+  }
+  return CODES[name];
+}
+
+/** He for the ReLU family, Glorot otherwise. */
+export function defaultInit(activation: string): InitName {
+  return activation === 'relu' || activation === 'leaky-relu' ? 'he-normal' : 'glorot-uniform';
+}

@@ -1,0 +1,258 @@
+import { LatentkitError } from '../errors.js';
+import { Block, heap } from '../runtime/memory.js';
+import { Rng } from '../runtime/rng.js';
+import { kernels } from '../runtime/wasm.js';
+import { assertChain, backwardChain, forwardChain } from './chain.js';
+import { type LossName, lossCode } from './loss.js';
+import { type Matrix, type MatrixLike, asMatrix, positiveInt } from './matrix.js';
+import { Optimizer, type OptimizerSpec } from './optimizer.js';
+import { type Stack, assertFiniteBlock } from './stack.js';
+
+export interface TrainOptions {
+  /** Default 'mse'. */
+  loss?: LossName;
+  /** Default Adam with lr 1e-3. */
+  optimizer?: OptimizerSpec;
+  /** Seeds shuffling (and, for mlp(), initialisation). Default 0. */
+  seed?: number | bigint;
+  /** Stop with an error when a loss is NaN or ±Inf, before the update is applied (default true). */
+  guardNonFinite?: boolean;
+}
+
+export interface FitOptions {
+  epochs?: number;
+  batchSize?: number;
+  /** Reshuffle the rows every epoch (default true). */
+  shuffle?: boolean;
+  /** Held-out data evaluated after every epoch. */
+  validation?: { x: MatrixLike; y: MatrixLike };
+  /** Called after every epoch; return false to stop. */
+  onEpoch?: (epoch: number, logs: { loss: number; valLoss?: number }) => void | boolean;
+  /** Stops between minibatches when aborted. */
+  signal?: AbortSignal;
+}
+
+export interface History {
+  loss: number[];
+  valLoss: number[];
+}
+
+const disposeSymbol: symbol = (Symbol as { dispose?: symbol }).dispose ?? Symbol.for('Symbol.dispose');
+
+const FIT_KEYS = ['epochs', 'batchSize', 'shuffle', 'validation', 'onEpoch', 'signal'];
+
+export function checkKeys(opts: object | undefined, allowed: readonly string[], what: string): void {
+  if (opts === undefined) return;
+  if (opts === null || typeof opts !== 'object') throw new LatentkitError(`${what} must be an object`);
+  for (const k of Object.keys(opts)) {
+    if (!allowed.includes(k)) throw new LatentkitError(`unknown option '${k}' for ${what}; expected one of ${allowed.join(', ')}`);
+  }
+}
+
+/**
+ * A chain of stacks trained end to end on (x, y) pairs with one loss and one
+ * optimizer. Frozen stacks pass gradients through but keep their weights.
+ */
+export class Sequential {
+  readonly stacks: readonly Stack[];
+  readonly optimizer: Optimizer;
+  readonly rng: Rng;
+  readonly lossName: LossName;
+  private readonly lossKind: number;
+  private target: Block | null = null;
+  private order: Block | null = null;
+  private stepCount = 0;
+  private disposed = false;
+  private readonly guard: boolean;
+
+  constructor(stacks: readonly Stack[], opts: TrainOptions = {}, private readonly ownsStacks = false) {
+    checkKeys(opts, ['loss', 'optimizer', 'seed', 'guardNonFinite'], 'training options');
+    assertChain(stacks, 'a sequential model');
+    this.stacks = [...stacks];
+    this.lossName = opts.loss ?? 'mse';
+    this.lossKind = lossCode(this.lossName, 'the model');
+    this.guard = opts.guardNonFinite ?? true;
+    this.rng = new Rng(opts.seed ?? 0);
+    this.optimizer = new Optimizer(opts.optimizer ?? 'adam', this.stacks);
+  }
+
+  get inputSize(): number {
+    return this.stacks[0]!.inputSize;
+  }
+
+  get outputSize(): number {
+    return this.stacks[this.stacks.length - 1]!.outputSize;
+  }
+
+  /** Training steps taken. */
+  get steps(): number {
+    return this.stepCount;
+  }
+
+  /** One optimizer step on the batch (x, y); returns the batch loss before the update. */
+  trainStep(x: MatrixLike, y: MatrixLike): number {
+    this.assertLive();
+    const xm = asMatrix(x, this.inputSize, 'trainStep x');
+    const ym = asMatrix(y, this.outputSize, 'trainStep y');
+    const rows = xm.shape[0];
+    if (ym.shape[0] !== rows) throw new LatentkitError(`trainStep: x has ${rows} rows [${xm.shape}] but y has ${ym.shape[0]} [${ym.shape}]`);
+    const input = this.stacks[0]!.inputBlock(rows);
+    input.write(xm.data);
+    const target = this.targetBlock(rows);
+    target.write(ym.data);
+    return this.stepOnStaged(rows);
+  }
+
+  /** Forward pass through every stack. */
+  predict(x: MatrixLike): Matrix {
+    this.assertLive();
+    const m = asMatrix(x, this.inputSize, 'predict input');
+    const [rows] = m.shape;
+    const out = new Float32Array(rows * this.outputSize);
+    const first = this.stacks[0]!;
+    const chunk = Math.min(rows, 1024);
+    for (let r = 0; r < rows; r += chunk) {
+      const n = Math.min(chunk, rows - r);
+      const input = first.stageInput(m.data.subarray(r * this.inputSize, (r + n) * this.inputSize), n, 'predict input');
+      for (const s of this.stacks) s.ensureCapacity(n);
+      const p = forwardChain(this.stacks, input.ptr, n);
+      out.set(heap.f32.subarray(p >>> 2, (p >>> 2) + n * this.outputSize), r * this.outputSize);
+    }
+    return { data: out, shape: [rows, this.outputSize] };
+  }
+
+  /** Mean loss over (x, y), in batches, without updating anything. */
+  evaluate(x: MatrixLike, y: MatrixLike, batchSize = 1024): number {
+    this.assertLive();
+    const xm = asMatrix(x, this.inputSize, 'evaluate x');
+    const ym = asMatrix(y, this.outputSize, 'evaluate y');
+    const rows = xm.shape[0];
+    if (ym.shape[0] !== rows) throw new LatentkitError(`evaluate: x has ${rows} rows but y has ${ym.shape[0]}`);
+    let total = 0;
+    for (let r = 0; r < rows; r += batchSize) {
+      const n = Math.min(batchSize, rows - r);
+      const input = this.stacks[0]!.stageInput(xm.data.subarray(r * this.inputSize, (r + n) * this.inputSize), n, 'evaluate x');
+      const target = this.targetBlock(n);
+      target.write(ym.data.subarray(r * this.outputSize, (r + n) * this.outputSize));
+      assertFiniteBlock(target.ptr, n, this.outputSize, 'evaluate y');
+      for (const s of this.stacks) s.ensureCapacity(n);
+      const p = forwardChain(this.stacks, input.ptr, n);
+      const last = this.stacks[this.stacks.length - 1]!;
+      total += n * kernels.lk_loss(this.lossKind, p, target.ptr, 0, n, this.outputSize, last.outputGradPtr, 1);
+    }
+    return total / rows;
+  }
+
+  /** Minibatch training for `epochs` passes over (x, y); returns the per-epoch mean losses. */
+  fit(x: MatrixLike, y: MatrixLike, opts: FitOptions = {}): History {
+    this.assertLive();
+    checkKeys(opts, FIT_KEYS, 'fit options');
+    const xm = asMatrix(x, this.inputSize, 'fit x');
+    const ym = asMatrix(y, this.outputSize, 'fit y');
+    const rows = xm.shape[0];
+    if (ym.shape[0] !== rows) throw new LatentkitError(`fit: x has ${rows} rows [${xm.shape}] but y has ${ym.shape[0]} [${ym.shape}]`);
+    const epochs = positiveInt(opts.epochs ?? 1, 'epochs');
+    const batchSize = Math.min(positiveInt(opts.batchSize ?? 32, 'batchSize'), rows);
+    const history: History = { loss: [], valLoss: [] };
+    if (opts.validation) {
+      asMatrix(opts.validation.x, this.inputSize, 'validation x');
+      asMatrix(opts.validation.y, this.outputSize, 'validation y');
+    }
+    const order = this.orderBlock(rows);
+    for (let epoch = 0; epoch < epochs; epoch++) {
+      if (opts.shuffle ?? true) this.rng.shuffle(order, rows);
+      let sum = 0;
+      for (let start = 0; start < rows; start += batchSize) {
+        if (opts.signal?.aborted) return history;
+        const n = Math.min(batchSize, rows - start);
+        const input = this.stacks[0]!.inputBlock(n);
+        const target = this.targetBlock(n);
+        gatherRows(xm.data, this.inputSize, order, start, n, input);
+        gatherRows(ym.data, this.outputSize, order, start, n, target);
+        sum += n * this.stepOnStaged(n);
+      }
+      const logs: { loss: number; valLoss?: number } = { loss: sum / rows };
+      history.loss.push(logs.loss);
+      if (opts.validation) {
+        logs.valLoss = this.evaluate(opts.validation.x, opts.validation.y);
+        history.valLoss.push(logs.valLoss);
+      }
+      if (opts.onEpoch?.(epoch, logs) === false) break;
+    }
+    return history;
+  }
+
+  /** @internal The step once input and target are in their blocks. */
+  private stepOnStaged(rows: number): number {
+    const first = this.stacks[0]!;
+    const input = first.inputBlock(rows);
+    const target = this.targetBlock(rows);
+    assertFiniteBlock(input.ptr, rows, this.inputSize, 'training input');
+    assertFiniteBlock(target.ptr, rows, this.outputSize, 'training target');
+    for (const s of this.stacks) {
+      s.ensureCapacity(rows);
+      if (!s.frozen) s.zeroGradients();
+    }
+    const out = forwardChain(this.stacks, input.ptr, rows);
+    const last = this.stacks[this.stacks.length - 1]!;
+    const loss = kernels.lk_loss(this.lossKind, out, target.ptr, 0, rows, this.outputSize, last.outputGradPtr, 1);
+    if (this.guard && !Number.isFinite(loss)) {
+      throw new LatentkitError(`training diverged: the loss is ${loss} at step ${this.stepCount + 1}; the parameters were left as they were before this step`);
+    }
+    backwardChain(this.stacks, rows);
+    this.optimizer.step();
+    this.stepCount++;
+    return loss;
+  }
+
+  private targetBlock(rows: number): Block {
+    const need = rows * this.outputSize;
+    if (!this.target || this.target.length < need) {
+      if (this.target) heap.free(this.target);
+      this.target = null;
+      this.target = heap.alloc(need, 'a staged target batch');
+    }
+    return this.target;
+  }
+
+  private orderBlock(rows: number): Block {
+    if (!this.order || this.order.length !== rows) {
+      if (this.order) heap.free(this.order);
+      this.order = null;
+      this.order = heap.alloc(rows, 'the shuffle order');
+      const u32 = heap.u32;
+      for (let i = 0; i < rows; i++) u32[this.order.index + i] = i;
+    }
+    return this.order;
+  }
+
+  dispose(): void {
+    if (this.disposed) return;
+    this.optimizer.dispose();
+    this.rng.dispose();
+    if (this.target) heap.free(this.target);
+    if (this.order) heap.free(this.order);
+    if (this.ownsStacks) for (const s of this.stacks) s.dispose();
+    this.disposed = true;
+  }
+
+  [disposeSymbol](): void {
+    this.dispose();
+  }
+
+  private assertLive(): void {
+    if (this.disposed) throw new LatentkitError('this model was disposed');
+    for (const s of this.stacks) s.assertLive();
+  }
+}
+
+/** Copies rows order[start..start+n] of data (width cols) into consecutive rows of dst. */
+export function gatherRows(data: Float32Array, cols: number, order: Block, start: number, n: number, dst: Block): void {
+  const f32 = heap.f32;
+  const u32 = heap.u32;
+  const base = dst.index;
+  for (let r = 0; r < n; r++) {
+    const row = u32[order.index + start + r]!;
+    f32.set(data.subarray(row * cols, row * cols + cols), base + r * cols);
+  }
+}

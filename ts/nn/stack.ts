@@ -1,0 +1,284 @@
+import { LatentkitError } from '../errors.js';
+import { Block, heap } from '../runtime/memory.js';
+import { Rng } from '../runtime/rng.js';
+import { kernels } from '../runtime/wasm.js';
+import { type ActivationSpec, type ResolvedActivation, activationToSpec, resolveActivation } from './activation.js';
+import { type InitName, defaultInit, initCode } from './init.js';
+import { type MatrixLike, type Matrix, asMatrix, positiveInt } from './matrix.js';
+
+export interface StackOptions {
+  /** Hidden layers' activation (default 'relu'). */
+  activation?: ActivationSpec;
+  /** Last layer's activation (default 'linear'). */
+  outputActivation?: ActivationSpec;
+  /** Weight initialiser (default: He for ReLU family, Glorot otherwise); biases start at 0. */
+  init?: InitName;
+  /** Seed of the initialisation (default 0). */
+  seed?: number | bigint;
+}
+
+export interface LayerInfo {
+  inputs: number;
+  outputs: number;
+  activation: ResolvedActivation;
+  /** Element offsets of W (inputs × outputs, row-major) and b within the flat parameter buffer. */
+  weightOffset: number;
+  biasOffset: number;
+}
+
+const disposeSymbol: symbol = (Symbol as { dispose?: symbol }).dispose ?? Symbol.for('Symbol.dispose');
+
+/**
+ * A stack of dense layers y = f(x·W + b). Parameters and their gradients are
+ * two flat buffers in WebAssembly memory (one optimizer call updates them
+ * all); activations and their gradients are per-layer buffers sized for the
+ * largest batch seen. Call `dispose()` (or `using`) to free the memory.
+ */
+export class Stack {
+  readonly sizes: readonly number[];
+  readonly layers: readonly LayerInfo[];
+  readonly parameterCount: number;
+  /** Frozen stacks pass gradients through to their input but never change. */
+  frozen = false;
+  /** @internal */ params: Block;
+  /** @internal */ grads: Block;
+  private outs: Block[] = [];
+  private douts: Block[] = [];
+  private stagedInput: Block | null = null;
+  private capacityRows = 0;
+  private inputPtr = 0;
+  private disposed = false;
+
+  constructor(sizes: readonly number[], opts: StackOptions = {}) {
+    if (!Array.isArray(sizes) || sizes.length < 2) {
+      throw new LatentkitError(`layer sizes must list at least an input and an output size, got ${JSON.stringify(sizes)}`);
+    }
+    sizes.forEach((s, i) => positiveInt(s, `layer size ${i} of [${sizes.join(', ')}]`));
+    const hidden = resolveActivation(opts.activation ?? 'relu', 'hidden layers');
+    const output = resolveActivation(opts.outputActivation ?? 'linear', 'the output layer');
+    const layers: LayerInfo[] = [];
+    let offset = 0;
+    for (let i = 0; i + 1 < sizes.length; i++) {
+      const inputs = sizes[i]!;
+      const outputs = sizes[i + 1]!;
+      layers.push({ inputs, outputs, activation: i + 2 === sizes.length ? output : hidden, weightOffset: offset, biasOffset: offset + inputs * outputs });
+      offset += inputs * outputs + outputs;
+    }
+    this.sizes = [...sizes];
+    this.layers = layers;
+    this.parameterCount = offset;
+    this.params = heap.alloc(offset, `the ${offset} parameters of a [${sizes.join(', ')}] stack`);
+    try {
+      this.grads = heap.alloc(offset, `the gradients of a [${sizes.join(', ')}] stack`);
+    } catch (e) {
+      heap.free(this.params);
+      throw e;
+    }
+    const rng = new Rng(opts.seed ?? 0);
+    try {
+      this.initialize(rng, opts.init);
+    } finally {
+      rng.dispose();
+    }
+    this.grads.fill(0);
+  }
+
+  /** Width of the input. */
+  get inputSize(): number {
+    return this.sizes[0]!;
+  }
+
+  /** Width of the output. */
+  get outputSize(): number {
+    return this.sizes[this.sizes.length - 1]!;
+  }
+
+  /** (Re)draws the weights from `rng`; biases are set to zero. */
+  initialize(rng: Rng, init?: InitName): void {
+    this.assertLive();
+    for (const [i, l] of this.layers.entries()) {
+      const kind = initCode(init ?? defaultInit(l.activation.name), `layer ${i}`);
+      kernels.lk_init_weights(rng.state.ptr, kind, this.params.ptr + l.weightOffset * 4, l.inputs, l.outputs);
+      kernels.lk_fill(this.params.ptr + l.biasOffset * 4, l.outputs, 0);
+    }
+  }
+
+  /** The layer options, for saving and describing the architecture. */
+  describe(): { sizes: number[]; activations: ActivationSpec[] } {
+    return { sizes: [...this.sizes], activations: this.layers.map((l) => activationToSpec(l.activation)) };
+  }
+
+  /** A copy of all parameters, layer by layer: W0 (in×out, row-major), b0, W1, b1, … */
+  getWeights(): Float32Array {
+    this.assertLive();
+    return this.params.read();
+  }
+
+  setWeights(values: Float32Array): void {
+    this.assertLive();
+    if (!(values instanceof Float32Array) || values.length !== this.parameterCount) {
+      throw new LatentkitError(`setWeights: expected a Float32Array of ${this.parameterCount} values for a [${this.sizes.join(', ')}] stack, got ${values?.length}`);
+    }
+    const bad = kernelsFindNonFinite(values);
+    if (bad >= 0) throw new LatentkitError(`setWeights: value ${bad} is ${values[bad]}`);
+    this.params.write(values);
+  }
+
+  /** A copy of the accumulated gradients, same layout as getWeights(). */
+  getGradients(): Float32Array {
+    this.assertLive();
+    return this.grads.read();
+  }
+
+  /** Forward pass on a batch; returns the outputs as a new Matrix. */
+  predict(x: MatrixLike): Matrix {
+    this.assertLive();
+    const m = asMatrix(x, this.inputSize, `predict input of a [${this.sizes.join(', ')}] stack`);
+    const [rows] = m.shape;
+    const out = new Float32Array(rows * this.outputSize);
+    const chunk = Math.max(this.capacityRows, Math.min(rows, 1024));
+    for (let r = 0; r < rows; r += chunk) {
+      const n = Math.min(chunk, rows - r);
+      const input = this.stageInput(m.data.subarray(r * this.inputSize, (r + n) * this.inputSize), n, 'predict input');
+      const y = this.forward(input.ptr, n);
+      out.set(heap.f32.subarray(y >>> 2, (y >>> 2) + n * this.outputSize), r * this.outputSize);
+    }
+    return { data: out, shape: [rows, this.outputSize] };
+  }
+
+  // ---- the training-step path: pointers only, no allocation once capacity is reached ----
+
+  /** @internal Makes every per-batch buffer hold `rows` rows. Allocates only when rows grow. */
+  ensureCapacity(rows: number): void {
+    this.assertLive();
+    if (rows <= this.capacityRows) return;
+    this.freeActivations();
+    for (const l of this.layers) {
+      this.outs.push(heap.alloc(rows * l.outputs, `activations of a ${rows}-row batch`));
+      this.douts.push(heap.alloc(rows * l.outputs, `activation gradients of a ${rows}-row batch`));
+    }
+    this.capacityRows = rows;
+  }
+
+  /** @internal Copies rows of user data into this stack's input buffer, checking for NaN/Inf. */
+  stageInput(data: Float32Array, rows: number, what: string): Block {
+    const block = this.inputBlock(rows);
+    block.write(data);
+    assertFiniteBlock(block.ptr, rows, this.inputSize, what);
+    return block;
+  }
+
+  /** @internal The staged-input block (for gathering minibatches in place). */
+  inputBlock(rows: number): Block {
+    this.ensureCapacity(rows);
+    if (!this.stagedInput || this.stagedInput.length < this.capacityRows * this.inputSize) {
+      if (this.stagedInput) heap.free(this.stagedInput);
+      this.stagedInput = null;
+      this.stagedInput = heap.alloc(this.capacityRows * this.inputSize, 'a staged input batch');
+    }
+    return this.stagedInput;
+  }
+
+  /** @internal Forward from the batch at byte offset `x`; returns the output's byte offset. */
+  forward(x: number, rows: number): number {
+    this.ensureCapacity(rows);
+    this.inputPtr = x;
+    let input = x;
+    for (const [i, l] of this.layers.entries()) {
+      const y = this.outs[i]!.ptr;
+      kernels.lk_dense_forward(rows, l.inputs, l.outputs, input, this.params.ptr + l.weightOffset * 4, this.params.ptr + l.biasOffset * 4, y, l.activation.code, l.activation.alpha);
+      input = y;
+    }
+    return input;
+  }
+
+  /** @internal Where the loss (or the next stack) writes ∂L/∂output. */
+  get outputGradPtr(): number {
+    return this.douts[this.douts.length - 1]!.ptr;
+  }
+
+  /** @internal Output of the last forward pass. */
+  get outputPtr(): number {
+    return this.outs[this.outs.length - 1]!.ptr;
+  }
+
+  /**
+   * @internal Backward through the last forward pass from ∂L/∂output at outputGradPtr.
+   * Accumulates into the gradients unless frozen; writes ∂L/∂input to `dInput` when non-zero.
+   */
+  backward(rows: number, dInput: number): void {
+    const last = this.layers.length - 1;
+    for (let i = last; i >= 0; i--) {
+      const l = this.layers[i]!;
+      const x = i === 0 ? this.inputPtr : this.outs[i - 1]!.ptr;
+      const dx = i === 0 ? dInput : this.douts[i - 1]!.ptr;
+      if (this.frozen && dx === 0) return;
+      kernels.lk_dense_backward(
+        rows, l.inputs, l.outputs, x, this.params.ptr + l.weightOffset * 4, this.outs[i]!.ptr, this.douts[i]!.ptr, dx,
+        this.frozen ? 0 : this.grads.ptr + l.weightOffset * 4, this.frozen ? 0 : this.grads.ptr + l.biasOffset * 4,
+        l.activation.code, l.activation.alpha,
+      );
+    }
+  }
+
+  /** @internal */
+  zeroGradients(): void {
+    this.grads.fill(0);
+  }
+
+  /** Freezes the stack: its parameters stop changing; gradients still flow through it. */
+  freeze(): this {
+    this.frozen = true;
+    return this;
+  }
+
+  unfreeze(): this {
+    this.frozen = false;
+    return this;
+  }
+
+  get isDisposed(): boolean {
+    return this.disposed;
+  }
+
+  /** Frees the stack's WebAssembly memory; any later use throws. */
+  dispose(): void {
+    if (this.disposed) return;
+    this.freeActivations();
+    if (this.stagedInput) heap.free(this.stagedInput);
+    heap.free(this.params);
+    heap.free(this.grads);
+    this.disposed = true;
+  }
+
+  [disposeSymbol](): void {
+    this.dispose();
+  }
+
+  /** @internal */
+  assertLive(): void {
+    if (this.disposed) throw new LatentkitError(`this [${this.sizes.join(', ')}] stack was disposed`);
+  }
+
+  private freeActivations(): void {
+    for (const b of this.outs) heap.free(b);
+    for (const b of this.douts) heap.free(b);
+    this.outs = [];
+    this.douts = [];
+    this.capacityRows = 0;
+  }
+}
+
+/** Throws naming the first NaN/Inf of a rows×cols block. */
+export function assertFiniteBlock(ptr: number, rows: number, cols: number, what: string): void {
+  const i = kernels.lk_find_nonfinite(ptr, rows * cols);
+  if (i >= 0) {
+    const v = heap.f32[(ptr >>> 2) + i];
+    throw new LatentkitError(`${what} [${rows}, ${cols}] contains ${v} at row ${Math.floor(i / cols)}, column ${i % cols}`);
+  }
+}
+
+function kernelsFindNonFinite(values: Float32Array): number {
+  for (let i = 0; i < values.length; i++) if (!Number.isFinite(values[i]!)) return i;
+  return -1;
+}

@@ -1,0 +1,97 @@
+import { LatentkitError } from '../errors.js';
+import { kernels } from './wasm.js';
+
+const MAX_BYTES = 4 * 1024 * 1024 * 1024;
+
+/**
+ * Owner of WebAssembly linear memory. Typed-array views are re-created
+ * whenever memory has grown (growth detaches the old buffer), so callers must
+ * take a view after any call that can allocate, never keep one across it.
+ */
+class Heap {
+  private buffer: ArrayBuffer | null = null;
+  private f32View = new Float32Array(0);
+  private u32View = new Uint32Array(0);
+
+  private refresh(): void {
+    const buf = kernels.memory.buffer;
+    if (buf !== this.buffer) {
+      this.buffer = buf;
+      this.f32View = new Float32Array(buf);
+      this.u32View = new Uint32Array(buf);
+    }
+  }
+
+  get f32(): Float32Array {
+    this.refresh();
+    return this.f32View;
+  }
+
+  get u32(): Uint32Array {
+    this.refresh();
+    return this.u32View;
+  }
+
+  /** Bytes of linear memory right now. */
+  get byteLength(): number {
+    return kernels.memory.buffer.byteLength;
+  }
+
+  /** Blocks allocated and not yet freed. */
+  get liveAllocations(): number {
+    return kernels.lk_live_allocations();
+  }
+
+  /** A 16-byte-aligned block of `count` 4-byte elements; `what` names it in errors. */
+  alloc(count: number, what: string): Block {
+    const bytes = Math.max(count, 1) * 4;
+    const ptr = bytes >= MAX_BYTES ? 0 : kernels.lk_alloc(bytes);
+    if (ptr === 0) {
+      const mib = (n: number) => (n / 1048576).toFixed(1);
+      throw new LatentkitError(
+        `cannot allocate ${mib(bytes)} MiB for ${what}: WebAssembly memory is limited to 4096 MiB and ${mib(this.byteLength)} MiB are in use. Use a smaller model or batch size.`,
+      );
+    }
+    return new Block(ptr, count);
+  }
+
+  free(block: Block): void {
+    if (block.ptr !== 0) {
+      kernels.lk_free(block.ptr, Math.max(block.length, 1) * 4);
+      block.ptr = 0;
+    }
+  }
+}
+
+/** A region of linear memory: a byte offset and a count of 4-byte elements. */
+export class Block {
+  constructor(
+    public ptr: number,
+    public readonly length: number,
+  ) {}
+
+  /** Element index of the start within a Float32Array/Uint32Array view. */
+  get index(): number {
+    return this.ptr >>> 2;
+  }
+
+  /** A live Float32Array view; valid only until the next call that can allocate. */
+  view(): Float32Array {
+    return heap.f32.subarray(this.index, this.index + this.length);
+  }
+
+  /** A copy of the contents. */
+  read(): Float32Array {
+    return heap.f32.slice(this.index, this.index + this.length);
+  }
+
+  write(src: ArrayLike<number>, offset = 0): void {
+    heap.f32.set(src, this.index + offset);
+  }
+
+  fill(value: number): void {
+    kernels.lk_fill(this.ptr, this.length, value);
+  }
+}
+
+export const heap = new Heap();

@@ -1,0 +1,64 @@
+import { LatentkitError } from '../errors.js';
+import { Block, heap } from './memory.js';
+import { kernels } from './wasm.js';
+
+/** Parses a seed: a non-negative safe integer or a bigint below 2^64. */
+export function seedWords(seed: number | bigint): [number, number] {
+  if (typeof seed === 'number') {
+    if (!Number.isSafeInteger(seed) || seed < 0) {
+      throw new LatentkitError(`seed must be a non-negative integer (or bigint), got ${seed}`);
+    }
+    return [seed % 0x100000000 >>> 0, Math.floor(seed / 0x100000000) >>> 0];
+  }
+  if (typeof seed === 'bigint' && seed >= 0n && seed < 1n << 64n) {
+    return [Number(seed & 0xffffffffn), Number(seed >> 32n)];
+  }
+  throw new LatentkitError(`seed must be a non-negative integer below 2^64, got ${String(seed)}`);
+}
+
+/**
+ * xoshiro128** seeded through splitmix64, its 16-byte state in WebAssembly
+ * memory (so a checkpoint can capture it). Every random number latentkit
+ * uses comes from one of these.
+ */
+export class Rng {
+  readonly state: Block;
+
+  constructor(seed: number | bigint = 0) {
+    const [lo, hi] = seedWords(seed);
+    this.state = heap.alloc(4, 'random number generator state');
+    kernels.lk_rng_seed(this.state.ptr, lo, hi);
+  }
+
+  uniform(out: Block, lo = 0, hi = 1, count = out.length): void {
+    kernels.lk_rng_uniform(this.state.ptr, out.ptr, count, lo, hi);
+  }
+
+  normal(out: Block, mean = 0, std = 1, count = out.length): void {
+    kernels.lk_rng_normal(this.state.ptr, out.ptr, count, mean, std);
+  }
+
+  /** Uniform integer in [0, n). */
+  below(n: number): number {
+    return kernels.lk_rng_below(this.state.ptr, n);
+  }
+
+  /** Shuffles a block of u32 indices in place. */
+  shuffle(indices: Block, count = indices.length): void {
+    kernels.lk_rng_shuffle(this.state.ptr, indices.ptr, count);
+  }
+
+  /** The four state words, for checkpoints. */
+  getState(): Uint32Array {
+    return heap.u32.slice(this.state.index, this.state.index + 4);
+  }
+
+  setState(words: ArrayLike<number>): void {
+    if (words.length !== 4) throw new LatentkitError(`an RNG state is 4 words, got ${words.length}`);
+    heap.u32.set(words, this.state.index);
+  }
+
+  dispose(): void {
+    heap.free(this.state);
+  }
+}

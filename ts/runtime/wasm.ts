@@ -1,0 +1,60 @@
+import wasmBytes from '../../wasm/latentkit.wasm';
+import { LatentkitError } from '../errors.js';
+
+/** The C ABI of crates/wasm/src/lib.rs; pointers are byte offsets into `memory`. */
+export interface KernelExports {
+  memory: WebAssembly.Memory;
+  lk_alloc(bytes: number): number;
+  lk_free(ptr: number, bytes: number): void;
+  lk_live_allocations(): number;
+  lk_gemm(layout: number, m: number, k: number, n: number, a: number, b: number, c: number, accumulate: number, scalar: number): void;
+  lk_dense_forward(m: number, k: number, n: number, x: number, w: number, b: number, y: number, activation: number, alpha: number): void;
+  lk_dense_backward(m: number, k: number, n: number, x: number, w: number, y: number, dy: number, dx: number, dw: number, db: number, activation: number, alpha: number): void;
+  lk_activation_forward(activation: number, alpha: number, y: number, n: number): void;
+  lk_activation_backward(activation: number, alpha: number, y: number, dy: number, n: number): void;
+  lk_loss(kind: number, pred: number, target: number, constTarget: number, rows: number, cols: number, grad: number, weight: number): number;
+  lk_mse_rows(pred: number, target: number, rows: number, cols: number, out: number): void;
+  lk_argmax_rows(pred: number, rows: number, cols: number, out: number): void;
+  lk_sgd(p: number, g: number, vel: number, n: number, lr: number, momentum: number, nesterov: number): void;
+  lk_adam(p: number, g: number, m: number, v: number, n: number, lr: number, b1: number, b2: number, eps: number, weightDecay: number, t: number): void;
+  lk_rmsprop(p: number, g: number, nu: number, n: number, lr: number, decay: number, eps: number): void;
+  lk_sum_squares(g: number, n: number): number;
+  lk_scale(g: number, n: number, factor: number): void;
+  lk_fill(p: number, n: number, value: number): void;
+  lk_find_nonfinite(p: number, n: number): number;
+  lk_rng_seed(state: number, lo: number, hi: number): void;
+  lk_rng_uniform(state: number, out: number, n: number, lo: number, hi: number): void;
+  lk_rng_normal(state: number, out: number, n: number, mean: number, std: number): void;
+  lk_rng_below(state: number, n: number): number;
+  lk_rng_shuffle(state: number, idx: number, n: number): void;
+  lk_init_weights(state: number, kind: number, w: number, fanIn: number, fanOut: number): void;
+}
+
+// (module (func (result v128) i32.const 0 i8x16.splat)): valid only where 128-bit SIMD is.
+const SIMD_PROBE = new Uint8Array([
+  0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, 0x01, 0x05, 0x01, 0x60, 0x00, 0x01, 0x7b, 0x03, 0x02, 0x01, 0x00,
+  0x0a, 0x08, 0x01, 0x06, 0x00, 0x41, 0x00, 0xfd, 0x0f, 0x0b,
+]);
+
+/** Throws a clear error where WebAssembly or its 128-bit SIMD is missing. */
+export function assertWasmSimd(wasm: Pick<typeof WebAssembly, 'validate'> | undefined = globalThis.WebAssembly): void {
+  if (!wasm || typeof wasm.validate !== 'function') {
+    throw new LatentkitError('this JavaScript runtime has no WebAssembly; latentkit needs WebAssembly with 128-bit SIMD (Node ≥ 16.4, Deno, Chrome ≥ 91, Firefox ≥ 89, Safari ≥ 16.4).');
+  }
+  if (!wasm.validate(SIMD_PROBE)) {
+    throw new LatentkitError('this runtime supports WebAssembly but not its 128-bit SIMD extension, which latentkit needs (Node ≥ 16.4, Deno, Chrome ≥ 91, Firefox ≥ 89, Safari ≥ 16.4).');
+  }
+}
+
+async function instantiate(): Promise<KernelExports> {
+  assertWasmSimd();
+  const module = await WebAssembly.compile(wasmBytes as Uint8Array<ArrayBuffer>);
+  const instance = await WebAssembly.instantiate(module, {});
+  return instance.exports as unknown as KernelExports;
+}
+
+/** The one kernel instance of this JavaScript realm, ready once the module is imported. */
+export const kernels: KernelExports = await instantiate();
+
+/** Byte size of the embedded module (for reports). */
+export const wasmByteLength = wasmBytes.byteLength;
