@@ -10,3 +10,4 @@ export { MLP, mlp, type MlpOptions } from './nn/mlp.js';
 export { Sequential, type TrainOptions, type FitOptions, type History } from './nn/sequential.js';
 export { Optimizer, type OptimizerConfig, type OptimizerSpec } from './nn/optimizer.js';
 export { memoryStats } from './runtime/stats.js';
+export * as internal from './internal.js';

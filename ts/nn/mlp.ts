@@ -45,6 +45,11 @@ export class MLP extends Stack {
     return this.sequential.fit(x, y, opts);
   }
 
+  /** Loss on (x, y), leaving the gradients readable with getGradients(); no update. */
+  computeGradients(x: MatrixLike, y: MatrixLike): number {
+    return this.sequential.computeGradients(x, y);
+  }
+
   evaluate(x: MatrixLike, y: MatrixLike): number {
     return this.sequential.evaluate(x, y);
   }

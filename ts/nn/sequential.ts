@@ -103,6 +103,21 @@ export class Sequential {
     return this.stepOnStaged(rows);
   }
 
+  /**
+   * Loss on (x, y) with the gradients of every unfrozen stack left in place
+   * (read them with `stack.getGradients()`); nothing is updated.
+   */
+  computeGradients(x: MatrixLike, y: MatrixLike): number {
+    this.assertLive();
+    const xm = asMatrix(x, this.inputSize, 'computeGradients x');
+    const ym = asMatrix(y, this.outputSize, 'computeGradients y');
+    const rows = xm.shape[0];
+    if (ym.shape[0] !== rows) throw new LatentkitError(`computeGradients: x has ${rows} rows but y has ${ym.shape[0]}`);
+    this.stacks[0]!.inputBlock(rows).write(xm.data);
+    this.targetBlock(rows).write(ym.data);
+    return this.forwardBackward(rows);
+  }
+
   /** Forward pass through every stack. */
   predict(x: MatrixLike): Matrix {
     this.assertLive();
@@ -184,6 +199,14 @@ export class Sequential {
 
   /** @internal The step once input and target are in their blocks. */
   private stepOnStaged(rows: number): number {
+    const loss = this.forwardBackward(rows);
+    this.optimizer.step();
+    this.stepCount++;
+    return loss;
+  }
+
+  /** Zero gradients, forward, loss, backward: everything of a step but the update. */
+  private forwardBackward(rows: number): number {
     const first = this.stacks[0]!;
     const input = first.inputBlock(rows);
     const target = this.targetBlock(rows);
@@ -200,8 +223,6 @@ export class Sequential {
       throw new LatentkitError(`training diverged: the loss is ${loss} at step ${this.stepCount + 1}; the parameters were left as they were before this step`);
     }
     backwardChain(this.stacks, rows);
-    this.optimizer.step();
-    this.stepCount++;
     return loss;
   }
 

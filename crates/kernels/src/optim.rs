@@ -25,12 +25,17 @@ pub fn sgd(p: &mut [f32], g: &[f32], vel: &mut [f32], lr: f32, momentum: f32, ne
 /// `adam`/`adamw` with eps outside the root:
 /// m ← (1−β1)·g + β1·m; v ← (1−β2)·g² + β2·v; m̂ = m/(1−β1ᵗ); v̂ = v/(1−β2ᵗ);
 /// p ← p − lr·(m̂/(√v̂ + ε) + λ·p). `t` is the 1-based step count.
-pub fn adam(p: &mut [f32], g: &[f32], m: &mut [f32], v: &mut [f32], lr: f32, b1: f32, b2: f32, eps: f32, weight_decay: f32, t: u32) {
+///
+/// β arrives in f64 so that 1 − β and 1 − βᵗ are computed before rounding to
+/// f32: with β2 = 0.999, rounding β first would put 1.3e-5 of relative error
+/// into (1 − β2).
+pub fn adam(p: &mut [f32], g: &[f32], m: &mut [f32], v: &mut [f32], lr: f32, b1: f64, b2: f64, eps: f32, weight_decay: f32, t: u32) {
     debug_assert!(p.len() == g.len() && m.len() == p.len() && v.len() == p.len() && t >= 1);
-    // Bias corrections in f64 by repeated squaring: the same bits on every runtime.
-    let c1 = (1.0 - powi64(b1 as f64, t)) as f32;
-    let c2 = (1.0 - powi64(b2 as f64, t)) as f32;
-    let (one_b1, one_b2) = (1.0 - b1, 1.0 - b2);
+    // Bias corrections by repeated squaring: the same bits on every runtime.
+    let c1 = (1.0 - powi64(b1, t)) as f32;
+    let c2 = (1.0 - powi64(b2, t)) as f32;
+    let (one_b1, one_b2) = ((1.0 - b1) as f32, (1.0 - b2) as f32);
+    let (b1, b2) = (b1 as f32, b2 as f32);
     for (((p, &g), m), v) in p.iter_mut().zip(g).zip(m.iter_mut()).zip(v.iter_mut()) {
         *m = one_b1 * g + b1 * *m;
         *v = one_b2 * (g * g) + b2 * *v;
@@ -43,9 +48,9 @@ pub fn adam(p: &mut [f32], g: &[f32], m: &mut [f32], v: &mut [f32], lr: f32, b1:
 
 /// RMSprop, optax's `rmsprop` (eps inside the root, no centring):
 /// ν ← (1−ρ)·g² + ρ·ν; p ← p − lr·g/√(ν + ε).
-pub fn rmsprop(p: &mut [f32], g: &[f32], nu: &mut [f32], lr: f32, decay: f32, eps: f32) {
+pub fn rmsprop(p: &mut [f32], g: &[f32], nu: &mut [f32], lr: f32, decay: f64, eps: f32) {
     debug_assert!(p.len() == g.len() && nu.len() == p.len());
-    let one_d = 1.0 - decay;
+    let (one_d, decay) = ((1.0 - decay) as f32, decay as f32);
     for ((p, &g), nu) in p.iter_mut().zip(g).zip(nu.iter_mut()) {
         *nu = one_d * (g * g) + decay * *nu;
         *p -= lr * (g / (*nu + eps).sqrt());

@@ -137,7 +137,7 @@ fn losses_match_naive_and_stay_finite() {
 fn optimizers_match_their_formulas() {
     let g = values(10, 5);
     let p0 = values(10, 6);
-    let (lr, b1, b2, eps, wd) = (0.01f32, 0.9f32, 0.999f32, 1e-8f32, 0.01f32);
+    let (lr, b1, b2, eps, wd) = (0.01f32, 0.9f64, 0.999f64, 1e-8f32, 0.01f32);
     let mut p = p0.clone();
     let (mut m, mut v) = (vec![0f32; 10], vec![0f32; 10]);
     let (mut mr, mut vr, mut pr) = (vec![0f64; 10], vec![0f64; 10], p0.iter().map(|&x| x as f64).collect::<Vec<_>>());

@@ -147,12 +147,12 @@ pub unsafe extern "C" fn lk_sgd(p: *mut f32, g: *const f32, vel: *mut f32, n: us
 }
 
 #[no_mangle]
-pub unsafe extern "C" fn lk_adam(p: *mut f32, g: *const f32, m: *mut f32, v: *mut f32, n: usize, lr: f32, b1: f32, b2: f32, eps: f32, weight_decay: f32, t: u32) {
+pub unsafe extern "C" fn lk_adam(p: *mut f32, g: *const f32, m: *mut f32, v: *mut f32, n: usize, lr: f32, b1: f64, b2: f64, eps: f32, weight_decay: f32, t: u32) {
     optim::adam(sm(p, n), s(g, n), sm(m, n), sm(v, n), lr, b1, b2, eps, weight_decay, t);
 }
 
 #[no_mangle]
-pub unsafe extern "C" fn lk_rmsprop(p: *mut f32, g: *const f32, nu: *mut f32, n: usize, lr: f32, decay: f32, eps: f32) {
+pub unsafe extern "C" fn lk_rmsprop(p: *mut f32, g: *const f32, nu: *mut f32, n: usize, lr: f32, decay: f64, eps: f32) {
     optim::rmsprop(sm(p, n), s(g, n), sm(nu, n), lr, decay, eps);
 }
 

@@ -1,0 +1,52 @@
+// Shared test helpers: deterministic data, f64 references and failure messages that say where.
+import { expect } from 'vitest';
+
+/** A small deterministic generator for test data (independent of latentkit's RNG). */
+export function lcg(seed: number): () => number {
+  let s = BigInt(seed) & 0xffffffffffffffffn;
+  return () => {
+    s = (s * 6364136223846793005n + 1442695040888963407n) & 0xffffffffffffffffn;
+    return Number(s >> 11n) / 2 ** 53;
+  };
+}
+
+export function randomArray(n: number, seed: number, lo = -1, hi = 1): Float32Array {
+  const r = lcg(seed);
+  const a = new Float32Array(n);
+  for (let i = 0; i < n; i++) a[i] = lo + (hi - lo) * r();
+  return a;
+}
+
+/** Asserts |got − want| ≤ atol + rtol·|want| elementwise, naming the first bad index and both values. */
+export function expectClose(got: ArrayLike<number>, want: ArrayLike<number>, rtol: number, atol: number, what: string): void {
+  expect(got.length, `${what}: length`).toBe(want.length);
+  for (let i = 0; i < want.length; i++) {
+    const g = got[i]!;
+    const w = want[i]!;
+    if (!(Math.abs(g - w) <= atol + rtol * Math.abs(w))) {
+      throw new Error(`${what}: index ${i} of ${want.length}: got ${g}, want ${w} (rtol ${rtol}, atol ${atol})`);
+    }
+  }
+}
+
+export type Act = 'linear' | 'tanh' | 'sigmoid' | 'relu' | 'leaky-relu';
+
+export function act64(a: Act, z: number, alpha = 0.01): number {
+  switch (a) {
+    case 'linear': return z;
+    case 'tanh': return Math.tanh(z);
+    case 'sigmoid': return 1 / (1 + Math.exp(-z));
+    case 'relu': return z > 0 ? z : 0;
+    case 'leaky-relu': return z > 0 ? z : alpha * z;
+  }
+}
+
+/** Central difference of f at x in f64. */
+export function centralDiff(f: (x: number) => number, x: number, h = 1e-6): number {
+  return (f(x + h) - f(x - h)) / (2 * h);
+}
+
+export async function sha256Hex(bytes: Uint8Array): Promise<string> {
+  const d = await crypto.subtle.digest('SHA-256', bytes);
+  return [...new Uint8Array(d)].map((b) => b.toString(16).padStart(2, '0')).join('');
+}

@@ -1,0 +1,74 @@
+// The committed module: built from the current Rust sources, and really SIMD.
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { memoryStats } from '../dist/index.js';
+// @ts-expect-error plain .mjs helper shared with the build script
+import { rustSourceHash } from '../scripts/source-hash.mjs';
+
+const root = new URL('..', import.meta.url).pathname;
+const wasm = readFileSync(new URL('../wasm/latentkit.wasm', import.meta.url));
+const meta = JSON.parse(readFileSync(new URL('../wasm/latentkit.wasm.json', import.meta.url), 'utf8'));
+
+function leb(bytes: Uint8Array, at: number): [number, number] {
+  let v = 0;
+  let shift = 0;
+  let b: number;
+  do {
+    b = bytes[at++]!;
+    v += (b & 0x7f) * 2 ** shift;
+    shift += 7;
+  } while (b & 0x80);
+  return [v, at];
+}
+
+/** Functions of the code section whose locals include a v128 (type 0x7b). */
+function functionsWithV128Locals(bytes: Uint8Array): { total: number; simd: number } {
+  let i = 8;
+  while (i < bytes.length) {
+    const id = bytes[i++]!;
+    let size: number;
+    [size, i] = leb(bytes, i);
+    if (id === 10) {
+      let count: number;
+      let p = i;
+      [count, p] = leb(bytes, p);
+      let simd = 0;
+      for (let f = 0; f < count; f++) {
+        let bodySize: number;
+        [bodySize, p] = leb(bytes, p);
+        const end = p + bodySize;
+        let groups: number;
+        let q = p;
+        [groups, q] = leb(bytes, q);
+        let hasV128 = false;
+        for (let g = 0; g < groups; g++) {
+          [, q] = leb(bytes, q);
+          if (bytes[q++] === 0x7b) hasV128 = true;
+        }
+        if (hasV128) simd++;
+        p = end;
+      }
+      return { total: count, simd };
+    }
+    i += size;
+  }
+  return { total: 0, simd: 0 };
+}
+
+describe('the committed WebAssembly module', () => {
+  it('was built from the Rust sources as they are now (run `npm run build:wasm` if not)', () => {
+    expect(meta.sourceHash, 'wasm/latentkit.wasm.json sourceHash vs the hash of crates/').toBe(rustSourceHash(root));
+    expect(createHash('sha256').update(wasm).digest('hex')).toBe(meta.wasmSha256);
+  });
+
+  it('contains 128-bit SIMD code', () => {
+    const { total, simd } = functionsWithV128Locals(wasm);
+    expect(total).toBeGreaterThan(10);
+    expect(simd, `${simd} of ${total} functions use v128 locals`).toBeGreaterThan(3);
+  });
+
+  it('is the module embedded in the bundle', () => {
+    expect(memoryStats().wasmBytes).toBe(wasm.length);
+  });
+});
