@@ -3,6 +3,7 @@
 // it writes wasm/latentkit.wasm and wasm/latentkit.wasm.json (the source hash).
 //   node scripts/build-wasm.mjs          rebuild
 //   node scripts/build-wasm.mjs --check  exit 1 if the committed .wasm is stale
+//   node scripts/build-wasm.mjs --which  print the toolchain it would use (exit 1: none)
 import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -81,6 +82,10 @@ function stripCustomSections(bytes) {
 }
 
 const tc = findToolchain();
+if (process.argv.includes('--which')) {
+  console.log(`${tc.version} (${tc.name}: ${tc.rustc})`);
+  process.exit(0);
+}
 console.log(`building with ${tc.version} (${tc.name}: ${tc.rustc})`);
 const env = { ...process.env, RUSTC: tc.rustc, RUSTFLAGS: '-C target-feature=+simd128' };
 delete env.RUSTUP_TOOLCHAIN;

@@ -11,3 +11,4 @@ export { Sequential, type TrainOptions, type FitOptions, type History } from './
 export { Optimizer, type OptimizerConfig, type OptimizerSpec } from './nn/optimizer.js';
 export { memoryStats } from './runtime/stats.js';
 export * as internal from './internal.js';
+export { readIdx, idxImages, type IdxTensor } from './data/idx.js';
