@@ -215,3 +215,4 @@ pub unsafe extern "C" fn lk_init_weights(state: *mut Xoshiro128ss, kind: u32, w:
     let kind = Init::from_code(kind).unwrap_or(Init::GlorotUniform);
     init_weights(kind, &mut *state, sm(w, fan_in * fan_out), fan_in, fan_out);
 }
+

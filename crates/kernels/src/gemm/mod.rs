@@ -29,8 +29,12 @@ impl<'a> Scratch<'a> {
 /// over NC columns of B, LOOP 4 over KC slices of depth (B packed), LOOP 3 over
 /// MC rows of A (A packed), LOOP 2 over NR panels, LOOP 1 over MR panels.
 ///
+/// Never inlined: one copy per (vector type, MR) keeps the module small, and
+/// V8 then optimises the hot loop once instead of once per caller.
+///
 /// # Safety
 /// All addressed elements must be valid; C must not alias A, B or the bias.
+#[inline(never)]
 pub unsafe fn sgemm<V: F32x4, const MR: usize>(
     m: usize,
     k: usize,
