@@ -1,7 +1,9 @@
 import { defineConfig } from 'tsup';
 
 export default defineConfig({
-  entry: { index: 'ts/index.ts' },
+  // index: the library, WebAssembly embedded. jpeg: the optional JPEG helper, kept
+  // separate so the core bundle does not carry a JPEG decoder.
+  entry: { index: 'ts/index.ts', jpeg: 'ts/jpeg.ts' },
   format: ['esm'],
   target: 'es2022',
   platform: 'neutral',
@@ -9,6 +11,8 @@ export default defineConfig({
   clean: true,
   minify: true,
   sourcemap: false,
+  splitting: true,
+  external: ['jpeg-js'],
   // The WebAssembly module is embedded, so one file works in Node, Deno and browsers.
   loader: { '.wasm': 'binary' },
 });

@@ -12,3 +12,10 @@ export { Optimizer, type OptimizerConfig, type OptimizerSpec } from './nn/optimi
 export { memoryStats } from './runtime/stats.js';
 export * as internal from './internal.js';
 export { readIdx, idxImages, type IdxTensor } from './data/idx.js';
+export { Autoencoder, type AutoencoderOptions, type AutoencoderFitOptions, type Corruption } from './models/autoencoder.js';
+export { PCA, type PcaOptions } from './pca.js';
+export { Classifier, type ClassifierOptions, type ClassifierFitOptions } from './models/classifier.js';
+export { type GrayImage, rgbaToGray, crop, gridCrops, randomPatches, tilePatches, untilePatches } from './data/image.js';
+export { columnStats, standardize, centerRows, addRowMeans, rescale } from './data/normalize.js';
+export { minibatches } from './data/batches.js';
+export { encodePng, grayToBytes, imageGrid } from './data/png.js';

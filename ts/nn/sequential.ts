@@ -4,7 +4,8 @@ import { Rng } from '../runtime/rng.js';
 import { kernels } from '../runtime/wasm.js';
 import { assertChain, backwardChain, forwardChain } from './chain.js';
 import { type LossName, lossCode } from './loss.js';
-import { type Matrix, type MatrixLike, asMatrix, positiveInt } from './matrix.js';
+import { type Matrix, type MatrixLike, asMatrix } from './matrix.js';
+import { type History, gatherRows, identityOrder, runEpochs } from './loop.js';
 import { Optimizer, type OptimizerSpec } from './optimizer.js';
 import { type Stack, assertFiniteBlock } from './stack.js';
 
@@ -32,10 +33,7 @@ export interface FitOptions {
   signal?: AbortSignal;
 }
 
-export interface History {
-  loss: number[];
-  valLoss: number[];
-}
+export type { History } from './loop.js';
 
 const disposeSymbol: symbol = (Symbol as { dispose?: symbol }).dispose ?? Symbol.for('Symbol.dispose');
 
@@ -166,35 +164,22 @@ export class Sequential {
     const ym = asMatrix(y, this.outputSize, 'fit y');
     const rows = xm.shape[0];
     if (ym.shape[0] !== rows) throw new LatentkitError(`fit: x has ${rows} rows [${xm.shape}] but y has ${ym.shape[0]} [${ym.shape}]`);
-    const epochs = positiveInt(opts.epochs ?? 1, 'epochs');
-    const batchSize = Math.min(positiveInt(opts.batchSize ?? 32, 'batchSize'), rows);
-    const history: History = { loss: [], valLoss: [] };
-    if (opts.validation) {
-      asMatrix(opts.validation.x, this.inputSize, 'validation x');
-      asMatrix(opts.validation.y, this.outputSize, 'validation y');
+    const validation = opts.validation;
+    if (validation) {
+      asMatrix(validation.x, this.inputSize, 'validation x');
+      asMatrix(validation.y, this.outputSize, 'validation y');
     }
-    const order = this.orderBlock(rows);
-    for (let epoch = 0; epoch < epochs; epoch++) {
-      if (opts.shuffle ?? true) this.rng.shuffle(order, rows);
-      let sum = 0;
-      for (let start = 0; start < rows; start += batchSize) {
-        if (opts.signal?.aborted) return history;
-        const n = Math.min(batchSize, rows - start);
-        const input = this.stacks[0]!.inputBlock(n);
-        const target = this.targetBlock(n);
-        gatherRows(xm.data, this.inputSize, order, start, n, input);
-        gatherRows(ym.data, this.outputSize, order, start, n, target);
-        sum += n * this.stepOnStaged(n);
-      }
-      const logs: { loss: number; valLoss?: number } = { loss: sum / rows };
-      history.loss.push(logs.loss);
-      if (opts.validation) {
-        logs.valLoss = this.evaluate(opts.validation.x, opts.validation.y);
-        history.valLoss.push(logs.valLoss);
-      }
-      if (opts.onEpoch?.(epoch, logs) === false) break;
-    }
-    return history;
+    this.order = identityOrder(this.order, rows);
+    const order = this.order;
+    return runEpochs({
+      rows, epochs: opts.epochs, batchSize: opts.batchSize, shuffle: opts.shuffle, rng: this.rng, order, signal: opts.signal, onEpoch: opts.onEpoch,
+      step: (start, n) => {
+        gatherRows(xm.data, this.inputSize, order, start, n, this.stacks[0]!.inputBlock(n));
+        gatherRows(ym.data, this.outputSize, order, start, n, this.targetBlock(n));
+        return this.stepOnStaged(n);
+      },
+      validate: validation ? () => this.evaluate(validation.x, validation.y) : undefined,
+    });
   }
 
   /** @internal The step once input and target are in their blocks. */
@@ -236,17 +221,6 @@ export class Sequential {
     return this.target;
   }
 
-  private orderBlock(rows: number): Block {
-    if (!this.order || this.order.length !== rows) {
-      if (this.order) heap.free(this.order);
-      this.order = null;
-      this.order = heap.alloc(rows, 'the shuffle order');
-      const u32 = heap.u32;
-      for (let i = 0; i < rows; i++) u32[this.order.index + i] = i;
-    }
-    return this.order;
-  }
-
   dispose(): void {
     if (this.disposed) return;
     this.optimizer.dispose();
@@ -264,16 +238,5 @@ export class Sequential {
   private assertLive(): void {
     if (this.disposed) throw new LatentkitError('this model was disposed');
     for (const s of this.stacks) s.assertLive();
-  }
-}
-
-/** Copies rows order[start..start+n] of data (width cols) into consecutive rows of dst. */
-export function gatherRows(data: Float32Array, cols: number, order: Block, start: number, n: number, dst: Block): void {
-  const f32 = heap.f32;
-  const u32 = heap.u32;
-  const base = dst.index;
-  for (let r = 0; r < n; r++) {
-    const row = u32[order.index + start + r]!;
-    f32.set(data.subarray(row * cols, row * cols + cols), base + r * cols);
   }
 }

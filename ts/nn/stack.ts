@@ -21,9 +21,18 @@ export interface LayerInfo {
   inputs: number;
   outputs: number;
   activation: ResolvedActivation;
-  /** Element offsets of W (inputs × outputs, row-major) and b within the flat parameter buffer. */
+  /** Element offsets of W (inputs × outputs, row-major) and b within the flat parameter buffer; −1 for a tied W. */
   weightOffset: number;
   biasOffset: number;
+}
+
+/** Where a layer's W lives: its own buffer, or (tied) another stack's, read transposed. */
+interface WeightSource {
+  params: Block;
+  grads: Block;
+  offset: number;
+  transposed: boolean;
+  owner: Stack;
 }
 
 const disposeSymbol: symbol = (Symbol as { dispose?: symbol }).dispose ?? Symbol.for('Symbol.dispose');
@@ -45,11 +54,14 @@ export class Stack {
   private outs: Block[] = [];
   private douts: Block[] = [];
   private stagedInput: Block | null = null;
+  private readonly weightSources: WeightSource[];
+  /** The stack whose weights this one reads transposed (tied weights), if any. */
+  readonly tiedTo: Stack | null;
   private capacityRows = 0;
   private inputPtr = 0;
   private disposed = false;
 
-  constructor(sizes: readonly number[], opts: StackOptions = {}) {
+  constructor(sizes: readonly number[], opts: StackOptions = {}, tiedTo: Stack | null = null) {
     if (!Array.isArray(sizes) || sizes.length < 2) {
       throw new LatentkitError(`layer sizes must list at least an input and an output size, got ${JSON.stringify(sizes)}`);
     }
@@ -58,15 +70,18 @@ export class Stack {
     const output = resolveActivation(opts.outputActivation ?? 'linear', 'the output layer');
     const layers: LayerInfo[] = [];
     let offset = 0;
-    for (let i = 0; i + 1 < sizes.length; i++) {
+    const count = sizes.length - 1;
+    for (let i = 0; i < count; i++) {
       const inputs = sizes[i]!;
       const outputs = sizes[i + 1]!;
-      layers.push({ inputs, outputs, activation: i + 2 === sizes.length ? output : hidden, weightOffset: offset, biasOffset: offset + inputs * outputs });
-      offset += inputs * outputs + outputs;
+      const ownW = tiedTo ? 0 : inputs * outputs;
+      layers.push({ inputs, outputs, activation: i + 1 === count ? output : hidden, weightOffset: tiedTo ? -1 : offset, biasOffset: offset + ownW });
+      offset += ownW + outputs;
     }
     this.sizes = [...sizes];
     this.layers = layers;
     this.parameterCount = offset;
+    this.tiedTo = tiedTo;
     this.params = heap.alloc(offset, `the ${offset} parameters of a [${sizes.join(', ')}] stack`);
     try {
       this.grads = heap.alloc(offset, `the gradients of a [${sizes.join(', ')}] stack`);
@@ -74,6 +89,11 @@ export class Stack {
       heap.free(this.params);
       throw e;
     }
+    this.weightSources = layers.map((l, i) => {
+      if (!tiedTo) return { params: this.params, grads: this.grads, offset: l.weightOffset, transposed: false, owner: this };
+      const mirror = tiedTo.layers[tiedTo.layers.length - 1 - i]!;
+      return { params: tiedTo.params, grads: tiedTo.grads, offset: mirror.weightOffset, transposed: true, owner: tiedTo };
+    });
     const rng = new Rng(opts.seed ?? 0);
     try {
       this.initialize(rng, opts.init);
@@ -81,6 +101,17 @@ export class Stack {
       rng.dispose();
     }
     this.grads.fill(0);
+  }
+
+  /**
+   * A decoder that shares `encoder`'s weight matrices, transposed and in
+   * reverse order, with biases of its own: sizes are the encoder's reversed.
+   * Gradients of the shared matrices accumulate into the encoder's.
+   */
+  static tied(encoder: Stack, opts: Omit<StackOptions, 'init'> = {}): Stack {
+    encoder.assertLive();
+    if (encoder.tiedTo) throw new LatentkitError('cannot tie to a stack that is itself tied');
+    return new Stack([...encoder.sizes].reverse(), opts, encoder);
   }
 
   /** Width of the input. */
@@ -97,8 +128,10 @@ export class Stack {
   initialize(rng: Rng, init?: InitName): void {
     this.assertLive();
     for (const [i, l] of this.layers.entries()) {
-      const kind = initCode(init ?? defaultInit(l.activation.name), `layer ${i}`);
-      kernels.lk_init_weights(rng.state.ptr, kind, this.params.ptr + l.weightOffset * 4, l.inputs, l.outputs);
+      if (!this.tiedTo) {
+        const kind = initCode(init ?? defaultInit(l.activation.name), `layer ${i}`);
+        kernels.lk_init_weights(rng.state.ptr, kind, this.params.ptr + l.weightOffset * 4, l.inputs, l.outputs);
+      }
       kernels.lk_fill(this.params.ptr + l.biasOffset * 4, l.outputs, 0);
     }
   }
@@ -108,7 +141,30 @@ export class Stack {
     return { sizes: [...this.sizes], activations: this.layers.map((l) => activationToSpec(l.activation)) };
   }
 
-  /** A copy of all parameters, layer by layer: W0 (in×out, row-major), b0, W1, b1, … */
+  /**
+   * Layer i's weight matrix as [inputs × outputs] row-major (a copy; for a
+   * tied stack, the transpose of the shared matrix) and its bias.
+   */
+  layerParameters(i: number): { weight: Float32Array; bias: Float32Array } {
+    this.assertLive();
+    const l = this.layers[i];
+    if (!l) throw new LatentkitError(`layer ${i} does not exist in a stack of ${this.layers.length} layers`);
+    const src = this.weightSources[i]!;
+    const f32 = heap.f32;
+    const base = src.params.index + src.offset;
+    let weight: Float32Array;
+    if (!src.transposed) {
+      weight = f32.slice(base, base + l.inputs * l.outputs);
+    } else {
+      // Stored as [outputs × inputs]: transpose into [inputs × outputs].
+      weight = new Float32Array(l.inputs * l.outputs);
+      for (let r = 0; r < l.outputs; r++) for (let c = 0; c < l.inputs; c++) weight[c * l.outputs + r] = f32[base + r * l.inputs + c]!;
+    }
+    const b = this.params.index + l.biasOffset;
+    return { weight, bias: f32.slice(b, b + l.outputs) };
+  }
+
+  /** A copy of this stack's own parameters, layer by layer: W0 (in×out, row-major), b0, W1, b1, … (biases only when tied) */
   getWeights(): Float32Array {
     this.assertLive();
     return this.params.read();
@@ -186,7 +242,8 @@ export class Stack {
     let input = x;
     for (const [i, l] of this.layers.entries()) {
       const y = this.outs[i]!.ptr;
-      kernels.lk_dense_forward(rows, l.inputs, l.outputs, input, this.params.ptr + l.weightOffset * 4, this.params.ptr + l.biasOffset * 4, y, l.activation.code, l.activation.alpha);
+      const w = this.weightSources[i]!;
+      kernels.lk_dense_forward(rows, l.inputs, l.outputs, input, w.params.ptr + w.offset * 4, this.params.ptr + l.biasOffset * 4, y, l.activation.code, l.activation.alpha, w.transposed ? 1 : 0);
       input = y;
     }
     return input;
@@ -213,10 +270,11 @@ export class Stack {
       const x = i === 0 ? this.inputPtr : this.outs[i - 1]!.ptr;
       const dx = i === 0 ? dInput : this.douts[i - 1]!.ptr;
       if (this.frozen && dx === 0) return;
+      const w = this.weightSources[i]!;
       kernels.lk_dense_backward(
-        rows, l.inputs, l.outputs, x, this.params.ptr + l.weightOffset * 4, this.outs[i]!.ptr, this.douts[i]!.ptr, dx,
-        this.frozen ? 0 : this.grads.ptr + l.weightOffset * 4, this.frozen ? 0 : this.grads.ptr + l.biasOffset * 4,
-        l.activation.code, l.activation.alpha,
+        rows, l.inputs, l.outputs, x, w.params.ptr + w.offset * 4, this.outs[i]!.ptr, this.douts[i]!.ptr, dx,
+        this.frozen ? 0 : w.grads.ptr + w.offset * 4, this.frozen ? 0 : this.grads.ptr + l.biasOffset * 4,
+        l.activation.code, l.activation.alpha, w.transposed ? 1 : 0,
       );
     }
   }
@@ -258,6 +316,12 @@ export class Stack {
   /** @internal */
   assertLive(): void {
     if (this.disposed) throw new LatentkitError(`this [${this.sizes.join(', ')}] stack was disposed`);
+    if (this.tiedTo?.disposed) throw new LatentkitError(`the encoder this tied [${this.sizes.join(', ')}] stack shares weights with was disposed`);
+  }
+
+  /** @internal Output of layer i in the last forward pass (byte offset). */
+  layerOutputPtr(i: number): number {
+    return this.outs[i]!.ptr;
   }
 
   private freeActivations(): void {

@@ -8,8 +8,8 @@ export interface KernelExports {
   lk_free(ptr: number, bytes: number): void;
   lk_live_allocations(): number;
   lk_gemm(layout: number, m: number, k: number, n: number, a: number, b: number, c: number, accumulate: number, scalar: number): void;
-  lk_dense_forward(m: number, k: number, n: number, x: number, w: number, b: number, y: number, activation: number, alpha: number): void;
-  lk_dense_backward(m: number, k: number, n: number, x: number, w: number, y: number, dy: number, dx: number, dw: number, db: number, activation: number, alpha: number): void;
+  lk_dense_forward(m: number, k: number, n: number, x: number, w: number, b: number, y: number, activation: number, alpha: number, transposed: number): void;
+  lk_dense_backward(m: number, k: number, n: number, x: number, w: number, y: number, dy: number, dx: number, dw: number, db: number, activation: number, alpha: number, transposed: number): void;
   lk_activation_forward(activation: number, alpha: number, y: number, n: number): void;
   lk_activation_backward(activation: number, alpha: number, y: number, dy: number, n: number): void;
   lk_loss(kind: number, pred: number, target: number, constTarget: number, rows: number, cols: number, grad: number, weight: number): number;
@@ -28,6 +28,14 @@ export interface KernelExports {
   lk_rng_below(state: number, n: number): number;
   lk_rng_shuffle(state: number, idx: number, n: number): void;
   lk_init_weights(state: number, kind: number, w: number, fanIn: number, fanOut: number): void;
+  lk_rng_add_normal(state: number, x: number, n: number, std: number): void;
+  lk_rng_mask(state: number, x: number, n: number, rate: number): void;
+  lk_l1_penalty(h: number, dh: number, n: number, scale: number): number;
+  lk_column_means(x: number, n: number, d: number, mean: number): void;
+  lk_center_columns(x: number, n: number, d: number, mean: number): void;
+  lk_syrk(x: number, n: number, d: number, c: number, accumulate: number): void;
+  lk_symmetrize_scale(c: number, d: number, scale: number): void;
+  lk_top_eigen(c: number, d: number, k: number, p: number, state: number, tol: number, maxIter: number, vals: number, vecs: number): number;
 }
 
 // (module (func (result v128) i32.const 0 i8x16.splat)): valid only where 128-bit SIMD is.

@@ -11,3 +11,4 @@ pub mod mathf;
 pub mod optim;
 pub mod rng;
 pub mod simd;
+pub mod linalg;

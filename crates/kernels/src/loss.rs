@@ -112,6 +112,21 @@ pub fn softmax_cross_entropy(pred: &[f32], target: &[f32], cols: usize, grad: &m
     weight as f64 * total / rows as f64
 }
 
+/// L1 penalty on activations h: returns Σ|h| and adds `scale`·sign(h) to dh
+/// (∂(scale·Σ|h|)/∂h, with sign(0) = 0).
+pub fn l1_penalty(h: &[f32], dh: &mut [f32], scale: f32) -> f64 {
+    let mut sum = 0.0f64;
+    for (g, &v) in dh.iter_mut().zip(h) {
+        sum += v.abs() as f64;
+        if v > 0.0 {
+            *g += scale;
+        } else if v < 0.0 {
+            *g -= scale;
+        }
+    }
+    sum
+}
+
 /// Index of the largest logit in each row (first on ties).
 pub fn argmax_rows(pred: &[f32], cols: usize, out: &mut [u32]) {
     for (o, z) in out.iter_mut().zip(pred.chunks_exact(cols)) {

@@ -101,6 +101,28 @@ impl Xoshiro128ss {
         }
     }
 
+    /// x[i] += N(0, std²): Gaussian corruption of a denoising autoencoder's input.
+    pub fn add_normal(&mut self, x: &mut [f32], std: f32) {
+        let mut i = 0;
+        while i < x.len() {
+            let (a, b) = self.normal_pair();
+            x[i] += (std as f64 * a) as f32;
+            if i + 1 < x.len() {
+                x[i + 1] += (std as f64 * b) as f32;
+            }
+            i += 2;
+        }
+    }
+
+    /// x[i] ← 0 with probability `rate`: masking corruption.
+    pub fn mask(&mut self, x: &mut [f32], rate: f32) {
+        for v in x.iter_mut() {
+            if self.next_f32() < rate {
+                *v = 0.0;
+            }
+        }
+    }
+
     /// Fisher–Yates shuffle.
     pub fn shuffle(&mut self, xs: &mut [u32]) {
         let mut i = xs.len();

@@ -154,11 +154,11 @@ fn simd_and_scalar_twins_agree_bitwise() {
     gemm_nn::<Sse2>(m, k, n, &x, &w, &mut y1, Start::Overwrite, &mut sc);
     gemm_nn::<Scalar>(m, k, n, &x, &w, &mut y2, Start::Overwrite, &mut sc);
     let (mut d1, mut d2) = (vec![0f32; m * k], vec![0f32; m * k]);
-    gemm_nt::<Sse2>(m, n, k, &dy, &w, &mut d1, false, &mut sc);
-    gemm_nt::<Scalar>(m, n, k, &dy, &w, &mut d2, false, &mut sc);
+    gemm_nt::<Sse2>(m, n, k, &dy, &w, &mut d1, Start::Overwrite, &mut sc);
+    gemm_nt::<Scalar>(m, n, k, &dy, &w, &mut d2, Start::Overwrite, &mut sc);
     let (mut g1, mut g2) = (vec![0f32; k * n], vec![0f32; k * n]);
-    gemm_tn::<Sse2>(m, k, n, &x, &dy, &mut g1, false, &mut sc);
-    gemm_tn::<Scalar>(m, k, n, &x, &dy, &mut g2, false, &mut sc);
+    gemm_tn::<Sse2>(m, k, n, &x, &dy, &mut g1, Start::Overwrite, &mut sc);
+    gemm_tn::<Scalar>(m, k, n, &x, &dy, &mut g2, Start::Overwrite, &mut sc);
     for (name, a, b) in [("NN", &y1, &y2), ("NT", &d1, &d2), ("TN", &g1, &g2)] {
         for (i, (p, q)) in a.iter().zip(b.iter()).enumerate() {
             assert!(p.to_bits() == q.to_bits(), "{name} [{i}] sse2 {p} != scalar {q}");

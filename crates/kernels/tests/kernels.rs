@@ -51,12 +51,12 @@ fn dense_forward_and_backward_match_naive() {
             let b = values(n, 3);
             let g_out = values(m * n, 4);
             let mut y = vec![0f32; m * n];
-            dense_forward::<Native>(m, k, n, &x, &w, &b, &mut y, act, alpha, &mut sc);
+            dense_forward::<Native>(m, k, n, &x, &w, &b, &mut y, act, alpha, false, &mut sc);
             let mut dy = g_out.clone();
             let mut dx = vec![0f32; m * k];
             let mut dw = vec![1f32; k * n]; // accumulates onto existing gradient
             let mut db = vec![1f32; n];
-            dense_backward::<Native>(m, k, n, &x, &w, &y, &mut dy, Some(&mut dx), Some((&mut dw, &mut db)), act, alpha, &mut sc);
+            dense_backward::<Native>(m, k, n, &x, &w, &y, &mut dy, Some(&mut dx), Some((&mut dw, &mut db)), act, alpha, false, &mut sc);
             let mut dz = vec![0f64; m * n];
             for i in 0..m {
                 for j in 0..n {
@@ -86,9 +86,51 @@ fn dense_forward_and_backward_match_naive() {
             }
             // The scalar twin of the whole layer agrees bit for bit.
             let mut y2 = vec![0f32; m * n];
-            dense_forward::<Scalar>(m, k, n, &x, &w, &b, &mut y2, act, alpha, &mut sc);
+            dense_forward::<Scalar>(m, k, n, &x, &w, &b, &mut y2, act, alpha, false, &mut sc);
             assert!(y.iter().zip(&y2).all(|(a, b)| a.to_bits() == b.to_bits()), "{act:?} scalar twin differs");
         }
+    }
+}
+
+/// A transposed layer (W stored n×k) equals the plain layer on the explicit transpose.
+#[test]
+fn transposed_dense_matches_explicit_transpose() {
+    let mut pa = vec![0f32; PACK_A_LEN];
+    let mut pb = vec![0f32; PACK_B_LEN];
+    let mut sc = Scratch::new(&mut pa, &mut pb);
+    let (m, k, n) = (13, 11, 9);
+    let x = values(m * k, 7);
+    let wt = values(n * k, 8); // n×k
+    let mut w = vec![0f32; k * n];
+    for i in 0..k {
+        for j in 0..n {
+            w[i * n + j] = wt[j * k + i];
+        }
+    }
+    let b = values(n, 9);
+    let (mut y1, mut y2) = (vec![0f32; m * n], vec![0f32; m * n]);
+    dense_forward::<Native>(m, k, n, &x, &w, &b, &mut y1, Activation::Tanh, 0.0, false, &mut sc);
+    dense_forward::<Native>(m, k, n, &x, &wt, &b, &mut y2, Activation::Tanh, 0.0, true, &mut sc);
+    for i in 0..m * n {
+        close(y2[i] as f64, y1[i] as f64, 1e-6, 1e-7, &format!("transposed y[{i}]"));
+    }
+    let g = values(m * n, 10);
+    let (mut dy1, mut dy2) = (g.clone(), g.clone());
+    let (mut dx1, mut dx2) = (vec![0f32; m * k], vec![0f32; m * k]);
+    let (mut dw1, mut dwt) = (vec![0f32; k * n], vec![0f32; n * k]);
+    let (mut db1, mut db2) = (vec![0f32; n], vec![0f32; n]);
+    dense_backward::<Native>(m, k, n, &x, &w, &y1, &mut dy1, Some(&mut dx1), Some((&mut dw1, &mut db1)), Activation::Tanh, 0.0, false, &mut sc);
+    dense_backward::<Native>(m, k, n, &x, &wt, &y2, &mut dy2, Some(&mut dx2), Some((&mut dwt, &mut db2)), Activation::Tanh, 0.0, true, &mut sc);
+    for i in 0..m * k {
+        close(dx2[i] as f64, dx1[i] as f64, 1e-5, 1e-6, &format!("transposed dx[{i}]"));
+    }
+    for i in 0..k {
+        for j in 0..n {
+            close(dwt[j * k + i] as f64, dw1[i * n + j] as f64, 1e-5, 1e-6, &format!("transposed dW[{j},{i}]"));
+        }
+    }
+    for j in 0..n {
+        close(db2[j] as f64, db1[j] as f64, 1e-6, 1e-7, &format!("transposed db[{j}]"));
     }
 }
 

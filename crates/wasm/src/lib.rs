@@ -10,7 +10,7 @@ use latentkit_kernels::gemm::{self, params, Scratch, Start};
 use latentkit_kernels::init::{init_weights, Init};
 use latentkit_kernels::rng::Xoshiro128ss;
 use latentkit_kernels::simd::{Native, Scalar};
-use latentkit_kernels::{dense, loss, optim};
+use latentkit_kernels::{dense, linalg, loss, optim};
 use std::alloc::{alloc, dealloc, Layout};
 
 static mut LIVE_ALLOCATIONS: u32 = 0;
@@ -68,34 +68,34 @@ pub unsafe extern "C" fn lk_live_allocations() -> u32 {
 #[no_mangle]
 pub unsafe extern "C" fn lk_gemm(layout: u32, m: usize, k: usize, n: usize, a: *const f32, b: *const f32, c: *mut f32, accumulate: u32, scalar: u32) {
     let mut sc = scratch();
-    let acc = accumulate != 0;
-    let start = if acc { Start::Accumulate } else { Start::Overwrite };
+    let start = if accumulate != 0 { Start::Accumulate } else { Start::Overwrite };
     match (layout, scalar != 0) {
         (0, false) => gemm::gemm_nn::<Native>(m, k, n, s(a, m * k), s(b, k * n), sm(c, m * n), start, &mut sc),
         (0, true) => gemm::gemm_nn::<Scalar>(m, k, n, s(a, m * k), s(b, k * n), sm(c, m * n), start, &mut sc),
-        (1, false) => gemm::gemm_nt::<Native>(m, n, k, s(a, m * n), s(b, k * n), sm(c, m * k), acc, &mut sc),
-        (1, true) => gemm::gemm_nt::<Scalar>(m, n, k, s(a, m * n), s(b, k * n), sm(c, m * k), acc, &mut sc),
-        (2, false) => gemm::gemm_tn::<Native>(m, k, n, s(a, m * k), s(b, m * n), sm(c, k * n), acc, &mut sc),
-        (2, true) => gemm::gemm_tn::<Scalar>(m, k, n, s(a, m * k), s(b, m * n), sm(c, k * n), acc, &mut sc),
+        (1, false) => gemm::gemm_nt::<Native>(m, n, k, s(a, m * n), s(b, k * n), sm(c, m * k), start, &mut sc),
+        (1, true) => gemm::gemm_nt::<Scalar>(m, n, k, s(a, m * n), s(b, k * n), sm(c, m * k), start, &mut sc),
+        (2, false) => gemm::gemm_tn::<Native>(m, k, n, s(a, m * k), s(b, m * n), sm(c, k * n), start, &mut sc),
+        (2, true) => gemm::gemm_tn::<Scalar>(m, k, n, s(a, m * k), s(b, m * n), sm(c, k * n), start, &mut sc),
         _ => {}
     }
 }
 
-/// y[m×n] = f(x[m×k]·w[k×n] + b).
+/// y[m×n] = f(x[m×k]·w + b), w being k×n, or n×k used transposed when `transposed` ≠ 0.
 #[no_mangle]
-pub unsafe extern "C" fn lk_dense_forward(m: usize, k: usize, n: usize, x: *const f32, w: *const f32, b: *const f32, y: *mut f32, activation: u32, alpha: f32) {
-    dense::dense_forward::<Native>(m, k, n, s(x, m * k), s(w, k * n), s(b, n), sm(y, m * n), act(activation), alpha, &mut scratch());
+pub unsafe extern "C" fn lk_dense_forward(m: usize, k: usize, n: usize, x: *const f32, w: *const f32, b: *const f32, y: *mut f32, activation: u32, alpha: f32, transposed: u32) {
+    dense::dense_forward::<Native>(m, k, n, s(x, m * k), s(w, k * n), s(b, n), sm(y, m * n), act(activation), alpha, transposed != 0, &mut scratch());
 }
 
-/// dy ← dy⊙f′(y); dw += xᵀ·dy and db += Σ dy unless dw is null (frozen); dx = dy·wᵀ unless dx is null.
+/// dy ← dy⊙f′(y); dw += xᵀ·dy (its transpose when `transposed`) and db += Σ dy unless dw is
+/// null (frozen); dx = dy·wᵀ unless dx is null.
 #[no_mangle]
 pub unsafe extern "C" fn lk_dense_backward(
     m: usize, k: usize, n: usize, x: *const f32, w: *const f32, y: *const f32, dy: *mut f32,
-    dx: *mut f32, dw: *mut f32, db: *mut f32, activation: u32, alpha: f32,
+    dx: *mut f32, dw: *mut f32, db: *mut f32, activation: u32, alpha: f32, transposed: u32,
 ) {
     let dx = if dx.is_null() { None } else { Some(sm(dx, m * k)) };
     let params = if dw.is_null() { None } else { Some((sm(dw, k * n), sm(db, n))) };
-    dense::dense_backward::<Native>(m, k, n, s(x, m * k), s(w, k * n), s(y, m * n), sm(dy, m * n), dx, params, act(activation), alpha, &mut scratch());
+    dense::dense_backward::<Native>(m, k, n, s(x, m * k), s(w, k * n), s(y, m * n), sm(dy, m * n), dx, params, act(activation), alpha, transposed != 0, &mut scratch());
 }
 
 /// y[0..n] ← f(y).
@@ -216,3 +216,58 @@ pub unsafe extern "C" fn lk_init_weights(state: *mut Xoshiro128ss, kind: u32, w:
     init_weights(kind, &mut *state, sm(w, fan_in * fan_out), fan_in, fan_out);
 }
 
+
+/// x[0..n] += N(0, std²).
+#[no_mangle]
+pub unsafe extern "C" fn lk_rng_add_normal(state: *mut Xoshiro128ss, x: *mut f32, n: usize, std: f32) {
+    (*state).add_normal(sm(x, n), std);
+}
+
+/// x[i] ← 0 with probability `rate`.
+#[no_mangle]
+pub unsafe extern "C" fn lk_rng_mask(state: *mut Xoshiro128ss, x: *mut f32, n: usize, rate: f32) {
+    (*state).mask(sm(x, n), rate);
+}
+
+/// Returns Σ|h| over h[0..n]; dh += scale·sign(h).
+#[no_mangle]
+pub unsafe extern "C" fn lk_l1_penalty(h: *const f32, dh: *mut f32, n: usize, scale: f32) -> f64 {
+    loss::l1_penalty(s(h, n), sm(dh, n), scale)
+}
+
+/// mean[j] = Σ_i x[i, j] / n.
+#[no_mangle]
+pub unsafe extern "C" fn lk_column_means(x: *const f32, n: usize, d: usize, mean: *mut f32) {
+    linalg::column_means(s(x, n * d), n, d, sm(mean, d));
+}
+
+/// x[i, j] −= mean[j].
+#[no_mangle]
+pub unsafe extern "C" fn lk_center_columns(x: *mut f32, n: usize, d: usize, mean: *const f32) {
+    linalg::center_columns(sm(x, n * d), n, d, s(mean, d));
+}
+
+/// Upper block triangle of c[d×d] = xᵀx, or += when `accumulate` ≠ 0.
+#[no_mangle]
+pub unsafe extern "C" fn lk_syrk(x: *const f32, n: usize, d: usize, c: *mut f32, accumulate: u32) {
+    linalg::syrk_tn::<Native, { params::MR }>(s(x, n * d), n, d, sm(c, d * d), accumulate != 0, &mut scratch());
+}
+
+/// c ← scale·c with its upper triangle mirrored to the lower.
+#[no_mangle]
+pub unsafe extern "C" fn lk_symmetrize_scale(c: *mut f32, d: usize, scale: f32) {
+    linalg::symmetrize_scale(sm(c, d * d), d, scale);
+}
+
+/// Top-k eigenpairs of the symmetric c[d×d] by subspace iteration on p vectors
+/// (see linalg::symmetric_top_eigen); returns the iterations used, 0 if out of memory.
+#[no_mangle]
+pub unsafe extern "C" fn lk_top_eigen(c: *const f32, d: usize, k: usize, p: usize, state: *mut Xoshiro128ss, tol: f64, max_iter: usize, vals: *mut f32, vecs: *mut f32) -> u32 {
+    let len = linalg::eigen_workspace_len(d, p);
+    let mut work: Vec<f32> = Vec::new();
+    if work.try_reserve_exact(len).is_err() {
+        return 0;
+    }
+    work.resize(len, 0.0);
+    linalg::symmetric_top_eigen::<Native>(s(c, d * d), d, k, p, &mut *state, tol, max_iter, sm(vals, k), sm(vecs, d * k), &mut work, &mut scratch()) as u32
+}

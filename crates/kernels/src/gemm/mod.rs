@@ -128,16 +128,14 @@ pub fn gemm_nn<V: F32x4>(m: usize, k: usize, n: usize, x: &[f32], w: &[f32], y: 
     unsafe { sgemm::<V, { params::MR }>(m, k, n, x.as_ptr(), k, 1, w.as_ptr(), n, 1, y.as_mut_ptr(), n, start, s) }
 }
 
-/// Input-gradient layout: dX[m×k] ← dY[m×n]·Wᵀ (+ dX when `accumulate`), W being k×n.
-pub fn gemm_nt<V: F32x4>(m: usize, n: usize, k: usize, dy: &[f32], w: &[f32], dx: &mut [f32], accumulate: bool, s: &mut Scratch) {
+/// Input-gradient layout: dX[m×k] ← dY[m×n]·Wᵀ combined with `start`, W being k×n.
+pub fn gemm_nt<V: F32x4>(m: usize, n: usize, k: usize, dy: &[f32], w: &[f32], dx: &mut [f32], start: Start, s: &mut Scratch) {
     debug_assert!(dy.len() >= m * n && w.len() >= k * n && dx.len() >= m * k);
-    let start = if accumulate { Start::Accumulate } else { Start::Overwrite };
     unsafe { sgemm::<V, { params::MR }>(m, n, k, dy.as_ptr(), n, 1, w.as_ptr(), 1, n, dx.as_mut_ptr(), k, start, s) }
 }
 
-/// Weight-gradient layout: dW[k×n] ← Xᵀ·dY (+ dW when `accumulate`), X being m×k and dY m×n.
-pub fn gemm_tn<V: F32x4>(m: usize, k: usize, n: usize, x: &[f32], dy: &[f32], dw: &mut [f32], accumulate: bool, s: &mut Scratch) {
+/// Weight-gradient layout: dW[k×n] ← Xᵀ·dY combined with `start`, X being m×k and dY m×n.
+pub fn gemm_tn<V: F32x4>(m: usize, k: usize, n: usize, x: &[f32], dy: &[f32], dw: &mut [f32], start: Start, s: &mut Scratch) {
     debug_assert!(x.len() >= m * k && dy.len() >= m * n && dw.len() >= k * n);
-    let start = if accumulate { Start::Accumulate } else { Start::Overwrite };
     unsafe { sgemm::<V, { params::MR }>(k, m, n, x.as_ptr(), 1, k, dy.as_ptr(), n, 1, dw.as_mut_ptr(), n, start, s) }
 }

@@ -1,0 +1,284 @@
+import { LatentkitError } from '../errors.js';
+import { Block, heap } from '../runtime/memory.js';
+import { Rng } from '../runtime/rng.js';
+import { kernels } from '../runtime/wasm.js';
+import type { ActivationSpec } from '../nn/activation.js';
+import { assertChain } from '../nn/chain.js';
+import { type History, gatherRows, identityOrder, runEpochs } from '../nn/loop.js';
+import { type LossName, lossCode } from '../nn/loss.js';
+import { type Matrix, type MatrixLike, asMatrix } from '../nn/matrix.js';
+import { Optimizer, type OptimizerSpec } from '../nn/optimizer.js';
+import { checkKeys } from '../nn/sequential.js';
+import { Stack, assertFiniteBlock } from '../nn/stack.js';
+
+/** Input corruption of a denoising autoencoder; the target stays the clean input. */
+export type Corruption = { type: 'gaussian'; std: number } | { type: 'masking'; rate: number };
+
+export interface AutoencoderOptions {
+  encoder: Stack;
+  /** Omit with `tiedWeights: true` to get a decoder that shares the encoder's matrices. */
+  decoder?: Stack;
+  /** Build the decoder from the encoder's transposed matrices (biases of its own). */
+  tiedWeights?: boolean;
+  /** Activations of a decoder built by `tiedWeights` (default: hidden 'relu', output 'linear'). */
+  decoderActivation?: ActivationSpec;
+  decoderOutputActivation?: ActivationSpec;
+  /** 'mse' (default) or 'bce-with-logits' (the decoder outputs logits; reconstructions are σ of them). */
+  loss?: Extract<LossName, 'mse' | 'bce-with-logits'>;
+  optimizer?: OptimizerSpec;
+  seed?: number | bigint;
+  /** Denoising: corrupt each training input, reconstruct the clean one. */
+  denoising?: Corruption;
+  /** Sparse autoencoder: adds sparsity · mean over the batch of Σ|code| to the loss. */
+  sparsity?: number;
+  guardNonFinite?: boolean;
+}
+
+export interface AutoencoderFitOptions {
+  epochs?: number;
+  batchSize?: number;
+  shuffle?: boolean;
+  /** Held-out inputs: their reconstruction loss is reported after every epoch. */
+  validation?: MatrixLike;
+  onEpoch?: (epoch: number, logs: { loss: number; valLoss?: number }) => void | boolean;
+  signal?: AbortSignal;
+}
+
+const OPTION_KEYS = ['encoder', 'decoder', 'tiedWeights', 'decoderActivation', 'decoderOutputActivation', 'loss', 'optimizer', 'seed', 'denoising', 'sparsity', 'guardNonFinite'];
+const FIT_KEYS = ['epochs', 'batchSize', 'shuffle', 'validation', 'onEpoch', 'signal'];
+const disposeSymbol: symbol = (Symbol as { dispose?: symbol }).dispose ?? Symbol.for('Symbol.dispose');
+
+/**
+ * An encoder f and a decoder g trained so that g(f(x)) ≈ x. The encoder and
+ * decoder remain ordinary stacks (usable, and disposable, on their own); a
+ * decoder created through `tiedWeights` belongs to the autoencoder.
+ */
+export class Autoencoder {
+  readonly encoder: Stack;
+  readonly decoder: Stack;
+  readonly optimizer: Optimizer;
+  readonly rng: Rng;
+  readonly lossName: 'mse' | 'bce-with-logits';
+  readonly denoising: Corruption | null;
+  readonly sparsity: number;
+  private readonly lossKind: number;
+  private readonly ownsDecoder: boolean;
+  private readonly guard: boolean;
+  private target: Block | null = null;
+  private order: Block | null = null;
+  private stepCount = 0;
+  private disposed = false;
+
+  constructor(opts: AutoencoderOptions) {
+    checkKeys(opts, OPTION_KEYS, 'Autoencoder options');
+    const { encoder } = opts;
+    if (!(encoder instanceof Stack)) throw new LatentkitError('Autoencoder needs an encoder stack (e.g. mlp([784, 128, 32]))');
+    let decoder = opts.decoder;
+    if (opts.tiedWeights) {
+      if (decoder && decoder.tiedTo !== encoder) throw new LatentkitError('tiedWeights: pass no decoder (one is built from the encoder) or one made by Stack.tied(encoder)');
+      decoder ??= Stack.tied(encoder, { activation: opts.decoderActivation, outputActivation: opts.decoderOutputActivation });
+    }
+    if (!(decoder instanceof Stack)) throw new LatentkitError('Autoencoder needs a decoder stack, or tiedWeights: true');
+    this.ownsDecoder = opts.decoder === undefined;
+    assertChain([encoder, decoder], 'Autoencoder (encoder → decoder)');
+    if (decoder.outputSize !== encoder.inputSize) {
+      throw new LatentkitError(`Autoencoder: the decoder [${decoder.sizes.join(', ')}] outputs ${decoder.outputSize} values but the encoder [${encoder.sizes.join(', ')}] takes ${encoder.inputSize}`);
+    }
+    this.encoder = encoder;
+    this.decoder = decoder;
+    this.lossName = opts.loss ?? 'mse';
+    if (this.lossName !== 'mse' && this.lossName !== 'bce-with-logits') {
+      lossCode(this.lossName, 'the autoencoder');
+      throw new LatentkitError(`an autoencoder's loss is 'mse' or 'bce-with-logits', got '${this.lossName}'`);
+    }
+    this.lossKind = lossCode(this.lossName, 'the autoencoder');
+    this.denoising = checkCorruption(opts.denoising);
+    this.sparsity = opts.sparsity ?? 0;
+    if (typeof this.sparsity !== 'number' || !(this.sparsity >= 0) || !Number.isFinite(this.sparsity)) {
+      throw new LatentkitError(`sparsity must be a non-negative number, got ${opts.sparsity}`);
+    }
+    this.guard = opts.guardNonFinite ?? true;
+    this.rng = new Rng(opts.seed ?? 0);
+    this.optimizer = new Optimizer(opts.optimizer ?? 'adam', [encoder, decoder], 'the autoencoder');
+  }
+
+  get inputSize(): number {
+    return this.encoder.inputSize;
+  }
+
+  get codeSize(): number {
+    return this.encoder.outputSize;
+  }
+
+  get steps(): number {
+    return this.stepCount;
+  }
+
+  /** One optimizer step on a batch of inputs; returns the loss before the update. */
+  trainStep(x: MatrixLike): number {
+    this.assertLive();
+    const m = asMatrix(x, this.inputSize, 'Autoencoder trainStep x');
+    this.encoder.inputBlock(m.shape[0]).write(m.data);
+    return this.stepOnStaged(m.shape[0]);
+  }
+
+  fit(x: MatrixLike, opts: AutoencoderFitOptions = {}): History {
+    this.assertLive();
+    checkKeys(opts, FIT_KEYS, 'Autoencoder fit options');
+    const m = asMatrix(x, this.inputSize, 'Autoencoder fit x');
+    const validation = opts.validation === undefined ? undefined : asMatrix(opts.validation, this.inputSize, 'Autoencoder validation');
+    const rows = m.shape[0];
+    this.order = identityOrder(this.order, rows);
+    const order = this.order;
+    return runEpochs({
+      rows, epochs: opts.epochs, batchSize: opts.batchSize, shuffle: opts.shuffle, rng: this.rng, order, signal: opts.signal, onEpoch: opts.onEpoch,
+      step: (start, n) => {
+        gatherRows(m.data, this.inputSize, order, start, n, this.encoder.inputBlock(n));
+        return this.stepOnStaged(n);
+      },
+      validate: validation ? () => this.loss(validation) : undefined,
+    });
+  }
+
+  /** The latent codes f(x). */
+  encode(x: MatrixLike): Matrix {
+    this.assertLive();
+    return this.encoder.predict(x);
+  }
+
+  /** g(z): reconstructions from codes (σ of the logits with the BCE loss). */
+  decode(z: MatrixLike): Matrix {
+    this.assertLive();
+    const out = this.decoder.predict(z);
+    if (this.lossName === 'bce-with-logits') for (let i = 0; i < out.data.length; i++) out.data[i] = sigmoid(out.data[i]!);
+    return out;
+  }
+
+  /** g(f(x)). */
+  reconstruct(x: MatrixLike): Matrix {
+    return this.decode(this.encode(x));
+  }
+
+  /**
+   * Mean squared error per element between x and its reconstruction; with
+   * `perSample`, one value per row instead.
+   */
+  reconstructionError(x: MatrixLike, opts: { perSample: true }): Float32Array;
+  reconstructionError(x: MatrixLike, opts?: { perSample?: false }): number;
+  reconstructionError(x: MatrixLike, opts: { perSample?: boolean } = {}): number | Float32Array {
+    const m = asMatrix(x, this.inputSize, 'reconstructionError x');
+    const r = this.reconstruct(m);
+    const rows = m.shape[0];
+    const cols = this.inputSize;
+    const per = new Float32Array(rows);
+    let total = 0;
+    for (let i = 0; i < rows; i++) {
+      let s = 0;
+      for (let j = 0; j < cols; j++) {
+        const d = r.data[i * cols + j]! - m.data[i * cols + j]!;
+        s += d * d;
+      }
+      per[i] = s / cols;
+      total += s;
+    }
+    return opts.perSample ? per : total / (rows * cols);
+  }
+
+  /** The training loss (without corruption or sparsity) on x, in batches. */
+  loss(x: MatrixLike, batchSize = 1024): number {
+    this.assertLive();
+    const m = asMatrix(x, this.inputSize, 'Autoencoder loss x');
+    const rows = m.shape[0];
+    let total = 0;
+    for (let r = 0; r < rows; r += batchSize) {
+      const n = Math.min(batchSize, rows - r);
+      const input = this.encoder.stageInput(m.data.subarray(r * this.inputSize, (r + n) * this.inputSize), n, 'Autoencoder input');
+      this.decoder.ensureCapacity(n);
+      const code = this.encoder.forward(input.ptr, n);
+      const out = this.decoder.forward(code, n);
+      total += n * kernels.lk_loss(this.lossKind, out, input.ptr, 0, n, this.inputSize, this.decoder.outputGradPtr, 1);
+    }
+    return total / rows;
+  }
+
+  private stepOnStaged(rows: number): number {
+    const { encoder, decoder } = this;
+    const cols = this.inputSize;
+    const input = encoder.inputBlock(rows);
+    assertFiniteBlock(input.ptr, rows, cols, 'Autoencoder input');
+    decoder.ensureCapacity(rows);
+    let target = input;
+    if (this.denoising) {
+      // Keep the clean batch as the target, corrupt the input in place.
+      target = this.targetBlock(rows * cols);
+      heap.f32.copyWithin(target.index, input.index, input.index + rows * cols);
+      if (this.denoising.type === 'gaussian') kernels.lk_rng_add_normal(this.rng.state.ptr, input.ptr, rows * cols, this.denoising.std);
+      else kernels.lk_rng_mask(this.rng.state.ptr, input.ptr, rows * cols, this.denoising.rate);
+    }
+    if (!encoder.frozen) encoder.zeroGradients();
+    if (!decoder.frozen) decoder.zeroGradients();
+    const code = encoder.forward(input.ptr, rows);
+    const out = decoder.forward(code, rows);
+    let loss = kernels.lk_loss(this.lossKind, out, target.ptr, 0, rows, cols, decoder.outputGradPtr, 1);
+    const needCodeGrad = !encoder.frozen;
+    decoder.backward(rows, needCodeGrad ? encoder.outputGradPtr : 0);
+    if (needCodeGrad && this.sparsity > 0) {
+      const scale = this.sparsity / rows;
+      loss += scale * kernels.lk_l1_penalty(code, encoder.outputGradPtr, rows * this.codeSize, scale);
+    }
+    if (this.guard && !Number.isFinite(loss)) {
+      throw new LatentkitError(`training diverged: the loss is ${loss} at step ${this.stepCount + 1}; the parameters were left as they were before this step`);
+    }
+    if (needCodeGrad) encoder.backward(rows, 0);
+    this.optimizer.step();
+    this.stepCount++;
+    return loss;
+  }
+
+  private targetBlock(n: number): Block {
+    if (!this.target || this.target.length < n) {
+      if (this.target) heap.free(this.target);
+      this.target = null;
+      this.target = heap.alloc(n, 'the clean targets of a denoising batch');
+    }
+    return this.target;
+  }
+
+  /** Frees the optimizer state (and a decoder it built); the encoder and a given decoder stay yours. */
+  dispose(): void {
+    if (this.disposed) return;
+    this.optimizer.dispose();
+    this.rng.dispose();
+    if (this.target) heap.free(this.target);
+    if (this.order) heap.free(this.order);
+    if (this.ownsDecoder) this.decoder.dispose();
+    this.disposed = true;
+  }
+
+  [disposeSymbol](): void {
+    this.dispose();
+  }
+
+  private assertLive(): void {
+    if (this.disposed) throw new LatentkitError('this autoencoder was disposed');
+    this.encoder.assertLive();
+    this.decoder.assertLive();
+  }
+}
+
+function sigmoid(z: number): number {
+  return 1 / (1 + Math.exp(-z));
+}
+
+function checkCorruption(c: Corruption | undefined): Corruption | null {
+  if (c === undefined) return null;
+  if (c?.type === 'gaussian') {
+    if (typeof c.std !== 'number' || !(c.std > 0) || !Number.isFinite(c.std)) throw new LatentkitError(`gaussian corruption std must be a positive number, got ${c.std}`);
+    return { type: 'gaussian', std: c.std };
+  }
+  if (c?.type === 'masking') {
+    if (typeof c.rate !== 'number' || !(c.rate > 0 && c.rate < 1)) throw new LatentkitError(`masking corruption rate must be in (0, 1), got ${c.rate}`);
+    return { type: 'masking', rate: c.rate };
+  }
+  throw new LatentkitError(`unknown corruption ${JSON.stringify(c)}; expected { type: 'gaussian', std } or { type: 'masking', rate }`);
+}

@@ -1,0 +1,193 @@
+import { LatentkitError } from './errors.js';
+import { Block, heap } from './runtime/memory.js';
+import { Rng } from './runtime/rng.js';
+import { kernels } from './runtime/wasm.js';
+import { type Matrix, type MatrixLike, asMatrix, positiveInt } from './nn/matrix.js';
+import { checkKeys } from './nn/sequential.js';
+
+export interface PcaOptions {
+  components: number;
+  /** Seeds the starting subspace of the eigen-solver (default 0). */
+  seed?: number | bigint;
+  /** Stop when every wanted eigenpair has ‖C·v − λv‖ ≤ tolerance·λ₁ (default 1e-6). */
+  tolerance?: number;
+  maxIterations?: number;
+}
+
+const CHUNK_ROWS = 2048;
+const disposeSymbol: symbol = (Symbol as { dispose?: symbol }).dispose ?? Symbol.for('Symbol.dispose');
+
+/**
+ * Principal component analysis: the covariance matrix by blocked GEMM in
+ * WebAssembly (rows streamed in chunks, so memory stays d² + a chunk), then
+ * its top eigenpairs by subspace iteration with Rayleigh–Ritz. Components
+ * and variances follow scikit-learn's conventions (covariance with n − 1,
+ * components as rows, each component's largest-magnitude entry positive).
+ */
+export class PCA {
+  /** [components × features], row-major. */
+  readonly components: Float32Array;
+  readonly explainedVariance: Float32Array;
+  readonly explainedVarianceRatio: Float32Array;
+  readonly mean: Float32Array;
+  readonly nComponents: number;
+  readonly nFeatures: number;
+  /** Iterations the eigen-solver needed. */
+  readonly iterations: number;
+  private readonly basis: Block; // features × components, for transform
+  private readonly shift: Block; // −mean·V, the transform's bias
+  private readonly meanBlock: Block;
+  private disposed = false;
+
+  private constructor(fields: { components: Float32Array; variance: Float32Array; ratio: Float32Array; mean: Float32Array; iterations: number; basis: Block }) {
+    this.components = fields.components;
+    this.explainedVariance = fields.variance;
+    this.explainedVarianceRatio = fields.ratio;
+    this.mean = fields.mean;
+    this.nComponents = fields.variance.length;
+    this.nFeatures = fields.mean.length;
+    this.iterations = fields.iterations;
+    this.basis = fields.basis;
+    const d = this.nFeatures;
+    const k = this.nComponents;
+    this.meanBlock = heap.alloc(d, 'the PCA mean');
+    this.meanBlock.write(this.mean);
+    this.shift = heap.alloc(k, 'the PCA shift');
+    const shift = new Float32Array(k);
+    for (let j = 0; j < k; j++) {
+      let s = 0;
+      for (let i = 0; i < d; i++) s += this.mean[i]! * this.components[j * d + i]!;
+      shift[j] = -s;
+    }
+    this.shift.write(shift);
+  }
+
+  static fit(x: MatrixLike & { shape?: [number, number] }, opts: PcaOptions): PCA {
+    checkKeys(opts, ['components', 'seed', 'tolerance', 'maxIterations'], 'PCA options');
+    if (x instanceof Float32Array) throw new LatentkitError('PCA.fit needs { data, shape: [rows, features] } (a bare Float32Array has no width)');
+    const width = x?.shape?.[1];
+    const m = asMatrix(x, typeof width === 'number' ? width : -1, 'PCA.fit x');
+    const [n, d] = m.shape;
+    const k = positiveInt(opts?.components, 'components');
+    if (k > d) throw new LatentkitError(`components (${k}) cannot exceed the ${d} features of x [${n}, ${d}]`);
+    if (n < 2) throw new LatentkitError(`PCA needs at least 2 rows, x is [${n}, ${d}]`);
+    const tol = opts.tolerance ?? 1e-6;
+    const maxIter = positiveInt(opts.maxIterations ?? 1000, 'maxIterations');
+    // Means in f64 (deterministic in every engine), checking for NaN/Inf on the way.
+    const meanF64 = new Float64Array(d);
+    for (let i = 0; i < n; i++) {
+      for (let j = 0; j < d; j++) {
+        const v = m.data[i * d + j]!;
+        if (v - v !== 0) throw new LatentkitError(`PCA.fit x [${n}, ${d}] contains ${v} at row ${i}, column ${j}`);
+        meanF64[j]! += v;
+      }
+    }
+    const mean = Float32Array.from(meanF64, (s) => s / n);
+    const blocks: Block[] = [];
+    const alloc = (count: number, what: string) => {
+      const b = heap.alloc(count, what);
+      blocks.push(b);
+      return b;
+    };
+    let basis: Block | null = null;
+    try {
+      const cov = alloc(d * d, `the ${d}×${d} covariance matrix`);
+      const chunk = alloc(Math.min(n, CHUNK_ROWS) * d, 'a chunk of rows');
+      const meanB = alloc(d, 'the mean');
+      meanB.write(mean);
+      for (let r = 0; r < n; r += CHUNK_ROWS) {
+        const rows = Math.min(CHUNK_ROWS, n - r);
+        chunk.write(m.data.subarray(r * d, (r + rows) * d));
+        kernels.lk_center_columns(chunk.ptr, rows, d, meanB.ptr);
+        kernels.lk_syrk(chunk.ptr, rows, d, cov.ptr, r === 0 ? 0 : 1);
+      }
+      kernels.lk_symmetrize_scale(cov.ptr, d, 1 / (n - 1));
+      const f32 = heap.f32;
+      let total = 0;
+      for (let i = 0; i < d; i++) total += f32[cov.index + i * d + i]!;
+      const p = Math.min(d, k + Math.max(10, Math.ceil(k / 2)));
+      const vals = alloc(k, 'eigenvalues');
+      basis = heap.alloc(d * k, 'the principal axes');
+      const rng = new Rng(opts.seed ?? 0);
+      let iterations: number;
+      try {
+        iterations = kernels.lk_top_eigen(cov.ptr, d, k, p, rng.state.ptr, tol, maxIter, vals.ptr, basis.ptr);
+      } finally {
+        rng.dispose();
+      }
+      if (iterations === 0) throw new LatentkitError(`not enough WebAssembly memory for the eigen-solver's workspace (${d}×${p})`);
+      const variance = vals.read();
+      // Components as rows, each flipped so its largest-magnitude entry is positive.
+      const v = heap.f32;
+      const components = new Float32Array(k * d);
+      for (let j = 0; j < k; j++) {
+        let big = 0;
+        for (let i = 0; i < d; i++) {
+          const c = v[basis.index + i * k + j]!;
+          if (Math.abs(c) > Math.abs(big)) big = c;
+        }
+        const sign = big < 0 ? -1 : 1;
+        for (let i = 0; i < d; i++) {
+          const c = sign * v[basis.index + i * k + j]!;
+          components[j * d + i] = c;
+          v[basis.index + i * k + j] = c;
+        }
+      }
+      const ratio = Float32Array.from(variance, (l) => l / total);
+      return new PCA({ components, variance, ratio, mean, iterations, basis });
+    } catch (e) {
+      if (basis) heap.free(basis);
+      throw e;
+    } finally {
+      blocks.forEach((b) => heap.free(b));
+    }
+  }
+
+  /** (x − mean)·V: rows of x projected onto the components. */
+  transform(x: MatrixLike): Matrix {
+    this.assertLive();
+    return this.apply(asMatrix(x, this.nFeatures, 'PCA transform x'), this.nFeatures, this.nComponents, this.shift, false);
+  }
+
+  /** z·Vᵀ + mean: back from component scores to features. */
+  inverseTransform(z: MatrixLike): Matrix {
+    this.assertLive();
+    return this.apply(asMatrix(z, this.nComponents, 'PCA inverseTransform z'), this.nComponents, this.nFeatures, this.meanBlock, true);
+  }
+
+  private apply(m: Matrix, inWidth: number, outWidth: number, bias: Block, transposed: boolean): Matrix {
+    const rows = m.shape[0];
+    const out = new Float32Array(rows * outWidth);
+    const chunk = Math.min(rows, CHUNK_ROWS);
+    const input = heap.alloc(chunk * inWidth, 'a PCA input chunk');
+    const output = heap.alloc(chunk * outWidth, 'a PCA output chunk');
+    try {
+      for (let r = 0; r < rows; r += chunk) {
+        const n = Math.min(chunk, rows - r);
+        input.write(m.data.subarray(r * inWidth, (r + n) * inWidth));
+        const bad = kernels.lk_find_nonfinite(input.ptr, n * inWidth);
+        if (bad >= 0) throw new LatentkitError(`PCA input [${rows}, ${inWidth}] contains ${heap.f32[input.index + bad]} at row ${r + Math.floor(bad / inWidth)}, column ${bad % inWidth}`);
+        kernels.lk_dense_forward(n, inWidth, outWidth, input.ptr, this.basis.ptr, bias.ptr, output.ptr, 0, 0, transposed ? 1 : 0);
+        out.set(heap.f32.subarray(output.index, output.index + n * outWidth), r * outWidth);
+      }
+    } finally {
+      heap.free(input);
+      heap.free(output);
+    }
+    return { data: out, shape: [rows, outWidth] };
+  }
+
+  dispose(): void {
+    if (this.disposed) return;
+    [this.basis, this.shift, this.meanBlock].forEach((b) => heap.free(b));
+    this.disposed = true;
+  }
+
+  [disposeSymbol](): void {
+    this.dispose();
+  }
+
+  private assertLive(): void {
+    if (this.disposed) throw new LatentkitError('this PCA was disposed');
+  }
+}
