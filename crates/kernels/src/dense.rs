@@ -30,7 +30,7 @@ pub fn dense_forward<V: F32x4>(
     } else {
         gemm_nn::<V>(m, k, n, x, w, y, start, s);
     }
-    activation::forward(act, alpha, &mut y[..m * n]);
+    activation::forward::<V>(act, alpha, &mut y[..m * n]);
 }
 
 /// Backward through y = f(x·W + b) given dy = ∂L/∂y:
@@ -54,7 +54,7 @@ pub fn dense_backward<V: F32x4>(
 ) {
     debug_assert!(dy.len() >= m * n && y.len() >= m * n);
     let dz = &mut dy[..m * n];
-    activation::backward(act, alpha, &y[..m * n], dz);
+    activation::backward::<V>(act, alpha, &y[..m * n], dz);
     if let Some((dw, db)) = params {
         debug_assert!(db.len() >= n);
         if transposed {

@@ -1,6 +1,8 @@
 //! Elementary functions written out in plain arithmetic, so the results are
 //! the same bits on every runtime and host (no libm, no engine `Math.*`).
 
+use crate::simd::{F32x4, EXP2_MAGIC_BIAS, ROUND_MAGIC};
+
 const LOG2E: f32 = 1.442_695_04;
 // ln 2 split so that n * LN2_HI is exact for |n| < 2^9.
 const LN2_HI: f32 = 0.693_359_375;
@@ -11,14 +13,16 @@ const LN2_LO: f32 = -2.121_944_4e-4;
 #[inline(always)]
 pub fn exp(x: f32) -> f32 {
     let x = if x < -87.0 { -87.0 } else if x > 88.0 { 88.0 } else { x };
-    let n = (x * LOG2E + 0.5).floor();
+    // n = round(x·log2 e) by the 1.5·2^23 trick, which also leaves n in t's low bits.
+    let t = x * LOG2E + ROUND_MAGIC;
+    let n = t - ROUND_MAGIC;
     let r = x - n * LN2_HI - n * LN2_LO;
     // Taylor series to degree 7 on |r| ≤ ln2/2: truncation below 1e-8.
     let p = 1.0
         + r * (1.0
             + r * (0.5
                 + r * (1.0 / 6.0 + r * (1.0 / 24.0 + r * (1.0 / 120.0 + r * (1.0 / 720.0 + r * (1.0 / 5040.0)))))));
-    let scale = f32::from_bits(((n as i32 + 127) as u32) << 23);
+    let scale = f32::from_bits(t.to_bits().wrapping_add(EXP2_MAGIC_BIAS) << 23);
     p * scale
 }
 
@@ -26,24 +30,54 @@ pub fn exp(x: f32) -> f32 {
 /// cancel), the exp form elsewhere; saturates to ±1 without overflow.
 #[inline(always)]
 pub fn tanh(x: f32) -> f32 {
-    let a = if x < 0.0 { -x } else { x };
+    let a = f32::from_bits(x.to_bits() & 0x7fff_ffff);
     let t = if a < 0.015_625 {
         let a2 = a * a;
         a * (1.0 + a2 * (-1.0 / 3.0 + a2 * (2.0 / 15.0)))
     } else {
         1.0 - 2.0 / (exp(2.0 * a) + 1.0)
     };
-    if x < 0.0 {
-        -t
-    } else {
-        t
-    }
+    t.copysign(x)
 }
 
 /// The logistic function 1 / (1 + e^−x), finite for every finite x.
 #[inline(always)]
 pub fn sigmoid(x: f32) -> f32 {
     1.0 / (1.0 + exp(-x))
+}
+
+/// [`exp`] on four lanes: the same operations in the same order, so every
+/// lane equals the scalar function bit for bit.
+#[inline(always)]
+pub fn exp_v<V: F32x4>(x: V) -> V {
+    // Clamp with compare + select: LLVM turns pmin/pmax into f32x4.min/max, which V8 lowers to long sequences.
+    let (lo, hi) = (V::splat(-87.0), V::splat(88.0));
+    let x = x.lt(lo).select(lo, x);
+    let x = hi.lt(x).select(hi, x);
+    let t = x.mul(V::splat(LOG2E)).add(V::splat(ROUND_MAGIC));
+    let n = t.sub(V::splat(ROUND_MAGIC));
+    let r = x.sub(n.mul(V::splat(LN2_HI))).sub(n.mul(V::splat(LN2_LO)));
+    let c = |v: f32| V::splat(v);
+    let p = c(1.0).add(r.mul(c(1.0).add(r.mul(c(0.5).add(r.mul(c(1.0 / 6.0).add(r.mul(c(1.0 / 24.0).add(r.mul(c(1.0 / 120.0).add(r.mul(c(1.0 / 720.0).add(r.mul(c(1.0 / 5040.0)))))))))))))));
+    p.mul(t.exp2_magic())
+}
+
+/// [`tanh`] on four lanes (both branches computed, then selected).
+#[inline(always)]
+pub fn tanh_v<V: F32x4>(x: V) -> V {
+    let sign = V::splat(-0.0);
+    let a = x.and(V::splat(f32::from_bits(0x7fff_ffff)));
+    let a2 = a.mul(a);
+    let small = a.mul(V::splat(1.0).add(a2.mul(V::splat(-1.0 / 3.0).add(a2.mul(V::splat(2.0 / 15.0))))));
+    let large = V::splat(1.0).sub(V::splat(2.0).div(exp_v(V::splat(2.0).mul(a)).add(V::splat(1.0))));
+    let t = a.lt(V::splat(0.015_625)).select(small, large);
+    t.or(x.and(sign))
+}
+
+/// [`sigmoid`] on four lanes.
+#[inline(always)]
+pub fn sigmoid_v<V: F32x4>(x: V) -> V {
+    V::splat(1.0).div(V::splat(1.0).add(exp_v(V::splat(0.0).sub(x))))
 }
 
 /// Natural logarithm in f64 for x > 0 (finite, normal): x = 2^k·m with
@@ -116,6 +150,31 @@ mod tests {
         assert!(sigmoid(-1e4) >= 0.0 && sigmoid(-1e4) < 1e-37);
         assert_eq!(tanh(0.0), 0.0);
         assert_eq!(tanh(1e-20), 1e-20);
+    }
+
+    /// The vector forms agree with the scalar functions bit for bit, in SSE2 and in the scalar twin.
+    #[test]
+    fn vector_forms_equal_scalar_bitwise() {
+        use crate::simd::{Native, Scalar};
+        fn lanes<V: F32x4>(f: fn(V) -> V, x: [f32; 4]) -> [f32; 4] {
+            let mut out = [0f32; 4];
+            unsafe { f(V::load(x.as_ptr())).store(out.as_mut_ptr()) };
+            out
+        }
+        let mut x = -100.0f32;
+        while x < 100.0 {
+            let v = [x, -x * 0.37, x * 1e-3, -0.0];
+            for i in 0..4 {
+                let want = [exp(v[i]), tanh(v[i]), sigmoid(v[i])];
+                let got_n = [lanes::<Native>(exp_v, v)[i], lanes::<Native>(tanh_v, v)[i], lanes::<Native>(sigmoid_v, v)[i]];
+                let got_s = [lanes::<Scalar>(exp_v, v)[i], lanes::<Scalar>(tanh_v, v)[i], lanes::<Scalar>(sigmoid_v, v)[i]];
+                for k in 0..3 {
+                    assert_eq!(got_n[k].to_bits(), want[k].to_bits(), "fn {k} at {}: vector {} vs scalar {}", v[i], got_n[k], want[k]);
+                    assert_eq!(got_s[k].to_bits(), want[k].to_bits(), "fn {k} at {}: twin {} vs scalar {}", v[i], got_s[k], want[k]);
+                }
+            }
+            x += 0.0173;
+        }
     }
 
     #[test]

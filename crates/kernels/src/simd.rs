@@ -6,6 +6,11 @@
 //! fuses multiply and add (wasm SIMD has no FMA), so every instantiation rounds
 //! exactly the same way and the twins agree bit for bit.
 
+/// 1.5·2^23: adding it rounds an f32 of magnitude < 2^22 to an integer kept in the low mantissa bits.
+pub const ROUND_MAGIC: f32 = 12_582_912.0;
+/// 127 − bits(ROUND_MAGIC), wrapping: turns bits(n + ROUND_MAGIC) into the biased exponent of 2^n.
+pub const EXP2_MAGIC_BIAS: u32 = 127u32.wrapping_sub(0x4B40_0000);
+
 pub trait F32x4: Copy {
     fn splat(x: f32) -> Self;
     /// Four consecutive floats; no alignment needed.
@@ -27,6 +32,19 @@ pub trait F32x4: Copy {
     fn mul(self, o: Self) -> Self;
     fn max(self, o: Self) -> Self;
     fn min(self, o: Self) -> Self;
+    fn div(self, o: Self) -> Self;
+    fn floor(self) -> Self;
+    /// All-ones lanes where self < o, zero lanes elsewhere.
+    fn lt(self, o: Self) -> Self;
+    /// Lanes of `a` where `self` (a mask) is set, of `b` elsewhere.
+    fn select(self, a: Self, b: Self) -> Self;
+    fn and(self, o: Self) -> Self;
+    fn or(self, o: Self) -> Self;
+    /// 2^n for lanes holding t = n + 1.5·2^23 (n integral in [−126, 127]):
+    /// n sits in t's low mantissa bits, so 2^n's bits are (bits(t) + 127 − bits(1.5·2^23)) << 23.
+    fn exp2_magic(self) -> Self;
+    /// Transposes the 4×4 matrix whose rows are r: returns its columns.
+    fn transpose4(r: [Self; 4]) -> [Self; 4];
 }
 
 /// Plain arrays: the scalar twin of every SIMD kernel.
@@ -70,6 +88,44 @@ impl F32x4 for Scalar {
     fn min(self, o: Self) -> Self {
         let f = |a: f32, b: f32| if b < a { b } else { a };
         Scalar([f(self.0[0], o.0[0]), f(self.0[1], o.0[1]), f(self.0[2], o.0[2]), f(self.0[3], o.0[3])])
+    }
+    #[inline(always)]
+    fn div(self, o: Self) -> Self {
+        Scalar([self.0[0] / o.0[0], self.0[1] / o.0[1], self.0[2] / o.0[2], self.0[3] / o.0[3]])
+    }
+    #[inline(always)]
+    fn floor(self) -> Self {
+        Scalar([self.0[0].floor(), self.0[1].floor(), self.0[2].floor(), self.0[3].floor()])
+    }
+    #[inline(always)]
+    fn lt(self, o: Self) -> Self {
+        let f = |a: f32, b: f32| f32::from_bits(if a < b { u32::MAX } else { 0 });
+        Scalar([f(self.0[0], o.0[0]), f(self.0[1], o.0[1]), f(self.0[2], o.0[2]), f(self.0[3], o.0[3])])
+    }
+    #[inline(always)]
+    fn select(self, a: Self, b: Self) -> Self {
+        let f = |m: f32, x: f32, y: f32| f32::from_bits((m.to_bits() & x.to_bits()) | (!m.to_bits() & y.to_bits()));
+        Scalar([f(self.0[0], a.0[0], b.0[0]), f(self.0[1], a.0[1], b.0[1]), f(self.0[2], a.0[2], b.0[2]), f(self.0[3], a.0[3], b.0[3])])
+    }
+    #[inline(always)]
+    fn and(self, o: Self) -> Self {
+        let f = |a: f32, b: f32| f32::from_bits(a.to_bits() & b.to_bits());
+        Scalar([f(self.0[0], o.0[0]), f(self.0[1], o.0[1]), f(self.0[2], o.0[2]), f(self.0[3], o.0[3])])
+    }
+    #[inline(always)]
+    fn or(self, o: Self) -> Self {
+        let f = |a: f32, b: f32| f32::from_bits(a.to_bits() | b.to_bits());
+        Scalar([f(self.0[0], o.0[0]), f(self.0[1], o.0[1]), f(self.0[2], o.0[2]), f(self.0[3], o.0[3])])
+    }
+    #[inline(always)]
+    fn exp2_magic(self) -> Self {
+        let f = |t: f32| f32::from_bits(t.to_bits().wrapping_add(EXP2_MAGIC_BIAS) << 23);
+        Scalar([f(self.0[0]), f(self.0[1]), f(self.0[2]), f(self.0[3])])
+    }
+    #[inline(always)]
+    fn transpose4(r: [Self; 4]) -> [Self; 4] {
+        let c = |j: usize| Scalar([r[0].0[j], r[1].0[j], r[2].0[j], r[3].0[j]]);
+        [c(0), c(1), c(2), c(3)]
     }
 }
 
@@ -122,6 +178,47 @@ mod wasm {
         fn min(self, o: Self) -> Self {
             Simd128(f32x4_pmin(self.0, o.0))
         }
+        #[inline(always)]
+        fn div(self, o: Self) -> Self {
+            Simd128(f32x4_div(self.0, o.0))
+        }
+        #[inline(always)]
+        fn floor(self) -> Self {
+            Simd128(f32x4_floor(self.0))
+        }
+        #[inline(always)]
+        fn lt(self, o: Self) -> Self {
+            Simd128(f32x4_lt(self.0, o.0))
+        }
+        #[inline(always)]
+        fn select(self, a: Self, b: Self) -> Self {
+            Simd128(v128_bitselect(a.0, b.0, self.0))
+        }
+        #[inline(always)]
+        fn and(self, o: Self) -> Self {
+            Simd128(v128_and(self.0, o.0))
+        }
+        #[inline(always)]
+        fn or(self, o: Self) -> Self {
+            Simd128(v128_or(self.0, o.0))
+        }
+        #[inline(always)]
+        fn exp2_magic(self) -> Self {
+            Simd128(i32x4_shl(i32x4_add(self.0, u32x4_splat(super::EXP2_MAGIC_BIAS)), 23))
+        }
+        #[inline(always)]
+        fn transpose4(r: [Self; 4]) -> [Self; 4] {
+            let t0 = i32x4_shuffle::<0, 4, 1, 5>(r[0].0, r[1].0);
+            let t1 = i32x4_shuffle::<2, 6, 3, 7>(r[0].0, r[1].0);
+            let t2 = i32x4_shuffle::<0, 4, 1, 5>(r[2].0, r[3].0);
+            let t3 = i32x4_shuffle::<2, 6, 3, 7>(r[2].0, r[3].0);
+            [
+                Simd128(i32x4_shuffle::<0, 1, 4, 5>(t0, t2)),
+                Simd128(i32x4_shuffle::<2, 3, 6, 7>(t0, t2)),
+                Simd128(i32x4_shuffle::<0, 1, 4, 5>(t1, t3)),
+                Simd128(i32x4_shuffle::<2, 3, 6, 7>(t1, t3)),
+            ]
+        }
     }
 }
 
@@ -170,6 +267,48 @@ mod sse {
         #[inline(always)]
         fn min(self, o: Self) -> Self {
             unsafe { Sse2(_mm_min_ps(o.0, self.0)) }
+        }
+        #[inline(always)]
+        fn div(self, o: Self) -> Self {
+            unsafe { Sse2(_mm_div_ps(self.0, o.0)) }
+        }
+        // SSE2 has no roundps: go through the scalar floor (native tests only).
+        #[inline(always)]
+        fn floor(self) -> Self {
+            let mut a = [0f32; 4];
+            unsafe { _mm_storeu_ps(a.as_mut_ptr(), self.0) };
+            let f = super::Scalar(a).floor().0;
+            unsafe { Sse2(_mm_loadu_ps(f.as_ptr())) }
+        }
+        #[inline(always)]
+        fn lt(self, o: Self) -> Self {
+            unsafe { Sse2(_mm_cmplt_ps(self.0, o.0)) }
+        }
+        #[inline(always)]
+        fn select(self, a: Self, b: Self) -> Self {
+            unsafe { Sse2(_mm_or_ps(_mm_and_ps(self.0, a.0), _mm_andnot_ps(self.0, b.0))) }
+        }
+        #[inline(always)]
+        fn and(self, o: Self) -> Self {
+            unsafe { Sse2(_mm_and_ps(self.0, o.0)) }
+        }
+        #[inline(always)]
+        fn or(self, o: Self) -> Self {
+            unsafe { Sse2(_mm_or_ps(self.0, o.0)) }
+        }
+        #[inline(always)]
+        fn exp2_magic(self) -> Self {
+            unsafe { Sse2(_mm_castsi128_ps(_mm_slli_epi32(_mm_add_epi32(_mm_castps_si128(self.0), _mm_set1_epi32(super::EXP2_MAGIC_BIAS as i32)), 23))) }
+        }
+        #[inline(always)]
+        fn transpose4(r: [Self; 4]) -> [Self; 4] {
+            unsafe {
+                let t0 = _mm_unpacklo_ps(r[0].0, r[1].0);
+                let t1 = _mm_unpackhi_ps(r[0].0, r[1].0);
+                let t2 = _mm_unpacklo_ps(r[2].0, r[3].0);
+                let t3 = _mm_unpackhi_ps(r[2].0, r[3].0);
+                [Sse2(_mm_movelh_ps(t0, t2)), Sse2(_mm_movehl_ps(t2, t0)), Sse2(_mm_movelh_ps(t1, t3)), Sse2(_mm_movehl_ps(t3, t1))]
+            }
         }
     }
 }

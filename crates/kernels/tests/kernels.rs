@@ -139,9 +139,24 @@ fn losses_match_naive_and_stay_finite() {
     let p = [0.5f32, -1.0, 2.0, 0.25, 3.0, -2.0];
     let t = [0.0f32, -1.5, 1.0, 1.0, 0.0, 0.5];
     let mut g = [0f32; 6];
-    let l = loss::mse(&p, &t, &mut g, 1.0);
+    let l = loss::mse::<Native>(&p, &t, &mut g, 1.0);
     let want: f64 = p.iter().zip(&t).map(|(a, b)| ((a - b) as f64).powi(2)).sum::<f64>() / 6.0;
-    close(l, want, 1e-12, 0.0, "mse");
+    close(l, want, 1e-6, 0.0, "mse");
+    let (mut g1, mut g2) = (vec![0f32; 1001], vec![0f32; 1001]);
+    let (pl, tl) = (values(1001, 12), values(1001, 13));
+    let (l1, l2) = (loss::mse::<Native>(&pl, &tl, &mut g1, 0.5), loss::mse::<Scalar>(&pl, &tl, &mut g2, 0.5));
+    assert_eq!(l1.to_bits(), l2.to_bits(), "mse SIMD {l1} vs scalar twin {l2}");
+    assert!(g1.iter().zip(&g2).all(|(a, b)| a.to_bits() == b.to_bits()), "mse gradient SIMD vs scalar twin");
+    let naive: f64 = pl.iter().zip(&tl).map(|(a, b)| ((a - b) as f64).powi(2)).sum::<f64>() / 1001.0;
+    close(l1, 0.5 * naive, 1e-6, 0.0, "mse over 1001 elements");
+    let mut probe = vec![1f32; 37];
+    assert_eq!(loss::first_nonfinite::<Native>(&probe), None);
+    for (at, bad) in [(0, f32::NAN), (17, f32::INFINITY), (36, f32::NEG_INFINITY)] {
+        probe[at] = bad;
+        assert_eq!(loss::first_nonfinite::<Native>(&probe), Some(at), "non-finite at {at}");
+        assert_eq!(loss::first_nonfinite::<Scalar>(&probe), Some(at), "scalar twin, non-finite at {at}");
+        probe[at] = 1.0;
+    }
     for i in 0..6 {
         close(g[i] as f64, 2.0 * (p[i] - t[i]) as f64 / 6.0, 1e-6, 0.0, &format!("mse grad[{i}]"));
     }

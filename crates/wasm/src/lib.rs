@@ -101,13 +101,13 @@ pub unsafe extern "C" fn lk_dense_backward(
 /// y[0..n] ← f(y).
 #[no_mangle]
 pub unsafe extern "C" fn lk_activation_forward(activation: u32, alpha: f32, y: *mut f32, n: usize) {
-    activation::forward(act(activation), alpha, sm(y, n));
+    activation::forward::<Native>(act(activation), alpha, sm(y, n));
 }
 
 /// dy[0..n] ← dy ⊙ f′ expressed through y = f(x).
 #[no_mangle]
 pub unsafe extern "C" fn lk_activation_backward(activation: u32, alpha: f32, y: *const f32, dy: *mut f32, n: usize) {
-    activation::backward(act(activation), alpha, s(y, n), sm(dy, n));
+    activation::backward::<Native>(act(activation), alpha, s(y, n), sm(dy, n));
 }
 
 /// Mean loss × weight over rows×cols predictions; writes ∂/∂pred into grad.
@@ -117,7 +117,7 @@ pub unsafe extern "C" fn lk_loss(kind: u32, pred: *const f32, target: *const f32
     let n = rows * cols;
     let (p, g) = (s(pred, n), sm(grad, n));
     match loss::Loss::from_code(kind) {
-        Some(loss::Loss::MeanSquaredError) => loss::mse(p, s(target, n), g, weight),
+        Some(loss::Loss::MeanSquaredError) => loss::mse::<Native>(p, s(target, n), g, weight),
         Some(loss::Loss::BinaryCrossEntropyLogits) => {
             let t = if target.is_null() { None } else { Some(s(target, n)) };
             loss::bce_logits(p, t, const_target, g, weight)
@@ -177,7 +177,7 @@ pub unsafe extern "C" fn lk_fill(p: *mut f32, n: usize, value: f32) {
 /// Index of the first NaN or ±Inf in p[0..n], or −1.
 #[no_mangle]
 pub unsafe extern "C" fn lk_find_nonfinite(p: *const f32, n: usize) -> i32 {
-    s(p, n).iter().position(|x| !x.is_finite()).map_or(-1, |i| i as i32)
+    loss::first_nonfinite::<Native>(s(p, n)).map_or(-1, |i| i as i32)
 }
 
 /// Seeds the 16-byte xoshiro128** state at `state` from the 64-bit seed hi:lo.

@@ -78,12 +78,12 @@ pub unsafe fn sgemm<V: F32x4, const MR: usize>(
         while pc < k {
             // LOOP 4
             let kc = if k - pc < KC { k - pc } else { KC };
-            pack::pack_b(kc, nc, b.add(pc * rsb + jc * csb), rsb, csb, NR, pb);
+            pack::pack_b::<V>(kc, nc, b.add(pc * rsb + jc * csb), rsb, csb, NR, pb);
             let mut ic = 0;
             while ic < m {
                 // LOOP 3
                 let mc = if m - ic < mc_max { m - ic } else { mc_max };
-                pack::pack_a(mc, kc, a.add(ic * rsa + pc * csa), rsa, csa, MR, pa);
+                pack::pack_a::<V>(mc, kc, a.add(ic * rsa + pc * csa), rsa, csa, MR, pa);
                 let mut jr = 0;
                 while jr < nc {
                     // LOOP 2
