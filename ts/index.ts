@@ -19,3 +19,5 @@ export { type GrayImage, rgbaToGray, crop, gridCrops, randomPatches, tilePatches
 export { columnStats, standardize, centerRows, addRowMeans, rescale } from './data/normalize.js';
 export { minibatches } from './data/batches.js';
 export { encodePng, grayToBytes, imageGrid } from './data/png.js';
+export { GAN, type GanOptions, type GanStep, type GanUpdate, type GanFitOptions } from './models/gan.js';
+export { ringCentres, sampleRing, ringQuality } from './metrics/ring.js';
