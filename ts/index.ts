@@ -21,3 +21,4 @@ export { minibatches } from './data/batches.js';
 export { encodePng, grayToBytes, imageGrid } from './data/png.js';
 export { GAN, type GanOptions, type GanStep, type GanUpdate, type GanFitOptions } from './models/gan.js';
 export { ringCentres, sampleRing, ringQuality } from './metrics/ring.js';
+export { gaussianStatistics, frechetDistance, classHistogram, FeatureScore, type GaussianStatistics } from './metrics/frechet.js';

@@ -4,6 +4,7 @@ import { Rng } from './runtime/rng.js';
 import { kernels } from './runtime/wasm.js';
 import { type Matrix, type MatrixLike, asMatrix, positiveInt } from './nn/matrix.js';
 import { checkKeys } from './nn/sequential.js';
+import { covarianceBlock } from './linalg.js';
 
 export interface PcaOptions {
   components: number;
@@ -73,16 +74,6 @@ export class PCA {
     if (n < 2) throw new LatentkitError(`PCA needs at least 2 rows, x is [${n}, ${d}]`);
     const tol = opts.tolerance ?? 1e-6;
     const maxIter = positiveInt(opts.maxIterations ?? 1000, 'maxIterations');
-    // Means in f64 (deterministic in every engine), checking for NaN/Inf on the way.
-    const meanF64 = new Float64Array(d);
-    for (let i = 0; i < n; i++) {
-      for (let j = 0; j < d; j++) {
-        const v = m.data[i * d + j]!;
-        if (v - v !== 0) throw new LatentkitError(`PCA.fit x [${n}, ${d}] contains ${v} at row ${i}, column ${j}`);
-        meanF64[j]! += v;
-      }
-    }
-    const mean = Float32Array.from(meanF64, (s) => s / n);
     const blocks: Block[] = [];
     const alloc = (count: number, what: string) => {
       const b = heap.alloc(count, what);
@@ -91,17 +82,8 @@ export class PCA {
     };
     let basis: Block | null = null;
     try {
-      const cov = alloc(d * d, `the ${d}×${d} covariance matrix`);
-      const chunk = alloc(Math.min(n, CHUNK_ROWS) * d, 'a chunk of rows');
-      const meanB = alloc(d, 'the mean');
-      meanB.write(mean);
-      for (let r = 0; r < n; r += CHUNK_ROWS) {
-        const rows = Math.min(CHUNK_ROWS, n - r);
-        chunk.write(m.data.subarray(r * d, (r + rows) * d));
-        kernels.lk_center_columns(chunk.ptr, rows, d, meanB.ptr);
-        kernels.lk_syrk(chunk.ptr, rows, d, cov.ptr, r === 0 ? 0 : 1);
-      }
-      kernels.lk_symmetrize_scale(cov.ptr, d, 1 / (n - 1));
+      const { mean, cov } = covarianceBlock(m, 'PCA.fit x');
+      blocks.push(cov);
       const f32 = heap.f32;
       let total = 0;
       for (let i = 0; i < d; i++) total += f32[cov.index + i * d + i]!;

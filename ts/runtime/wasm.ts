@@ -35,6 +35,7 @@ export interface KernelExports {
   lk_center_columns(x: number, n: number, d: number, mean: number): void;
   lk_syrk(x: number, n: number, d: number, c: number, accumulate: number): void;
   lk_symmetrize_scale(c: number, d: number, scale: number): void;
+  lk_jacobi_eigh(a: number, p: number, vals: number, vecs: number): void;
   lk_top_eigen(c: number, d: number, k: number, p: number, state: number, tol: number, maxIter: number, vals: number, vecs: number): number;
 }
 

@@ -271,3 +271,13 @@ pub unsafe extern "C" fn lk_top_eigen(c: *const f32, d: usize, k: usize, p: usiz
     work.resize(len, 0.0);
     linalg::symmetric_top_eigen::<Native>(s(c, d * d), d, k, p, &mut *state, tol, max_iter, sm(vals, k), sm(vecs, d * k), &mut work, &mut scratch()) as u32
 }
+
+/// Eigen-decomposition of the symmetric f64 matrix a[p×p] (destroyed): eigenvalues
+/// descending in vals, eigenvectors as the columns of vecs[p×p].
+#[no_mangle]
+pub unsafe extern "C" fn lk_jacobi_eigh(a: *mut f64, p: usize, vals: *mut f64, vecs: *mut f64) {
+    if p == 0 {
+        return;
+    }
+    linalg::jacobi_eigh(from_raw_parts_mut(a, p * p), p, from_raw_parts_mut(vals, p), from_raw_parts_mut(vecs, p * p));
+}
