@@ -3,7 +3,7 @@ import { defineConfig } from 'tsup';
 export default defineConfig({
   // index: the library, WebAssembly embedded. jpeg: the optional JPEG helper, kept
   // separate so the core bundle does not carry a JPEG decoder.
-  entry: { index: 'ts/index.ts', jpeg: 'ts/jpeg.ts' },
+  entry: { index: 'ts/index.ts', jpeg: 'ts/jpeg.ts', node: 'ts/node.ts' },
   format: ['esm'],
   target: 'es2022',
   platform: 'neutral',
@@ -12,7 +12,7 @@ export default defineConfig({
   minify: true,
   sourcemap: false,
   splitting: true,
-  external: ['jpeg-js'],
+  external: ['jpeg-js', /^node:/],
   // The WebAssembly module is embedded, so one file works in Node, Deno and browsers.
   loader: { '.wasm': 'binary' },
 });

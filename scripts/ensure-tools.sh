@@ -2,7 +2,8 @@
 # Installs, from Debian's packages, what building the wasm and running the tests
 # need when it is missing: a Rust toolchain with the wasm32 target (Debian's
 # rustc + cargo + libstd-rust-dev-wasm32 install beside rustup's), binaryen's
-# wasm-opt, and Chromium for the browser test.
+# wasm-opt, and Chromium for the browser test; and a Python virtual environment
+# with safetensors and numpy for the file-format test.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -11,6 +12,12 @@ node scripts/build-wasm.mjs --which >/dev/null 2>&1 || missing+=(rustc cargo lib
 command -v cargo >/dev/null 2>&1 || missing+=(cargo)
 command -v wasm-opt >/dev/null 2>&1 || missing+=(binaryen)
 command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || missing+=(chromium)
+
+# A Python with safetensors + numpy for the interoperability test (local wheels on these machines).
+if ! .venv/bin/python -c 'import safetensors, numpy' >/dev/null 2>&1; then
+  echo "creating .venv with safetensors and numpy"
+  python3 -m venv .venv && .venv/bin/pip install -q safetensors numpy
+fi
 
 if [ ${#missing[@]} -eq 0 ]; then
   exit 0

@@ -22,3 +22,5 @@ export { encodePng, grayToBytes, imageGrid } from './data/png.js';
 export { GAN, type GanOptions, type GanStep, type GanUpdate, type GanFitOptions } from './models/gan.js';
 export { ringCentres, sampleRing, ringQuality } from './metrics/ring.js';
 export { gaussianStatistics, frechetDistance, classHistogram, FeatureScore, type GaussianStatistics } from './metrics/frechet.js';
+export { encodeSafetensors, decodeSafetensors, type Tensor } from './io/safetensors.js';
+export { save, load, checkpoint, type SavableModel } from './io/model.js';

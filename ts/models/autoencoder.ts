@@ -235,6 +235,20 @@ export class Autoencoder {
     return loss;
   }
 
+  /** @internal Everything beyond the weights that a resumed run needs. */
+  trainingState(): { steps: number; order: Float32Array | null } {
+    return { steps: this.stepCount, order: this.order ? Float32Array.from(heap.u32.subarray(this.order.index, this.order.index + this.order.length)) : null };
+  }
+
+  /** @internal */
+  restoreTrainingState(s: { steps: number; order: Float32Array | null }): void {
+    this.stepCount = s.steps;
+    if (s.order) {
+      this.order = identityOrder(this.order, s.order.length);
+      heap.u32.set(Uint32Array.from(s.order), this.order.index);
+    }
+  }
+
   private targetBlock(n: number): Block {
     if (!this.target || this.target.length < n) {
       if (this.target) heap.free(this.target);

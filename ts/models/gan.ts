@@ -247,6 +247,25 @@ export class GAN {
     return { iteration: it, lossD, lossG, dReal, dFake };
   }
 
+  /** @internal Everything beyond the weights that a resumed run needs. */
+  trainingState(): { steps: number; cursor: number; order: Float32Array | null } {
+    return {
+      steps: this.iterationCount,
+      cursor: this.cursor,
+      order: this.order ? Float32Array.from(heap.u32.subarray(this.order.index, this.order.index + this.order.length)) : null,
+    };
+  }
+
+  /** @internal */
+  restoreTrainingState(s: { steps: number; cursor?: number; order: Float32Array | null }): void {
+    this.iterationCount = s.steps;
+    this.cursor = s.cursor ?? 0;
+    if (s.order) {
+      this.order = identityOrder(this.order, s.order.length);
+      heap.u32.set(Uint32Array.from(s.order), this.order.index);
+    }
+  }
+
   private checkFinite(loss: number, who: string, it: number): void {
     if (this.guard && !Number.isFinite(loss)) {
       throw new LatentkitError(`training diverged: the ${who} loss is ${loss} at iteration ${it}; the ${who} was left as it was before this step`);

@@ -134,6 +134,13 @@ export class Optimizer {
     return norm;
   }
 
+  /** The configuration as given to the constructor's resolver (for saving). */
+  get spec(): OptimizerConfig {
+    const c = this.config;
+    const keys = KEYS[c.type].filter((k) => k !== 'type');
+    return Object.fromEntries([['type', c.type], ...keys.map((k) => [k, (c as Record<string, unknown>)[k]])]) as OptimizerConfig;
+  }
+
   /** @internal State blocks per stack, for checkpoints. */
   stateOf(s: Stack): readonly Block[] {
     return this.states.get(s) ?? [];

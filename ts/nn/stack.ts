@@ -57,6 +57,7 @@ export class Stack {
   private readonly weightSources: WeightSource[];
   /** The stack whose weights this one reads transposed (tied weights), if any. */
   readonly tiedTo: Stack | null;
+  private readonly hiddenActivation: ResolvedActivation;
   private capacityRows = 0;
   private inputPtr = 0;
   private disposed = false;
@@ -67,6 +68,7 @@ export class Stack {
     }
     sizes.forEach((s, i) => positiveInt(s, `layer size ${i} of [${sizes.join(', ')}]`));
     const hidden = resolveActivation(opts.activation ?? 'relu', 'hidden layers');
+    this.hiddenActivation = hidden;
     const output = resolveActivation(opts.outputActivation ?? 'linear', 'the output layer');
     const layers: LayerInfo[] = [];
     let offset = 0;
@@ -136,9 +138,19 @@ export class Stack {
     }
   }
 
-  /** The layer options, for saving and describing the architecture. */
-  describe(): { sizes: number[]; activations: ActivationSpec[] } {
-    return { sizes: [...this.sizes], activations: this.layers.map((l) => activationToSpec(l.activation)) };
+  /** The architecture: sizes and the hidden and output activations. */
+  describe(): { sizes: number[]; activation: ActivationSpec; outputActivation: ActivationSpec; tied: boolean } {
+    const last = this.layers[this.layers.length - 1]!;
+    const hidden = this.layers.length > 1 ? this.layers[0]!.activation : this.hiddenActivation;
+    return { sizes: [...this.sizes], activation: activationToSpec(hidden), outputActivation: activationToSpec(last.activation), tied: this.tiedTo !== null };
+  }
+
+  /** @internal Writes W (as [inputs × outputs]) and b of layer i; a tied layer's W must be null. */
+  setLayerParameters(i: number, weight: Float32Array | null, bias: Float32Array): void {
+    const l = this.layers[i]!;
+    const f32 = heap.f32;
+    if (weight) f32.set(weight, this.params.index + l.weightOffset);
+    f32.set(bias, this.params.index + l.biasOffset);
   }
 
   /**

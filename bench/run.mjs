@@ -1,0 +1,145 @@
+#!/usr/bin/env node
+// npm run bench: latentkit, TensorFlow.js (wasm and cpu backends), JAX (one thread
+// and default threads) and scikit-learn on the same workloads in one run. Prints a
+// markdown table and writes bench/results.json. Each figure is the median of 5
+// timed repetitions after a warm-up; min and max are kept in the JSON.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { gzipSync } from 'node:zlib';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const log = (s) => process.stderr.write(s + '\n');
+
+function runJson(cmd, args, env = {}) {
+  const r = spawnSync(cmd, args, { cwd: root, encoding: 'utf8', env: { ...process.env, ...env }, maxBuffer: 1 << 26, timeout: 20 * 60_000 });
+  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (${r.status}): ${(r.stderr || '').split('\n').slice(-5).join(' ')}`);
+  const lines = r.stdout.trim().split('\n');
+  return JSON.parse(lines[lines.length - 1]);
+}
+
+function findPython() {
+  const candidates = [join(root, '.venv/bin/python'), join(root, 'bench/.venv/bin/python')];
+  for (const py of candidates) {
+    if (existsSync(py) && spawnSync(py, ['-c', 'import jax, optax, sklearn'], { encoding: 'utf8' }).status === 0) return { py };
+  }
+  // Try to make one: the wheels are served locally on these machines.
+  const venv = join(root, 'bench/.venv');
+  try {
+    if (!existsSync(venv)) execFileSync('python3', ['-m', 'venv', venv], { stdio: 'ignore' });
+    execFileSync(join(venv, 'bin/pip'), ['install', '-q', 'jax', 'jaxlib', 'optax', 'scikit-learn', 'numpy'], { stdio: 'ignore', timeout: 10 * 60_000 });
+    const py = join(venv, 'bin/python');
+    if (spawnSync(py, ['-c', 'import jax, optax, sklearn'], { encoding: 'utf8' }).status === 0) return { py };
+    return { missing: 'jax/optax/scikit-learn did not import after pip install' };
+  } catch (e) {
+    return { missing: `no Python with jax, optax and scikit-learn (${e.message.split('\n')[0]})` };
+  }
+}
+
+function median(xs) {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)];
+}
+
+const results = {};
+const missing = {};
+log('latentkit …');
+const lk = runJson('node', ['bench/latentkit.mjs']);
+results.latentkit = lk.workloads;
+for (const b of ['wasm', 'cpu']) {
+  log(`tfjs-${b} …`);
+  try {
+    results[`tfjs-${b}`] = runJson('node', ['bench/tfjs.mjs', b]).workloads;
+  } catch (e) {
+    missing[`tfjs-${b}`] = e.message;
+  }
+}
+const python = findPython();
+if (python.py) {
+  const hasTaskset = spawnSync('taskset', ['-c', '0', 'true']).status === 0;
+  log('jax (one thread) …');
+  try {
+    const env = { XLA_FLAGS: '--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1', OMP_NUM_THREADS: '1' };
+    const args = ['bench/jax_bench.py'];
+    results.jax = (hasTaskset ? runJson('taskset', ['-c', '0', python.py, ...args], env) : runJson(python.py, args, env)).workloads;
+  } catch (e) {
+    missing.jax = e.message;
+  }
+  log('jax-mt and scikit-learn …');
+  try {
+    const mt = runJson(python.py, ['bench/jax_bench.py', '--pca']).workloads;
+    results.sklearn = { pca: mt.pca };
+    delete mt.pca;
+    results['jax-mt'] = mt;
+  } catch (e) {
+    missing['jax-mt'] = missing.sklearn = e.message;
+  }
+} else {
+  missing.jax = missing['jax-mt'] = missing.sklearn = python.missing;
+}
+
+// Cold start: a new process imports the package (instantiating the module).
+const coldRuns = [];
+for (let i = 0; i < 7; i++) {
+  const r = spawnSync('node', ['--input-type=module', '-e', `const t0 = performance.now(); await import(${JSON.stringify(join(root, 'dist/index.js'))}); console.log(performance.now() - t0);`], { encoding: 'utf8' });
+  coldRuns.push(Number(r.stdout.trim()));
+}
+// The package's main entry plus the shared chunks it imports (the wasm is embedded in one of them).
+const entry = readFileSync(join(root, 'dist/index.js'), 'utf8');
+const chunks = [...new Set([...entry.matchAll(/from\s*"\.\/(chunk-[A-Za-z0-9_-]+\.js)"/g)].map((m) => m[1]))];
+const bundle = Buffer.concat([Buffer.from(entry), ...chunks.map((c) => readFileSync(join(root, 'dist', c)))]);
+const report = {
+  simdCeilingGflops: lk.simd.gflops,
+  simdCeilingChains: lk.simd.chains,
+  workloads: [],
+  memoryGrowthBytes: lk.memoryGrowthBytes,
+  liveAllocationGrowth: lk.liveAllocationGrowth,
+  coldStartMs: median(coldRuns),
+  bundleBytes: { raw: bundle.length, gzip: gzipSync(bundle, { level: 9 }).length },
+  missing,
+  machine: { node: process.version, cpus: (await import('node:os')).cpus().length },
+};
+const names = ['ae', 'gan64', 'gan256', 'gemm-NN', 'gemm-NT', 'gemm-TN', 'pca'];
+const columns = ['latentkit', 'tfjs-wasm', 'tfjs-cpu', 'jax', 'jax-mt', 'sklearn'];
+for (const name of names) {
+  const unit = name.startsWith('gemm') ? 'GFLOP/s' : 'ms';
+  const w = { name, unit, results: {}, min: {}, max: {} };
+  for (const c of columns) {
+    const r = results[c]?.[name];
+    if (r) {
+      w.results[c] = r.median;
+      w.min[c] = r.min;
+      w.max[c] = r.max;
+    }
+  }
+  report.workloads.push(w);
+}
+writeFileSync(join(root, 'bench/results.json'), JSON.stringify(report, null, 2) + '\n');
+
+const fmt = (v, unit) => (v === undefined ? '—' : unit === 'ms' ? (v < 1 ? v.toFixed(3) : v.toFixed(1)) : v.toFixed(1));
+const lines = [];
+lines.push(`| workload | unit | ${columns.join(' | ')} | vs tfjs-wasm | vs tfjs-cpu | vs jax |`);
+lines.push(`|${'---|'.repeat(columns.length + 5)}`);
+for (const w of report.workloads) {
+  const r = w.results;
+  const ratio = (other) => {
+    if (r.latentkit === undefined || r[other] === undefined) return '—';
+    const x = w.unit === 'ms' ? r[other] / r.latentkit : r.latentkit / r[other];
+    return `${x.toFixed(2)}×`;
+  };
+  const vsJax = w.name === 'pca' ? `${(r.sklearn / r.latentkit).toFixed(2)}× (sklearn)` : ratio('jax');
+  lines.push(`| ${w.name} | ${w.unit} | ${columns.map((c) => fmt(r[c], w.unit)).join(' | ')} | ${ratio('tfjs-wasm')} | ${ratio('tfjs-cpu')} | ${vsJax} |`);
+}
+console.log(lines.join('\n'));
+console.log();
+console.log(`WASM SIMD ceiling (independent f32x4 mul+add chains, best of 4–14 accumulators): ${report.simdCeilingGflops.toFixed(1)} GFLOP/s with ${report.simdCeilingChains} chains`);
+for (const g of ['gemm-NN', 'gemm-NT', 'gemm-TN']) {
+  const w = report.workloads.find((x) => x.name === g);
+  console.log(`${g}: ${(100 * w.results.latentkit / report.simdCeilingGflops).toFixed(0)}% of the ceiling; ${w.results['tfjs-wasm'] ? (w.results.latentkit / report.workloads.find((x) => x.name === 'gemm-NN').results['tfjs-wasm']).toFixed(2) + '× tfjs-wasm forward GEMM' : ''}`);
+}
+console.log(`memory growth over 10,000 ae steps after the first: ${report.memoryGrowthBytes} bytes (live allocations ${report.liveAllocationGrowth >= 0 ? '+' : ''}${report.liveAllocationGrowth})`);
+console.log(`cold start (new process, import + instantiate): ${report.coldStartMs.toFixed(1)} ms (median of 7)`);
+console.log(`package JS + WASM (dist/index.js and the chunks it imports, wasm embedded): ${(report.bundleBytes.raw / 1024).toFixed(1)} KB raw, ${(report.bundleBytes.gzip / 1024).toFixed(1)} KB gzip`);
+for (const [k, v] of Object.entries(missing)) console.log(`${k}: not measured — ${v}`);
+console.log('wrote bench/results.json');
