@@ -1,0 +1,71 @@
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { encodePng } from '../dist/index.js';
+
+const cli = join(process.cwd(), 'bin/latentkit.mjs');
+const run = (...args: string[]) => spawnSync('node', [cli, ...args], { encoding: 'utf8', cwd: tmpdir() });
+
+function pngFolder(sizes: [number, number][]): string {
+  const dir = mkdtempSync(join(tmpdir(), 'lk-img-'));
+  sizes.forEach(([w, h], i) => {
+    const px = Uint8Array.from({ length: w * h }, (_, j) => (j * 37 + i * 11) % 256);
+    writeFileSync(join(dir, `img${i}.png`), encodePng(px, w, h, 1));
+  });
+  return dir;
+}
+
+describe('latentkit command line', () => {
+  it('prints help for each command', () => {
+    expect(run('--help').stdout).toMatch(/train-ae.*\n.*train-gan/s);
+    for (const c of ['train-ae', 'train-gan', 'sample', 'encode', 'eval']) expect(run(c, '--help').stdout).toMatch(new RegExp(`usage: latentkit ${c}`));
+  });
+
+  it('trains an autoencoder on a folder of PNGs, checkpoints, resumes, encodes and evaluates', () => {
+    const dir = pngFolder(Array.from({ length: 40 }, () => [8, 8] as [number, number]));
+    const out = join(mkdtempSync(join(tmpdir(), 'lk-out-')), 'ae.safetensors');
+    const r = run('train-ae', '--data', dir, '--layers', '16,4', '--epochs', '2', '--batch-size', '8', '--out', out);
+    expect(r.status, r.stderr).toBe(0);
+    expect(existsSync(out) && existsSync(`${out}.ckpt`) && existsSync(`${out}.png`)).toBe(true);
+    const resumed = run('train-ae', '--data', dir, '--epochs', '1', '--batch-size', '8', '--out', out, '--resume', `${out}.ckpt`);
+    expect(resumed.status, resumed.stderr).toBe(0);
+    const enc = run('encode', '--model', out, '--data', dir, '--out', join(dir, 'codes.csv'));
+    expect(enc.stdout).toMatch(/40 codes of 4 values/);
+    expect(run('eval', '--model', out, '--data', dir).stdout).toMatch(/reconstruction MSE [0-9.]+ over 40 rows/);
+  });
+
+  it('trains a GAN and samples from it', () => {
+    const dir = pngFolder(Array.from({ length: 64 }, () => [4, 4] as [number, number]));
+    const out = join(mkdtempSync(join(tmpdir(), 'lk-out-')), 'gan.safetensors');
+    const r = run('train-gan', '--data', dir, '--iterations', '20', '--batch-size', '16', '--generator', '8', '--discriminator', '8', '--noise-dim', '4', '--out', out, '--png-every', '10');
+    expect(r.status, r.stderr).toBe(0);
+    const s = run('sample', '--model', out, '--n', '9', '--out', join(dir, 's.png'));
+    expect(s.stdout).toMatch(/wrote .*s.png \(9 samples\)/);
+  });
+
+  it('gives a one-line error and a non-zero exit for bad input', () => {
+    const cases: [string[], RegExp][] = [
+      [['train-ae', '--data', '/nonexistent/x'], /no such file or folder/],
+      [['train-ae', '--epoch', '3'], /unknown flag --epoch/],
+      [['frobnicate'], /unknown command 'frobnicate'/],
+      [['train-ae'], /--data is required/],
+      [['train-ae', '--data', pngFolder([[8, 8], [9, 8]])], /is 9×8 but img0.png is 8×8: all images must share one size/],
+      [['eval', '--model', '/nonexistent.safetensors', '--data', '/tmp'], /cannot read/],
+      [['train-ae', '--data', '/tmp', '--epochs', 'many'], /--epochs must be an integer/],
+    ];
+    const broken = mkdtempSync(join(tmpdir(), 'lk-bad-'));
+    writeFileSync(join(broken, 'a.jpg'), new Uint8Array([1, 2, 3, 4]));
+    cases.push([['train-ae', '--data', broken], /a.jpg: unreadable image/]);
+    const empty = join(mkdtempSync(join(tmpdir(), 'lk-empty-')), 'sub');
+    mkdirSync(empty);
+    cases.push([['train-ae', '--data', empty], /no .png, .jpg or .jpeg images/]);
+    for (const [args, pattern] of cases) {
+      const r = run(...args);
+      expect(r.status, args.join(' ')).not.toBe(0);
+      expect(r.stderr.trim().split('\n')).toHaveLength(1);
+      expect(r.stderr).toMatch(pattern);
+    }
+  });
+});
