@@ -4,9 +4,7 @@
 import { Autoencoder, PCA, Rng, addRowMeans, centerRows, gridCrops, grayToBytes, imageGrid, mlp, randomPatches, tilePatches, untilePatches } from '../dist/index.js';
 import { argFlag, photo, table, upscale, writeOutputs } from './common.mjs';
 
-const seed = argFlag('seed', 1);
-const patchesPerCrop = argFlag('patches', 150);
-const epochs = argFlag('epochs', 30);
+export function runCompression({ seed = 1, patchesPerCrop = 150, epochs = 30, log = console.log } = {}) {
 const t0 = performance.now();
 
 const rng = new Rng(seed);
@@ -29,7 +27,7 @@ const ae = new Autoencoder({ encoder, decoder, loss: 'mse', optimizer: { type: '
 ae.fit(trainC, {
   epochs,
   batchSize: 256,
-  onEpoch: (e, { loss }) => { if ((e + 1) % 10 === 0 || e === 0) console.log(`epoch ${e + 1}/${epochs}: train MSE ${loss.toExponential(3)}`); },
+  onEpoch: (e, { loss }) => { if ((e + 1) % 10 === 0 || e === 0) log(`epoch ${e + 1}/${epochs}: train MSE ${loss.toExponential(3)}`); },
 });
 const pca = PCA.fit(trainC, { components: 16 });
 
@@ -41,6 +39,12 @@ const pcaTestMse = pcaSum / pcaRec.data.length;
 const psnr = (mse) => 10 * Math.log10(1 / mse);
 const result = { aeTestMse, pcaTestMse, aePsnr: psnr(aeTestMse), pcaPsnr: psnr(pcaTestMse), ratio: aeTestMse / pcaTestMse,
   trainPatches: train.shape[0], testPatches: test.shape[0], epochs, seed, seconds: (performance.now() - t0) / 1000 };
+return { result, ae, pca, testCrops };
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+const { result, ae, pca, testCrops } = runCompression({ seed: argFlag('seed', 1), patchesPerCrop: argFlag('patches', 150), epochs: argFlag('epochs', 30) });
+const { aeTestMse, pcaTestMse } = result;
 table([
   { model: 'autoencoder 64-16-64 (tanh code)', 'test MSE': aeTestMse, 'PSNR dB': result.aePsnr },
   { model: 'PCA, 16 components', 'test MSE': pcaTestMse, 'PSNR dB': result.pcaPsnr },
@@ -54,3 +58,4 @@ const aeTiles = addRowMeans(ae.reconstruct(tiles.x), tiles.rowMeans);
 const pcaTiles = addRowMeans(pca.inverseTransform(pca.transform(tiles.x)), tiles.rowMeans);
 const grid = imageGrid([crop, untilePatches(aeTiles, 8, 64, 64), untilePatches(pcaTiles, 8, 64, 64)].map((im) => upscale(im, 4)), 3, 4, 1);
 writeOutputs('compression', result, { pixels: grayToBytes(grid), width: grid.width, height: grid.height, channels: 1 });
+}

@@ -5,20 +5,16 @@ import { Autoencoder, PCA, mlp } from '../dist/index.js';
 import { argFlag, table, writeOutputs } from './common.mjs';
 import { loadMnist } from './mnist.mjs';
 
-const epochs = argFlag('epochs', 6);
-const trainRows = argFlag('train', 60_000);
-const seed = argFlag('seed', 1);
-const t0 = performance.now();
+export function runReduction({ epochs = 6, trainRows = 60_000, testRows = 10_000, seed = 1, ks = [2, 8, 32], log = console.log } = {}) {
 const train = loadMnist('train', { limit: trainRows });
-const test = loadMnist('test');
-
+const test = loadMnist('test', { limit: testRows });
 const results = [];
 let codes2 = null;
-for (const k of [2, 8, 32]) {
+for (const k of ks) {
   const encoder = mlp([784, 512, 128, k], { activation: 'relu', outputActivation: 'linear', seed });
   const decoder = mlp([k, 128, 512, 784], { activation: 'relu', outputActivation: 'sigmoid', seed: seed + 1 });
   const ae = new Autoencoder({ encoder, decoder, optimizer: { type: 'adam', lr: 1e-3 }, seed });
-  ae.fit(train.x, { epochs, batchSize: 128, onEpoch: (e, { loss }) => console.log(`k=${k} epoch ${e + 1}/${epochs}: train MSE ${loss.toFixed(5)}`) });
+  ae.fit(train.x, { epochs, batchSize: 128, onEpoch: (e, { loss }) => log(`k=${k} epoch ${e + 1}/${epochs}: train MSE ${loss.toFixed(5)}`) });
   const aeTestMse = ae.reconstructionError(test.x);
   const pca = PCA.fit(train.x, { components: k });
   const rec = pca.inverseTransform(pca.transform(test.x));
@@ -32,6 +28,14 @@ for (const k of [2, 8, 32]) {
   decoder.dispose();
   pca.dispose();
 }
+return { results, codes2, test, train };
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+const epochs = argFlag('epochs', 6);
+const seed = argFlag('seed', 1);
+const t0 = performance.now();
+const { results, codes2, test, train } = runReduction({ epochs, trainRows: argFlag('train', 60_000), seed });
 table(results.map((r) => ({ k: r.k, 'AE test MSE': r.aeTestMse, 'PCA test MSE': r.pcaTestMse, 'AE / PCA': r.ratio })));
 console.log(`targets: AE below PCA at k = 2, AE/PCA ≤ 0.6 at k = 8 and 32; ${epochs} epochs on ${train.x.shape[0]} images, ${((performance.now() - t0) / 1000).toFixed(0)} s`);
 
@@ -58,3 +62,4 @@ for (const [panel, pts] of [[0, codes2.ae], [1, codes2.pca]]) {
 }
 writeOutputs('reduction', { results: results.map(({ k, aeTestMse, pcaTestMse }) => ({ k, aeTestMse, pcaTestMse })), epochs, trainImages: train.x.shape[0], seed },
   { pixels, width: W, height: S, channels: 3 });
+}

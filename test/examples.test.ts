@@ -1,0 +1,52 @@
+// Reduced versions of the three autoencoder examples' targets (the full runs are
+// `npm run example:compression|reduction|pretraining`).
+import { describe, expect, it } from 'vitest';
+import { Autoencoder, Classifier, mlp } from '../dist/index.js';
+// @ts-expect-error plain JS examples
+import { runCompression } from '../examples/compression.mjs';
+// @ts-expect-error plain JS examples
+import { runReduction } from '../examples/reduction.mjs';
+// @ts-expect-error plain JS examples
+import { loadMnist } from '../examples/mnist.mjs';
+
+describe('examples, reduced', () => {
+  it('compression: the 64-16-64 autoencoder on photo patches is within 5% of PCA-16 on a held-out photograph', () => {
+    const { result, ae, pca } = runCompression({ patchesPerCrop: 150, epochs: 30, log: () => {} });
+    expect(result.aeTestMse / result.pcaTestMse, JSON.stringify(result)).toBeLessThanOrEqual(1.05);
+    ae.dispose();
+    pca.dispose();
+  });
+
+  it('reduction: on 30,000 MNIST images the autoencoder beats PCA at k = 2 and reaches ≤ 0.6× PCA at k = 8', () => {
+    const { results } = runReduction({ epochs: 5, trainRows: 30_000, testRows: 2_000, ks: [2, 8], log: () => {} });
+    expect(results[0].aeTestMse, JSON.stringify(results)).toBeLessThan(results[0].pcaTestMse);
+    expect(results[1].aeTestMse / results[1].pcaTestMse, JSON.stringify(results)).toBeLessThanOrEqual(0.6);
+  });
+
+  it('pretraining: a denoising autoencoder trained without labels gives features a linear probe reads better than random ones', () => {
+    const unlabelled = loadMnist('train', { limit: 10_000 });
+    const test = loadMnist('test', { limit: 2_000 });
+    const labelled = { x: { data: unlabelled.x.data.subarray(0, 500 * 784), shape: [500, 784] as [number, number] }, labels: unlabelled.labels.subarray(0, 500) };
+    const probe = (pretrain: boolean) => {
+      const encoder = mlp([784, 256, 64], { activation: 'relu', outputActivation: 'linear', seed: 1 });
+      if (pretrain) {
+        const decoder = mlp([64, 256, 784], { activation: 'relu', outputActivation: 'sigmoid', seed: 2 });
+        const ae = new Autoencoder({ encoder, decoder, denoising: { type: 'masking', rate: 0.3 }, seed: 3 });
+        ae.fit(unlabelled.x, { epochs: 2, batchSize: 128 });
+        ae.dispose();
+        decoder.dispose();
+      }
+      const head = mlp([64, 10], { seed: 4 });
+      const clf = new Classifier({ body: encoder, head, freezeBody: true, seed: 5 });
+      clf.fit(labelled.x, labelled.labels, { epochs: 30, batchSize: 32 });
+      const { accuracy } = clf.evaluate(test.x, test.labels);
+      clf.dispose();
+      encoder.dispose();
+      head.dispose();
+      return accuracy;
+    };
+    const random = probe(false);
+    const pretrained = probe(true);
+    expect(pretrained, `frozen-encoder probe: pretrained ${pretrained}, random ${random}`).toBeGreaterThan(random + 0.02);
+  });
+});
