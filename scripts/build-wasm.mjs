@@ -87,7 +87,8 @@ if (process.argv.includes('--which')) {
   process.exit(0);
 }
 console.log(`building with ${tc.version} (${tc.name}: ${tc.rustc})`);
-const env = { ...process.env, RUSTC: tc.rustc, RUSTFLAGS: '-C target-feature=+simd128' };
+// --remap-path-prefix keeps the checkout's path out of the binary, so every clone builds the same bytes.
+const env = { ...process.env, RUSTC: tc.rustc, RUSTFLAGS: `-C target-feature=+simd128 --remap-path-prefix=${root}=/latentkit` };
 delete env.RUSTUP_TOOLCHAIN;
 execFileSync(tc.cargo, ['build', '--release', '--target', TARGET, '-p', 'latentkit-wasm'], { cwd: root, env, stdio: 'inherit' });
 const built = join(root, 'target', TARGET, 'release', 'latentkit_wasm.wasm');

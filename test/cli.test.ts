@@ -45,6 +45,23 @@ describe('latentkit command line', () => {
     expect(s.stdout).toMatch(/wrote .*s.png \(9 samples\)/);
   });
 
+  it('writes a checkpoint on Ctrl-C (SIGINT) and exits with 130', async () => {
+    const dir = pngFolder(Array.from({ length: 200 }, () => [16, 16] as [number, number]));
+    const out = join(mkdtempSync(join(tmpdir(), 'lk-int-')), 'ae.safetensors');
+    const { spawn } = await import('node:child_process');
+    const child = spawn('node', [cli, 'train-ae', '--data', dir, '--epochs', '100000', '--batch-size', '4', '--checkpoint-every', '100000', '--png-every', '0', '--out', out]);
+    let stderr = '';
+    child.stderr.on('data', (d) => { stderr += d; });
+    await new Promise((r) => setTimeout(r, 2500));
+    child.kill('SIGINT');
+    const code = await new Promise((r) => child.on('exit', r));
+    expect(code, stderr).toBe(130);
+    expect(stderr).toMatch(/interrupted: wrote checkpoint/);
+    expect(existsSync(`${out}.ckpt`)).toBe(true);
+    const resumed = run('eval', '--model', `${out}.ckpt`, '--data', dir);
+    expect(resumed.stdout).toMatch(/reconstruction MSE/);
+  });
+
   it('gives a one-line error and a non-zero exit for bad input', () => {
     const cases: [string[], RegExp][] = [
       [['train-ae', '--data', '/nonexistent/x'], /no such file or folder/],
