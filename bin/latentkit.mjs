@@ -186,7 +186,10 @@ process.on('SIGINT', () => {
   controller.abort();
 });
 
-function trainAe(f) {
+// Signals are delivered by the event loop, so long training loops yield to it regularly.
+const yieldToEvents = () => new Promise((r) => setImmediate(r));
+
+async function trainAe(f) {
   const data = loadData(required(f, 'data'));
   const out = f.out ?? 'autoencoder.safetensors';
   const ckpt = f.checkpoint ?? `${out}.ckpt`;
@@ -211,6 +214,8 @@ function trainAe(f) {
   }
   const bar = progress('train-ae epoch', epochs);
   for (let e = 0; e < epochs && !interrupted; e++) {
+    await yieldToEvents();
+    if (interrupted) break;
     const h = ae.fit(data.x, { epochs: 1, batchSize: num(f, 'batch-size', 128, { integer: true, min: 1 }), signal: controller.signal });
     bar(e + 1, `loss ${h.loss.at(-1)?.toFixed(5) ?? '—'}`);
     if ((e + 1) % every === 0 || interrupted) writeFileAtomic(ckpt, checkpoint(ae));
@@ -233,7 +238,7 @@ function trainAe(f) {
   void done;
 }
 
-function trainGan(f) {
+async function trainGan(f) {
   const data = loadData(required(f, 'data'));
   const x = { data: data.x.data.map((v) => 2 * v - 1), shape: data.x.shape };
   const out = f.out ?? 'gan.safetensors';
@@ -263,8 +268,12 @@ function trainGan(f) {
   }
   const start = gan.iterations;
   const bar = progress('train-gan iteration', iterations);
+  const chunk = 25;
+  for (let doneIts = 0; doneIts < iterations && !interrupted; doneIts += chunk) {
+  await yieldToEvents();
+  if (interrupted) break;
   gan.fit(x, {
-    iterations, signal: controller.signal,
+    iterations: Math.min(chunk, iterations - doneIts), signal: controller.signal,
     onStep: (s) => {
       const i = s.iteration - start;
       if (i % 10 === 0 || i === iterations) bar(i, `lossD ${s.lossD.toFixed(3)} lossG ${s.lossG.toFixed(3)} D(x) ${s.dReal.toFixed(2)} D(G(z)) ${s.dFake.toFixed(2)}`);
@@ -275,6 +284,7 @@ function trainGan(f) {
       }
     },
   });
+  }
   if (interrupted) {
     writeFileAtomic(ckpt, checkpoint(gan));
     console.error(`interrupted: wrote checkpoint ${ckpt} (resume with --resume ${ckpt})`);
@@ -290,7 +300,7 @@ function modelOf(f, Kind, what) {
   return m;
 }
 
-function main() {
+async function main() {
   const { cmd, flags } = parse(process.argv.slice(2));
   if (!cmd) return console.log(usage());
   if (flags.help) return console.log(usage(cmd));
@@ -326,12 +336,10 @@ function main() {
   }
 }
 
-try {
-  main();
-} catch (e) {
+main().catch((e) => {
   if (e instanceof CliError || e instanceof LatentkitError) {
     console.error(`latentkit: ${e.message.replace(/^latentkit: /, '')}`);
     process.exit(2);
   }
   throw e;
-}
+});
