@@ -14,5 +14,5 @@ export default defineConfig({
   splitting: true,
   external: ['jpeg-js', /^node:/],
   // The WebAssembly module is embedded, so one file works in Node, Deno and browsers.
-  loader: { '.wasm': 'binary' },
+  loader: { '.wasm': 'base64' },
 });

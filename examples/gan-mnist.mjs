@@ -16,6 +16,8 @@ const maxIterations = argFlag('iterations', Infinity);
 const every = argFlag('every', 2000);
 const smoothing = argFlag('smoothing', 0.1);
 const seed = argFlag('seed', 1);
+const initIndex = argFlag('init', 0); // 0: He normal (the default for leaky ReLU), 1: Glorot uniform
+const init = ['he-normal', 'glorot-uniform'][initIndex];
 const tty = process.stdout.isTTY;
 
 const toSigned = (m) => ({ data: m.data.map((v) => 2 * v - 1), shape: m.shape });
@@ -36,8 +38,8 @@ const testStats = score.statistics(testX);
 
 // 2. The GAN, for as many iterations as fit in the time budget.
 const leaky = { type: 'leaky-relu', alpha: 0.2 };
-const generator = mlp([100, 256, 512, 784], { activation: leaky, outputActivation: 'tanh', seed });
-const discriminator = mlp([784, 512, 256, 1], { activation: leaky, outputActivation: 'linear', seed: seed + 1 });
+const generator = mlp([100, 256, 512, 784], { activation: leaky, outputActivation: 'tanh', init, seed });
+const discriminator = mlp([784, 512, 256, 1], { activation: leaky, outputActivation: 'linear', init, seed: seed + 1 });
 const gan = new GAN({
   generator, discriminator, noise: { dim: 100, distribution: 'normal' }, k: 1, batchSize: 64, generatorLoss: 'non-saturating',
   optimizerD: { type: 'adam', lr: 2e-4, beta1: 0.5 }, optimizerG: { type: 'adam', lr: 2e-4, beta1: 0.5 }, labelSmoothing: smoothing, seed: seed + 2,
@@ -104,7 +106,7 @@ table(Object.entries(frechet).map(([set, fd]) => ({ 'sample set (vs 10,000 test 
 console.log(`GAN / PCA-Gaussian: ${(frechet.gan / frechet.pcaGaussian).toFixed(3)} (target ≤ 0.25)`);
 console.log(`class histogram of GAN samples: ${classHistogram.map((f) => (100 * f).toFixed(1) + '%').join(' ')} (target: every class ≥ 3%)`);
 void gaussianStatistics;
-writeOutputs('gan-mnist', {
+writeOutputs(process.env.GAN_MNIST_NAME ?? 'gan-mnist', {
   iterations, frechet, classHistogram, ratio: frechet.gan / frechet.pcaGaussian, classifierAccuracy: accuracy,
-  labelSmoothing: smoothing, last, seconds: (performance.now() - t0) / 1000,
+  labelSmoothing: smoothing, init, last, seconds: (performance.now() - t0) / 1000,
 }, grid());

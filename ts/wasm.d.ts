@@ -1,5 +1,5 @@
-// tsup embeds the built module with esbuild's binary loader.
+// tsup embeds the built module as a base64 string (esbuild's base64 loader).
 declare module '*.wasm' {
-  const bytes: Uint8Array;
-  export default bytes;
+  const base64: string;
+  export default base64;
 }

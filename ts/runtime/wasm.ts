@@ -1,4 +1,4 @@
-import wasmBytes from '../../wasm/latentkit.wasm';
+import wasmBase64 from '../../wasm/latentkit.wasm';
 import { LatentkitError } from '../errors.js';
 
 /** The C ABI of crates/wasm/src/lib.rs; pointers are byte offsets into `memory`. */
@@ -55,10 +55,24 @@ export function assertWasmSimd(wasm: Pick<typeof WebAssembly, 'validate'> | unde
   }
 }
 
+/** Base64 → bytes with the runtime's native decoder (Buffer in Node, atob elsewhere). */
+function decodeBase64(s: string): Uint8Array<ArrayBuffer> {
+  const B = (globalThis as { Buffer?: { from(s: string, enc: string): Uint8Array } }).Buffer;
+  if (B) {
+    const b = B.from(s, 'base64');
+    return new Uint8Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength) as ArrayBuffer);
+  }
+  const bin = atob(s);
+  const out = new Uint8Array(bin.length);
+  for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
+  return out;
+}
+
+const wasmBytes = decodeBase64(wasmBase64);
+
 async function instantiate(): Promise<KernelExports> {
   assertWasmSimd();
-  const module = await WebAssembly.compile(wasmBytes as Uint8Array<ArrayBuffer>);
-  const instance = await WebAssembly.instantiate(module, {});
+  const instance = await WebAssembly.instantiate(await WebAssembly.compile(wasmBytes), {});
   return instance.exports as unknown as KernelExports;
 }
 
