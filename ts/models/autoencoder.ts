@@ -250,11 +250,7 @@ export class Autoencoder {
   }
 
   private targetBlock(n: number): Block {
-    if (!this.target || this.target.length < n) {
-      if (this.target) heap.free(this.target);
-      this.target = null;
-      this.target = heap.alloc(n, 'the clean targets of a denoising batch');
-    }
+    this.target = heap.reserve(this.target, n, 'the clean targets of a denoising batch');
     return this.target;
   }
 

@@ -212,12 +212,7 @@ export class Sequential {
   }
 
   private targetBlock(rows: number): Block {
-    const need = rows * this.outputSize;
-    if (!this.target || this.target.length < need) {
-      if (this.target) heap.free(this.target);
-      this.target = null;
-      this.target = heap.alloc(need, 'a staged target batch');
-    }
+    this.target = heap.reserve(this.target, rows * this.outputSize, 'a staged target batch');
     return this.target;
   }
 

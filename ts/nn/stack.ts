@@ -239,11 +239,7 @@ export class Stack {
   /** @internal The staged-input block (for gathering minibatches in place). */
   inputBlock(rows: number): Block {
     this.ensureCapacity(rows);
-    if (!this.stagedInput || this.stagedInput.length < this.capacityRows * this.inputSize) {
-      if (this.stagedInput) heap.free(this.stagedInput);
-      this.stagedInput = null;
-      this.stagedInput = heap.alloc(this.capacityRows * this.inputSize, 'a staged input batch');
-    }
+    this.stagedInput = heap.reserve(this.stagedInput, this.capacityRows * this.inputSize, 'a staged input batch');
     return this.stagedInput;
   }
 

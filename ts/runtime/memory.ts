@@ -55,6 +55,13 @@ class Heap {
     return new Block(ptr, count);
   }
 
+  /** `existing` if it holds at least `count` elements, else a fresh block (the old one freed). */
+  reserve(existing: Block | null, count: number, what: string): Block {
+    if (existing && existing.length >= count) return existing;
+    if (existing) this.free(existing);
+    return this.alloc(count, what);
+  }
+
   free(block: Block): void {
     if (block.ptr !== 0) {
       kernels.lk_free(block.ptr, Math.max(block.length, 1) * 4);
