@@ -62,7 +62,7 @@ describe('save and load', () => {
     expect(bits(c.decoder.getWeights())).toEqual(bits(a.decoder.getWeights()));
 
     const real = randomArray(100 * 4, 3);
-    const makeGan = () => new GAN({ generator: mlp([2, 8, 4], { seed: 1 }), discriminator: mlp([4, 8, 1], { seed: 2 }), noise: { dim: 2 }, k: 2, batchSize: 16, seed: 4 });
+    const makeGan = () => new GAN({ generator: mlp([2, 8, 4], { seed: 1 }), discriminator: mlp([4, 8, 1], { seed: 2, dropout: 0.3 }), noise: { dim: 2 }, k: 2, batchSize: 16, seed: 4 });
     const g1 = makeGan();
     g1.fit(real, { iterations: 20 });
     const g2 = makeGan();
@@ -70,6 +70,7 @@ describe('save and load', () => {
     const g3 = load(checkpoint(g2)) as GAN;
     g3.fit(real, { iterations: 13 });
     expect(g3.iterations).toBe(20);
+    expect(g3.discriminator.dropout).toBe(0.3);
     expect(bits(g3.generator.getWeights())).toEqual(bits(g1.generator.getWeights()));
     expect(bits(g3.discriminator.getWeights())).toEqual(bits(g1.discriminator.getWeights()));
   });

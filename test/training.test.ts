@@ -103,4 +103,27 @@ describe('training', () => {
     expect(h.valLoss).toHaveLength(3);
     net.dispose();
   });
+
+  it('dropout: active only in training steps, reproducible, and still learns', () => {
+    const x = randomArray(64 * 4, 21);
+    const y = randomArray(64 * 1, 22);
+    const make = () => mlp([4, 32, 1], { activation: 'relu', dropout: 0.5, seed: 3, optimizer: { type: 'adam', lr: 0.01 } });
+    const a = make();
+    const p1 = a.predict(x).data;
+    expect(a.predict(x).data).toEqual(p1); // no dropout at inference
+    const first = a.computeGradients(x, y);
+    const again = a.computeGradients(x, y);
+    expect(again).not.toBe(first); // a fresh mask each training forward
+    a.fit(x, y, { epochs: 100, batchSize: 16 });
+    expect(a.evaluate(x, y)).toBeLessThan(first);
+    const b = make();
+    b.computeGradients(x, y);
+    b.computeGradients(x, y);
+    b.fit(x, y, { epochs: 100, batchSize: 16 });
+    expect(b.getWeights()).toEqual(a.getWeights());
+    expect(() => mlp([4, 8, 1], { activation: 'tanh', dropout: 0.2 })).toThrow(/dropout needs hidden layers .* not tanh/);
+    expect(() => mlp([4, 8, 1], { dropout: 1 })).toThrow(/dropout must be a rate in \[0, 1\)/);
+    a.dispose();
+    b.dispose();
+  });
 });

@@ -19,6 +19,7 @@ interface StackArch {
   sizes: number[];
   activation: ActivationSpec;
   outputActivation: ActivationSpec;
+  dropout?: number;
   tiedTo?: string;
 }
 
@@ -48,7 +49,7 @@ function architecture(model: SavableModel): Architecture {
   const modules: Record<string, StackArch> = {};
   for (const [name, s] of mods) {
     const d = s.describe();
-    modules[name] = { sizes: d.sizes, activation: d.activation, outputActivation: d.outputActivation };
+    modules[name] = { sizes: d.sizes, activation: d.activation, outputActivation: d.outputActivation, ...(d.dropout > 0 && { dropout: d.dropout }) };
     if (s.tiedTo) modules[name]!.tiedTo = mods.find(([, t]) => t === s.tiedTo)?.[0] ?? '?';
   }
   const opt = Object.fromEntries(optimizersOf(model).map(([n, o]) => [n, o.spec]));
@@ -119,6 +120,8 @@ export function checkpoint(model: Autoencoder | GAN | Classifier | MLP): Uint8Ar
   }
   if (model instanceof Classifier) rng = model.model.rng;
   if (rng) state.rng = Array.from(rng.getState());
+  const dropout = Object.fromEntries(modulesOf(model).filter(([, s]) => s.dropoutRng).map(([n, s]) => [n, Array.from(s.dropoutRng!.getState())]));
+  if (Object.keys(dropout).length > 0) state.dropoutRng = dropout;
   return encodeSafetensors(tensors, { format: FORMAT, version: VERSION, kind: arch.kind, architecture: JSON.stringify(arch), checkpoint: JSON.stringify(state) });
 }
 
@@ -148,7 +151,7 @@ export function load(bytes: Uint8Array): SavableModel {
         if (!enc) throw new LatentkitError(`corrupt latentkit model: module ${name} is tied to unknown module ${m.tiedTo}`);
         s = Stack.tied(enc, { activation: m.activation, outputActivation: m.outputActivation });
       } else {
-        s = new MLP(m.sizes, { activation: m.activation, outputActivation: m.outputActivation });
+        s = new MLP(m.sizes, { activation: m.activation, outputActivation: m.outputActivation, ...(m.dropout !== undefined && { dropout: m.dropout }) });
       }
       created.push(s);
       built.set(name, s);
@@ -219,7 +222,7 @@ export function load(bytes: Uint8Array): SavableModel {
 }
 
 function restoreCheckpoint(model: SavableModel, json: string, tensors: Record<string, Tensor>, expected: Set<string>): void {
-  let state: { optimizers?: Record<string, { steps: number }>; rng?: number[]; steps?: number; cursor?: number };
+  let state: { optimizers?: Record<string, { steps: number }>; rng?: number[]; steps?: number; cursor?: number; dropoutRng?: Record<string, number[]> };
   try {
     state = JSON.parse(json);
   } catch {
@@ -239,6 +242,13 @@ function restoreCheckpoint(model: SavableModel, json: string, tensors: Record<st
         expected.add(name);
       });
     }
+  }
+  const words = (w: unknown) => Array.isArray(w) && w.length === 4 && w.every((x) => Number.isInteger(x) && x >= 0 && x < 2 ** 32);
+  for (const [name, s] of modulesOf(model)) {
+    if (!s.dropoutRng) continue;
+    const w = state.dropoutRng?.[name];
+    if (!words(w)) throw new LatentkitError(`corrupt checkpoint: no dropout RNG state for ${name}`);
+    s.dropoutRng.setState(w!);
   }
   const rng = model instanceof Autoencoder || model instanceof GAN ? model.rng : model instanceof Classifier ? model.model.rng : null;
   if (rng) {

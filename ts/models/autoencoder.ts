@@ -217,8 +217,8 @@ export class Autoencoder {
     }
     if (!encoder.frozen) encoder.zeroGradients();
     if (!decoder.frozen) decoder.zeroGradients();
-    const code = encoder.forward(input.ptr, rows);
-    const out = decoder.forward(code, rows);
+    const code = encoder.forward(input.ptr, rows, true);
+    const out = decoder.forward(code, rows, true);
     let loss = kernels.lk_loss(this.lossKind, out, target.ptr, 0, rows, cols, decoder.outputGradPtr, 1);
     const needCodeGrad = !encoder.frozen;
     decoder.backward(rows, needCodeGrad ? encoder.outputGradPtr : 0);

@@ -210,13 +210,13 @@ export class GAN {
       const realIndices = onUpdate ? heap.u32.slice(this.order!.index + this.cursor - m, this.order!.index + this.cursor) : undefined;
       D.zeroGradients();
       // Real: descend −log D(x) (target 1, or 1 − smoothing).
-      let logits = D.forward(real.ptr, m);
+      let logits = D.forward(real.ptr, m, true);
       const lossReal = kernels.lk_loss(BCE, logits, 0, 1 - this.labelSmoothing, m, 1, D.outputGradPtr, 1);
       dReal = meanSigmoid(logits, m);
       D.backward(m, 0);
       // Fake: descend −log(1 − D(G(z))) (target 0).
-      const fake = G.forward(this.drawNoise(this.rng, m).ptr, m);
-      logits = D.forward(fake, m);
+      const fake = G.forward(this.drawNoise(this.rng, m).ptr, m, true);
+      logits = D.forward(fake, m, true);
       const lossFake = kernels.lk_loss(BCE, logits, 0, 0, m, 1, D.outputGradPtr, 1);
       dFake = meanSigmoid(logits, m);
       lossD = lossReal + lossFake;
@@ -227,8 +227,8 @@ export class GAN {
     }
     // Generator step on fresh noise; D passes gradients through but is not updated.
     G.zeroGradients();
-    const fake = G.forward(this.drawNoise(this.rng, m).ptr, m);
-    const logits = D.forward(fake, m);
+    const fake = G.forward(this.drawNoise(this.rng, m).ptr, m, true);
+    const logits = D.forward(fake, m, true);
     const lossG = this.generatorLoss === 'non-saturating'
       ? kernels.lk_loss(BCE, logits, 0, 1, m, 1, D.outputGradPtr, 1) // −log σ(l)
       : kernels.lk_loss(BCE, logits, 0, 0, m, 1, D.outputGradPtr, -1); // log(1 − σ(l)) = −BCE(l, 0)

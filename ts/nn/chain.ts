@@ -16,10 +16,10 @@ export function assertChain(stacks: readonly Stack[], what: string): void {
   for (const s of stacks) s.assertLive();
 }
 
-/** Forward through the stacks in order from the batch at byte offset `x`; returns the output's offset. */
-export function forwardChain(stacks: readonly Stack[], x: number, rows: number): number {
+/** Forward through the stacks in order from the batch at byte offset `x` (with dropout when `training`); returns the output's offset. */
+export function forwardChain(stacks: readonly Stack[], x: number, rows: number, training = false): number {
   let p = x;
-  for (const s of stacks) p = s.forward(p, rows);
+  for (const s of stacks) p = s.forward(p, rows, training);
   return p;
 }
 

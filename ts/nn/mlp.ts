@@ -4,7 +4,7 @@ import { Stack, type StackOptions } from './stack.js';
 
 export type MlpOptions = StackOptions & TrainOptions;
 
-const MLP_KEYS = ['activation', 'outputActivation', 'init', 'seed', 'loss', 'optimizer', 'guardNonFinite'];
+const MLP_KEYS = ['activation', 'outputActivation', 'init', 'seed', 'dropout', 'loss', 'optimizer', 'guardNonFinite'];
 
 /**
  * A dense stack that can also train itself: `trainStep`, `fit` and

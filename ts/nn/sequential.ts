@@ -201,7 +201,7 @@ export class Sequential {
       s.ensureCapacity(rows);
       if (!s.frozen) s.zeroGradients();
     }
-    const out = forwardChain(this.stacks, input.ptr, rows);
+    const out = forwardChain(this.stacks, input.ptr, rows, true);
     const last = this.stacks[this.stacks.length - 1]!;
     const loss = kernels.lk_loss(this.lossKind, out, target.ptr, 0, rows, this.outputSize, last.outputGradPtr, 1);
     if (this.guard && !Number.isFinite(loss)) {

@@ -13,8 +13,14 @@ export interface StackOptions {
   outputActivation?: ActivationSpec;
   /** Weight initialiser (default: He for ReLU family, Glorot otherwise); biases start at 0. */
   init?: InitName;
-  /** Seed of the initialisation (default 0). */
+  /** Seed of the initialisation (and of dropout masks; default 0). */
   seed?: number | bigint;
+  /**
+   * Inverted dropout on every hidden layer's output during training steps
+   * (rate in [0, 1), default 0). Hidden layers must be ReLU, leaky ReLU or
+   * linear, whose derivatives depend only on the output's sign.
+   */
+  dropout?: number;
 }
 
 export interface LayerInfo {
@@ -58,6 +64,11 @@ export class Stack {
   /** The stack whose weights this one reads transposed (tied weights), if any. */
   readonly tiedTo: Stack | null;
   private readonly hiddenActivation: ResolvedActivation;
+  readonly dropout: number;
+  /** @internal The dropout masks' generator (null without dropout). */
+  dropoutRng: Rng | null = null;
+  private masks: Block[] = [];
+  private lastForwardDropped = false;
   private capacityRows = 0;
   private inputPtr = 0;
   private disposed = false;
@@ -69,6 +80,12 @@ export class Stack {
     sizes.forEach((s, i) => positiveInt(s, `layer size ${i} of [${sizes.join(', ')}]`));
     const hidden = resolveActivation(opts.activation ?? 'relu', 'hidden layers');
     this.hiddenActivation = hidden;
+    const rate = opts.dropout ?? 0;
+    if (typeof rate !== 'number' || !(rate >= 0 && rate < 1)) throw new LatentkitError(`dropout must be a rate in [0, 1), got ${opts.dropout}`);
+    if (rate > 0 && !['relu', 'leaky-relu', 'linear'].includes(hidden.name)) {
+      throw new LatentkitError(`dropout needs hidden layers whose derivative depends only on the sign of the output (relu, leaky-relu, linear), not ${hidden.name}`);
+    }
+    this.dropout = rate;
     const output = resolveActivation(opts.outputActivation ?? 'linear', 'the output layer');
     const layers: LayerInfo[] = [];
     let offset = 0;
@@ -103,6 +120,8 @@ export class Stack {
       rng.dispose();
     }
     this.grads.fill(0);
+    // Masks come from their own stream, decorrelated from the initialisation's.
+    if (rate > 0) this.dropoutRng = new Rng(BigInt(opts.seed ?? 0) ^ 0xd5a61266f0c9392cn);
   }
 
   /**
@@ -139,10 +158,10 @@ export class Stack {
   }
 
   /** The architecture: sizes and the hidden and output activations. */
-  describe(): { sizes: number[]; activation: ActivationSpec; outputActivation: ActivationSpec; tied: boolean } {
+  describe(): { sizes: number[]; activation: ActivationSpec; outputActivation: ActivationSpec; tied: boolean; dropout: number } {
     const last = this.layers[this.layers.length - 1]!;
     const hidden = this.layers.length > 1 ? this.layers[0]!.activation : this.hiddenActivation;
-    return { sizes: [...this.sizes], activation: activationToSpec(hidden), outputActivation: activationToSpec(last.activation), tied: this.tiedTo !== null };
+    return { sizes: [...this.sizes], activation: activationToSpec(hidden), outputActivation: activationToSpec(last.activation), tied: this.tiedTo !== null, dropout: this.dropout };
   }
 
   /** @internal Writes W (as [inputs × outputs]) and b of layer i; a tied layer's W must be null. */
@@ -221,9 +240,10 @@ export class Stack {
     this.assertLive();
     if (rows <= this.capacityRows) return;
     this.freeActivations();
-    for (const l of this.layers) {
+    for (const [i, l] of this.layers.entries()) {
       this.outs.push(heap.alloc(rows * l.outputs, `activations of a ${rows}-row batch`));
       this.douts.push(heap.alloc(rows * l.outputs, `activation gradients of a ${rows}-row batch`));
+      if (this.dropout > 0 && i + 1 < this.layers.length) this.masks.push(heap.alloc(rows * l.outputs, `dropout masks of a ${rows}-row batch`));
     }
     this.capacityRows = rows;
   }
@@ -243,15 +263,22 @@ export class Stack {
     return this.stagedInput;
   }
 
-  /** @internal Forward from the batch at byte offset `x`; returns the output's byte offset. */
-  forward(x: number, rows: number): number {
+  /**
+   * @internal Forward from the batch at byte offset `x`; returns the output's
+   * byte offset. `training` applies dropout (when configured) and records the
+   * masks for the backward pass.
+   */
+  forward(x: number, rows: number, training = false): number {
     this.ensureCapacity(rows);
     this.inputPtr = x;
+    const drop = training && this.dropout > 0;
+    this.lastForwardDropped = drop;
     let input = x;
     for (const [i, l] of this.layers.entries()) {
       const y = this.outs[i]!.ptr;
       const w = this.weightSources[i]!;
       kernels.lk_dense_forward(rows, l.inputs, l.outputs, input, w.params.ptr + w.offset * 4, this.params.ptr + l.biasOffset * 4, y, l.activation.code, l.activation.alpha, w.transposed ? 1 : 0);
+      if (drop && i + 1 < this.layers.length) kernels.lk_rng_dropout(this.dropoutRng!.state.ptr, y, this.masks[i]!.ptr, rows * l.outputs, this.dropout);
       input = y;
     }
     return input;
@@ -278,6 +305,8 @@ export class Stack {
       const x = i === 0 ? this.inputPtr : this.outs[i - 1]!.ptr;
       const dx = i === 0 ? dInput : this.douts[i - 1]!.ptr;
       if (this.frozen && dx === 0) return;
+      // Dropped units pass no gradient; kept ones keep the output's sign, so f′ from y stays right.
+      if (this.lastForwardDropped && i < last) kernels.lk_mul(this.douts[i]!.ptr, this.masks[i]!.ptr, rows * l.outputs);
       const w = this.weightSources[i]!;
       kernels.lk_dense_backward(
         rows, l.inputs, l.outputs, x, w.params.ptr + w.offset * 4, this.outs[i]!.ptr, this.douts[i]!.ptr, dx,
@@ -314,6 +343,7 @@ export class Stack {
     if (this.stagedInput) heap.free(this.stagedInput);
     heap.free(this.params);
     heap.free(this.grads);
+    this.dropoutRng?.dispose();
     this.disposed = true;
   }
 
@@ -333,10 +363,10 @@ export class Stack {
   }
 
   private freeActivations(): void {
-    for (const b of this.outs) heap.free(b);
-    for (const b of this.douts) heap.free(b);
+    for (const b of [...this.outs, ...this.douts, ...this.masks]) heap.free(b);
     this.outs = [];
     this.douts = [];
+    this.masks = [];
     this.capacityRows = 0;
   }
 }

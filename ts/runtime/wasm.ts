@@ -30,6 +30,8 @@ export interface KernelExports {
   lk_init_weights(state: number, kind: number, w: number, fanIn: number, fanOut: number): void;
   lk_rng_add_normal(state: number, x: number, n: number, std: number): void;
   lk_rng_mask(state: number, x: number, n: number, rate: number): void;
+  lk_rng_dropout(state: number, y: number, mask: number, n: number, rate: number): void;
+  lk_mul(x: number, m: number, n: number): void;
   lk_l1_penalty(h: number, dh: number, n: number, scale: number): number;
   lk_column_means(x: number, n: number, d: number, mean: number): void;
   lk_center_columns(x: number, n: number, d: number, mean: number): void;

@@ -123,6 +123,17 @@ impl Xoshiro128ss {
         }
     }
 
+    /// Inverted dropout on a layer's output: mask[i] = 1/(1 − rate) with
+    /// probability 1 − rate, else 0; y ← y ⊙ mask. The mask is kept for the backward pass.
+    pub fn dropout(&mut self, y: &mut [f32], mask: &mut [f32], rate: f32) {
+        debug_assert!(mask.len() >= y.len() && (0.0..1.0).contains(&rate));
+        let keep = 1.0 / (1.0 - rate);
+        for (v, m) in y.iter_mut().zip(mask.iter_mut()) {
+            *m = if self.next_f32() < rate { 0.0 } else { keep };
+            *v *= *m;
+        }
+    }
+
     /// Fisher–Yates shuffle.
     pub fn shuffle(&mut self, xs: &mut [u32]) {
         let mut i = xs.len();

@@ -285,3 +285,15 @@ fn normal_and_uniform_have_the_right_moments_and_shuffle_permutes() {
     }
     assert!(counts.iter().all(|&c| (9_500..10_500).contains(&c)), "below(3) counts {counts:?}");
 }
+
+#[test]
+fn dropout_keeps_the_expected_share_and_scales_survivors() {
+    let mut r = Xoshiro128ss::from_seed(5);
+    let mut y = vec![2f32; 100_000];
+    let mut mask = vec![f32::NAN; 100_000];
+    r.dropout(&mut y, &mut mask, 0.25);
+    let kept = mask.iter().filter(|&&m| m != 0.0).count() as f64 / 100_000.0;
+    close(kept, 0.75, 0.0, 0.01, "kept share");
+    assert!(mask.iter().all(|&m| m == 0.0 || m == 1.0 / 0.75), "mask values");
+    assert!(y.iter().zip(&mask).all(|(&v, &m)| v == 2.0 * m), "y = 2·mask");
+}

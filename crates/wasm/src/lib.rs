@@ -281,3 +281,17 @@ pub unsafe extern "C" fn lk_jacobi_eigh(a: *mut f64, p: usize, vals: *mut f64, v
     }
     linalg::jacobi_eigh(from_raw_parts_mut(a, p * p), p, from_raw_parts_mut(vals, p), from_raw_parts_mut(vecs, p * p));
 }
+
+/// Inverted dropout: mask[i] ∈ {0, 1/(1 − rate)}, y[0..n] ← y ⊙ mask.
+#[no_mangle]
+pub unsafe extern "C" fn lk_rng_dropout(state: *mut Xoshiro128ss, y: *mut f32, mask: *mut f32, n: usize, rate: f32) {
+    (*state).dropout(sm(y, n), sm(mask, n), rate);
+}
+
+/// x[0..n] ← x ⊙ m (the backward of dropout: gradients pass where units were kept).
+#[no_mangle]
+pub unsafe extern "C" fn lk_mul(x: *mut f32, m: *const f32, n: usize) {
+    for (v, &k) in sm(x, n).iter_mut().zip(s(m, n)) {
+        *v *= k;
+    }
+}
