@@ -1,6 +1,7 @@
-// The wasm GEMM (SIMD kernel and its scalar twin) against a naive reference, over
+// The wasm GEMM (the shipped simd128 kernel) against a naive reference, over
 // m, n, k swept around the 4×8 tile, KC = 256 and NC = 512, with NaN guard bands
-// around the output. Inputs are small integers, so results are exact.
+// around the output. Inputs are small integers, so results are exact. (The scalar twin is
+// compared with the SIMD kernel bit for bit by the native cargo tests.)
 import { describe, expect, it } from 'vitest';
 import { internal } from '../dist/index.js';
 import { lcg, randomArray } from './helpers.js';
@@ -38,7 +39,7 @@ function reference(layout: number, m: number, k: number, n: number, A: Float32Ar
   return C;
 }
 
-function runGemm(layout: number, m: number, k: number, n: number, A: Float32Array, B: Float32Array, C0: Float32Array | null, scalar: boolean): Float32Array {
+function runGemm(layout: number, m: number, k: number, n: number, A: Float32Array, B: Float32Array, C0: Float32Array | null): Float32Array {
   const d = dims(layout, m, k, n);
   const a = heap.alloc(d.a, 'A');
   const b = heap.alloc(d.b, 'B');
@@ -49,11 +50,11 @@ function runGemm(layout: number, m: number, k: number, n: number, A: Float32Arra
     b.write(B);
     c.fill(NaN);
     if (C0) c.write(C0, GUARD);
-    kernels.lk_gemm(layout, m, k, n, a.ptr, b.ptr, c.ptr + GUARD * 4, C0 ? 1 : 0, scalar ? 1 : 0);
+    kernels.lk_gemm(layout, m, k, n, a.ptr, b.ptr, c.ptr + GUARD * 4, C0 ? 1 : 0);
     const all = c.read();
     for (let g = 0; g < GUARD; g++) {
       if (!Number.isNaN(all[g]!) || !Number.isNaN(all[GUARD + cLen + g]!)) {
-        throw new Error(`${LAYOUTS[layout]} m=${m} k=${k} n=${n} scalar=${scalar}: wrote into the guard band (${all[g]}, ${all[GUARD + cLen + g]})`);
+        throw new Error(`${LAYOUTS[layout]} m=${m} k=${k} n=${n}: wrote into the guard band (${all[g]}, ${all[GUARD + cLen + g]})`);
       }
     }
     return all.slice(GUARD, GUARD + cLen);
@@ -66,7 +67,7 @@ function runGemm(layout: number, m: number, k: number, n: number, A: Float32Arra
 
 describe('GEMM in wasm', () => {
   for (const layout of [0, 1, 2]) {
-    it(`${LAYOUTS[layout]}: SIMD and scalar twin exact on integer sweeps`, () => {
+    it(`${LAYOUTS[layout]}: exact on integer sweeps around the tile and block sizes`, () => {
       const ms = [1, 2, 3, 4, 5, 7, 8, 9, 17, 65];
       const ns = [1, 3, 7, 8, 9, 16, 17, 33];
       const ks = [1, 4, 9, 255, 256, 257];
@@ -80,27 +81,25 @@ describe('GEMM in wasm', () => {
         const B = ints(d.b, seed++);
         const C0 = seed % 2 === 0 ? ints(d.rows * d.cols, seed++) : null;
         const want = reference(layout, m, k, n, A, B, C0);
-        for (const scalar of [false, true]) {
-          const got = runGemm(layout, m, k, n, A, B, C0, scalar);
-          for (let i = 0; i < want.length; i++) {
-            if (got[i] !== want[i]) {
-              throw new Error(`${LAYOUTS[layout]} m=${m} k=${k} n=${n} scalar=${scalar} accumulate=${!!C0}: C[${Math.floor(i / d.cols)}, ${i % d.cols}] = ${got[i]}, want ${want[i]}`);
-            }
+        const got = runGemm(layout, m, k, n, A, B, C0);
+        for (let i = 0; i < want.length; i++) {
+          if (got[i] !== want[i]) {
+            throw new Error(`${LAYOUTS[layout]} m=${m} k=${k} n=${n} accumulate=${!!C0}: C[${Math.floor(i / d.cols)}, ${i % d.cols}] = ${got[i]}, want ${want[i]}`);
           }
         }
       }
     });
 
-    it(`${LAYOUTS[layout]}: SIMD kernel and scalar twin agree bit for bit on random floats`, () => {
+    it(`${LAYOUTS[layout]}: random floats agree with an f64 reference to f32 accuracy`, () => {
       const [m, k, n] = [37, 300, 45];
       const d = dims(layout, m, k, n);
       const A = randomArray(d.a, 11);
       const B = randomArray(d.b, 12);
-      const simd = runGemm(layout, m, k, n, A, B, null, false);
-      const scalar = runGemm(layout, m, k, n, A, B, null, true);
-      const u1 = new Uint32Array(simd.buffer);
-      const u2 = new Uint32Array(scalar.buffer);
-      for (let i = 0; i < u1.length; i++) expect(u1[i], `index ${i}: ${simd[i]} vs ${scalar[i]}`).toBe(u2[i]);
+      const got = runGemm(layout, m, k, n, A, B, null);
+      const want = reference(layout, m, k, n, A, B, null);
+      for (let i = 0; i < want.length; i++) {
+        expect(Math.abs(got[i]! - want[i]!), `C[${Math.floor(i / d.cols)}, ${i % d.cols}] = ${got[i]}, want ${want[i]}`).toBeLessThan(1e-4);
+      }
     });
   }
 });

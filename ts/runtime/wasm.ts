@@ -7,7 +7,7 @@ export interface KernelExports {
   lk_alloc(bytes: number): number;
   lk_free(ptr: number, bytes: number): void;
   lk_live_allocations(): number;
-  lk_gemm(layout: number, m: number, k: number, n: number, a: number, b: number, c: number, accumulate: number, scalar: number): void;
+  lk_gemm(layout: number, m: number, k: number, n: number, a: number, b: number, c: number, accumulate: number): void;
   lk_dense_forward(m: number, k: number, n: number, x: number, w: number, b: number, y: number, activation: number, alpha: number, transposed: number): void;
   lk_dense_backward(m: number, k: number, n: number, x: number, w: number, y: number, dy: number, dx: number, dw: number, db: number, activation: number, alpha: number, transposed: number): void;
   lk_activation_forward(activation: number, alpha: number, y: number, n: number): void;

@@ -9,7 +9,7 @@ use latentkit_kernels::activation::{self, Activation};
 use latentkit_kernels::gemm::{self, params, Scratch, Start};
 use latentkit_kernels::init::{init_weights, Init};
 use latentkit_kernels::rng::Xoshiro128ss;
-use latentkit_kernels::simd::{Native, Scalar};
+use latentkit_kernels::simd::Native;
 use latentkit_kernels::{dense, linalg, loss, optim};
 use std::alloc::{alloc, dealloc, Layout};
 
@@ -64,18 +64,16 @@ pub unsafe extern "C" fn lk_live_allocations() -> u32 {
 }
 
 /// layout 0 (NN): C[m×n] = A[m×k]·B[k×n]; 1 (NT): C[m×k] = A[m×n]·B[k×n]ᵀ;
-/// 2 (TN): C[k×n] = A[m×k]ᵀ·B[m×n]. `accumulate` adds to C. `scalar` picks the scalar twin.
+/// 2 (TN): C[k×n] = A[m×k]ᵀ·B[m×n]. `accumulate` adds to C. (The scalar twin is
+/// checked against this kernel natively by `cargo test`; it is not shipped, to keep the module small.)
 #[no_mangle]
-pub unsafe extern "C" fn lk_gemm(layout: u32, m: usize, k: usize, n: usize, a: *const f32, b: *const f32, c: *mut f32, accumulate: u32, scalar: u32) {
+pub unsafe extern "C" fn lk_gemm(layout: u32, m: usize, k: usize, n: usize, a: *const f32, b: *const f32, c: *mut f32, accumulate: u32) {
     let mut sc = scratch();
     let start = if accumulate != 0 { Start::Accumulate } else { Start::Overwrite };
-    match (layout, scalar != 0) {
-        (0, false) => gemm::gemm_nn::<Native>(m, k, n, s(a, m * k), s(b, k * n), sm(c, m * n), start, &mut sc),
-        (0, true) => gemm::gemm_nn::<Scalar>(m, k, n, s(a, m * k), s(b, k * n), sm(c, m * n), start, &mut sc),
-        (1, false) => gemm::gemm_nt::<Native>(m, n, k, s(a, m * n), s(b, k * n), sm(c, m * k), start, &mut sc),
-        (1, true) => gemm::gemm_nt::<Scalar>(m, n, k, s(a, m * n), s(b, k * n), sm(c, m * k), start, &mut sc),
-        (2, false) => gemm::gemm_tn::<Native>(m, k, n, s(a, m * k), s(b, m * n), sm(c, k * n), start, &mut sc),
-        (2, true) => gemm::gemm_tn::<Scalar>(m, k, n, s(a, m * k), s(b, m * n), sm(c, k * n), start, &mut sc),
+    match layout {
+        0 => gemm::gemm_nn::<Native>(m, k, n, s(a, m * k), s(b, k * n), sm(c, m * n), start, &mut sc),
+        1 => gemm::gemm_nt::<Native>(m, n, k, s(a, m * n), s(b, k * n), sm(c, m * k), start, &mut sc),
+        2 => gemm::gemm_tn::<Native>(m, k, n, s(a, m * k), s(b, m * n), sm(c, k * n), start, &mut sc),
         _ => {}
     }
 }
