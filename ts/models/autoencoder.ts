@@ -4,7 +4,7 @@ import { Rng } from '../runtime/rng.js';
 import { kernels } from '../runtime/wasm.js';
 import type { ActivationSpec } from '../nn/activation.js';
 import { assertChain } from '../nn/chain.js';
-import { type History, gatherRows, identityOrder, runEpochs } from '../nn/loop.js';
+import { type History, gatherRows, identityOrder, orderFromFloats, orderToFloats, runEpochs } from '../nn/loop.js';
 import { type LossName, lossCode } from '../nn/loss.js';
 import { type Matrix, type MatrixLike, asMatrix } from '../nn/matrix.js';
 import { Optimizer, type OptimizerSpec } from '../nn/optimizer.js';
@@ -237,16 +237,13 @@ export class Autoencoder {
 
   /** @internal Everything beyond the weights that a resumed run needs. */
   trainingState(): { steps: number; order: Float32Array | null } {
-    return { steps: this.stepCount, order: this.order ? Float32Array.from(heap.u32.subarray(this.order.index, this.order.index + this.order.length)) : null };
+    return { steps: this.stepCount, order: orderToFloats(this.order) };
   }
 
   /** @internal */
   restoreTrainingState(s: { steps: number; order: Float32Array | null }): void {
     this.stepCount = s.steps;
-    if (s.order) {
-      this.order = identityOrder(this.order, s.order.length);
-      heap.u32.set(Uint32Array.from(s.order), this.order.index);
-    }
+    if (s.order) this.order = orderFromFloats(this.order, s.order);
   }
 
   private targetBlock(n: number): Block {

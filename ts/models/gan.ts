@@ -2,7 +2,7 @@ import { LatentkitError } from '../errors.js';
 import { Block, heap } from '../runtime/memory.js';
 import { Rng } from '../runtime/rng.js';
 import { kernels } from '../runtime/wasm.js';
-import { identityOrder, gatherRows } from '../nn/loop.js';
+import { gatherRows, identityOrder, orderFromFloats, orderToFloats } from '../nn/loop.js';
 import { type MatrixLike, asMatrix, positiveInt } from '../nn/matrix.js';
 import { Optimizer, type OptimizerSpec } from '../nn/optimizer.js';
 import { checkKeys } from '../nn/sequential.js';
@@ -252,7 +252,7 @@ export class GAN {
     return {
       steps: this.iterationCount,
       cursor: this.cursor,
-      order: this.order ? Float32Array.from(heap.u32.subarray(this.order.index, this.order.index + this.order.length)) : null,
+      order: orderToFloats(this.order),
     };
   }
 
@@ -260,10 +260,7 @@ export class GAN {
   restoreTrainingState(s: { steps: number; cursor?: number; order: Float32Array | null }): void {
     this.iterationCount = s.steps;
     this.cursor = s.cursor ?? 0;
-    if (s.order) {
-      this.order = identityOrder(this.order, s.order.length);
-      heap.u32.set(Uint32Array.from(s.order), this.order.index);
-    }
+    if (s.order) this.order = orderFromFloats(this.order, s.order);
   }
 
   private checkFinite(loss: number, who: string, it: number): void {

@@ -72,3 +72,15 @@ export function gatherRows(data: Float32Array, cols: number, order: Block, start
     f32.set(data.subarray(row * cols, row * cols + cols), base + r * cols);
   }
 }
+
+/** A shuffle order as floats (exact below 2^24 rows), for checkpoints. */
+export function orderToFloats(order: Block | null): Float32Array | null {
+  return order ? Float32Array.from(heap.u32.subarray(order.index, order.index + order.length)) : null;
+}
+
+/** The order block holding `values` (a checkpoint's permutation), reusing `existing` when it fits. */
+export function orderFromFloats(existing: Block | null, values: Float32Array): Block {
+  const order = identityOrder(existing, values.length);
+  heap.u32.set(Uint32Array.from(values), order.index);
+  return order;
+}
