@@ -11,8 +11,8 @@ export default defineConfig({
   clean: true,
   minify: true,
   sourcemap: false,
-  splitting: true,
-  external: ['jpeg-js', /^node:/],
+  // latentkit/node and latentkit/jpeg import the main entry by name, so each file stands alone.
+  external: ['jpeg-js', 'latentkit', /^node:/],
   // The WebAssembly module is embedded, so one file works in Node, Deno and browsers.
   loader: { '.wasm': 'base64' },
 });

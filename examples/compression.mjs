@@ -49,7 +49,7 @@ table([
   { model: 'autoencoder 64-16-64 (tanh code)', 'test MSE': aeTestMse, 'PSNR dB': result.aePsnr },
   { model: 'PCA, 16 components', 'test MSE': pcaTestMse, 'PSNR dB': result.pcaPsnr },
 ]);
-console.log(`AE / PCA test MSE: ${result.ratio.toFixed(4)} (target ≤ 1.05); ${train.shape[0]} training patches, ${test.shape[0]} test patches, ${result.seconds.toFixed(1)} s`);
+console.log(`AE / PCA test MSE: ${result.ratio.toFixed(4)} (target ≤ 1.05); ${result.trainPatches} training patches, ${result.testPatches} test patches, ${result.seconds.toFixed(1)} s`);
 
 // A held-out crop, its AE reconstruction and its PCA reconstruction, side by side.
 const crop = testCrops[Math.floor(testCrops.length / 2)];

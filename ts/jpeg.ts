@@ -1,7 +1,6 @@
 // latentkit/jpeg: JPEG → grayscale, through jpeg-js (kept out of the core bundle).
 import jpeg from 'jpeg-js';
-import { LatentkitError } from './errors.js';
-import { type GrayImage, rgbaToGray } from './data/image.js';
+import { type GrayImage, LatentkitError, rgbaToGray } from 'latentkit';
 
 /** Decodes a baseline or progressive JPEG to a grayscale image with values in [0, 1]. */
 export function decodeJpegGray(bytes: Uint8Array, opts: { maxMegapixels?: number } = {}): GrayImage {

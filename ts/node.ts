@@ -1,8 +1,8 @@
 // latentkit/node: file helpers for Node (the core stays free of Node APIs).
 import { closeSync, fsyncSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { LatentkitError } from './errors.js';
-import { type SavableModel, load, save } from './io/model.js';
+// The package's own entry (not relative paths), so the bundle shares one module instance with it.
+import { LatentkitError, type SavableModel, load, save } from 'latentkit';
 
 /**
  * Writes bytes (or a model, through `save`) atomically: to a temporary file in
