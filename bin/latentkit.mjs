@@ -198,12 +198,10 @@ async function trainAe(f) {
   const every = num(f, 'checkpoint-every', 1, { integer: true, min: 1 });
   const pngEvery = num(f, 'png-every', 1, { integer: true, min: 0 });
   let ae;
-  let done = 0;
   if (f.resume) {
     ae = loadFile(f.resume);
     if (!(ae instanceof Autoencoder)) throw new CliError(`${f.resume} is not an autoencoder checkpoint`);
     if (ae.inputSize !== data.x.shape[1]) throw new CliError(`${f.resume} takes ${ae.inputSize} values per row, the data has ${data.x.shape[1]}`);
-    done = Math.round((ae.steps * num(f, 'batch-size', 128, { integer: true, min: 1 })) / data.x.shape[0]);
   } else {
     const hidden = sizes(f, 'layers', '128,32');
     const seed = num(f, 'seed', 0, { integer: true, min: 0 });
@@ -218,7 +216,7 @@ async function trainAe(f) {
     if (interrupted) break;
     const h = ae.fit(data.x, { epochs: 1, batchSize: num(f, 'batch-size', 128, { integer: true, min: 1 }), signal: controller.signal });
     bar(e + 1, `loss ${h.loss.at(-1)?.toFixed(5) ?? '—'}`);
-    if ((e + 1) % every === 0 || interrupted) writeFileAtomic(ckpt, checkpoint(ae));
+    if ((e + 1) % every === 0) writeFileAtomic(ckpt, checkpoint(ae));
     if (pngEvery > 0 && (e + 1) % pngEvery === 0) {
       const n = Math.min(32, data.x.shape[0]);
       const x = { data: data.x.data.subarray(0, n * data.x.shape[1]), shape: [n, data.x.shape[1]] };
@@ -228,14 +226,17 @@ async function trainAe(f) {
       writeFileSync(pngPath, grid(rows, data.width, data.height, 0, 1));
     }
   }
-  if (interrupted) {
-    writeFileAtomic(ckpt, checkpoint(ae));
-    console.error(`interrupted: wrote checkpoint ${ckpt} (resume with --resume ${ckpt})`);
-    process.exit(130);
-  }
+  exitIfInterrupted(ae, ckpt);
   writeFileAtomic(out, ae);
   console.log(`wrote ${out} (reconstruction MSE ${ae.reconstructionError(data.x).toFixed(5)}); checkpoint ${ckpt}`);
-  void done;
+}
+
+/** After Ctrl-C: write a checkpoint of the model and exit with 130. */
+function exitIfInterrupted(model, ckpt) {
+  if (!interrupted) return;
+  writeFileAtomic(ckpt, checkpoint(model));
+  console.error(`interrupted: wrote checkpoint ${ckpt} (resume with --resume ${ckpt})`);
+  process.exit(130);
 }
 
 async function trainGan(f) {
@@ -285,11 +286,7 @@ async function trainGan(f) {
     },
   });
   }
-  if (interrupted) {
-    writeFileAtomic(ckpt, checkpoint(gan));
-    console.error(`interrupted: wrote checkpoint ${ckpt} (resume with --resume ${ckpt})`);
-    process.exit(130);
-  }
+  exitIfInterrupted(gan, ckpt);
   writeFileAtomic(out, gan);
   console.log(`wrote ${out} after ${gan.iterations} iterations; checkpoint ${ckpt}`);
 }

@@ -4,13 +4,11 @@
 // layers, Glorot-uniform initialisation. Scored by the Fréchet distance in the
 // penultimate-layer features of an MNIST classifier trained here with latentkit.
 //   node examples/gan-mnist.mjs [--minutes 10] [--iterations N] [--every 2000] [--smoothing 0.1] [--dropout 0.3] [--init 0|1]
-import { Classifier, FeatureScore, GAN, PCA, Rng, gaussianStatistics, grayToBytes, imageGrid, internal, mlp } from '../dist/index.js';
-import { argFlag, table, upscale, writeOutputs } from './common.mjs';
-import { loadMnist } from './mnist.mjs';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { outDir } from './common.mjs';
-import { encodePng } from '../dist/index.js';
+import { Classifier, FeatureScore, GAN, PCA, Rng, encodePng, grayToBytes, imageGrid, internal, mlp } from '../dist/index.js';
+import { argFlag, outDir, table, upscale, writeOutputs } from './common.mjs';
+import { loadMnist } from './mnist.mjs';
 
 const minutes = argFlag('minutes', 10);
 const maxIterations = argFlag('iterations', Infinity);
@@ -107,7 +105,6 @@ const classHistogram = score.classHistogram(fake);
 table(Object.entries(frechet).map(([set, fd]) => ({ 'sample set (vs 10,000 test images)': set, 'Fréchet distance': fd })));
 console.log(`GAN / PCA-Gaussian: ${(frechet.gan / frechet.pcaGaussian).toFixed(3)} (target ≤ 0.25)`);
 console.log(`class histogram of GAN samples: ${classHistogram.map((f) => (100 * f).toFixed(1) + '%').join(' ')} (target: every class ≥ 3%)`);
-void gaussianStatistics;
 writeOutputs(process.env.GAN_MNIST_NAME ?? 'gan-mnist', {
   iterations, frechet, classHistogram, ratio: frechet.gan / frechet.pcaGaussian, classifierAccuracy: accuracy,
   labelSmoothing: smoothing, init, dropout, last, seconds: (performance.now() - t0) / 1000,

@@ -71,7 +71,6 @@ export class PCA {
     const [n, d] = m.shape;
     const k = positiveInt(opts?.components, 'components');
     if (k > d) throw new LatentkitError(`components (${k}) cannot exceed the ${d} features of x [${n}, ${d}]`);
-    if (n < 2) throw new LatentkitError(`PCA needs at least 2 rows, x is [${n}, ${d}]`);
     const tol = opts.tolerance ?? 1e-6;
     const maxIter = positiveInt(opts.maxIterations ?? 1000, 'maxIterations');
     const blocks: Block[] = [];

@@ -1,3 +1,4 @@
+import { LatentkitError } from '../errors.js';
 import { heap } from '../runtime/memory.js';
 import { Rng } from '../runtime/rng.js';
 import { type Matrix, asMatrix, positiveInt } from '../nn/matrix.js';
@@ -9,11 +10,11 @@ import { type Matrix, asMatrix, positiveInt } from '../nn/matrix.js';
  */
 export function* minibatches(x: Matrix, batchSize: number, opts: { seed?: number | bigint; shuffle?: boolean; ys?: Matrix[] } = {}): Generator<{ x: Matrix; ys: Matrix[]; indices: Uint32Array }> {
   const m = asMatrix(x, x.shape[1], 'minibatches x');
-  const [rows, cols] = m.shape;
+  const rows = m.shape[0];
   positiveInt(batchSize, 'batchSize');
   const ys = (opts.ys ?? []).map((y, i) => {
     const ym = asMatrix(y, y.shape[1], `minibatches ys[${i}]`);
-    if (ym.shape[0] !== rows) throw new Error(`minibatches: ys[${i}] has ${ym.shape[0]} rows, x has ${rows}`);
+    if (ym.shape[0] !== rows) throw new LatentkitError(`minibatches: ys[${i}] has ${ym.shape[0]} rows, x has ${rows}`);
     return ym;
   });
   const order = new Uint32Array(rows).map((_, i) => i);
@@ -39,5 +40,4 @@ export function* minibatches(x: Matrix, batchSize: number, opts: { seed?: number
     };
     yield { x: pick(m), ys: ys.map(pick), indices };
   }
-  void cols;
 }

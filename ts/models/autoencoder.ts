@@ -193,7 +193,6 @@ export class Autoencoder {
     for (let r = 0; r < rows; r += batchSize) {
       const n = Math.min(batchSize, rows - r);
       const input = this.encoder.stageInput(m.data.subarray(r * this.inputSize, (r + n) * this.inputSize), n, 'Autoencoder input');
-      this.decoder.ensureCapacity(n);
       const code = this.encoder.forward(input.ptr, n);
       const out = this.decoder.forward(code, n);
       total += n * kernels.lk_loss(this.lossKind, out, input.ptr, 0, n, this.inputSize, this.decoder.outputGradPtr, 1);
@@ -206,7 +205,6 @@ export class Autoencoder {
     const cols = this.inputSize;
     const input = encoder.inputBlock(rows);
     assertFiniteBlock(input.ptr, rows, cols, 'Autoencoder input');
-    decoder.ensureCapacity(rows);
     let target = input;
     if (this.denoising) {
       // Keep the clean batch as the target, corrupt the input in place.

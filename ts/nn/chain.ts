@@ -1,4 +1,6 @@
 import { LatentkitError } from '../errors.js';
+import { heap } from '../runtime/memory.js';
+import type { Matrix } from './matrix.js';
 import type { Stack } from './stack.js';
 
 /** Throws unless each stack's output width is the next one's input width. */
@@ -37,4 +39,19 @@ export function backwardChain(stacks: readonly Stack[], rows: number, dInput = 0
     const dx = i > firstTrainable ? stacks[i - 1]!.outputGradPtr : i === 0 ? dInput : 0;
     stacks[i]!.backward(rows, dx);
   }
+}
+
+/** Inference through the stacks in chunks of at most 1024 rows (inputs checked for NaN/Inf); returns a new Matrix. */
+export function predictChain(stacks: readonly Stack[], m: Matrix, what: string): Matrix {
+  const [rows, cols] = m.shape;
+  const width = stacks[stacks.length - 1]!.outputSize;
+  const out = new Float32Array(rows * width);
+  const chunk = Math.min(rows, 1024);
+  for (let r = 0; r < rows; r += chunk) {
+    const n = Math.min(chunk, rows - r);
+    const input = stacks[0]!.stageInput(m.data.subarray(r * cols, (r + n) * cols), n, what);
+    const p = forwardChain(stacks, input.ptr, n);
+    out.set(heap.f32.subarray(p >>> 2, (p >>> 2) + n * width), r * width);
+  }
+  return { data: out, shape: [rows, width] };
 }

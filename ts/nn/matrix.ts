@@ -37,16 +37,6 @@ export function matrix(data: Float32Array, rows: number, cols: number): Matrix {
   return asMatrix({ data, shape: [rows, cols] }, cols, 'matrix');
 }
 
-/** Throws naming the first NaN/Inf (row, column) in data. */
-export function assertFinite(data: Float32Array, cols: number, what: string): void {
-  for (let i = 0; i < data.length; i++) {
-    const v = data[i]!;
-    if (v - v !== 0) {
-      throw new LatentkitError(`${what} contains ${v} at row ${Math.floor(i / cols)}, column ${i % cols}`);
-    }
-  }
-}
-
 export function positiveInt(v: unknown, what: string): number {
   if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) {
     throw new LatentkitError(`${what} must be a positive integer, got ${String(v)}`);

@@ -1,4 +1,4 @@
-import type { Matrix, MatrixLike } from './matrix.js';
+import type { MatrixLike } from './matrix.js';
 import { type FitOptions, type History, Sequential, type TrainOptions, checkKeys } from './sequential.js';
 import { Stack, type StackOptions } from './stack.js';
 
@@ -52,10 +52,6 @@ export class MLP extends Stack {
 
   evaluate(x: MatrixLike, y: MatrixLike): number {
     return this.sequential.evaluate(x, y);
-  }
-
-  override predict(x: MatrixLike): Matrix {
-    return super.predict(x);
   }
 
   override dispose(): void {

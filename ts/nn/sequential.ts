@@ -2,7 +2,7 @@ import { LatentkitError } from '../errors.js';
 import { Block, heap } from '../runtime/memory.js';
 import { Rng } from '../runtime/rng.js';
 import { kernels } from '../runtime/wasm.js';
-import { assertChain, backwardChain, forwardChain } from './chain.js';
+import { assertChain, backwardChain, forwardChain, predictChain } from './chain.js';
 import { type LossName, lossCode } from './loss.js';
 import { type Matrix, type MatrixLike, asMatrix } from './matrix.js';
 import { type History, gatherRows, identityOrder, runEpochs } from './loop.js';
@@ -119,19 +119,7 @@ export class Sequential {
   /** Forward pass through every stack. */
   predict(x: MatrixLike): Matrix {
     this.assertLive();
-    const m = asMatrix(x, this.inputSize, 'predict input');
-    const [rows] = m.shape;
-    const out = new Float32Array(rows * this.outputSize);
-    const first = this.stacks[0]!;
-    const chunk = Math.min(rows, 1024);
-    for (let r = 0; r < rows; r += chunk) {
-      const n = Math.min(chunk, rows - r);
-      const input = first.stageInput(m.data.subarray(r * this.inputSize, (r + n) * this.inputSize), n, 'predict input');
-      for (const s of this.stacks) s.ensureCapacity(n);
-      const p = forwardChain(this.stacks, input.ptr, n);
-      out.set(heap.f32.subarray(p >>> 2, (p >>> 2) + n * this.outputSize), r * this.outputSize);
-    }
-    return { data: out, shape: [rows, this.outputSize] };
+    return predictChain(this.stacks, asMatrix(x, this.inputSize, 'predict input'), 'predict input');
   }
 
   /** Mean loss over (x, y), in batches, without updating anything. */
@@ -148,7 +136,6 @@ export class Sequential {
       const target = this.targetBlock(n);
       target.write(ym.data.subarray(r * this.outputSize, (r + n) * this.outputSize));
       assertFiniteBlock(target.ptr, n, this.outputSize, 'evaluate y');
-      for (const s of this.stacks) s.ensureCapacity(n);
       const p = forwardChain(this.stacks, input.ptr, n);
       const last = this.stacks[this.stacks.length - 1]!;
       total += n * kernels.lk_loss(this.lossKind, p, target.ptr, 0, n, this.outputSize, last.outputGradPtr, 1);

@@ -4,6 +4,7 @@ import { Rng } from '../runtime/rng.js';
 import { kernels } from '../runtime/wasm.js';
 import { type ActivationSpec, type ResolvedActivation, activationToSpec, resolveActivation } from './activation.js';
 import { type InitName, defaultInit, initCode } from './init.js';
+import { predictChain } from './chain.js';
 import { type MatrixLike, type Matrix, asMatrix, positiveInt } from './matrix.js';
 
 export interface StackOptions {
@@ -206,7 +207,7 @@ export class Stack {
     if (!(values instanceof Float32Array) || values.length !== this.parameterCount) {
       throw new LatentkitError(`setWeights: expected a Float32Array of ${this.parameterCount} values for a [${this.sizes.join(', ')}] stack, got ${values?.length}`);
     }
-    const bad = kernelsFindNonFinite(values);
+    const bad = firstNonFinite(values);
     if (bad >= 0) throw new LatentkitError(`setWeights: value ${bad} is ${values[bad]}`);
     this.params.write(values);
   }
@@ -220,17 +221,7 @@ export class Stack {
   /** Forward pass on a batch; returns the outputs as a new Matrix. */
   predict(x: MatrixLike): Matrix {
     this.assertLive();
-    const m = asMatrix(x, this.inputSize, `predict input of a [${this.sizes.join(', ')}] stack`);
-    const [rows] = m.shape;
-    const out = new Float32Array(rows * this.outputSize);
-    const chunk = Math.max(this.capacityRows, Math.min(rows, 1024));
-    for (let r = 0; r < rows; r += chunk) {
-      const n = Math.min(chunk, rows - r);
-      const input = this.stageInput(m.data.subarray(r * this.inputSize, (r + n) * this.inputSize), n, 'predict input');
-      const y = this.forward(input.ptr, n);
-      out.set(heap.f32.subarray(y >>> 2, (y >>> 2) + n * this.outputSize), r * this.outputSize);
-    }
-    return { data: out, shape: [rows, this.outputSize] };
+    return predictChain([this], asMatrix(x, this.inputSize, `predict input of a [${this.sizes.join(', ')}] stack`), 'predict input');
   }
 
   // ---- the training-step path: pointers only, no allocation once capacity is reached ----
@@ -380,7 +371,7 @@ export function assertFiniteBlock(ptr: number, rows: number, cols: number, what:
   }
 }
 
-function kernelsFindNonFinite(values: Float32Array): number {
+function firstNonFinite(values: Float32Array): number {
   for (let i = 0; i < values.length; i++) if (!Number.isFinite(values[i]!)) return i;
   return -1;
 }
