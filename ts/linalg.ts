@@ -5,49 +5,110 @@ import type { Matrix } from './nn/matrix.js';
 
 const CHUNK_ROWS = 2048;
 
+// Relative costs per unit of work, in units of one multiply–add of the packed
+// syrk, measured on MNIST (see bench/): one multiply–add of a sparse row's axpy,
+// one test of a sparse column's entry, one element of a row's shifted copy.
+const AXPY_COST = 4;
+const TEST_COST = 8;
+const COPY_COST = 4;
+
+/**
+ * Which columns go through the sparse path: among columns that are at least
+ * half exact zeros, the sparsest s, with s minimising the modelled cost
+ * (dense syrk ∝ (d − s)²·n/2, sparse rows ∝ d·Σnnz + n·s tests + n·d copies).
+ */
+export function splitColumns(nonzeros: Uint32Array, n: number): { dense: Uint32Array; sparse: Uint32Array } {
+  const d = nonzeros.length;
+  const candidates = Array.from({ length: d }, (_, j) => j)
+    .filter((j) => nonzeros[j]! * 2 <= n)
+    .sort((a, b) => nonzeros[a]! - nonzeros[b]! || a - b);
+  let best = 0;
+  let bestCost = (d * d * n) / 2;
+  let nnz = 0;
+  for (let s = 1; s <= candidates.length; s++) {
+    nnz += nonzeros[candidates[s - 1]!]!;
+    const cost = ((d - s) * (d - s) * n) / 2 + AXPY_COST * d * nnz + TEST_COST * n * s + COPY_COST * n * d;
+    if (cost < bestCost) {
+      bestCost = cost;
+      best = s;
+    }
+  }
+  const isSparse = new Uint8Array(d);
+  for (let s = 0; s < best; s++) isSparse[candidates[s]!] = 1;
+  const dense: number[] = [];
+  const sparse: number[] = [];
+  for (let j = 0; j < d; j++) (isSparse[j] ? sparse : dense).push(j);
+  return { dense: Uint32Array.from(dense), sparse: Uint32Array.from(sparse) };
+}
+
 /**
  * Column means (f64, in JavaScript: the same bits everywhere) and the
  * covariance matrix (n − 1 convention) of a [n × d] matrix, the latter as a
  * d×d block in WebAssembly memory that the caller frees. Rows stream through
- * in chunks: centred, then accumulated by the blocked syrk kernel.
+ * in chunks. Mostly-zero columns skip their zeros (see
+ * crates/kernels/src/linalg/covariance.rs); the rest go through a packed syrk.
  */
 export function covarianceBlock(x: Matrix, what: string): { mean: Float32Array; cov: Block } {
   const [n, d] = x.shape;
   if (n < 2) throw new LatentkitError(`${what} needs at least 2 rows, got [${n}, ${d}]`);
-  const meanF64 = new Float64Array(d);
-  for (let i = 0; i < n; i++) {
-    for (let j = 0; j < d; j++) {
-      const v = x.data[i * d + j]!;
-      if (v - v !== 0) throw new LatentkitError(`${what} [${n}, ${d}] contains ${v} at row ${i}, column ${j}`);
-      meanF64[j]! += v;
-    }
-  }
-  const mean = Float32Array.from(meanF64, (s) => s / n);
+  const rowsPerChunk = Math.min(n, CHUNK_ROWS);
+  const blocks: Block[] = [];
+  const alloc = (count: number, name: string) => {
+    const b = heap.alloc(count, name);
+    blocks.push(b);
+    return b;
+  };
   const cov = heap.alloc(d * d, `the ${d}×${d} covariance matrix`);
-  let chunk: Block | null = null;
-  let meanB: Block | null = null;
   try {
-    chunk = heap.alloc(Math.min(n, CHUNK_ROWS) * d, 'a chunk of rows');
-    meanB = heap.alloc(d, 'the mean');
-    meanB.write(mean);
-    for (let r = 0; r < n; r += CHUNK_ROWS) {
-      const rows = Math.min(CHUNK_ROWS, n - r);
+    const chunk = alloc(rowsPerChunk * d, 'a chunk of rows');
+    // Pass 1: column sums (f64: the same bits on every runtime), nonzero counts, finiteness.
+    const stats = alloc(3 * d, 'column sums and counts');
+    heap.u32.fill(0, stats.index, stats.index + 3 * d);
+    const sumPtr = stats.ptr;
+    const nonzerosPtr = stats.ptr + 8 * d;
+    for (let r = 0; r < n; r += rowsPerChunk) {
+      const rows = Math.min(rowsPerChunk, n - r);
       chunk.write(x.data.subarray(r * d, (r + rows) * d));
-      kernels.lk_center_columns(chunk.ptr, rows, d, meanB.ptr);
-      kernels.lk_syrk(chunk.ptr, rows, d, cov.ptr, r === 0 ? 0 : 1);
+      const bad = kernels.lk_column_stats(chunk.ptr, rows, d, sumPtr, nonzerosPtr);
+      if (bad >= 0) throw new LatentkitError(`${what} [${n}, ${d}] contains ${x.data[r * d + bad]} at row ${r + Math.floor(bad / d)}, column ${bad % d}`);
     }
-    kernels.lk_symmetrize_scale(cov.ptr, d, 1 / (n - 1));
+    const meanF64 = new Float64Array(kernels.memory.buffer, sumPtr, d).map((s) => s / n);
+    const mean = Float32Array.from(meanF64);
+    const { dense, sparse } = splitColumns(heap.u32.slice(nonzerosPtr >>> 2, (nonzerosPtr >>> 2) + d), n);
+    const nd = dense.length;
+    const ns = sparse.length;
+    const shift = new Float32Array(d);
+    for (const j of dense) shift[j] = mean[j]!;
+
+    // Pass 2: second moments about the shifts.
+    const panel = alloc(rowsPerChunk * nd, 'a chunk of dense columns');
+    const md = alloc(nd * nd, "the dense columns' second moments");
+    const ms = alloc(ns * d, "the sparse columns' second moments");
+    const rowBuf = alloc(d, 'a shifted row');
+    const shiftB = alloc(d, 'the column shifts');
+    const deltaB = alloc(2 * d, 'the mean minus the shifts');
+    const denseB = alloc(nd, 'the dense column indices');
+    const sparseB = alloc(ns, 'the sparse column indices');
+    shiftB.write(shift);
+    heap.u32.set(dense, denseB.index);
+    heap.u32.set(sparse, sparseB.index);
+    for (let r = 0; r < n; r += rowsPerChunk) {
+      const rows = Math.min(rowsPerChunk, n - r);
+      if (r > 0 || rows < n) chunk.write(x.data.subarray(r * d, (r + rows) * d));
+      kernels.lk_covariance_chunk(chunk.ptr, rows, d, denseB.ptr, nd, sparseB.ptr, ns, shiftB.ptr, panel.ptr, rowBuf.ptr, md.ptr, ms.ptr, r === 0 ? 0 : 1);
+    }
+    new Float64Array(kernels.memory.buffer, deltaB.ptr, d).set(meanF64.map((m, j) => m - shift[j]!));
+    kernels.lk_covariance_assemble(md.ptr, denseB.ptr, nd, ms.ptr, sparseB.ptr, ns, deltaB.ptr, n, d, cov.ptr);
+    return { mean, cov };
   } catch (e) {
     heap.free(cov);
     throw e;
   } finally {
-    if (chunk) heap.free(chunk);
-    if (meanB) heap.free(meanB);
+    blocks.forEach((b) => heap.free(b));
   }
-  return { mean, cov };
 }
 
-/** Eigenvalues (descending) and eigenvectors (columns, row-major p×p) of a symmetric f64 matrix, by Jacobi in WebAssembly. */
+/** Eigenvalues (descending) and eigenvectors (columns, row-major p×p) of a symmetric f64 matrix, by Householder reduction and QL in WebAssembly. */
 export function symmetricEigen(a: Float64Array, p: number): { values: Float64Array; vectors: Float64Array } {
   const bytes = 8 * (2 * p * p + p);
   const block = heap.alloc(bytes / 4, 'an eigen-decomposition workspace');
@@ -55,7 +116,7 @@ export function symmetricEigen(a: Float64Array, p: number): { values: Float64Arr
     const base = block.ptr;
     const f64 = new Float64Array(kernels.memory.buffer, base, 2 * p * p + p);
     f64.set(a);
-    kernels.lk_jacobi_eigh(base, p, base + 8 * p * p, base + 8 * (p * p + p));
+    kernels.lk_symmetric_eigen(base, p, base + 8 * p * p, base + 8 * (p * p + p));
     const out = new Float64Array(kernels.memory.buffer, base, 2 * p * p + p);
     return { values: out.slice(p * p, p * p + p), vectors: out.slice(p * p + p) };
   } finally {

@@ -8,10 +8,11 @@ import { covarianceBlock } from './linalg.js';
 
 export interface PcaOptions {
   components: number;
-  /** Seeds the starting subspace of the eigen-solver (default 0). */
+  /** Seeds the eigen-solver's random start (default 0). */
   seed?: number | bigint;
-  /** Stop when every wanted eigenpair has ‖C·v − λv‖ ≤ tolerance·λ₁ (default 1e-6). */
+  /** Stop when every wanted eigenpair's residual estimate ‖C·v − λv‖ is ≤ tolerance·λ₁ (default 1e-6). */
   tolerance?: number;
+  /** Most Lanczos steps (matrix–vector products) to take; default and cap: the number of features, where the answer is exact. */
   maxIterations?: number;
 }
 
@@ -19,10 +20,11 @@ const CHUNK_ROWS = 2048;
 const disposeSymbol: symbol = (Symbol as { dispose?: symbol }).dispose ?? Symbol.for('Symbol.dispose');
 
 /**
- * Principal component analysis: the covariance matrix by blocked GEMM in
- * WebAssembly (rows streamed in chunks, so memory stays d² + a chunk), then
- * its top eigenpairs by subspace iteration with Rayleigh–Ritz. Components
- * and variances follow scikit-learn's conventions (covariance with n − 1,
+ * Principal component analysis: the covariance matrix in WebAssembly (rows
+ * streamed in chunks, so memory stays d² + a chunk; packed syrk for dense
+ * columns, axpy rows that skip the zeros of mostly-zero columns), then its
+ * top eigenpairs by Lanczos with full reorthogonalisation. Components and
+ * variances follow scikit-learn's conventions (covariance with n − 1,
  * components as rows, each component's largest-magnitude entry positive).
  */
 export class PCA {
@@ -33,14 +35,16 @@ export class PCA {
   readonly mean: Float32Array;
   readonly nComponents: number;
   readonly nFeatures: number;
-  /** Iterations the eigen-solver needed. */
+  /** Lanczos steps (matrix–vector products) the eigen-solver took. */
   readonly iterations: number;
+  /** Whether every component met the tolerance (always, unless maxIterations cut the solver short). */
+  readonly converged: boolean;
   private readonly basis: Block; // features × components, for transform
   private readonly shift: Block; // −mean·V, the transform's bias
   private readonly meanBlock: Block;
   private disposed = false;
 
-  private constructor(fields: { components: Float32Array; variance: Float32Array; ratio: Float32Array; mean: Float32Array; iterations: number; basis: Block }) {
+  private constructor(fields: { components: Float32Array; variance: Float32Array; ratio: Float32Array; mean: Float32Array; iterations: number; converged: boolean; basis: Block }) {
     this.components = fields.components;
     this.explainedVariance = fields.variance;
     this.explainedVarianceRatio = fields.ratio;
@@ -48,6 +52,7 @@ export class PCA {
     this.nComponents = fields.variance.length;
     this.nFeatures = fields.mean.length;
     this.iterations = fields.iterations;
+    this.converged = fields.converged;
     this.basis = fields.basis;
     const d = this.nFeatures;
     const k = this.nComponents;
@@ -72,7 +77,8 @@ export class PCA {
     const k = positiveInt(opts?.components, 'components');
     if (k > d) throw new LatentkitError(`components (${k}) cannot exceed the ${d} features of x [${n}, ${d}]`);
     const tol = opts.tolerance ?? 1e-6;
-    const maxIter = positiveInt(opts.maxIterations ?? 1000, 'maxIterations');
+    if (typeof tol !== 'number' || !(tol > 0) || !Number.isFinite(tol)) throw new LatentkitError(`tolerance must be a positive finite number, got ${String(tol)}`);
+    const maxSteps = Math.min(d, positiveInt(opts.maxIterations ?? d, 'maxIterations'));
     const blocks: Block[] = [];
     const alloc = (count: number, what: string) => {
       const b = heap.alloc(count, what);
@@ -86,17 +92,16 @@ export class PCA {
       const f32 = heap.f32;
       let total = 0;
       for (let i = 0; i < d; i++) total += f32[cov.index + i * d + i]!;
-      const p = Math.min(d, k + Math.max(10, Math.ceil(k / 2)));
       const vals = alloc(k, 'eigenvalues');
       basis = heap.alloc(d * k, 'the principal axes');
       const rng = new Rng(opts.seed ?? 0);
-      let iterations: number;
+      let steps: number;
       try {
-        iterations = kernels.lk_top_eigen(cov.ptr, d, k, p, rng.state.ptr, tol, maxIter, vals.ptr, basis.ptr);
+        steps = kernels.lk_top_eigen(cov.ptr, d, k, rng.state.ptr, tol, maxSteps, vals.ptr, basis.ptr);
       } finally {
         rng.dispose();
       }
-      if (iterations === 0) throw new LatentkitError(`not enough WebAssembly memory for the eigen-solver's workspace (${d}×${p})`);
+      if (steps === 0) throw new LatentkitError(`not enough WebAssembly memory for the eigen-solver's Lanczos basis (up to ${maxSteps}×${d})`);
       const variance = vals.read();
       // Components as rows, each flipped so its largest-magnitude entry is positive.
       const v = heap.f32;
@@ -115,7 +120,7 @@ export class PCA {
         }
       }
       const ratio = Float32Array.from(variance, (l) => l / total);
-      return new PCA({ components, variance, ratio, mean, iterations, basis });
+      return new PCA({ components, variance, ratio, mean, iterations: Math.abs(steps), converged: steps > 0, basis });
     } catch (e) {
       if (basis) heap.free(basis);
       throw e;

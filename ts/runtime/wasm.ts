@@ -33,12 +33,11 @@ export interface KernelExports {
   lk_rng_dropout(state: number, y: number, mask: number, n: number, rate: number): void;
   lk_mul(x: number, m: number, n: number): void;
   lk_l1_penalty(h: number, dh: number, n: number, scale: number): number;
-  lk_column_means(x: number, n: number, d: number, mean: number): void;
-  lk_center_columns(x: number, n: number, d: number, mean: number): void;
-  lk_syrk(x: number, n: number, d: number, c: number, accumulate: number): void;
-  lk_symmetrize_scale(c: number, d: number, scale: number): void;
-  lk_jacobi_eigh(a: number, p: number, vals: number, vecs: number): void;
-  lk_top_eigen(c: number, d: number, k: number, p: number, state: number, tol: number, maxIter: number, vals: number, vecs: number): number;
+  lk_symmetric_eigen(a: number, p: number, vals: number, vecs: number): void;
+  lk_column_stats(x: number, rows: number, d: number, sum: number, nonzeros: number): number;
+  lk_covariance_chunk(x: number, rows: number, d: number, dense: number, nd: number, sparse: number, ns: number, shift: number, panel: number, rowBuf: number, md: number, ms: number, accumulate: number): void;
+  lk_covariance_assemble(md: number, dense: number, nd: number, ms: number, sparse: number, ns: number, delta: number, n: number, d: number, c: number): void;
+  lk_top_eigen(c: number, d: number, k: number, state: number, tol: number, maxSteps: number, vals: number, vecs: number): number;
 }
 
 // (module (func (result v128) i32.const 0 i8x16.splat)): valid only where 128-bit SIMD is.

@@ -233,51 +233,84 @@ pub unsafe extern "C" fn lk_l1_penalty(h: *const f32, dh: *mut f32, n: usize, sc
     loss::l1_penalty(s(h, n), sm(dh, n), scale)
 }
 
-/// mean[j] = Σ_i x[i, j] / n.
-#[no_mangle]
-pub unsafe extern "C" fn lk_column_means(x: *const f32, n: usize, d: usize, mean: *mut f32) {
-    linalg::column_means(s(x, n * d), n, d, sm(mean, d));
+unsafe fn su<'a>(p: *const u32, n: usize) -> &'a [u32] {
+    if n == 0 { &[] } else { from_raw_parts(p, n) }
 }
 
-/// x[i, j] −= mean[j].
+/// Column sums (f64) and nonzero counts of x[rows×d], accumulated onto
+/// sum[d] and nonzeros[d]; returns the first non-finite index, or −1 (then
+/// nothing is accumulated).
 #[no_mangle]
-pub unsafe extern "C" fn lk_center_columns(x: *mut f32, n: usize, d: usize, mean: *const f32) {
-    linalg::center_columns(sm(x, n * d), n, d, s(mean, d));
-}
-
-/// Upper block triangle of c[d×d] = xᵀx, or += when `accumulate` ≠ 0.
-#[no_mangle]
-pub unsafe extern "C" fn lk_syrk(x: *const f32, n: usize, d: usize, c: *mut f32, accumulate: u32) {
-    linalg::syrk_tn::<Native, { params::MR }>(s(x, n * d), n, d, sm(c, d * d), accumulate != 0, &mut scratch());
-}
-
-/// c ← scale·c with its upper triangle mirrored to the lower.
-#[no_mangle]
-pub unsafe extern "C" fn lk_symmetrize_scale(c: *mut f32, d: usize, scale: f32) {
-    linalg::symmetrize_scale(sm(c, d * d), d, scale);
-}
-
-/// Top-k eigenpairs of the symmetric c[d×d] by subspace iteration on p vectors
-/// (see linalg::symmetric_top_eigen); returns the iterations used, 0 if out of memory.
-#[no_mangle]
-pub unsafe extern "C" fn lk_top_eigen(c: *const f32, d: usize, k: usize, p: usize, state: *mut Xoshiro128ss, tol: f64, max_iter: usize, vals: *mut f32, vecs: *mut f32) -> u32 {
-    let len = linalg::eigen_workspace_len(d, p);
-    let mut work: Vec<f32> = Vec::new();
-    if work.try_reserve_exact(len).is_err() {
-        return 0;
+pub unsafe extern "C" fn lk_column_stats(x: *const f32, rows: usize, d: usize, sum: *mut f64, nonzeros: *mut u32) -> i32 {
+    let x = s(x, rows * d);
+    if let Some(i) = loss::first_nonfinite::<Native>(x) {
+        return i as i32;
     }
-    work.resize(len, 0.0);
-    linalg::symmetric_top_eigen::<Native>(s(c, d * d), d, k, p, &mut *state, tol, max_iter, sm(vals, k), sm(vecs, d * k), &mut work, &mut scratch()) as u32
+    linalg::column_stats(x, rows, d, from_raw_parts_mut(sum, d), from_raw_parts_mut(nonzeros, d));
+    -1
+}
+
+/// One chunk x[rows×d] of the split covariance (see linalg::covariance):
+/// md[nd×nd] (upper) ← or += the shifted dense columns' xᵀx; ms[ns×d] ← or +=
+/// the sparse columns' rows. `panel` holds rows·nd floats, `row_buf` d.
+#[no_mangle]
+pub unsafe extern "C" fn lk_covariance_chunk(
+    x: *const f32,
+    rows: usize,
+    d: usize,
+    dense: *const u32,
+    nd: usize,
+    sparse: *const u32,
+    ns: usize,
+    shift: *const f32,
+    panel: *mut f32,
+    row_buf: *mut f32,
+    md: *mut f32,
+    ms: *mut f32,
+    accumulate: u32,
+) {
+    let x = s(x, rows * d);
+    let (dense, sparse, shift) = (su(dense, nd), su(sparse, ns), s(shift, d));
+    let ms = sm(ms, ns * d);
+    if accumulate == 0 {
+        ms.iter_mut().for_each(|v| *v = 0.0);
+    }
+    if nd > 0 {
+        let panel = sm(panel, rows * nd);
+        linalg::gather_shifted(x, rows, d, dense, shift, panel);
+        linalg::syrk_upper::<Native, { params::MR }>(panel, rows, nd, sm(md, nd * nd), accumulate != 0, &mut scratch());
+    }
+    if ns > 0 {
+        linalg::sparse_rows_accumulate::<Native>(x, rows, d, sparse, shift, sm(row_buf, d), ms);
+    }
+}
+
+/// c[d×d] ← (M − n·δδᵀ)/(n − 1) from the chunks' md and ms; δ[d] in f64.
+#[no_mangle]
+pub unsafe extern "C" fn lk_covariance_assemble(md: *const f32, dense: *const u32, nd: usize, ms: *const f32, sparse: *const u32, ns: usize, delta: *const f64, n: usize, d: usize, c: *mut f32) {
+    linalg::covariance_assemble(s(md, nd * nd), su(dense, nd), s(ms, ns * d), su(sparse, ns), from_raw_parts(delta, d), n, d, sm(c, d * d));
+}
+
+/// Top-k eigenpairs of the symmetric c[d×d] by Lanczos (see linalg::lanczos):
+/// returns the steps used, negated if the tolerance was not met within
+/// max_steps, 0 if out of memory.
+#[no_mangle]
+pub unsafe extern "C" fn lk_top_eigen(c: *const f32, d: usize, k: usize, state: *mut Xoshiro128ss, tol: f64, max_steps: usize, vals: *mut f32, vecs: *mut f32) -> i32 {
+    match linalg::lanczos_top_eigen::<Native>(s(c, d * d), d, k, &mut *state, tol, max_steps, sm(vals, k), sm(vecs, d * k), &mut scratch()) {
+        None => 0,
+        Some(r) if r.converged => r.steps as i32,
+        Some(r) => -(r.steps as i32),
+    }
 }
 
 /// Eigen-decomposition of the symmetric f64 matrix a[p×p] (destroyed): eigenvalues
 /// descending in vals, eigenvectors as the columns of vecs[p×p].
 #[no_mangle]
-pub unsafe extern "C" fn lk_jacobi_eigh(a: *mut f64, p: usize, vals: *mut f64, vecs: *mut f64) {
+pub unsafe extern "C" fn lk_symmetric_eigen(a: *mut f64, p: usize, vals: *mut f64, vecs: *mut f64) {
     if p == 0 {
         return;
     }
-    linalg::jacobi_eigh(from_raw_parts_mut(a, p * p), p, from_raw_parts_mut(vals, p), from_raw_parts_mut(vecs, p * p));
+    linalg::symmetric_eigen(from_raw_parts_mut(a, p * p), p, from_raw_parts_mut(vals, p), from_raw_parts_mut(vecs, p * p));
 }
 
 /// Inverted dropout: mask[i] ∈ {0, 1/(1 − rate)}, y[0..n] ← y ⊙ mask.

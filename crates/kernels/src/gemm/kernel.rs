@@ -85,6 +85,17 @@ pub unsafe fn sgemm_mrx8<V: F32x4, const MR: usize>(
     }
 }
 
+/// [`sgemm_mrx8`] as one out-of-line function per instantiation, which every
+/// driver (GEMM, syrk) shares: a call per tile costs nothing next to its
+/// kc·MR·8 multiply–adds, and one copy keeps the module small.
+///
+/// # Safety
+/// As [`sgemm_mrx8`].
+#[inline(never)]
+pub unsafe fn sgemm_tile<V: F32x4, const MR: usize>(kc: usize, a: *const f32, b: *const f32, c: *mut f32, rsc: usize, mr: usize, nr: usize, start: Start) {
+    sgemm_mrx8::<V, MR>(kc, a, b, c, rsc, mr, nr, start)
+}
+
 /// The scalar twin: the same kernel over plain arrays.
 ///
 /// # Safety

@@ -1,0 +1,14 @@
+//! Linear algebra for PCA and the Fréchet distance: the covariance matrix
+//! (packed syrk for dense columns, axpy rows for sparse ones), the top
+//! eigenpairs of a symmetric matrix by Lanczos, and a full Householder + QL
+//! eigen-decomposition for small matrices.
+
+pub mod covariance;
+pub mod lanczos;
+pub mod symmetric;
+pub mod tridiagonal;
+
+pub use covariance::{column_stats, covariance_assemble, gather_shifted, sparse_rows_accumulate, syrk_upper};
+pub use lanczos::{lanczos_top_eigen, Lanczos};
+pub use symmetric::symmetric_eigen;
+pub use tridiagonal::tridiagonal_ql;
