@@ -3,7 +3,7 @@
 // and default threads) and scikit-learn on the same workloads in one run. Prints a
 // markdown table and writes bench/results.json. Each figure is the median of 5
 // timed repetitions after a warm-up (for latentkit and the Python references,
-// the median over 3 processes of that); min and max are kept in the JSON.
+// and tfjs-wasm, the median over 5 processes of that); min and max are kept in the JSON.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -53,12 +53,14 @@ for (let i = 0; i < 11; i++) {
 
 const results = {};
 const missing = {};
-// This VM's timings are bimodal per process (the same binary's GEMM measured
-// 29–48 GFLOP/s in different processes), so latentkit and the Python
-// references, whose ratios are tight, run in ROUNDS fresh processes each,
-// interleaved; each figure is the median over processes of per-process medians.
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
-const runs = { latentkit: [], jax: [], 'jax-mt': [], sklearn: [] };
+// This VM has slow phases of seconds to minutes in which memory-bound code runs
+// up to 1.6× slower (the same GEMM binary: 29 or 48 GFLOP/s), so latentkit,
+// tfjs-wasm and the Python references run in ROUNDS fresh processes each,
+// interleaved; each figure is the median over processes of per-process medians,
+// and the tight ratios are also given per round (neighbouring processes).
+// tfjs-cpu, 40–200× slower, runs once.
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
+const runs = { latentkit: [], 'tfjs-wasm': [], jax: [], 'jax-mt': [], sklearn: [] };
 const python = findPython();
 const hasTaskset = spawnSync('taskset', ['-c', '0', 'true']).status === 0;
 const lkRuns = [];
@@ -67,6 +69,12 @@ for (let round = 1; round <= ROUNDS; round++) {
   const lk = runJson('node', ['bench/latentkit.mjs']);
   lkRuns.push(lk);
   runs.latentkit.push(lk.workloads);
+  log(`tfjs-wasm (round ${round}) …`);
+  try {
+    runs['tfjs-wasm'].push(runJson('node', ['bench/tfjs.mjs', 'wasm']).workloads);
+  } catch (e) {
+    missing['tfjs-wasm'] = e.message;
+  }
   if (!python.py) continue;
   log(`jax, one thread (round ${round}) …`);
   try {
@@ -96,13 +104,11 @@ function combine(perProcess) {
   return out;
 }
 for (const [name, list] of Object.entries(runs)) if (list.length) results[name] = combine(list);
-for (const b of ['wasm', 'cpu']) {
-  log(`tfjs-${b} …`);
-  try {
-    results[`tfjs-${b}`] = runJson('node', ['bench/tfjs.mjs', b]).workloads;
-  } catch (e) {
-    missing[`tfjs-${b}`] = e.message;
-  }
+log('tfjs-cpu …');
+try {
+  results['tfjs-cpu'] = runJson('node', ['bench/tfjs.mjs', 'cpu']).workloads;
+} catch (e) {
+  missing['tfjs-cpu'] = e.message;
 }
 if (!python.py) {
   missing.jax = missing['jax-mt'] = missing.sklearn = python.missing;
@@ -141,7 +147,6 @@ for (const name of names) {
   }
   report.workloads.push(w);
 }
-writeFileSync(join(root, 'bench/results.json'), JSON.stringify(report, null, 2) + '\n');
 
 const fmt = (v, unit) => (v === undefined ? '—' : unit === 'ms' ? (v < 1 ? v.toFixed(3) : v.toFixed(1)) : v.toFixed(1));
 const lines = [];
@@ -160,6 +165,20 @@ for (const w of report.workloads) {
 console.log(lines.join('\n'));
 console.log();
 const perProcess = (v, unit) => v.map((x) => fmt(x, unit)).join(', ');
+// Slow phases on this VM last seconds to minutes, so a round's latentkit and
+// reference processes, run back to back, are the fairest pairs.
+report.pairedRatios = {};
+for (const [name, ref] of [['ae', 'tfjs-wasm'], ['gan64', 'tfjs-wasm'], ['gan256', 'tfjs-wasm'], ['ae', 'jax'], ['gan64', 'jax'], ['gan256', 'jax'], ['pca', 'sklearn']]) {
+  const w = report.workloads.find((x) => x.name === name);
+  const a = w?.perProcess.latentkit;
+  const b = w?.perProcess[ref];
+  if (!a || !b || a.length !== b.length) continue;
+  // Always "how many times faster latentkit is" (below 1: slower).
+  const ratios = a.map((v, i) => b[i] / v);
+  report.pairedRatios[`${name} vs ${ref}`] = { perRound: ratios, median: median(ratios) };
+  const what = `${ref} time / latentkit time`;
+  console.log(`${name} paired by round (${what}): ${ratios.map((r) => r.toFixed(2)).join(', ')}; median ${median(ratios).toFixed(2)}`);
+}
 for (const w of report.workloads) {
   const cols = Object.entries(w.perProcess);
   if (cols.length) console.log(`${w.name} per process: ${cols.map(([c, v]) => `${c} ${perProcess(v, w.unit)}`).join('; ')}`);
@@ -174,4 +193,5 @@ console.log(`memory growth over 10,000 ae steps after the first: ${report.memory
 console.log(`cold start (new process, import + instantiate): ${report.coldStartMs.toFixed(1)} ms (median of 11, measured before the workloads)`);
 console.log(`package JS + WASM (dist/index.js and the chunks it imports, wasm embedded): ${(report.bundleBytes.raw / 1024).toFixed(1)} KB raw, ${(report.bundleBytes.gzip / 1024).toFixed(1)} KB gzip`);
 for (const [k, v] of Object.entries(missing)) console.log(`${k}: not measured — ${v}`);
+writeFileSync(join(root, 'bench/results.json'), JSON.stringify(report, null, 2) + '\n');
 console.log('wrote bench/results.json');
