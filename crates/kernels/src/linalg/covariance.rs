@@ -13,6 +13,7 @@ use crate::gemm::kernel::{sgemm_tile, Start};
 use crate::gemm::pack::{pack_a, pack_b};
 use crate::gemm::params::{KC, MC_PANELS, NC, NR};
 use crate::gemm::Scratch;
+use super::vector::axpy;
 use crate::simd::F32x4;
 
 /// Upper triangle of C[d×d] ← xᵀx (+ C with `accumulate`) for row-major x[n×d].
@@ -91,24 +92,6 @@ pub fn gather_shifted(x: &[f32], rows: usize, d: usize, cols: &[u32], shift: &[f
         for (o, &j) in dst.iter_mut().zip(cols) {
             *o = src[j as usize] - shift[j as usize];
         }
-    }
-}
-
-/// y[0..n] += a · x[0..n].
-#[inline]
-fn axpy<V: F32x4>(a: f32, x: &[f32], y: &mut [f32]) {
-    let n = x.len().min(y.len());
-    let n4 = n - n % 4;
-    let va = V::splat(a);
-    let mut i = 0;
-    unsafe {
-        while i < n4 {
-            V::load(y.as_ptr().add(i)).add(va.mul(V::load(x.as_ptr().add(i)))).store(y.as_mut_ptr().add(i));
-            i += 4;
-        }
-    }
-    for t in n4..n {
-        y[t] += a * x[t];
     }
 }
 

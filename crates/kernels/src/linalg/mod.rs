@@ -7,6 +7,7 @@ pub mod covariance;
 pub mod lanczos;
 pub mod symmetric;
 pub mod tridiagonal;
+pub mod vector;
 
 pub use covariance::{column_stats, covariance_assemble, gather_shifted, sparse_rows_accumulate, syrk_upper};
 pub use lanczos::{lanczos_top_eigen, Lanczos};
