@@ -1,5 +1,5 @@
 import { LatentkitError } from './errors.js';
-import { Block, heap } from './runtime/memory.js';
+import { Block, type BlockScope, heap } from './runtime/memory.js';
 import { kernels } from './runtime/wasm.js';
 import type { Matrix } from './nn/matrix.js';
 
@@ -51,61 +51,60 @@ export function splitColumns(nonzeros: Uint32Array, n: number): { dense: Uint32A
 export function covarianceBlock(x: Matrix, what: string): { mean: Float32Array; cov: Block } {
   const [n, d] = x.shape;
   if (n < 2) throw new LatentkitError(`${what} needs at least 2 rows, got [${n}, ${d}]`);
-  const rowsPerChunk = Math.min(n, CHUNK_ROWS);
-  const blocks: Block[] = [];
-  const alloc = (count: number, name: string) => {
-    const b = heap.alloc(count, name);
-    blocks.push(b);
-    return b;
-  };
   const cov = heap.alloc(d * d, `the ${d}×${d} covariance matrix`);
   try {
-    const chunk = alloc(rowsPerChunk * d, 'a chunk of rows');
-    // Pass 1: column sums (f64: the same bits on every runtime), nonzero counts, finiteness.
-    const stats = alloc(3 * d, 'column sums and counts');
-    heap.u32.fill(0, stats.index, stats.index + 3 * d);
-    const sumPtr = stats.ptr;
-    const nonzerosPtr = stats.ptr + 8 * d;
-    for (let r = 0; r < n; r += rowsPerChunk) {
-      const rows = Math.min(rowsPerChunk, n - r);
-      chunk.write(x.data.subarray(r * d, (r + rows) * d));
-      const bad = kernels.lk_column_stats(chunk.ptr, rows, d, sumPtr, nonzerosPtr);
-      if (bad >= 0) throw new LatentkitError(`${what} [${n}, ${d}] contains ${x.data[r * d + bad]} at row ${r + Math.floor(bad / d)}, column ${bad % d}`);
-    }
-    const meanF64 = new Float64Array(kernels.memory.buffer, sumPtr, d).map((s) => s / n);
-    const mean = Float32Array.from(meanF64);
-    const { dense, sparse } = splitColumns(heap.u32.slice(nonzerosPtr >>> 2, (nonzerosPtr >>> 2) + d), n);
-    const nd = dense.length;
-    const ns = sparse.length;
-    const shift = new Float32Array(d);
-    for (const j of dense) shift[j] = mean[j]!;
-
-    // Pass 2: second moments about the shifts.
-    const panel = alloc(rowsPerChunk * nd, 'a chunk of dense columns');
-    const md = alloc(nd * nd, "the dense columns' second moments");
-    const ms = alloc(ns * d, "the sparse columns' second moments");
-    const rowBuf = alloc(d, 'a shifted row');
-    const shiftB = alloc(d, 'the column shifts');
-    const deltaB = alloc(2 * d, 'the mean minus the shifts');
-    const denseB = alloc(nd, 'the dense column indices');
-    const sparseB = alloc(ns, 'the sparse column indices');
-    shiftB.write(shift);
-    heap.u32.set(dense, denseB.index);
-    heap.u32.set(sparse, sparseB.index);
-    for (let r = 0; r < n; r += rowsPerChunk) {
-      const rows = Math.min(rowsPerChunk, n - r);
-      if (r > 0 || rows < n) chunk.write(x.data.subarray(r * d, (r + rows) * d));
-      kernels.lk_covariance_chunk(chunk.ptr, rows, d, denseB.ptr, nd, sparseB.ptr, ns, shiftB.ptr, panel.ptr, rowBuf.ptr, md.ptr, ms.ptr, r === 0 ? 0 : 1);
-    }
-    new Float64Array(kernels.memory.buffer, deltaB.ptr, d).set(meanF64.map((m, j) => m - shift[j]!));
-    kernels.lk_covariance_assemble(md.ptr, denseB.ptr, nd, ms.ptr, sparseB.ptr, ns, deltaB.ptr, n, d, cov.ptr);
+    const mean = heap.scoped((scope) => covarianceInto(x, what, cov, scope));
     return { mean, cov };
   } catch (e) {
     heap.free(cov);
     throw e;
-  } finally {
-    blocks.forEach((b) => heap.free(b));
   }
+}
+
+/** The two passes of covarianceBlock, writing cov; returns the column means. */
+function covarianceInto(x: Matrix, what: string, cov: Block, scope: BlockScope): Float32Array {
+  const [n, d] = x.shape;
+  const rowsPerChunk = Math.min(n, CHUNK_ROWS);
+  const chunk = scope.alloc(rowsPerChunk * d, 'a chunk of rows');
+  // Pass 1: column sums (f64: the same bits on every runtime), nonzero counts, finiteness.
+  const stats = scope.alloc(3 * d, 'column sums and counts');
+  heap.u32.fill(0, stats.index, stats.index + 3 * d);
+  const sumPtr = stats.ptr;
+  const nonzerosPtr = stats.ptr + 8 * d;
+  for (let r = 0; r < n; r += rowsPerChunk) {
+    const rows = Math.min(rowsPerChunk, n - r);
+    chunk.write(x.data.subarray(r * d, (r + rows) * d));
+    const bad = kernels.lk_column_stats(chunk.ptr, rows, d, sumPtr, nonzerosPtr);
+    if (bad >= 0) throw new LatentkitError(`${what} [${n}, ${d}] contains ${x.data[r * d + bad]} at row ${r + Math.floor(bad / d)}, column ${bad % d}`);
+  }
+  const meanF64 = new Float64Array(kernels.memory.buffer, sumPtr, d).map((s) => s / n);
+  const mean = Float32Array.from(meanF64);
+  const { dense, sparse } = splitColumns(heap.u32.slice(nonzerosPtr >>> 2, (nonzerosPtr >>> 2) + d), n);
+  const nd = dense.length;
+  const ns = sparse.length;
+  const shift = new Float32Array(d);
+  for (const j of dense) shift[j] = mean[j]!;
+
+  // Pass 2: second moments about the shifts.
+  const panel = scope.alloc(rowsPerChunk * nd, 'a chunk of dense columns');
+  const md = scope.alloc(nd * nd, "the dense columns' second moments");
+  const ms = scope.alloc(ns * d, "the sparse columns' second moments");
+  const rowBuf = scope.alloc(d, 'a shifted row');
+  const shiftB = scope.alloc(d, 'the column shifts');
+  const deltaB = scope.alloc(2 * d, 'the mean minus the shifts');
+  const denseB = scope.alloc(nd, 'the dense column indices');
+  const sparseB = scope.alloc(ns, 'the sparse column indices');
+  shiftB.write(shift);
+  heap.u32.set(dense, denseB.index);
+  heap.u32.set(sparse, sparseB.index);
+  for (let r = 0; r < n; r += rowsPerChunk) {
+    const rows = Math.min(rowsPerChunk, n - r);
+    if (r > 0 || rows < n) chunk.write(x.data.subarray(r * d, (r + rows) * d));
+    kernels.lk_covariance_chunk(chunk.ptr, rows, d, denseB.ptr, nd, sparseB.ptr, ns, shiftB.ptr, panel.ptr, rowBuf.ptr, md.ptr, ms.ptr, r === 0 ? 0 : 1);
+  }
+  new Float64Array(kernels.memory.buffer, deltaB.ptr, d).set(meanF64.map((m, j) => m - shift[j]!));
+  kernels.lk_covariance_assemble(md.ptr, denseB.ptr, nd, ms.ptr, sparseB.ptr, ns, deltaB.ptr, n, d, cov.ptr);
+  return mean;
 }
 
 /** Eigenvalues (descending) and eigenvectors (columns, row-major p×p) of a symmetric f64 matrix, by Householder reduction and QL in WebAssembly. */

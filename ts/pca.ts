@@ -79,21 +79,15 @@ export class PCA {
     const tol = opts.tolerance ?? 1e-6;
     if (typeof tol !== 'number' || !(tol > 0) || !Number.isFinite(tol)) throw new LatentkitError(`tolerance must be a positive finite number, got ${String(tol)}`);
     const maxSteps = Math.min(d, positiveInt(opts.maxIterations ?? d, 'maxIterations'));
-    const blocks: Block[] = [];
-    const alloc = (count: number, what: string) => {
-      const b = heap.alloc(count, what);
-      blocks.push(b);
-      return b;
-    };
-    let basis: Block | null = null;
-    try {
+    return heap.scoped((scope) => {
       const { mean, cov } = covarianceBlock(m, 'PCA.fit x');
-      blocks.push(cov);
+      scope.own(cov);
       const f32 = heap.f32;
       let total = 0;
       for (let i = 0; i < d; i++) total += f32[cov.index + i * d + i]!;
-      const vals = alloc(k, 'eigenvalues');
-      basis = heap.alloc(d * k, 'the principal axes');
+      const vals = scope.alloc(k, 'eigenvalues');
+      // Kept by the PCA once it is built; until then the scope frees it.
+      const basis = scope.alloc(d * k, 'the principal axes');
       const rng = new Rng(opts.seed ?? 0);
       let steps: number;
       try {
@@ -120,13 +114,10 @@ export class PCA {
         }
       }
       const ratio = Float32Array.from(variance, (l) => l / total);
-      return new PCA({ components, variance, ratio, mean, iterations: Math.abs(steps), converged: steps > 0, basis });
-    } catch (e) {
-      if (basis) heap.free(basis);
-      throw e;
-    } finally {
-      blocks.forEach((b) => heap.free(b));
-    }
+      const pca = new PCA({ components, variance, ratio, mean, iterations: Math.abs(steps), converged: steps > 0, basis });
+      scope.keep(basis);
+      return pca;
+    });
   }
 
   /** (x − mean)·V: rows of x projected onto the components. */

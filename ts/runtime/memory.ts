@@ -62,6 +62,16 @@ class Heap {
     return this.alloc(count, what);
   }
 
+  /** Runs `body` with a scope whose blocks are all freed when it returns or throws. */
+  scoped<T>(body: (scope: BlockScope) => T): T {
+    const scope = new BlockScope();
+    try {
+      return body(scope);
+    } finally {
+      scope.free();
+    }
+  }
+
   free(block: Block): void {
     if (block.ptr !== 0) {
       kernels.lk_free(block.ptr, Math.max(block.length, 1) * 4);
@@ -98,6 +108,32 @@ export class Block {
 
   fill(value: number): void {
     kernels.lk_fill(this.ptr, this.length, value);
+  }
+}
+
+/** Temporary blocks freed together (see Heap.scoped). */
+export class BlockScope {
+  private readonly blocks: Block[] = [];
+
+  alloc(count: number, what: string): Block {
+    return this.own(heap.alloc(count, what));
+  }
+
+  /** Frees `block` with the scope's own blocks. */
+  own(block: Block): Block {
+    this.blocks.push(block);
+    return block;
+  }
+
+  /** Takes `block` out of the scope: it outlives it. */
+  keep(block: Block): void {
+    const i = this.blocks.indexOf(block);
+    if (i >= 0) this.blocks.splice(i, 1);
+  }
+
+  free(): void {
+    this.blocks.forEach((b) => heap.free(b));
+    this.blocks.length = 0;
   }
 }
 
