@@ -3,10 +3,12 @@
 // it writes wasm/latentkit.wasm and wasm/latentkit.wasm.json (the source hash).
 //   node scripts/build-wasm.mjs          rebuild
 //   node scripts/build-wasm.mjs --check  exit 1 if the committed .wasm is stale
-//   node scripts/build-wasm.mjs --which  print the toolchain it would use (exit 1: none)
+//   node scripts/build-wasm.mjs --which  print the toolchain it would use, after compiling and
+//                                        linking a tiny wasm with it (exit 1: none works)
 import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { rustSourceHash } from './source-hash.mjs';
@@ -38,7 +40,24 @@ function run(cmd, args, opts = {}) {
   return r.status === 0 ? r.stdout.trim() : null;
 }
 
-// A toolchain is usable when its rustc's sysroot has the wasm32 standard library.
+// Compiles and links a one-function cdylib for the target: proves the compiler, the
+// target's standard library and the linker (Debian's rustc links wasm with lld-14's
+// rust-lld, which libstd-rust-dev-wasm32 only recommends). Returns null or the error.
+function probeLink(rustc) {
+  const dir = mkdtempSync(join(tmpdir(), 'lk-probe-'));
+  try {
+    writeFileSync(join(dir, 'probe.rs'), '#[no_mangle]\npub extern "C" fn probe(x: i32) -> i32 { x + 1 }\n');
+    const r = spawnSync(rustc, ['--target', TARGET, '--crate-type', 'cdylib', '-C', 'opt-level=1',
+      '-C', 'target-feature=+simd128', '-o', join(dir, 'probe.wasm'), join(dir, 'probe.rs')], { encoding: 'utf8' });
+    if (r.status === 0 && existsSync(join(dir, 'probe.wasm'))) return null;
+    const lines = `${r.stderr ?? ''}${r.error ? r.error.message : ''}`.split('\n').filter((l) => /^error/.test(l));
+    return lines.length ? lines.join('; ') : `rustc exited with ${r.status}`;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+// A toolchain is usable when its rustc compiles and links a wasm32 cdylib and it has cargo.
 function findToolchain() {
   const candidates = [];
   // 1. rustup's default toolchain, when the target was added there.
@@ -51,16 +70,24 @@ function findToolchain() {
   const pathRustc = run('which', ['rustc']);
   const pathCargo = run('which', ['cargo']);
   if (pathRustc && pathCargo) candidates.push({ name: 'PATH', rustc: pathRustc, cargo: pathCargo });
+  const problems = [];
   for (const c of candidates) {
     const sysroot = run(c.rustc, ['--print', 'sysroot']);
-    if (sysroot && existsSync(join(sysroot, 'lib', 'rustlib', TARGET, 'lib'))) {
-      return { ...c, version: run(c.rustc, ['--version']) };
+    if (!sysroot || !existsSync(join(sysroot, 'lib', 'rustlib', TARGET, 'lib'))) {
+      problems.push(`${c.name} (${c.rustc}): no ${TARGET} standard library`);
+      continue;
     }
+    const failure = probeLink(c.rustc);
+    if (failure) {
+      problems.push(`${c.name} (${c.rustc}): cannot link a ${TARGET} module: ${failure}`);
+      continue;
+    }
+    return { ...c, version: run(c.rustc, ['--version']) };
   }
-  const tried = candidates.map((c) => `${c.name}: ${c.rustc}`).join(', ') || 'no rustc found';
-  console.error(`No Rust toolchain with the ${TARGET} target (tried ${tried}).\n` +
+  if (candidates.length === 0) problems.push('no rustc found');
+  console.error(`No Rust toolchain that builds ${TARGET}:\n  ${problems.join('\n  ')}\n` +
     `Install one of:\n` +
-    `  Debian/Ubuntu: sudo apt-get install -y rustc cargo libstd-rust-dev-wasm32 binaryen\n` +
+    `  Debian/Ubuntu: sudo apt-get install -y rustc cargo libstd-rust-dev-wasm32 lld-14 binaryen\n` +
     `  rustup:        rustup target add ${TARGET}`);
   process.exit(1);
 }

@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
 # Installs, from Debian's packages, what building the wasm and running the tests
 # need when it is missing: a Rust toolchain with the wasm32 target (Debian's
-# rustc + cargo + libstd-rust-dev-wasm32 install beside rustup's), binaryen's
+# rustc + cargo + libstd-rust-dev-wasm32 install beside rustup's, and lld-14 for
+# the rust-lld linker, which that package only recommends), binaryen's
 # wasm-opt, and Chromium for the browser test; and a Python virtual environment
 # with safetensors and numpy for the file-format test.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 missing=()
-node scripts/build-wasm.mjs --which >/dev/null 2>&1 || missing+=(rustc cargo libstd-rust-dev-wasm32)
+# --which compiles and links a tiny wasm, so a missing linker counts as missing too.
+node scripts/build-wasm.mjs --which >/dev/null 2>&1 || missing+=(rustc cargo libstd-rust-dev-wasm32 lld-14)
 command -v cargo >/dev/null 2>&1 || missing+=(cargo)
 command -v wasm-opt >/dev/null 2>&1 || missing+=(binaryen)
 command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || missing+=(chromium)
@@ -16,7 +18,7 @@ command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>
 # A Python with safetensors + numpy for the interoperability test (local wheels on these machines).
 if ! .venv/bin/python -c 'import safetensors, numpy' >/dev/null 2>&1; then
   echo "creating .venv with safetensors and numpy"
-  python3 -m venv .venv && .venv/bin/pip install -q safetensors numpy
+  python3 -m venv .venv && .venv/bin/pip install -q --retries 0 safetensors numpy
 fi
 
 if [ ${#missing[@]} -eq 0 ]; then
