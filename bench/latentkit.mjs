@@ -1,5 +1,5 @@
 // latentkit's side of the benchmark suite; prints one JSON object.
-import { GAN, Autoencoder, PCA, internal, memoryStats, mlp } from '../dist/index.js';
+import { GAN, Autoencoder, PCA, internal, memoryStats, mlp } from 'latentkit';
 import { loadMnist } from '../examples/mnist.mjs';
 import { measureCeiling } from './ceiling.mjs';
 import { GAN_SIZES, GEMM, data, measure } from './timing.mjs';

@@ -3,8 +3,8 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { encodePng } from '../dist/index.js';
-import { decodeJpegGray } from '../dist/jpeg.js';
+import { encodePng } from 'latentkit/png';
+import { decodeJpegGray } from 'latentkit/jpeg';
 
 const require = createRequire(import.meta.url);
 export const outDir = join(dirname(fileURLToPath(import.meta.url)), 'out');

@@ -1,7 +1,7 @@
 // Compression: a 64-16-64 tanh autoencoder on 8×8 patches of real photographs,
 // against PCA with 16 components. Training patches come from three photographs,
 // test patches from a fourth that the models never see.
-import { Autoencoder, PCA, Rng, addRowMeans, centerRows, gridCrops, grayToBytes, imageGrid, mlp, randomPatches, tilePatches, untilePatches } from '../dist/index.js';
+import { Autoencoder, PCA, Rng, addRowMeans, centerRows, gridCrops, grayToBytes, imageGrid, mlp, randomPatches, tilePatches, untilePatches } from 'latentkit';
 import { argFlag, photo, table, upscale, writeOutputs } from './common.mjs';
 
 export function runCompression({ seed = 1, patchesPerCrop = 150, epochs = 30, log = console.log } = {}) {

@@ -1,6 +1,6 @@
 // The quick-start demo: a 784-128-32-128-784 autoencoder learns to compress
 // 10,000 MNIST digits into 32 numbers; the loss goes down epoch by epoch.
-import { Sequential, memoryStats, mlp } from '../dist/index.js';
+import { Sequential, memoryStats, mlp } from 'latentkit';
 import { loadMnist } from './mnist.mjs';
 
 const train = loadMnist('train', { limit: 10_000 });

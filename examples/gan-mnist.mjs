@@ -6,7 +6,8 @@
 //   node examples/gan-mnist.mjs [--minutes 10] [--iterations N] [--every 2000] [--smoothing 0.1] [--dropout 0.3] [--init 0|1]
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Classifier, FeatureScore, GAN, PCA, Rng, encodePng, grayToBytes, imageGrid, internal, mlp } from '../dist/index.js';
+import { Classifier, FeatureScore, GAN, PCA, Rng, grayToBytes, imageGrid, mlp } from 'latentkit';
+import { encodePng } from 'latentkit/png';
 import { argFlag, outDir, table, upscale, writeOutputs } from './common.mjs';
 import { loadMnist } from './mnist.mjs';
 
@@ -81,15 +82,9 @@ console.log(`trained ${iterations} iterations in ${((performance.now() - t0) / 1
 // 3. Scores: the GAN and three baselines against the 10,000 test images.
 const fake = { data: gan.sample(10_000, { seed: 777 }), shape: [10_000, 784] };
 const rng = new Rng(seed + 3);
-const noiseBlock = internal.heap.alloc(10_000 * 784, 'noise images');
-rng.uniform(noiseBlock, -1, 1);
-const noiseImages = { data: noiseBlock.read(), shape: [10_000, 784] };
-internal.heap.free(noiseBlock);
+const noiseImages = { data: rng.uniformArray(10_000 * 784, -1, 1), shape: [10_000, 784] };
 const pca = PCA.fit(trainX, { components: 50 });
-const zBlock = internal.heap.alloc(10_000 * 50, 'PCA gaussian codes');
-rng.normal(zBlock);
-const z = zBlock.read();
-internal.heap.free(zBlock);
+const z = rng.normalArray(10_000 * 50);
 for (let i = 0; i < 10_000; i++) for (let j = 0; j < 50; j++) z[i * 50 + j] *= Math.sqrt(pca.explainedVariance[j]);
 const pcaGaussian = pca.inverseTransform({ data: z, shape: [10_000, 50] });
 const frechet = {

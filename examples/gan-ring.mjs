@@ -1,6 +1,6 @@
 // A GAN learns a mixture of 8 Gaussians on a circle of radius 2 (σ = 0.05):
 // success is countable (modes covered, fraction of samples within 3σ of a mode).
-import { GAN, Rng, mlp, ringCentres, ringQuality, sampleRing } from '../dist/index.js';
+import { GAN, Rng, mlp, ringCentres, ringQuality, sampleRing } from 'latentkit';
 import { argFlag, writeOutputs } from './common.mjs';
 
 export function trainRing({ iterations = 10_000, seed = 1, log = console.log } = {}) {

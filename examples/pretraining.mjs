@@ -1,7 +1,7 @@
 // Pretraining: does an autoencoder trained on 60,000 unlabelled MNIST images help
 // a classifier that sees only 1,000 labels (100 per class)? Same architecture,
 // epochs on the labels and learning rate for every variant; three seeds, all reported.
-import { Autoencoder, Classifier, Rng, mlp } from '../dist/index.js';
+import { Autoencoder, Classifier, Rng, mlp } from 'latentkit';
 import { argFlag, table, writeOutputs } from './common.mjs';
 import { loadMnist } from './mnist.mjs';
 

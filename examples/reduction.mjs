@@ -1,7 +1,7 @@
 // Dimensionality reduction: autoencoders 784-512-128-k against PCA-k on MNIST,
 // k = 2, 8, 32; reconstruction MSE on the 10,000 test images; a scatter of the
 // 2-D codes of the test set coloured by digit, AE beside PCA.
-import { Autoencoder, PCA, mlp } from '../dist/index.js';
+import { Autoencoder, PCA, mlp } from 'latentkit';
 import { argFlag, table, writeOutputs } from './common.mjs';
 import { loadMnist } from './mnist.mjs';
 

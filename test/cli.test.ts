@@ -1,12 +1,16 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { encodePng } from '../dist/index.js';
+import { encodePng } from '../dist/png.js';
+import { pngKinds } from './png-kinds.js';
 
 const cli = join(process.cwd(), 'bin/latentkit.mjs');
-const run = (...args: string[]) => spawnSync('node', [cli, ...args], { encoding: 'utf8', cwd: tmpdir() });
+// Each run starts in an empty folder of its own, so nothing on the machine outside it matters.
+const run = (...args: string[]) => spawnSync('node', [cli, ...args], { encoding: 'utf8', cwd: mkdtempSync(join(tmpdir(), 'lk-cwd-')) });
+const sha256 = (path: string) => createHash('sha256').update(readFileSync(path)).digest('hex');
 
 function pngFolder(sizes: [number, number][]): string {
   const dir = mkdtempSync(join(tmpdir(), 'lk-img-'));
@@ -29,8 +33,12 @@ describe('latentkit command line', () => {
     const r = run('train-ae', '--data', dir, '--layers', '16,4', '--epochs', '2', '--batch-size', '8', '--out', out);
     expect(r.status, r.stderr).toBe(0);
     expect(existsSync(out) && existsSync(`${out}.ckpt`) && existsSync(`${out}.png`)).toBe(true);
-    const resumed = run('train-ae', '--data', dir, '--epochs', '1', '--batch-size', '8', '--out', out, '--resume', `${out}.ckpt`);
+    // --epochs is the total: the checkpoint's two epochs count towards it.
+    const resumed = run('train-ae', '--data', dir, '--epochs', '3', '--batch-size', '8', '--out', out, '--resume', `${out}.ckpt`);
     expect(resumed.status, resumed.stderr).toBe(0);
+    expect(resumed.stdout).toMatch(/after 3 epochs/);
+    const again = run('train-ae', '--data', dir, '--epochs', '3', '--batch-size', '8', '--out', out, '--resume', `${out}.ckpt`);
+    expect(again.stdout).toMatch(/has trained 3 epochs, --epochs is 3: nothing left to train/);
     const enc = run('encode', '--model', out, '--data', dir, '--out', join(dir, 'codes.csv'));
     expect(enc.stdout).toMatch(/40 codes of 4 values/);
     expect(run('eval', '--model', out, '--data', dir).stdout).toMatch(/reconstruction MSE [0-9.]+ over 40 rows/);
@@ -43,6 +51,30 @@ describe('latentkit command line', () => {
     expect(r.status, r.stderr).toBe(0);
     const s = run('sample', '--model', out, '--n', '9', '--out', join(dir, 's.png'));
     expect(s.stdout).toMatch(/wrote .*s.png \(9 samples\)/);
+  });
+
+  it('--iterations is the total: 100 then the same command with --resume equals 200 straight, bit for bit', () => {
+    const dir = pngFolder(Array.from({ length: 48 }, () => [4, 4] as [number, number]));
+    const flags = ['--data', dir, '--batch-size', '8', '--generator', '8', '--discriminator', '8', '--noise-dim', '4', '--png-every', '0', '--checkpoint-every', '50'];
+    const straight = join(mkdtempSync(join(tmpdir(), 'lk-out-')), 'gan.safetensors');
+    expect(run('train-gan', ...flags, '--iterations', '200', '--out', straight).status).toBe(0);
+    const split = join(mkdtempSync(join(tmpdir(), 'lk-out-')), 'gan.safetensors');
+    expect(run('train-gan', ...flags, '--iterations', '100', '--out', split).status).toBe(0);
+    const r = run('train-gan', ...flags, '--iterations', '200', '--out', split, '--resume', `${split}.ckpt`);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/after 200 iterations/);
+    expect(sha256(split)).toBe(sha256(straight));
+    expect(sha256(`${split}.ckpt`)).toBe(sha256(`${straight}.ckpt`));
+  });
+
+  it('reads PNGs of every colour type and bit depth, palettes and interlacing', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'lk-kinds-'));
+    const kinds = pngKinds();
+    for (const k of kinds) writeFileSync(join(dir, `${k.name}.png`), k.bytes);
+    const out = join(mkdtempSync(join(tmpdir(), 'lk-out-')), 'ae.safetensors');
+    const r = run('train-ae', '--data', dir, '--layers', '4', '--epochs', '1', '--batch-size', '4', '--out', out);
+    expect(r.status, r.stderr).toBe(0);
+    expect(run('eval', '--model', out, '--data', dir).stdout).toMatch(new RegExp(`over ${kinds.length} rows`));
   });
 
   it('writes a checkpoint on Ctrl-C (SIGINT) and exits with 130', async () => {
@@ -69,8 +101,16 @@ describe('latentkit command line', () => {
       [['frobnicate'], /unknown command 'frobnicate'/],
       [['train-ae'], /--data is required/],
       [['train-ae', '--data', pngFolder([[8, 8], [9, 8]])], /is 9×8 but img0.png is 8×8: all images must share one size/],
-      [['eval', '--model', '/nonexistent.safetensors', '--data', '/tmp'], /cannot read/],
-      [['train-ae', '--data', '/tmp', '--epochs', 'many'], /--epochs must be an integer/],
+      [['eval', '--model', '/nonexistent.safetensors', '--data', '/nonexistent/x'], /cannot read/],
+      // Flags are checked before any file is read: the data path is never looked at.
+      [['train-ae', '--data', '/nonexistent/x', '--epochs', 'many'], /--epochs must be an integer ≥ 1, got 'many'/],
+      [['train-gan', '--data', '/nonexistent/x', '--loss', 'hinge'], /--loss must be one of non-saturating, minimax/],
+      [['train-ae', '--data', '/nonexistent/x', '--layers', '128,,32'], /--layers must be positive integers/],
+      [['train-ae', '--data', '/nonexistent/x', '--activation', 'gelu'], /--activation must be one of linear, tanh/],
+      [['train-gan', '--data', '/nonexistent/x', '--label-smoothing', '1.5'], /--label-smoothing must be a number in \[0, 1\)/],
+      [['train-ae', '--data', '/nonexistent/x', '--lr', '0'], /--lr must be a number > 0/],
+      [['train-ae', '--data'], /--data needs a value/],
+      [['train-ae', 'images/'], /unexpected argument 'images\/'/],
     ];
     const broken = mkdtempSync(join(tmpdir(), 'lk-bad-'));
     writeFileSync(join(broken, 'a.jpg'), new Uint8Array([1, 2, 3, 4]));

@@ -76,3 +76,28 @@ export function untilePatches(patches: Matrix, size: number, width: number, heig
   }
   return { data, width: w, height: down * size };
 }
+/** A grayscale image as 8-bit pixels, mapping [lo, hi] to [0, 255] (clamped). */
+export function grayToBytes(img: GrayImage, lo = 0, hi = 1): Uint8Array {
+  const k = 255 / (hi - lo);
+  return Uint8Array.from(img.data, (v) => Math.max(0, Math.min(255, Math.round((v - lo) * k))));
+}
+
+/**
+ * Tiles equally sized grayscale images into one grid image with a `gap`-pixel
+ * border of value `background`; `columns` per row.
+ */
+export function imageGrid(images: GrayImage[], columns: number, gap = 2, background = 1): GrayImage {
+  if (images.length === 0) throw new LatentkitError('imageGrid needs at least one image');
+  const { width: w, height: h } = images[0]!;
+  if (images.some((im) => im.width !== w || im.height !== h)) throw new LatentkitError('imageGrid: images must share one size');
+  const rows = Math.ceil(images.length / columns);
+  const W = columns * (w + gap) + gap;
+  const H = rows * (h + gap) + gap;
+  const data = new Float32Array(W * H).fill(background);
+  images.forEach((im, i) => {
+    const x0 = gap + (i % columns) * (w + gap);
+    const y0 = gap + Math.floor(i / columns) * (h + gap);
+    for (let y = 0; y < h; y++) data.set(im.data.subarray(y * w, (y + 1) * w), (y0 + y) * W + x0);
+  });
+  return { data, width: W, height: H };
+}

@@ -116,6 +116,7 @@ export function checkpoint(model: Autoencoder | GAN | Classifier | MLP): Uint8Ar
     const t = model.trainingState();
     state.steps = t.steps;
     if ('cursor' in t) state.cursor = t.cursor;
+    if ('epochs' in t) state.epochs = t.epochs;
     if (t.order) tensors['state.order'] = { shape: [t.order.length], data: t.order };
   }
   if (model instanceof Classifier) rng = model.model.rng;
@@ -222,7 +223,7 @@ export function load(bytes: Uint8Array): SavableModel {
 }
 
 function restoreCheckpoint(model: SavableModel, json: string, tensors: Record<string, Tensor>, expected: Set<string>): void {
-  let state: { optimizers?: Record<string, { steps: number }>; rng?: number[]; steps?: number; cursor?: number; dropoutRng?: Record<string, number[]> };
+  let state: { optimizers?: Record<string, { steps: number }>; rng?: number[]; steps?: number; epochs?: number; cursor?: number; dropoutRng?: Record<string, number[]> };
   try {
     state = JSON.parse(json);
   } catch {
@@ -268,6 +269,10 @@ function restoreCheckpoint(model: SavableModel, json: string, tensors: Record<st
         seen[v] = 1;
       }
     }
-    model.restoreTrainingState({ steps: state.steps ?? 0, cursor: state.cursor, order: order?.data ?? null });
+    for (const counter of ['steps', 'epochs', 'cursor'] as const) {
+      const v = state[counter];
+      if (v !== undefined && (!Number.isSafeInteger(v) || v < 0)) throw new LatentkitError(`corrupt checkpoint: ${counter} is ${JSON.stringify(v)}, not a count`);
+    }
+    model.restoreTrainingState({ steps: state.steps ?? 0, epochs: state.epochs, cursor: state.cursor, order: order?.data ?? null });
   }
 }

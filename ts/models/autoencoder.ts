@@ -67,6 +67,7 @@ export class Autoencoder {
   private target: Block | null = null;
   private order: Block | null = null;
   private stepCount = 0;
+  private epochCount = 0;
   private disposed = false;
 
   constructor(opts: AutoencoderOptions) {
@@ -114,6 +115,11 @@ export class Autoencoder {
     return this.stepCount;
   }
 
+  /** Passes over the data that `fit` has completed (an interrupted pass does not count). */
+  get epochs(): number {
+    return this.epochCount;
+  }
+
   /** One optimizer step on a batch of inputs; returns the loss before the update. */
   trainStep(x: MatrixLike): number {
     this.assertLive();
@@ -130,7 +136,7 @@ export class Autoencoder {
     const rows = m.shape[0];
     this.order = identityOrder(this.order, rows);
     const order = this.order;
-    return runEpochs({
+    const history = runEpochs({
       rows, epochs: opts.epochs, batchSize: opts.batchSize, shuffle: opts.shuffle, rng: this.rng, order, signal: opts.signal, onEpoch: opts.onEpoch,
       step: (start, n) => {
         gatherRows(m.data, this.inputSize, order, start, n, this.encoder.inputBlock(n));
@@ -138,6 +144,8 @@ export class Autoencoder {
       },
       validate: validation ? () => this.loss(validation) : undefined,
     });
+    this.epochCount += history.loss.length;
+    return history;
   }
 
   /** The latent codes f(x). */
@@ -234,13 +242,14 @@ export class Autoencoder {
   }
 
   /** @internal Everything beyond the weights that a resumed run needs. */
-  trainingState(): { steps: number; order: Float32Array | null } {
-    return { steps: this.stepCount, order: orderToFloats(this.order) };
+  trainingState(): { steps: number; epochs: number; order: Float32Array | null } {
+    return { steps: this.stepCount, epochs: this.epochCount, order: orderToFloats(this.order) };
   }
 
   /** @internal */
-  restoreTrainingState(s: { steps: number; order: Float32Array | null }): void {
+  restoreTrainingState(s: { steps: number; epochs?: number; order: Float32Array | null }): void {
     this.stepCount = s.steps;
+    this.epochCount = s.epochs ?? 0;
     if (s.order) this.order = orderFromFloats(this.order, s.order);
   }
 

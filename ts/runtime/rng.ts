@@ -16,6 +16,10 @@ export function seedWords(seed: number | bigint): [number, number] {
   throw new LatentkitError(`seed must be a non-negative integer below 2^64, got ${String(seed)}`);
 }
 
+function arrayCount(count: number, what: string): void {
+  if (!Number.isSafeInteger(count) || count < 0) throw new LatentkitError(`${what}: count must be a non-negative integer, got ${count}`);
+}
+
 /**
  * xoshiro128** seeded through splitmix64, its 16-byte state in WebAssembly
  * memory (so a checkpoint can capture it). Every random number latentkit
@@ -36,6 +40,32 @@ export class Rng {
 
   normal(out: Block, mean = 0, std = 1, count = out.length): void {
     kernels.lk_rng_normal(this.state.ptr, out.ptr, count, mean, std);
+  }
+
+  /** `count` numbers uniform in [lo, hi), as a new array (the same stream `uniform` draws). */
+  uniformArray(count: number, lo = 0, hi = 1): Float32Array {
+    arrayCount(count, 'uniformArray');
+    if (!Number.isFinite(lo) || !Number.isFinite(hi) || !(lo < hi)) {
+      throw new LatentkitError(`uniformArray needs finite lo < hi, got [${lo}, ${hi})`);
+    }
+    return heap.scoped((scope) => {
+      const out = scope.alloc(count, `${count} uniform numbers`);
+      this.uniform(out, lo, hi);
+      return out.read();
+    });
+  }
+
+  /** `count` normal numbers of the given mean and standard deviation, as a new array. */
+  normalArray(count: number, mean = 0, std = 1): Float32Array {
+    arrayCount(count, 'normalArray');
+    if (!Number.isFinite(mean) || !Number.isFinite(std) || std < 0) {
+      throw new LatentkitError(`normalArray needs a finite mean and a finite std ≥ 0, got mean ${mean}, std ${std}`);
+    }
+    return heap.scoped((scope) => {
+      const out = scope.alloc(count, `${count} normal numbers`);
+      this.normal(out, mean, std);
+      return out.read();
+    });
   }
 
   /** Uniform integer in [0, n). */
