@@ -1,0 +1,11 @@
+// A user's program: imports the installed package by name, as `npm install latentkit` gives it.
+// Node and Deno run this file; the browser bundle is built from browser.mjs, which shares train().
+import { train } from './train.mjs';
+
+const result = await train();
+// The optional entries import too (Node and Deno have the file system they need).
+const node = await import('latentkit/node');
+const jpeg = await import('latentkit/jpeg');
+const png = await import('latentkit/png');
+result.entries = [typeof node.writeFileAtomic, typeof jpeg.decodeJpegGray, typeof png.decodePngGray];
+console.log(JSON.stringify(result));
