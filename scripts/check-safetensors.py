@@ -16,6 +16,7 @@ with safe_open(path, framework="np") as f:
     meta = f.metadata()
     arch = json.loads(meta["architecture"])
     module = arch["modules"]["layers"]
+    version = meta["version"]
     tensors = {k: f.get_tensor(k) for k in f.keys()}
 
 acts = {
@@ -36,9 +37,22 @@ sizes = module["sizes"]
 x = np.fromfile(xpath, dtype="<f4").reshape(-1, sizes[0]).astype(np.float64)
 want = np.fromfile(ypath, dtype="<f4").reshape(-1, sizes[-1])
 n_layers = len(sizes) - 1
+
+
+def sequential_index(i):
+    """Linear i's index in the stack's nn.Sequential (Linear, activation unless linear, Dropout)."""
+    index = 0
+    for j in range(i):
+        hidden = j < n_layers - 1
+        index += 1 + ((module["activation"] if hidden else module["outputActivation"]) != "linear")
+        index += hidden and module.get("dropout", 0) > 0
+    return index
+
+
 for i in range(n_layers):
-    w = tensors[f"layers.{i}.weight"].astype(np.float64)
-    b = tensors[f"layers.{i}.bias"].astype(np.float64)
+    name = f"layers.{i}" if version == "1" else str(sequential_index(i))
+    w = tensors[f"{name}.weight"].astype(np.float64)
+    b = tensors[f"{name}.bias"].astype(np.float64)
     assert w.shape == (sizes[i + 1], sizes[i]), (w.shape, sizes)
     x = x @ w.T + b
     x = act(module["outputActivation"] if i == n_layers - 1 else module["activation"])(x)

@@ -3,8 +3,8 @@
 # need when it is missing: a Rust toolchain with the wasm32 target (Debian's
 # rustc + cargo + libstd-rust-dev-wasm32 install beside rustup's, and lld-14 for
 # the rust-lld linker, which that package only recommends), binaryen's
-# wasm-opt, and Chromium for the browser test; and a Python virtual environment
-# with safetensors and numpy for the file-format test.
+# wasm-opt, and Chromium for the browser tests; and a Python virtual environment
+# with safetensors, numpy and torch (CPU) for the file-format and PyTorch tests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -15,10 +15,12 @@ command -v cargo >/dev/null 2>&1 || missing+=(cargo)
 command -v wasm-opt >/dev/null 2>&1 || missing+=(binaryen)
 command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || missing+=(chromium)
 
-# A Python with safetensors + numpy for the interoperability test (local wheels on these machines).
-if ! .venv/bin/python -c 'import safetensors, numpy' >/dev/null 2>&1; then
-  echo "creating .venv with safetensors and numpy"
-  python3 -m venv .venv && .venv/bin/pip install -q --retries 0 safetensors numpy
+# A Python with safetensors, numpy and torch for the interoperability tests (local wheels on
+# these machines; --retries 0 so an unreachable index fails at once instead of retrying).
+if ! .venv/bin/python -c 'import safetensors, numpy, torch' >/dev/null 2>&1; then
+  echo "creating .venv with safetensors, numpy and torch"
+  [ -x .venv/bin/python ] || python3 -m venv .venv
+  .venv/bin/pip install -q --retries 0 safetensors numpy torch
 fi
 
 if [ ${#missing[@]} -eq 0 ]; then

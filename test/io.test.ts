@@ -39,14 +39,31 @@ describe('save and load', () => {
     expect(bits(clf2.logits(x8).data)).toEqual(bits(clf.logits(x8).data));
   });
 
-  it('uses PyTorch nn.Linear names and layouts', () => {
+  it('uses PyTorch nn.Linear layouts and the names of the idiomatic nn.Sequential', () => {
     const net = mlp([3, 2], { seed: 1 });
     const { tensors, metadata } = decodeSafetensors(save(net));
-    expect(Object.keys(tensors).sort()).toEqual(['layers.0.bias', 'layers.0.weight']);
-    expect(tensors['layers.0.weight']!.shape).toEqual([2, 3]);
+    expect(Object.keys(tensors).sort()).toEqual(['0.bias', '0.weight']);
+    expect(tensors['0.weight']!.shape).toEqual([2, 3]);
     const w = net.layerParameters(0).weight; // [in, out]
-    expect(tensors['layers.0.weight']!.data[1 * 3 + 2]).toBe(w[2 * 2 + 1]);
-    expect(metadata.format).toBe('latentkit');
+    expect(tensors['0.weight']!.data[1 * 3 + 2]).toBe(w[2 * 2 + 1]);
+    expect([metadata.format, metadata.version]).toEqual(['latentkit', '2']);
+    // Linear, Tanh, Linear, Sigmoid: the Linears are modules 0 and 2 of nn.Sequential.
+    const names = (m: Parameters<typeof save>[0]) => Object.keys(decodeSafetensors(save(m)).tensors).sort();
+    expect(names(mlp([4, 3, 2], { activation: 'tanh', outputActivation: 'sigmoid' }))).toEqual(['0.bias', '0.weight', '2.bias', '2.weight']);
+    // Linear, LeakyReLU, Dropout, Linear, LeakyReLU, Dropout, Linear (linear output: no module).
+    expect(names(mlp([4, 3, 3, 1], { activation: { type: 'leaky-relu', alpha: 0.2 }, dropout: 0.3 }))).toEqual(['0.bias', '0.weight', '3.bias', '3.weight', '6.bias', '6.weight']);
+    const ae = new Autoencoder({ encoder: mlp([4, 3, 2], { activation: 'tanh' }), decoder: mlp([2, 4], { outputActivation: 'sigmoid' }) });
+    expect(names(ae)).toEqual(['decoder.0.bias', 'decoder.0.weight', 'encoder.0.bias', 'encoder.0.weight', 'encoder.2.bias', 'encoder.2.weight']);
+  });
+
+  it('still reads version 1 files (layers numbered 0, 1, 2 under the module name)', () => {
+    const net = mlp([3, 4, 2], { activation: 'relu', outputActivation: 'tanh', seed: 5 });
+    const { tensors, metadata } = decodeSafetensors(save(net));
+    const v1 = { 'layers.0.weight': tensors['0.weight']!, 'layers.0.bias': tensors['0.bias']!, 'layers.1.weight': tensors['2.weight']!, 'layers.1.bias': tensors['2.bias']! };
+    const back = load(encodeSafetensors(v1, { ...metadata, version: '1' })) as typeof net;
+    expect(bits(back.getWeights())).toEqual(bits(net.getWeights()));
+    // A version 2 name in a version 1 file is not silently accepted.
+    expect(() => load(encodeSafetensors(tensors, { ...metadata, version: '1' }))).toThrow(/missing tensor layers.0.bias/);
   });
 
   it('resumes an autoencoder and a GAN bit-identically from a checkpoint', () => {
@@ -87,13 +104,13 @@ describe('save and load', () => {
     const huge = good.slice();
     new DataView(huge.buffer).setUint32(0, 0xfffffff0, true);
     expectBad(huge, /header length \d+ is larger than/);
-    const wrongType = encodeSafetensors({ 'layers.0.weight': { shape: [1], data: new Float32Array(1) } });
+    const wrongType = encodeSafetensors({ '0.weight': { shape: [1], data: new Float32Array(1) } });
     const f16 = new TextDecoder('latin1').decode(wrongType).indexOf('"F32"');
     wrongType.set([...'"F16"'].map((c) => c.charCodeAt(0)), f16);
     expectBad(wrongType, /dtype "F16"/);
     const meta = decodeSafetensors(good).metadata;
     const t = decodeSafetensors(good).tensors;
-    expectBad(encodeSafetensors(t, { ...meta, version: '99' }), /unsupported latentkit model version "99"/);
+    expectBad(encodeSafetensors(t, { ...meta, version: '99' }), /unsupported latentkit model version "99" \(this library reads versions 1 and 2\)/);
     const missing = { ...t };
     delete missing['encoder.0.weight'];
     expectBad(encodeSafetensors(missing, meta), /missing tensor encoder.0.weight/);

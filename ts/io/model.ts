@@ -9,11 +9,14 @@ import { Autoencoder } from '../models/autoencoder.js';
 import { Classifier } from '../models/classifier.js';
 import { GAN } from '../models/gan.js';
 import { type Tensor, decodeSafetensors, encodeSafetensors } from './safetensors.js';
+import { layerTensorNames } from './torch-names.js';
 
 export type SavableModel = Stack | Autoencoder | GAN | Classifier;
 
 const FORMAT = 'latentkit';
-const VERSION = '1';
+// 2: tensors named as in PyTorch's nn.Sequential (see torch-names.ts). 1 is still read.
+const VERSION = '2';
+const READABLE = ['1', '2'];
 
 interface StackArch {
   sizes: number[];
@@ -66,31 +69,34 @@ function architecture(model: SavableModel): Architecture {
   return { kind: 'stack', modules, options: {} };
 }
 
-function weightTensors(model: SavableModel): Record<string, Tensor> {
+function weightTensors(model: SavableModel, arch: Architecture): Record<string, Tensor> {
   const tensors: Record<string, Tensor> = {};
   for (const [name, s] of modulesOf(model)) {
     s.layers.forEach((l, i) => {
       const { weight, bias } = s.layerParameters(i);
+      const [wName, bName] = layerTensorNames(VERSION, arch.kind, name, arch.modules[name]!, i);
       if (!s.tiedTo) {
         // PyTorch nn.Linear layout: [out, in].
         const w = new Float32Array(l.inputs * l.outputs);
         for (let r = 0; r < l.inputs; r++) for (let c = 0; c < l.outputs; c++) w[c * l.inputs + r] = weight[r * l.outputs + c]!;
-        tensors[`${name}.${i}.weight`] = { shape: [l.outputs, l.inputs], data: w };
+        tensors[wName] = { shape: [l.outputs, l.inputs], data: w };
       }
-      tensors[`${name}.${i}.bias`] = { shape: [l.outputs], data: bias };
+      tensors[bName] = { shape: [l.outputs], data: bias };
     });
   }
   return tensors;
 }
 
 /**
- * The model's weights in the safetensors format, tensors named and laid out
- * as PyTorch's nn.Linear (`<module>.<i>.weight` [out, in], `<module>.<i>.bias`),
- * the architecture and options in `__metadata__`. Runs in every runtime.
+ * The model's weights in the safetensors format, named and laid out as the idiomatic PyTorch
+ * module: each stack an nn.Sequential of Linear ([out, in] weights) and activation modules,
+ * under `encoder.`/`decoder.`, `generator.`/`discriminator.`, `body0.`…/`head.` (a lone stack
+ * unprefixed), so `load_state_dict(strict=True)` takes it; the architecture and options are
+ * in `__metadata__`. Runs in every runtime.
  */
 export function save(model: SavableModel): Uint8Array {
   const arch = architecture(model);
-  return encodeSafetensors(weightTensors(model), { format: FORMAT, version: VERSION, kind: arch.kind, architecture: JSON.stringify(arch) });
+  return encodeSafetensors(weightTensors(model, arch), { format: FORMAT, version: VERSION, kind: arch.kind, architecture: JSON.stringify(arch) });
 }
 
 /**
@@ -100,7 +106,7 @@ export function save(model: SavableModel): Uint8Array {
  */
 export function checkpoint(model: Autoencoder | GAN | Classifier | MLP): Uint8Array {
   const arch = architecture(model);
-  const tensors = weightTensors(model);
+  const tensors = weightTensors(model, arch);
   const state: Record<string, unknown> = { optimizers: {} };
   for (const [optName, opt] of optimizersOf(model)) {
     (state.optimizers as Record<string, unknown>)[optName] = { steps: opt.steps };
@@ -130,7 +136,10 @@ export function checkpoint(model: Autoencoder | GAN | Classifier | MLP): Uint8Ar
 export function load(bytes: Uint8Array): SavableModel {
   const { tensors, metadata } = decodeSafetensors(bytes);
   if (metadata.format !== FORMAT) throw new LatentkitError(`not a latentkit model: __metadata__.format is ${JSON.stringify(metadata.format)}`);
-  if (metadata.version !== VERSION) throw new LatentkitError(`unsupported latentkit model version ${JSON.stringify(metadata.version)} (this library reads version ${VERSION})`);
+  if (!READABLE.includes(metadata.version!)) {
+    throw new LatentkitError(`unsupported latentkit model version ${JSON.stringify(metadata.version)} (this library reads versions ${READABLE.join(' and ')})`);
+  }
+  const version = metadata.version as '1' | '2';
   let arch: Architecture;
   try {
     arch = JSON.parse(metadata.architecture ?? '') as Architecture;
@@ -157,8 +166,7 @@ export function load(bytes: Uint8Array): SavableModel {
       created.push(s);
       built.set(name, s);
       s.layers.forEach((l, i) => {
-        const wName = `${name}.${i}.weight`;
-        const bName = `${name}.${i}.bias`;
+        const [wName, bName] = layerTensorNames(version, arch.kind, name, m, i);
         const b = tensors[bName];
         if (!b) throw new LatentkitError(`missing tensor ${bName}`);
         if (b.shape.length !== 1 || b.shape[0] !== l.outputs) throw new LatentkitError(`tensor ${bName} has shape [${b.shape}], the architecture needs [${l.outputs}]`);

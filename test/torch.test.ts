@@ -1,0 +1,91 @@
+// latentkit ⇄ PyTorch with real torch (the .venv that scripts/ensure-tools.sh makes): files load with
+// strict=True into idiomatic modules, outputs agree to 1e-5 both ways, and a latentkit checkpoint
+// keeps training in PyTorch.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { Autoencoder, Classifier, GAN, checkpoint, load, mlp, save } from '../dist/index.js';
+import { expectClose, randomArray } from './helpers.js';
+
+const root = new URL('..', import.meta.url).pathname;
+const python = join(root, '.venv/bin/python');
+
+function bridge(...args: string[]): string {
+  expect(existsSync(python) && spawnSync(python, ['-c', 'import torch, safetensors']).status === 0, 'a .venv with torch and safetensors: scripts/ensure-tools.sh makes it').toBe(true);
+  return execFileSync(python, [join(root, 'test/torch/bridge.py'), ...args], { encoding: 'utf8', env: { ...process.env, OMP_NUM_THREADS: '1' } });
+}
+
+const f32 = (path: string) => new Float32Array(new Uint8Array(readFileSync(path)).buffer);
+
+describe('PyTorch', () => {
+  it('runs latentkit models (autoencoder, tied autoencoder, GAN generator, classifier) to 1e-5', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'lk-torch-'));
+    const leaky = { type: 'leaky-relu', alpha: 0.2 } as const;
+    const x20 = randomArray(11 * 20, 1, 0, 1);
+    const ae = new Autoencoder({
+      encoder: mlp([20, 12, 4], { activation: 'tanh', seed: 1 }),
+      decoder: mlp([4, 12, 20], { activation: leaky, outputActivation: 'sigmoid', seed: 2 }),
+    });
+    const encoder = mlp([20, 12, 4], { activation: 'relu', seed: 3 });
+    const tied = new Autoencoder({ encoder, tiedWeights: true });
+    const gan = new GAN({
+      generator: mlp([3, 16, 20], { activation: leaky, outputActivation: 'tanh', seed: 4 }),
+      discriminator: mlp([20, 16, 1], { activation: leaky, dropout: 0.3, seed: 5 }),
+      noise: { dim: 3 },
+    });
+    const clf = new Classifier({ body: [mlp([20, 8], { outputActivation: 'relu', seed: 6 }), mlp([8, 6], { outputActivation: 'tanh', seed: 7 })], head: mlp([6, 5], { seed: 8 }) });
+    const z = randomArray(11 * 3, 2);
+    const cases = [
+      { name: 'ae', model: ae, x: x20, y: ae.reconstruct(x20).data },
+      { name: 'tied', model: tied, x: x20, y: tied.reconstruct(x20).data },
+      { name: 'gan', model: gan, x: z, y: gan.generator.predict(z).data },
+      { name: 'clf', model: clf, x: x20, y: clf.logits(x20).data },
+    ];
+    for (const c of cases) {
+      writeFileSync(join(dir, `${c.name}.safetensors`), save(c.model));
+      writeFileSync(join(dir, `${c.name}.x.f32`), c.x);
+      bridge('forward', join(dir, `${c.name}.safetensors`), join(dir, `${c.name}.x.f32`), join(dir, `${c.name}.out.f32`));
+      expectClose(f32(join(dir, `${c.name}.out.f32`)), c.y, 0, 1e-5, `PyTorch vs latentkit, ${c.name}`);
+    }
+  });
+
+  it('loads models written by PyTorch (autoencoder, GAN, classifier) and predicts the same to 1e-5', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'lk-torch-'));
+    expect(JSON.parse(bridge('export', dir))).toEqual(['ae', 'clf', 'gan']);
+    const ae = load(readFileSync(join(dir, 'ae.safetensors'))) as Autoencoder;
+    expect([ae.encoder.sizes, ae.decoder.sizes]).toEqual([[20, 12, 4], [4, 12, 20]]);
+    expectClose(ae.reconstruct({ data: f32(join(dir, 'ae.x.f32')), shape: [9, 20] }).data, f32(join(dir, 'ae.y.f32')), 0, 1e-5, 'autoencoder from PyTorch');
+    const gan = load(readFileSync(join(dir, 'gan.safetensors'))) as GAN;
+    expect([gan.noiseDim, gan.discriminator.dropout]).toEqual([3, 0.3]);
+    expectClose(gan.generator.predict({ data: f32(join(dir, 'gan.x.f32')), shape: [9, 3] }).data, f32(join(dir, 'gan.y.f32')), 0, 1e-5, 'generator from PyTorch');
+    const clf = load(readFileSync(join(dir, 'clf.safetensors'))) as Classifier;
+    expectClose(clf.logits({ data: f32(join(dir, 'clf.x.f32')), shape: [9, 20] }).data, f32(join(dir, 'clf.y.f32')), 0, 1e-5, 'classifier from PyTorch');
+    // And they train on in latentkit.
+    const x = randomArray(64 * 20, 9, 0, 1);
+    const before = ae.reconstructionError(x);
+    ae.fit(x, { epochs: 20, batchSize: 16 });
+    expect(ae.reconstructionError(x)).toBeLessThan(before);
+  });
+
+  it('a latentkit checkpoint keeps training in PyTorch with Adam, starting from latentkit\'s loss', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'lk-torch-'));
+    const x = randomArray(128 * 16, 3, 0, 1);
+    const ae = new Autoencoder({
+      encoder: mlp([16, 12, 6], { activation: 'tanh', seed: 1 }),
+      decoder: mlp([6, 12, 16], { activation: 'tanh', outputActivation: 'sigmoid', seed: 2 }),
+      optimizer: { type: 'adam', lr: 1e-3 }, seed: 3,
+    });
+    ae.fit(x, { epochs: 5, batchSize: 32 });
+    writeFileSync(join(dir, 'ae.ckpt'), checkpoint(ae));
+    writeFileSync(join(dir, 'x.f32'), x);
+    const losses = JSON.parse(bridge('finetune', join(dir, 'ae.ckpt'), join(dir, 'x.f32'), '200')) as number[];
+    expect(losses).toHaveLength(200);
+    expect(Math.abs(losses[0]! - ae.reconstructionError(x)), `PyTorch's first loss ${losses[0]} vs latentkit's ${ae.reconstructionError(x)}`).toBeLessThan(1e-6);
+    const mean = (a: number[]) => a.reduce((s, v) => s + v, 0) / a.length;
+    for (let w = 0; w + 40 < 200; w += 40) {
+      expect(mean(losses.slice(w + 40, w + 80)), `losses ${w + 40}–${w + 80} vs ${w}–${w + 40}`).toBeLessThan(mean(losses.slice(w, w + 40)));
+    }
+  });
+});

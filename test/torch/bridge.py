@@ -1,0 +1,108 @@
+"""PyTorch's side of test/torch.test.ts: runs latentkit files in PyTorch and writes PyTorch models
+as latentkit files. Arrays travel as raw little-endian float32 files.
+
+    bridge.py forward  MODEL X OUT      lt.load(MODEL), its forward on X -> OUT; also loads the
+                                        file with strict=True into hand-written nn.Sequentials
+    bridge.py export   DIR              seeded PyTorch models -> DIR/{ae,gan,clf}.safetensors,
+                                        with inputs and PyTorch's outputs beside them
+    bridge.py finetune CKPT X STEPS     trains the checkpoint's autoencoder in PyTorch with Adam;
+                                        prints the losses as JSON
+"""
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import torch
+from safetensors.torch import load_file
+from torch import nn
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "python"))
+import latentkit_torch as lt  # noqa: E402
+
+
+def read(path, cols):
+    return torch.from_numpy(np.fromfile(path, dtype="<f4").reshape(-1, cols).copy())
+
+
+def write(path, t):
+    t.detach().numpy().astype("<f4").tofile(path)
+
+
+def idiomatic(arch):
+    """What a PyTorch user writes by hand for this architecture (not lt.sequential)."""
+    acts = {"tanh": nn.Tanh, "sigmoid": nn.Sigmoid, "relu": nn.ReLU}
+
+    def act(spec):
+        if isinstance(spec, dict):
+            return nn.LeakyReLU(spec["alpha"])
+        return None if spec == "linear" else acts[spec]()
+
+    def seq(m):
+        layers = []
+        n = len(m["sizes"]) - 1
+        for i in range(n):
+            layers.append(nn.Linear(m["sizes"][i], m["sizes"][i + 1]))
+            a = act(m["activation"] if i < n - 1 else m["outputActivation"])
+            if a is not None:
+                layers.append(a)
+            if i < n - 1 and m.get("dropout", 0) > 0:
+                layers.append(nn.Dropout(m["dropout"]))
+        return nn.Sequential(*layers)
+
+    mods = {k: seq(m) for k, m in arch["modules"].items()}
+    return mods["layers"] if arch["kind"] == "stack" else nn.ModuleDict(mods)
+
+
+def cmd_forward(model_path, x_path, out_path):
+    model = lt.load(model_path).eval()
+    _, arch = lt.weights(model_path)
+    first = next(iter(arch["modules"].values()))
+    with torch.no_grad():
+        y = model(read(x_path, first["sizes"][0]))
+    write(out_path, y)
+    # The file's own tensors load with strict=True into the hand-written module (no tied weights).
+    if not any(m.get("tiedTo") for m in arch["modules"].values()):
+        idiomatic(arch).load_state_dict(load_file(model_path), strict=True)
+    print(json.dumps({"rows": y.shape[0], "cols": y.shape[1]}))
+
+
+def cmd_export(out_dir):
+    out = Path(out_dir)
+    torch.manual_seed(7)
+    leaky = nn.LeakyReLU(0.2)
+    ae = lt.Autoencoder(
+        nn.Sequential(nn.Linear(20, 12), nn.Tanh(), nn.Linear(12, 4)),
+        nn.Sequential(nn.Linear(4, 12), nn.ReLU(), nn.Linear(12, 20), nn.Sigmoid()),
+    )
+    gan = nn.ModuleDict({
+        "generator": nn.Sequential(nn.Linear(3, 16), leaky, nn.Linear(16, 10), nn.Tanh()),
+        "discriminator": nn.Sequential(nn.Linear(10, 16), nn.LeakyReLU(0.2), nn.Dropout(0.3), nn.Linear(16, 1)),
+    })
+    clf = lt.Classifier([nn.Sequential(nn.Linear(20, 8), nn.ReLU())], nn.Sequential(nn.Linear(8, 5)))
+    cases = {"ae": (ae, ae, 20), "gan": (gan, gan["generator"], 3), "clf": (clf, clf, 20)}
+    for name, (model, run, cols) in cases.items():
+        lt.save(model, str(out / f"{name}.safetensors"))
+        x = torch.randn(9, cols)
+        with torch.no_grad():
+            write(out / f"{name}.x.f32", x)
+            write(out / f"{name}.y.f32", run.eval()(x))
+    print(json.dumps(sorted(cases)))
+
+
+def cmd_finetune(ckpt, x_path, steps):
+    ae = lt.load(ckpt)
+    x = read(x_path, ae.encoder[0].in_features)
+    opt = torch.optim.Adam(ae.parameters(), lr=1e-3)
+    losses = []
+    for _ in range(int(steps)):
+        opt.zero_grad()
+        loss = ((ae(x) - x) ** 2).mean()
+        loss.backward()
+        opt.step()
+        losses.append(loss.item())
+    print(json.dumps(losses))
+
+
+if __name__ == "__main__":
+    {"forward": cmd_forward, "export": cmd_export, "finetune": cmd_finetune}[sys.argv[1]](*sys.argv[2:])

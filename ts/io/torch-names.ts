@@ -1,0 +1,37 @@
+// Tensor names that load with `strict=True` into the nn.Sequential a PyTorch user writes for a
+// stack: Linear, then the activation as a module when it is not linear, then Dropout after
+// hidden layers that have it — so Linear i sits at some index of the Sequential, not at i.
+import type { ActivationSpec } from '../nn/activation.js';
+
+export interface StackLayout {
+  sizes: number[];
+  activation: ActivationSpec;
+  outputActivation: ActivationSpec;
+  dropout?: number;
+}
+
+const isLinear = (a: ActivationSpec) => a === 'linear';
+
+/** The index of each Linear in the stack's idiomatic nn.Sequential. */
+export function sequentialIndices(s: StackLayout): number[] {
+  const layers = s.sizes.length - 1;
+  const indices: number[] = [];
+  let next = 0;
+  for (let i = 0; i < layers; i++) {
+    indices.push(next++);
+    const hidden = i < layers - 1;
+    if (!isLinear(hidden ? s.activation : s.outputActivation)) next++;
+    if (hidden && (s.dropout ?? 0) > 0) next++;
+  }
+  return indices;
+}
+
+/**
+ * `[weight, bias]` names of layer i of module `name` in a model of `kind`. Version 2 files use
+ * Sequential indices (a lone stack's names have no prefix, as in a bare nn.Sequential); version 1
+ * files numbered the layers 0, 1, 2, … under the module's name (`layers` for a lone stack).
+ */
+export function layerTensorNames(version: '1' | '2', kind: string, name: string, s: StackLayout, i: number): [string, string] {
+  const prefix = version === '1' ? `${name}.${i}` : `${kind === 'stack' ? '' : `${name}.`}${sequentialIndices(s)[i]}`;
+  return [`${prefix}.weight`, `${prefix}.bias`];
+}
