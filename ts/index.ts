@@ -1,6 +1,7 @@
 export { LatentkitError } from './errors.js';
 export { assertWasmSimd } from './runtime/wasm.js';
 export { Rng } from './runtime/rng.js';
+export { setThreads, threads, stopThreads } from './runtime/threads.js';
 export type { ActivationName, ActivationSpec } from './nn/activation.js';
 export type { LossName } from './nn/loss.js';
 export type { InitName } from './nn/init.js';

@@ -1,17 +1,19 @@
 // One seeded training run, identical in every runtime: returns the SHA-256 of the
 // final weights. Data come from integer arithmetic only, so no engine's Math.* is involved.
-export async function seededRun(lk) {
-  const rows = 96;
-  const x = new Float32Array(rows * 6);
+// `size: 'large'` trains layers big enough to be split across threads.
+export async function seededRun(lk, { size = 'small' } = {}) {
+  const large = size === 'large';
+  const [rows, width, hidden, code, batch, epochs] = large ? [512, 128, 256, 32, 128, 3] : [96, 6, 12, 3, 16, 5];
+  const x = new Float32Array(rows * width);
   let s = 12345;
   for (let i = 0; i < x.length; i++) {
     s = (Math.imul(s, 1103515245) + 12345) >>> 0;
     x[i] = ((s >>> 8) % 2001) / 1000 - 1;
   }
-  const enc = lk.mlp([6, 12, 3], { activation: 'tanh', outputActivation: 'tanh', seed: 2024 });
-  const dec = lk.mlp([3, 12, 6], { activation: { type: 'leaky-relu', alpha: 0.2 }, seed: 2025 });
+  const enc = lk.mlp([width, hidden, code], { activation: 'tanh', outputActivation: 'tanh', seed: 2024 });
+  const dec = lk.mlp([code, hidden, width], { activation: { type: 'leaky-relu', alpha: 0.2 }, seed: 2025 });
   const model = new lk.Sequential([enc, dec], { loss: 'mse', optimizer: { type: 'adamw', lr: 0.01, weightDecay: 0.01, clipNorm: 1 }, seed: 7 });
-  const history = model.fit(x, x, { epochs: 5, batchSize: 16, shuffle: true });
+  const history = model.fit(x, x, { epochs, batchSize: batch, shuffle: true });
   const weights = new Float32Array([...enc.getWeights(), ...dec.getWeights()]);
   const digest = await crypto.subtle.digest('SHA-256', new Uint8Array(weights.buffer));
   model.dispose();

@@ -1,3 +1,4 @@
+import { adam, rmsprop, sgd } from '../runtime/threads.js';
 import { LatentkitError } from '../errors.js';
 import { Block, heap } from '../runtime/memory.js';
 import { kernels } from '../runtime/wasm.js';
@@ -120,14 +121,14 @@ export class Optimizer {
       const n = s.parameterCount;
       switch (c.type) {
         case 'sgd':
-          kernels.lk_sgd(p, g, st[0]?.ptr ?? 0, n, c.lr, c.momentum, c.nesterov ? 1 : 0);
+          sgd(p, g, st[0]?.ptr ?? 0, n, c.lr, c.momentum, c.nesterov ? 1 : 0);
           break;
         case 'adam':
         case 'adamw':
-          kernels.lk_adam(p, g, st[0]!.ptr, st[1]!.ptr, n, c.lr, c.beta1, c.beta2, c.eps, c.type === 'adamw' ? c.weightDecay : 0, this.steps);
+          adam(p, g, st[0]!.ptr, st[1]!.ptr, n, c.lr, c.beta1, c.beta2, c.eps, c.type === 'adamw' ? c.weightDecay : 0, this.steps);
           break;
         case 'rmsprop':
-          kernels.lk_rmsprop(p, g, st[0]!.ptr, n, c.lr, c.decay, c.eps);
+          rmsprop(p, g, st[0]!.ptr, n, c.lr, c.decay, c.eps);
           break;
       }
     }

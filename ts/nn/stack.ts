@@ -1,3 +1,4 @@
+import { denseBackward, denseForward } from '../runtime/threads.js';
 import { LatentkitError } from '../errors.js';
 import { Block, heap } from '../runtime/memory.js';
 import { Rng } from '../runtime/rng.js';
@@ -268,7 +269,7 @@ export class Stack {
     for (const [i, l] of this.layers.entries()) {
       const y = this.outs[i]!.ptr;
       const w = this.weightSources[i]!;
-      kernels.lk_dense_forward(rows, l.inputs, l.outputs, input, w.params.ptr + w.offset * 4, this.params.ptr + l.biasOffset * 4, y, l.activation.code, l.activation.alpha, w.transposed ? 1 : 0);
+      denseForward(rows, l.inputs, l.outputs, input, w.params.ptr + w.offset * 4, this.params.ptr + l.biasOffset * 4, y, l.activation.code, l.activation.alpha, w.transposed ? 1 : 0);
       if (drop && i + 1 < this.layers.length) kernels.lk_rng_dropout(this.dropoutRng!.state.ptr, y, this.masks[i]!.ptr, rows * l.outputs, this.dropout);
       input = y;
     }
@@ -299,7 +300,7 @@ export class Stack {
       // Dropped units pass no gradient; kept ones keep the output's sign, so f′ from y stays right.
       if (this.lastForwardDropped && i < last) kernels.lk_mul(this.douts[i]!.ptr, this.masks[i]!.ptr, rows * l.outputs);
       const w = this.weightSources[i]!;
-      kernels.lk_dense_backward(
+      denseBackward(
         rows, l.inputs, l.outputs, x, w.params.ptr + w.offset * 4, this.outs[i]!.ptr, this.douts[i]!.ptr, dx,
         this.frozen ? 0 : w.grads.ptr + w.offset * 4, this.frozen ? 0 : this.grads.ptr + l.biasOffset * 4,
         l.activation.code, l.activation.alpha, w.transposed ? 1 : 0,

@@ -1,5 +1,6 @@
 import wasmBase64 from '../../wasm/latentkit.wasm';
 import { LatentkitError } from '../errors.js';
+import { sharedModules } from './shared-module.js';
 
 /** The C ABI of crates/wasm/src/lib.rs; pointers are byte offsets into `memory`. */
 export interface KernelExports {
@@ -10,6 +11,10 @@ export interface KernelExports {
   lk_gemm(layout: number, m: number, k: number, n: number, a: number, b: number, c: number, accumulate: number): void;
   lk_dense_forward(m: number, k: number, n: number, x: number, w: number, b: number, y: number, activation: number, alpha: number, transposed: number): void;
   lk_dense_backward(m: number, k: number, n: number, x: number, w: number, y: number, dy: number, dx: number, dw: number, db: number, activation: number, alpha: number, transposed: number): void;
+  lk_dense_forward_columns(m: number, k: number, n: number, x: number, w: number, b: number, y: number, activation: number, alpha: number, transposed: number, j0: number, j1: number, pack: number): void;
+  lk_dense_backward_params_columns(m: number, k: number, n: number, x: number, y: number, dy: number, dw: number, db: number, activation: number, alpha: number, transposed: number, j0: number, j1: number, pack: number): void;
+  lk_dense_backward_input_columns(m: number, k: number, n: number, dz: number, w: number, dx: number, transposed: number, i0: number, i1: number, pack: number): void;
+  lk_pack_floats(): number;
   lk_activation_forward(activation: number, alpha: number, y: number, n: number): void;
   lk_activation_backward(activation: number, alpha: number, y: number, dy: number, n: number): void;
   lk_loss(kind: number, pred: number, target: number, constTarget: number, rows: number, cols: number, grad: number, weight: number): number;
@@ -71,23 +76,64 @@ function decodeBase64(s: string): Uint8Array<ArrayBuffer> {
 
 const wasmBytes = decodeBase64(wasmBase64);
 
-async function instantiate(): Promise<KernelExports> {
-  assertWasmSimd();
-  let module: WebAssembly.Module;
+function compile(bytes: Uint8Array<ArrayBuffer>): WebAssembly.Module | Promise<WebAssembly.Module> {
   try {
     // Synchronous compilation skips a round trip through the compile threads
     // (0.4–0.7 ms of a cold start in Node). Browsers that cap it on the main
     // thread throw a RangeError; they get the asynchronous API instead.
-    module = new WebAssembly.Module(wasmBytes);
+    return new WebAssembly.Module(bytes);
   } catch (e) {
     if (!(e instanceof RangeError)) throw e;
-    module = await WebAssembly.compile(wasmBytes);
+    return WebAssembly.compile(bytes);
   }
-  return new WebAssembly.Instance(module, {}).exports as unknown as KernelExports;
 }
 
+/**
+ * How the module was instantiated. With `shared`, its memory is a shared WebAssembly.Memory that
+ * worker threads can run the same kernels over (`workerBytes`: the module variant they load).
+ * Without, `why` says what the runtime lacked (browsers share memory only when the page is
+ * cross-origin isolated).
+ */
+export type MemoryMode =
+  | { shared: true; memory: WebAssembly.Memory; workerBytes: Uint8Array<ArrayBuffer> }
+  | { shared: false; why: string };
+
+function sharedMemoryUnavailable(): string | null {
+  if (typeof SharedArrayBuffer !== 'function') return 'this runtime has no SharedArrayBuffer';
+  if ((globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated === false) {
+    return 'the page is not cross-origin isolated (serve it with Cross-Origin-Opener-Policy: same-origin and Cross-Origin-Embedder-Policy: require-corp)';
+  }
+  return null;
+}
+
+async function instantiate(): Promise<{ kernels: KernelExports; mode: MemoryMode }> {
+  assertWasmSimd();
+  const unavailable = sharedMemoryUnavailable();
+  if (unavailable === null) {
+    try {
+      const variants = sharedModules(wasmBytes);
+      const memory = new WebAssembly.Memory({ initial: variants.initialPages, maximum: variants.maximumPages, shared: true });
+      const instance = new WebAssembly.Instance(await compile(variants.main), { env: { memory } });
+      return { kernels: instance.exports as unknown as KernelExports, mode: { shared: true, memory, workerBytes: variants.worker } };
+    } catch (e) {
+      return instantiateUnshared(`shared WebAssembly memory failed: ${(e as Error).message}`);
+    }
+  }
+  return instantiateUnshared(unavailable);
+}
+
+async function instantiateUnshared(why: string): Promise<{ kernels: KernelExports; mode: MemoryMode }> {
+  const instance = new WebAssembly.Instance(await compile(wasmBytes), {});
+  return { kernels: instance.exports as unknown as KernelExports, mode: { shared: false, why } };
+}
+
+const instantiated = await instantiate();
+
 /** The one kernel instance of this JavaScript realm, ready once the module is imported. */
-export const kernels: KernelExports = await instantiate();
+export const kernels: KernelExports = instantiated.kernels;
+
+/** Whether worker threads can share this instance's memory (see threads.ts). */
+export const memoryMode: MemoryMode = instantiated.mode;
 
 /** Byte size of the embedded module (for reports). */
 export const wasmByteLength = wasmBytes.byteLength;

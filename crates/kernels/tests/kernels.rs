@@ -297,3 +297,60 @@ fn dropout_keeps_the_expected_share_and_scales_survivors() {
     assert!(mask.iter().all(|&m| m == 0.0 || m == 1.0 / 0.75), "mask values");
     assert!(y.iter().zip(&mask).all(|(&v, &m)| v == 2.0 * m), "y = 2·mask");
 }
+
+/// Splits of 0..n into parts at the given cut points (each a column range).
+fn ranges(n: usize, cuts: &[usize]) -> Vec<std::ops::Range<usize>> {
+    let mut edges = vec![0];
+    edges.extend(cuts.iter().copied().filter(|&c| c > 0 && c < n));
+    edges.push(n);
+    edges.sort_unstable();
+    edges.dedup();
+    edges.windows(2).map(|e| e[0]..e[1]).collect()
+}
+
+#[test]
+fn column_split_dense_passes_are_bit_identical_to_the_full_calls() {
+    use latentkit_kernels::dense::{dense_backward_input_columns, dense_backward_params_columns, dense_forward_columns};
+    let mut pa = vec![0f32; PACK_A_LEN];
+    let mut pb = vec![0f32; PACK_B_LEN];
+    let mut sc = Scratch::new(&mut pa, &mut pb);
+    let guard = 4; // NaN guard band after every output: a stray write shows up as a mismatch
+    for transposed in [false, true] {
+        for act in [Activation::Tanh, Activation::LeakyRelu, Activation::Sigmoid] {
+            // Sizes around the 4×8 tile, the KC = 256 depth block and the NC = 512 column block.
+            for &(m, k, n) in &[(3, 5, 9), (17, 33, 70), (9, 300, 13), (5, 11, 530), (64, 257, 64)] {
+                for cuts in [vec![1], vec![8], vec![n / 2], vec![3, 16, n - 1], vec![5, 9, 100, 513]] {
+                    let x = values(m * k, 11);
+                    let w = values(k * n, 12);
+                    let b = values(n, 13);
+                    let g = values(m * n, 14);
+                    let nan = || f32::NAN;
+                    // Full calls.
+                    let mut y = vec![nan(); m * n + guard];
+                    dense_forward::<Native>(m, k, n, &x, &w, &b, &mut y, act, 0.2, transposed, &mut sc);
+                    let (mut dy, mut dx) = (g.clone(), vec![nan(); m * k + guard]);
+                    let (mut dw, mut db) = (vec![0.5f32; k * n + guard], vec![0.5f32; n + guard]);
+                    dense_backward::<Native>(m, k, n, &x, &w, &y, &mut dy, Some(&mut dx), Some((&mut dw, &mut db)), act, 0.2, transposed, &mut sc);
+                    // The same by parts, in reverse order (threads finish in any order).
+                    let mut y2 = vec![nan(); m * n + guard];
+                    for r in ranges(n, &cuts).into_iter().rev() {
+                        dense_forward_columns::<Native>(m, k, n, &x, &w, &b, &mut y2, act, 0.2, transposed, r, &mut sc);
+                    }
+                    let (mut dy2, mut dx2) = (g.clone(), vec![nan(); m * k + guard]);
+                    let (mut dw2, mut db2) = (vec![0.5f32; k * n + guard], vec![0.5f32; n + guard]);
+                    for r in ranges(n, &cuts).into_iter().rev() {
+                        dense_backward_params_columns::<Native>(m, k, n, &x, &y2, &mut dy2, Some((&mut dw2, &mut db2)), act, 0.2, transposed, r, &mut sc);
+                    }
+                    for r in ranges(k, &cuts).into_iter().rev() {
+                        dense_backward_input_columns::<Native>(m, k, n, &dy2, &w, &mut dx2, transposed, r, &mut sc);
+                    }
+                    for (name, full, parts) in [("y", &y, &y2), ("dz", &dy, &dy2), ("dx", &dx, &dx2), ("dW", &dw, &dw2), ("db", &db, &db2)] {
+                        for (i, (a, c)) in full.iter().zip(parts.iter()).enumerate() {
+                            assert!(a.to_bits() == c.to_bits(), "{name}[{i}] of m×k×n {m}×{k}×{n}, transposed {transposed}, {act:?}, cuts {cuts:?}: full {a}, by parts {c}");
+                        }
+                    }
+                }
+            }
+        }
+    }
+}

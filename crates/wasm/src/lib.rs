@@ -23,6 +23,21 @@ fn scratch() -> Scratch<'static> {
     unsafe { Scratch::new(&mut *core::ptr::addr_of_mut!(PACK_A), &mut *core::ptr::addr_of_mut!(PACK_B)) }
 }
 
+/// Packing space a worker thread owns: PACK_A_LEN then PACK_B_LEN floats at `pack`.
+unsafe fn thread_scratch<'a>(pack: *mut f32) -> Scratch<'a> {
+    Scratch::new(from_raw_parts_mut(pack, params::PACK_A_LEN), from_raw_parts_mut(pack.add(params::PACK_A_LEN), params::PACK_B_LEN))
+}
+/// The static packing space (pack = null: the thread that owns the module) or a worker's.
+unsafe fn scratch_at<'a>(pack: *mut f32) -> Scratch<'a> {
+    if pack.is_null() { scratch() } else { thread_scratch(pack) }
+}
+
+/// Floats of packing space one worker thread needs (lk_*_columns take it as `pack`).
+#[no_mangle]
+pub extern "C" fn lk_pack_floats() -> usize {
+    params::PACK_A_LEN + params::PACK_B_LEN
+}
+
 unsafe fn s<'a>(p: *const f32, n: usize) -> &'a [f32] {
     if n == 0 { &[] } else { from_raw_parts(p, n) }
 }
@@ -82,6 +97,34 @@ pub unsafe extern "C" fn lk_gemm(layout: u32, m: usize, k: usize, n: usize, a: *
 #[no_mangle]
 pub unsafe extern "C" fn lk_dense_forward(m: usize, k: usize, n: usize, x: *const f32, w: *const f32, b: *const f32, y: *mut f32, activation: u32, alpha: f32, transposed: u32) {
     dense::dense_forward::<Native>(m, k, n, s(x, m * k), s(w, k * n), s(b, n), sm(y, m * n), act(activation), alpha, transposed != 0, &mut scratch());
+}
+
+/// Columns j0..j1 of lk_dense_forward, with packing space `pack` (null: the static one).
+#[no_mangle]
+pub unsafe extern "C" fn lk_dense_forward_columns(
+    m: usize, k: usize, n: usize, x: *const f32, w: *const f32, b: *const f32, y: *mut f32,
+    activation: u32, alpha: f32, transposed: u32, j0: usize, j1: usize, pack: *mut f32,
+) {
+    dense::dense_forward_columns::<Native>(m, k, n, s(x, m * k), s(w, k * n), s(b, n), sm(y, m * n), act(activation), alpha, transposed != 0, j0..j1, &mut scratch_at(pack));
+}
+
+/// Output columns j0..j1 of the first half of lk_dense_backward: dy ← dy⊙f′(y), and dw, db
+/// unless dw is null.
+#[no_mangle]
+pub unsafe extern "C" fn lk_dense_backward_params_columns(
+    m: usize, k: usize, n: usize, x: *const f32, y: *const f32, dy: *mut f32, dw: *mut f32, db: *mut f32,
+    activation: u32, alpha: f32, transposed: u32, j0: usize, j1: usize, pack: *mut f32,
+) {
+    let params = if dw.is_null() { None } else { Some((sm(dw, k * n), sm(db, n))) };
+    dense::dense_backward_params_columns::<Native>(m, k, n, s(x, m * k), s(y, m * n), sm(dy, m * n), params, act(activation), alpha, transposed != 0, j0..j1, &mut scratch_at(pack));
+}
+
+/// Input columns i0..i1 of the second half of lk_dense_backward: dx = dz·wᵀ.
+#[no_mangle]
+pub unsafe extern "C" fn lk_dense_backward_input_columns(
+    m: usize, k: usize, n: usize, dz: *const f32, w: *const f32, dx: *mut f32, transposed: u32, i0: usize, i1: usize, pack: *mut f32,
+) {
+    dense::dense_backward_input_columns::<Native>(m, k, n, s(dz, m * n), s(w, k * n), sm(dx, m * k), transposed != 0, i0..i1, &mut scratch_at(pack));
 }
 
 /// dy ← dy⊙f′(y); dw += xᵀ·dy (its transpose when `transposed`) and db += Σ dy unless dw is
