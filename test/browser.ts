@@ -29,8 +29,11 @@ export async function launchChromium(): Promise<Browser> {
 
 const TYPES: Record<string, string> = { '.js': 'text/javascript', '.mjs': 'text/javascript', '.html': 'text/html', '.wasm': 'application/wasm' };
 
-/** Serves the files under `root` on 127.0.0.1; resolves to the server and its base URL. */
-export async function serveStatic(root: string): Promise<{ server: Server; url: string; close: () => Promise<void> }> {
+/** The headers that make a page cross-origin isolated, so it may share WebAssembly memory with workers. */
+export const CROSS_ORIGIN_ISOLATION = { 'cross-origin-opener-policy': 'same-origin', 'cross-origin-embedder-policy': 'require-corp' };
+
+/** Serves the files under `root` on 127.0.0.1 (with extra `headers`); resolves to the server and its base URL. */
+export async function serveStatic(root: string, headers: Record<string, string> = {}): Promise<{ server: Server; url: string; close: () => Promise<void> }> {
   const server = createServer((req, res) => {
     const path = normalize(decodeURIComponent(new URL(req.url!, 'http://x').pathname)).replace(/^(\.\.[/\\])+/, '');
     const file = join(root, path);
@@ -38,17 +41,16 @@ export async function serveStatic(root: string): Promise<{ server: Server; url: 
       res.writeHead(404).end();
       return;
     }
-    res.writeHead(200, { 'content-type': TYPES[extname(file)] ?? 'application/octet-stream' }).end(readFileSync(file));
+    res.writeHead(200, { 'content-type': TYPES[extname(file)] ?? 'application/octet-stream', ...headers }).end(readFileSync(file));
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   return { server, url, close: () => new Promise<void>((r) => server.close(() => r())) };
 }
 
-/** Opens `url`, waits for `window.result` and returns it; page errors fail with the console log. */
-export async function pageResult<T>(browser: Browser, url: string): Promise<T> {
+/** Opens `url`, waits for `window.result` and returns it; page errors fail with the console log (kept in `logs`). */
+export async function pageResult<T>(browser: Browser, url: string, logs: string[] = []): Promise<T> {
   const page = await browser.newPage();
-  const logs: string[] = [];
   page.on('console', (m) => logs.push(m.text()));
   page.on('pageerror', (e) => logs.push(String(e)));
   await page.goto(url);

@@ -5,16 +5,20 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as lk from '../dist/index.js';
-import { launchChromium, pageResult, serveStatic } from './browser.js';
+import { CROSS_ORIGIN_ISOLATION, launchChromium, pageResult, serveStatic } from './browser.js';
 // @ts-expect-error plain JS fixture shared with the other runtimes
-import { seededRun } from './runtimes/seeded-run.js';
+import { seededRun, threadedRun } from './runtimes/seeded-run.js';
 
 const root = new URL('..', import.meta.url).pathname;
 type RunResult = { sha256: string; loss: number[] };
+type ThreadedResult = RunResult & { threads: number; info: { shared: boolean; why?: string } };
 let nodeResult: RunResult;
+let nodeThreaded: ThreadedResult;
 
 beforeAll(async () => {
   nodeResult = await seededRun(lk);
+  nodeThreaded = await threadedRun(lk, 2);
+  lk.setThreads('auto');
 });
 
 describe('reproducibility across runtimes', () => {
@@ -35,10 +39,24 @@ describe('reproducibility across runtimes', () => {
     expect(result.loss).toEqual(nodeResult.loss);
   });
 
+  it('Node and Deno on 2 threads give the same SHA-256 as each other and as 1 thread', () => {
+    // SHA-256 of the large run from the single-threaded build before threads existed.
+    expect(nodeThreaded.threads).toBe(2);
+    expect(nodeThreaded.sha256).toBe('6ecff5938a2953e3bde3340e08374a77903eb00265ad6a8cd48ec0de42f258bb');
+    const out = execFileSync(join(root, 'node_modules', '.bin', 'deno'), ['run', '--allow-read', '--no-prompt', join(root, 'test/runtimes/deno-main.js'), '2'], {
+      encoding: 'utf8',
+      env: { ...process.env, DENO_NO_UPDATE_CHECK: '1', NO_COLOR: '1' },
+    });
+    const deno = JSON.parse(out.trim().split('\n').at(-1)!) as ThreadedResult;
+    expect(deno.threads, JSON.stringify(deno.info)).toBe(2);
+    expect(deno.sha256).toBe(nodeThreaded.sha256);
+    expect(deno.loss).toEqual(nodeThreaded.loss);
+  });
+
   describe('Chromium', () => {
     let site: Awaited<ReturnType<typeof serveStatic>>;
     beforeAll(async () => {
-      site = await serveStatic(root);
+      site = await serveStatic(root, CROSS_ORIGIN_ISOLATION);
     });
     afterAll(() => site.close());
 
@@ -48,6 +66,35 @@ describe('reproducibility across runtimes', () => {
         const result = await pageResult<RunResult>(browser, `${site.url}/test/runtimes/page.html`);
         expect(result.sha256).toBe(nodeResult.sha256);
         expect(result.loss).toEqual(nodeResult.loss);
+      } finally {
+        await browser.close();
+      }
+    });
+
+    it('a page that is not cross-origin isolated trains on 1 thread, says so once, and gets the same SHA-256', async () => {
+      const plain = await serveStatic(root);
+      const browser = await launchChromium();
+      try {
+        const logs: string[] = [];
+        const result = await pageResult<ThreadedResult>(browser, `${plain.url}/test/runtimes/page.html?threads=2`, logs);
+        expect(result.threads).toBe(1);
+        expect(result.info.shared).toBe(false);
+        expect(result.info.why).toMatch(/not cross-origin isolated.*Cross-Origin-Opener-Policy: same-origin.*Cross-Origin-Embedder-Policy: require-corp/);
+        expect(logs.filter((l) => /latentkit: training on 1 thread/.test(l)), logs.join('\n')).toHaveLength(1);
+        expect(result.sha256).toBe(nodeThreaded.sha256);
+      } finally {
+        await browser.close();
+        await plain.close();
+      }
+    });
+
+    it('headless Chromium on 2 threads (cross-origin isolated page) gives the same SHA-256 as Node', async () => {
+      const browser = await launchChromium();
+      try {
+        const result = await pageResult<ThreadedResult>(browser, `${site.url}/test/runtimes/page.html?threads=2`);
+        expect(result.threads, JSON.stringify(result.info)).toBe(2);
+        expect(result.sha256).toBe(nodeThreaded.sha256);
+        expect(result.loss).toEqual(nodeThreaded.loss);
       } finally {
         await browser.close();
       }

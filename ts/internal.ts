@@ -5,4 +5,4 @@
  */
 export { kernels } from './runtime/wasm.js';
 export { heap, Block } from './runtime/memory.js';
-export { pool } from './runtime/threads.js';
+export { pool, denseForward } from './runtime/threads.js';

@@ -24,3 +24,14 @@ export async function seededRun(lk, { size = 'small' } = {}) {
     loss: history.loss,
   };
 }
+
+// The large run on `threads` threads, after the worker threads are up; reports how many worked.
+export async function threadedRun(lk, threads) {
+  lk.setThreads(threads);
+  const warm = lk.mlp([512, 1024], { seed: 1 });
+  warm.predict(new Float32Array(512 * 512));
+  warm.dispose();
+  for (let i = 0; i < 500 && lk.internal.pool.readyWorkers < lk.threads().count - 1; i++) await new Promise((r) => setTimeout(r, 10));
+  const result = await seededRun(lk, { size: 'large' });
+  return { ...result, threads: lk.internal.pool.readyWorkers + 1, info: lk.threads() };
+}

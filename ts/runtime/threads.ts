@@ -41,39 +41,45 @@ function availableCores(): number {
   return Math.max(1, nav?.hardwareConcurrency ?? 1);
 }
 
+type NodeWorker = { postMessage(m: unknown): void; terminate(): Promise<number>; unref(): void; on(e: string, f: (x: never) => void): void };
+
+/**
+ * A worker running `workerSource`: node:worker_threads where the runtime has it (Node, and Deno,
+ * whose workers there can be unref'd so they never keep the process alive), else a Web Worker.
+ */
 function spawn(): WorkerHandle {
-  const WebWorker = (globalThis as { Worker?: new (url: string, o: { type: 'module' }) => Worker }).Worker;
-  if (typeof WebWorker === 'function') {
-    const url = URL.createObjectURL(new Blob([workerSource], { type: 'text/javascript' }));
-    const w = new WebWorker(url, { type: 'module' });
-    URL.revokeObjectURL(url);
+  const proc = (globalThis as { process?: { getBuiltinModule?: (m: string) => unknown } }).process;
+  const wt = proc?.getBuiltinModule?.('node:worker_threads') as { Worker: new (src: string, o: { eval: true; execArgv: string[] }) => NodeWorker } | undefined;
+  if (wt) {
+    // execArgv: [] — a worker inherits the parent's flags, and --input-type=module would run
+    // this CommonJS source as a module.
+    const w = new wt.Worker(workerSource, { eval: true, execArgv: [] });
+    // An idle pool never keeps the process alive: unref after every listener is on, since
+    // adding a 'message' listener refs the worker's port again.
     return {
       post: (m) => w.postMessage(m),
-      terminate: () => w.terminate(),
-      onMessage: (f) => w.addEventListener('message', (e) => f((e as MessageEvent).data)),
-      onExit: (f) => w.addEventListener('error', (e) => f((e as ErrorEvent).message ?? 'error')),
+      terminate: () => void w.terminate(),
+      onMessage: (f) => {
+        w.on('message', f as (x: never) => void);
+        w.unref();
+      },
+      onExit: (f) => {
+        w.on('error', ((e: Error) => f(e.message)) as (x: never) => void);
+        w.on('exit', ((code: number) => f(`exited with code ${code}`)) as (x: never) => void);
+        w.unref();
+      },
     };
   }
-  const proc = (globalThis as { process?: { getBuiltinModule?: (m: string) => unknown } }).process;
-  const wt = proc?.getBuiltinModule?.('node:worker_threads') as
-    | { Worker: new (src: string, o: { eval: true }) => { postMessage(m: unknown): void; terminate(): Promise<number>; unref(): void; on(e: string, f: (x: never) => void): void } }
-    | undefined;
-  if (!wt) throw new Error('this runtime has neither Web Workers nor node:worker_threads');
-  const w = new wt.Worker(workerSource, { eval: true });
-  // An idle pool never keeps a Node process alive: unref after every listener is on, since
-  // adding a 'message' listener refs the worker's port again.
+  const WebWorker = (globalThis as { Worker?: new (url: string, o: { type: 'module' }) => Worker }).Worker;
+  if (typeof WebWorker !== 'function') throw new Error('this runtime has neither node:worker_threads nor Web Workers');
+  const url = URL.createObjectURL(new Blob([workerSource], { type: 'text/javascript' }));
+  const w = new WebWorker(url, { type: 'module' });
+  URL.revokeObjectURL(url);
   return {
     post: (m) => w.postMessage(m),
-    terminate: () => void w.terminate(),
-    onMessage: (f) => {
-      w.on('message', f as (x: never) => void);
-      w.unref();
-    },
-    onExit: (f) => {
-      w.on('error', ((e: Error) => f(e.message)) as (x: never) => void);
-      w.on('exit', ((code: number) => f(`exited with code ${code}`)) as (x: never) => void);
-      w.unref();
-    },
+    terminate: () => w.terminate(),
+    onMessage: (f) => w.addEventListener('message', (e) => f((e as MessageEvent).data)),
+    onExit: (f) => w.addEventListener('error', (e) => f((e as ErrorEvent).message ?? 'error')),
   };
 }
 
@@ -201,13 +207,19 @@ class Pool {
     Atomics.store(I, C.NEXT, parts << PART_BITS);
     Atomics.add(I, C.GEN, 1);
     Atomics.notify(I, C.GEN);
-    // Take parts like any worker.
+    // Take parts like any worker. A part that throws here still lets the others finish
+    // before the error leaves, so no worker is left reading arguments the next job overwrites.
+    let thrown: unknown = null;
     for (;;) {
       const cur = Atomics.load(I, C.NEXT);
       const index = cur & ((1 << PART_BITS) - 1);
       if (index >= parts) break;
       if (Atomics.compareExchange(I, C.NEXT, cur, cur + 1) !== cur) continue;
-      local(I[C.BOUNDS + index]!, I[C.BOUNDS + index + 1]!);
+      try {
+        local(I[C.BOUNDS + index]!, I[C.BOUNDS + index + 1]!);
+      } catch (e) {
+        thrown ??= e;
+      }
       Atomics.add(I, C.DONE, 1);
     }
     let done = Atomics.load(I, C.DONE);
@@ -221,6 +233,10 @@ class Pool {
       } else if (performance.now() - last > HANG_MS) {
         this.fail(`a worker thread stopped responding (no progress for ${HANG_MS / 1000} s)`);
       }
+    }
+    if (thrown !== null) {
+      Atomics.store(I, C.ERROR, 0);
+      throw thrown;
     }
     if (Atomics.load(I, C.ERROR) !== 0) {
       const len = I[C.ERROR_LEN]!;
@@ -239,6 +255,11 @@ class Pool {
     this.I.set(i32, C.ARGS);
     this.F.set(f32, C.F32);
     this.D.set(f64, C.F64);
+  }
+
+  /** @internal For tests: ends worker `i` (from 0) as a crash would. */
+  killWorker(i: number): void {
+    this.workers[i]?.terminate();
   }
 
   /** Workers that have loaded the module and take parts. */

@@ -99,10 +99,11 @@ export type MemoryMode =
   | { shared: false; why: string };
 
 function sharedMemoryUnavailable(): string | null {
-  if (typeof SharedArrayBuffer !== 'function') return 'this runtime has no SharedArrayBuffer';
+  // Browsers hide SharedArrayBuffer from pages that are not isolated: name the cause, not the symptom.
   if ((globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated === false) {
     return 'the page is not cross-origin isolated (serve it with Cross-Origin-Opener-Policy: same-origin and Cross-Origin-Embedder-Policy: require-corp)';
   }
+  if (typeof SharedArrayBuffer !== 'function') return 'this runtime has no SharedArrayBuffer';
   return null;
 }
 
