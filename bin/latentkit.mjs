@@ -3,7 +3,7 @@
 // Every flag is parsed and checked before any file is read, so a typo costs nothing.
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { Autoencoder, GAN, LatentkitError, checkpoint, grayToBytes, imageGrid, mlp } from 'latentkit';
+import { Autoencoder, GAN, LatentkitError, checkpoint, grayToBytes, imageGrid, mlp, setThreads, threads } from 'latentkit';
 import { loadFile, writeFileAtomic } from 'latentkit/node';
 import { encodePng } from 'latentkit/png';
 import { CliError, loadData } from './data.mjs';
@@ -15,6 +15,7 @@ const GAN_LOSSES = ['non-saturating', 'minimax'];
 // A flag: its help, its kind (how its text is checked and converted) and its default.
 const flag = (kind, help, fallback) => ({ kind, help, fallback });
 const SEED = { seed: flag('count', 'random seed', 0) };
+const THREADS = { threads: flag('threads', "threads to compute on: 'auto' (every core) or a number; results are the same bits for any count", 'auto') };
 const RESUME = 'continue from this checkpoint (architecture and optimizer flags come from it)';
 
 const COMMANDS = {
@@ -36,6 +37,7 @@ const COMMANDS = {
       png: flag('path', 'grid file (default <out>.png)'),
       resume: flag('path', RESUME),
       ...SEED,
+      ...THREADS,
     },
   },
   'train-gan': {
@@ -58,19 +60,20 @@ const COMMANDS = {
       png: flag('path', 'grid file (default <out>.png)'),
       resume: flag('path', RESUME),
       ...SEED,
+      ...THREADS,
     },
   },
   sample: {
     about: 'write a PNG grid of GAN samples',
-    flags: { model: flag('path', 'GAN model file (required)'), n: flag('positive', 'samples', 64), out: flag('path', 'PNG file', 'samples.png'), ...SEED },
+    flags: { model: flag('path', 'GAN model file (required)'), n: flag('positive', 'samples', 64), out: flag('path', 'PNG file', 'samples.png'), ...SEED, ...THREADS },
   },
   encode: {
     about: 'write the latent codes of data as CSV',
-    flags: { model: flag('path', 'autoencoder model file (required)'), data: flag('path', 'IDX file or image folder (required)'), out: flag('path', 'CSV file', 'codes.csv') },
+    flags: { model: flag('path', 'autoencoder model file (required)'), data: flag('path', 'IDX file or image folder (required)'), out: flag('path', 'CSV file', 'codes.csv'), ...THREADS },
   },
   eval: {
     about: 'reconstruction error of an autoencoder on data',
-    flags: { model: flag('path', 'autoencoder model file (required)'), data: flag('path', 'IDX file or image folder (required)') },
+    flags: { model: flag('path', 'autoencoder model file (required)'), data: flag('path', 'IDX file or image folder (required)'), ...THREADS },
   },
 };
 
@@ -109,6 +112,12 @@ function convert(name, kind, text) {
       const v = /^\s*[+-]?\d+\s*$/.test(text) ? Number(text) : NaN;
       const min = kind === 'positive' ? 1 : 0;
       if (!Number.isSafeInteger(v) || v < min) throw bad(`an integer ≥ ${min}`);
+      return v;
+    }
+    case 'threads': {
+      if (text === 'auto') return text;
+      const v = /^\s*\d+\s*$/.test(text) ? Number(text) : NaN;
+      if (!Number.isSafeInteger(v) || v < 1 || v > 64) throw bad("'auto' or an integer from 1 to 64");
       return v;
     }
     case 'rate':
@@ -222,6 +231,7 @@ async function trainAe(s) {
     const decoder = mlp([...s.layers].reverse().concat(width), { activation: s.activation, outputActivation: s['output-activation'], seed: s.seed + 1 });
     ae = new Autoencoder({ encoder, decoder, optimizer: { type: s.optimizer, lr: s.lr }, seed: s.seed });
   }
+  console.log(`training on ${threads().count} thread${threads().count > 1 ? 's' : ''}`);
   if (ae.epochs >= s.epochs) console.log(`the checkpoint has trained ${ae.epochs} epochs, --epochs is ${s.epochs}: nothing left to train`);
   const bar = progress('train-ae epoch', s.epochs);
   while (ae.epochs < s.epochs && !interrupted) {
@@ -266,6 +276,7 @@ async function trainGan(s) {
       labelSmoothing: s['label-smoothing'], optimizerD: optimizer, optimizerG: optimizer, seed: s.seed + 2,
     });
   }
+  console.log(`training on ${threads().count} thread${threads().count > 1 ? 's' : ''}`);
   if (gan.iterations >= s.iterations) console.log(`the checkpoint has trained ${gan.iterations} iterations, --iterations is ${s.iterations}: nothing left to train`);
   const bar = progress('train-gan iteration', s.iterations);
   const chunk = 25;
@@ -308,6 +319,7 @@ async function main() {
   const { cmd, help, settings: s } = parse(process.argv.slice(2));
   if (!cmd) return console.log(usage());
   if (help) return console.log(usage(cmd));
+  setThreads(s.threads);
   switch (cmd) {
     case 'train-ae': return trainAe(s);
     case 'train-gan': return trainGan(s);

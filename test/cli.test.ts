@@ -67,6 +67,30 @@ describe('latentkit command line', () => {
     expect(sha256(`${split}.ckpt`)).toBe(sha256(`${straight}.ckpt`));
   });
 
+  it('--threads 2 writes the same model bits as --threads 1, and Ctrl-C on 2 threads still checkpoints', async () => {
+    const dir = pngFolder(Array.from({ length: 128 }, () => [32, 32] as [number, number]));
+    const flags = ['--data', dir, '--batch-size', '64', '--generator', '512', '--discriminator', '512', '--noise-dim', '64', '--png-every', '0', '--iterations', '300'];
+    const outs = ['1', '2'].map((t) => {
+      const out = join(mkdtempSync(join(tmpdir(), 'lk-out-')), 'gan.safetensors');
+      const r = run('train-gan', ...flags, '--threads', t, '--out', out);
+      expect(r.status, r.stderr).toBe(0);
+      expect(r.stdout).toMatch(new RegExp(`training on ${t} thread`));
+      return out;
+    });
+    expect(sha256(outs[1]!)).toBe(sha256(outs[0]!));
+    const out = join(mkdtempSync(join(tmpdir(), 'lk-int-')), 'gan.safetensors');
+    const { spawn } = await import('node:child_process');
+    const child = spawn('node', [cli, 'train-gan', ...flags.slice(0, -2), '--iterations', '1000000', '--threads', '2', '--checkpoint-every', '1000000', '--out', out]);
+    let stderr = '';
+    child.stderr.on('data', (d) => { stderr += d; });
+    await new Promise((r) => setTimeout(r, 2500));
+    child.kill('SIGINT');
+    const code = await new Promise((r) => child.on('exit', r));
+    expect(code, stderr).toBe(130);
+    expect(stderr).toMatch(/interrupted: wrote checkpoint/);
+    expect(existsSync(`${out}.ckpt`)).toBe(true);
+  });
+
   it('reads PNGs of every colour type and bit depth, palettes and interlacing', () => {
     const dir = mkdtempSync(join(tmpdir(), 'lk-kinds-'));
     const kinds = pngKinds();
@@ -111,6 +135,7 @@ describe('latentkit command line', () => {
       [['train-ae', '--data', '/nonexistent/x', '--lr', '0'], /--lr must be a number > 0/],
       [['train-ae', '--data'], /--data needs a value/],
       [['train-ae', 'images/'], /unexpected argument 'images\/'/],
+      [['train-gan', '--data', '/nonexistent/x', '--threads', 'many'], /--threads must be 'auto' or an integer from 1 to 64/],
     ];
     const broken = mkdtempSync(join(tmpdir(), 'lk-bad-'));
     writeFileSync(join(broken, 'a.jpg'), new Uint8Array([1, 2, 3, 4]));

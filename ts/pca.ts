@@ -1,3 +1,4 @@
+import { denseForward } from './runtime/threads.js';
 import { LatentkitError } from './errors.js';
 import { Block, heap } from './runtime/memory.js';
 import { Rng } from './runtime/rng.js';
@@ -144,7 +145,7 @@ export class PCA {
         input.write(m.data.subarray(r * inWidth, (r + n) * inWidth));
         const bad = kernels.lk_find_nonfinite(input.ptr, n * inWidth);
         if (bad >= 0) throw new LatentkitError(`PCA input [${rows}, ${inWidth}] contains ${heap.f32[input.index + bad]} at row ${r + Math.floor(bad / inWidth)}, column ${bad % inWidth}`);
-        kernels.lk_dense_forward(n, inWidth, outWidth, input.ptr, this.basis.ptr, bias.ptr, output.ptr, 0, 0, transposed ? 1 : 0);
+        denseForward(n, inWidth, outWidth, input.ptr, this.basis.ptr, bias.ptr, output.ptr, 0, 0, transposed ? 1 : 0);
         out.set(heap.f32.subarray(output.index, output.index + n * outWidth), r * outWidth);
       }
     } finally {
