@@ -9,13 +9,14 @@
 import { LatentkitError } from '../errors.js';
 import { heap, type Block } from './memory.js';
 import { kernels, memoryMode } from './wasm.js';
-import { CONTROL as C, OP, PART_BITS, workerSource } from './worker.js';
+import { CONTROL as C, OP, PART_BITS, SPIN_MS, workerSource } from './worker.js';
 
 /** Multiply-adds below which a dense pass stays on the calling thread (waking a worker costs more). */
 const MIN_DENSE_WORK = 1 << 19;
 /** Elements below which an optimizer update stays on the calling thread. */
 const MIN_ELEMENTS = 1 << 16;
 const STACK_BYTES = 256 * 1024;
+const PARTS_PER_THREAD = 2;
 /** A job whose parts make no progress for this long means a worker died mid-part. */
 const HANG_MS = 60_000;
 
@@ -124,7 +125,9 @@ class Pool {
       throw new LatentkitError(`threads must be 'auto' or an integer from 1 to ${C.MAX_PARTS}, got ${JSON.stringify(n)}`);
     }
     this.setting = n;
-    if (this.workers.length !== this.count - 1) this.stop();
+    // Going down to 1 only stops dispatching: idle workers sleep (and never keep a process
+    // alive), so switching back costs nothing. Any other change starts the right number.
+    if (this.count > 1 && this.workers.length !== this.count - 1) this.stop();
     if (!memoryMode.shared && n !== 1) this.warnOnce();
     return this.count;
   }
@@ -200,7 +203,9 @@ class Pool {
   run(op: number, units: number, align: number, local: (a: number, b: number) => void): void {
     if (this.failure) this.fail(this.failure);
     const I = this.I;
-    const parts = Math.min(this.count, C.MAX_PARTS, Math.ceil(units / align));
+    // Several parts per thread: whoever finishes first takes the next, so a worker that wakes
+    // late or a slower core does not leave the others waiting. Parts stay ≥ 32 units wide.
+    const parts = Math.max(1, Math.min(PARTS_PER_THREAD * this.count, C.MAX_PARTS, Math.floor(units / Math.max(align, 32))));
     for (let p = 0; p <= parts; p++) I[C.BOUNDS + p] = Math.min(units, Math.ceil((units * p) / parts / align) * align);
     I[C.OP] = op;
     Atomics.store(I, C.DONE, 0);
@@ -224,6 +229,8 @@ class Pool {
     }
     let done = Atomics.load(I, C.DONE);
     let last = performance.now();
+    // Spin first (the workers' parts usually end within it), then sleep in short waits.
+    while (done < parts && performance.now() - last < SPIN_MS) done = Atomics.load(I, C.DONE);
     while (done < parts) {
       if (this.canWait) Atomics.wait(I, C.DONE, done, 50);
       const now = Atomics.load(I, C.DONE);

@@ -27,6 +27,9 @@ export const OP = { DENSE_FORWARD: 1, DENSE_BACKWARD_PARAMS: 2, DENSE_BACKWARD_I
 /** Parts are packed with their count in one word so a claim is one compare-and-swap. */
 export const PART_BITS = 11;
 
+/** How long an idle thread spins before it sleeps, in milliseconds. */
+export const SPIN_MS = 2;
+
 /** Source text of a worker: Node runs it with `eval: true`, browsers and Deno as a module from a Blob URL. */
 export const workerSource = `const C = ${JSON.stringify(CONTROL)};
 const OP = ${JSON.stringify(OP)};
@@ -72,8 +75,10 @@ function start(s) {
   post({ ready: true });
   let seen = Atomics.load(I, C.GEN);
   for (;;) {
-    // A short spin catches the next layer's job without a sleep and a wake-up.
-    for (let spin = 0; spin < 4000 && Atomics.load(I, C.GEN) === seen; spin++);
+    // Spin for up to SPIN_MS first: the next layer's job usually comes within it, and a
+    // sleep costs a wake-up (tens of microseconds, more on a VM) on every job.
+    const until = performance.now() + ${SPIN_MS};
+    while (Atomics.load(I, C.GEN) === seen && performance.now() < until);
     if (Atomics.load(I, C.GEN) === seen) Atomics.wait(I, C.GEN, seen);
     seen = Atomics.load(I, C.GEN);
     if (Atomics.load(I, C.STOP) !== 0) break;
