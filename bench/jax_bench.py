@@ -1,7 +1,8 @@
 """JAX (jit, CPU) and scikit-learn side of the benchmark suite; prints one JSON object.
 
 Same workloads as bench/latentkit.mjs: ae (64-16-64, tanh code, MSE, Adam, batch 256),
-gan64/gan256 (one k = 1 iteration, Adam(2e-4, 0.5)), the three GEMM layouts at
+gan64/gan256 (one k = 1 iteration, Adam(2e-4, 0.5)), ae784 (784-512-128-32-128-512-784 ReLU,
+sigmoid output, MSE, Adam, batch 128), the three GEMM layouts at
 X[256x784], W[784x512], and (scikit-learn) PCA with 32 components of 10,000 MNIST images.
 Threading is set by the caller (bench/run.mjs): one core with XLA's intra-op
 threads off for "jax", defaults for "jax-mt".
@@ -118,6 +119,34 @@ for m in (64, 256):
         float(ld), float(lg)
 
     out["workloads"][f"gan{m}"] = measure(run_gan, inner=10 if m == 64 else 5)
+
+# ae784
+relu = jax.nn.relu
+ae784 = dense_init(jax.random.PRNGKey(4), [784, 512, 128, 32, 128, 512, 784])
+opt784 = optax.adam(1e-3)
+state784 = opt784.init(ae784)
+x784 = jnp.asarray(rng.uniform(0, 1, (128, 784)), jnp.float32)
+
+
+def ae784_loss(p, x):
+    enc = forward(p[:3], x, relu, ident)
+    return jnp.mean((forward(p[3:], enc, relu, jax.nn.sigmoid) - x) ** 2)
+
+
+@jax.jit
+def ae784_step(p, s, x):
+    loss, g = jax.value_and_grad(ae784_loss)(p, x)
+    u, s = opt784.update(g, s, p)
+    return optax.apply_updates(p, u), s, loss
+
+
+def run_ae784():
+    global ae784, state784
+    ae784, state784, loss = ae784_step(ae784, state784, x784)
+    float(loss)
+
+
+out["workloads"]["ae784"] = measure(run_ae784, inner=10)
 
 # gemm
 M, K, N = 256, 784, 512

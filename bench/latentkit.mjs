@@ -1,11 +1,48 @@
-// latentkit's side of the benchmark suite; prints one JSON object.
-import { GAN, Autoencoder, PCA, internal, memoryStats, mlp } from 'latentkit';
+// latentkit's side of the benchmark suite; prints one JSON object. The training workloads run
+// at 1 thread (`workloads`) and at 2 (`workloads2t`), measured alternately rep by rep so both
+// see the same phases of this VM; `speedup2t` is the median of the per-rep ratios.
+import { GAN, Autoencoder, PCA, internal, memoryStats, mlp, setThreads } from 'latentkit';
 import { loadMnist } from '../examples/mnist.mjs';
 import { measureCeiling } from './ceiling.mjs';
 import { GAN_SIZES, GEMM, data, measure } from './timing.mjs';
 
-const out = { workloads: {} };
-const { kernels: K, heap } = internal;
+const out = { workloads: {}, workloads2t: {}, speedup2t: {} };
+const { kernels: K, heap, pool } = internal;
+const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
+
+/** `fn` at 1 and 2 threads, alternating, `reps` timed blocks of `inner` calls each. */
+async function measureThreads(name, fn, { inner, reps = 5, warmupMs = 1500 }) {
+  const times = { 1: [], 2: [] };
+  for (const t of [1, 2]) {
+    setThreads(t);
+    const s = performance.now();
+    while (performance.now() - s < warmupMs) fn();
+  }
+  for (let r = 0; r < reps; r++) {
+    for (const t of [1, 2]) {
+      setThreads(t);
+      fn();
+      const t0 = performance.now();
+      for (let i = 0; i < inner; i++) fn();
+      times[t].push((performance.now() - t0) / inner);
+    }
+  }
+  const summary = (ts) => ({ median: median(ts), min: Math.min(...ts), max: Math.max(...ts), reps, inner });
+  out.workloads[name] = summary(times[1]);
+  out.workloads2t[name] = summary(times[2]);
+  out.speedup2t[name] = median(times[1].map((v, i) => v / times[2][i]));
+  setThreads(1);
+}
+
+// Start the worker thread so every 2-thread measurement finds it up.
+setThreads(2);
+{
+  const warm = mlp([512, 1024], { seed: 1 });
+  warm.predict(data(512 * 512, 1));
+  warm.dispose();
+  while (pool.readyWorkers < 1) await new Promise((r) => setTimeout(r, 10));
+}
+setThreads(1);
 
 // ae: 64-16-64, tanh code, linear output, MSE, Adam, batch 256.
 {
@@ -13,7 +50,7 @@ const { kernels: K, heap } = internal;
   const decoder = mlp([16, 64], { seed: 2 });
   const ae = new Autoencoder({ encoder, decoder, loss: 'mse', optimizer: { type: 'adam', lr: 1e-3 } });
   const x = data(256 * 64, 3);
-  out.workloads.ae = await measure(() => ae.trainStep(x), { inner: 200 });
+  await measureThreads('ae', () => ae.trainStep(x), { inner: 200 });
   // Memory growth over 10,000 steps after the first (the first already ran in the warm-up).
   const before = memoryStats();
   for (let i = 0; i < 10_000; i++) ae.trainStep(x);
@@ -29,7 +66,16 @@ for (const m of [64, 256]) {
   const D = mlp(GAN_SIZES.d, { activation: leaky, seed: 2 });
   const gan = new GAN({ generator: G, discriminator: D, noise: { dim: 100 }, batchSize: m, optimizerD: { type: 'adam', lr: 2e-4, beta1: 0.5 }, optimizerG: { type: 'adam', lr: 2e-4, beta1: 0.5 } });
   const real = data(m * 4 * 784, 5);
-  out.workloads[`gan${m}`] = await measure(() => gan.fit(real, { iterations: 1 }), { inner: m === 64 ? 10 : 4 });
+  await measureThreads(`gan${m}`, () => gan.fit(real, { iterations: 1 }), { inner: m === 64 ? 10 : 4 });
+}
+
+// ae784: 784-512-128-32-128-512-784 ReLU, sigmoid output, MSE, Adam, batch 128.
+{
+  const encoder = mlp([784, 512, 128, 32], { seed: 1 });
+  const decoder = mlp([32, 128, 512, 784], { outputActivation: 'sigmoid', seed: 2 });
+  const ae = new Autoencoder({ encoder, decoder, loss: 'mse', optimizer: { type: 'adam', lr: 1e-3 } });
+  const x = data(128 * 784, 4).map((v) => (v + 1) / 2);
+  await measureThreads('ae784', () => ae.trainStep(x), { inner: 10 });
 }
 
 // GEMM layouts at X[256×784], W[784×512].

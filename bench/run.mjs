@@ -1,7 +1,7 @@
 #!/usr/bin/env node
-// npm run bench: latentkit, TensorFlow.js (wasm and cpu backends), JAX (one thread
-// and default threads) and scikit-learn on the same workloads in one run. Prints a
-// markdown table and writes bench/results.json. Each figure is the median of 5
+// npm run bench: latentkit (1 and 2 threads), TensorFlow.js (wasm and cpu backends), JAX
+// (one thread and default threads), PyTorch (1 and 2 threads) and scikit-learn on the same
+// workloads in one run. Prints a markdown table, the targets, and writes bench/results.json. Each figure is the median of 5
 // timed repetitions after a warm-up (for latentkit and the Python references,
 // and tfjs-wasm, the median over 5 processes of that); min and max are kept in the JSON.
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -23,18 +23,18 @@ function runJson(cmd, args, env = {}) {
 function findPython() {
   const candidates = [join(root, '.venv/bin/python'), join(root, 'bench/.venv/bin/python')];
   for (const py of candidates) {
-    if (existsSync(py) && spawnSync(py, ['-c', 'import jax, optax, sklearn'], { encoding: 'utf8' }).status === 0) return { py };
+    if (existsSync(py) && spawnSync(py, ['-c', 'import jax, optax, sklearn, torch'], { encoding: 'utf8' }).status === 0) return { py };
   }
   // Try to make one: the wheels are served locally on these machines.
   const venv = join(root, 'bench/.venv');
   try {
     if (!existsSync(venv)) execFileSync('python3', ['-m', 'venv', venv], { stdio: 'ignore' });
-    execFileSync(join(venv, 'bin/pip'), ['install', '-q', 'jax', 'jaxlib', 'optax', 'scikit-learn', 'numpy'], { stdio: 'ignore', timeout: 10 * 60_000 });
+    execFileSync(join(venv, 'bin/pip'), ['install', '-q', '--retries', '0', 'jax', 'jaxlib', 'optax', 'scikit-learn', 'numpy', 'torch'], { stdio: 'ignore', timeout: 10 * 60_000 });
     const py = join(venv, 'bin/python');
-    if (spawnSync(py, ['-c', 'import jax, optax, sklearn'], { encoding: 'utf8' }).status === 0) return { py };
-    return { missing: 'jax/optax/scikit-learn did not import after pip install' };
+    if (spawnSync(py, ['-c', 'import jax, optax, sklearn, torch'], { encoding: 'utf8' }).status === 0) return { py };
+    return { missing: 'jax/optax/scikit-learn/torch did not import after pip install' };
   } catch (e) {
-    return { missing: `no Python with jax, optax and scikit-learn (${e.message.split('\n')[0]})` };
+    return { missing: `no Python with jax, optax, scikit-learn and torch (${e.message.split('\n')[0]})` };
   }
 }
 
@@ -60,7 +60,8 @@ const missing = {};
 // and the tight ratios are also given per round (neighbouring processes).
 // tfjs-cpu, 40–200× slower, runs once.
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
-const runs = { latentkit: [], 'tfjs-wasm': [], jax: [], 'jax-mt': [], sklearn: [] };
+const runs = { latentkit: [], 'latentkit-2t': [], 'tfjs-wasm': [], jax: [], 'jax-mt': [], torch: [], 'torch-2t': [], sklearn: [] };
+const speedups = [];
 const python = findPython();
 const hasTaskset = spawnSync('taskset', ['-c', '0', 'true']).status === 0;
 const lkRuns = [];
@@ -69,6 +70,8 @@ for (let round = 1; round <= ROUNDS; round++) {
   const lk = runJson('node', ['bench/latentkit.mjs']);
   lkRuns.push(lk);
   runs.latentkit.push(lk.workloads);
+  runs['latentkit-2t'].push(lk.workloads2t);
+  speedups.push(lk.speedup2t);
   log(`tfjs-wasm (round ${round}) …`);
   try {
     runs['tfjs-wasm'].push(runJson('node', ['bench/tfjs.mjs', 'wasm']).workloads);
@@ -83,6 +86,15 @@ for (let round = 1; round <= ROUNDS; round++) {
     runs.jax.push((hasTaskset ? runJson('taskset', ['-c', '0', python.py, ...args], env) : runJson(python.py, args, env)).workloads);
   } catch (e) {
     missing.jax = e.message;
+  }
+  for (const [name, threads] of [['torch', 1], ['torch-2t', 2]]) {
+    log(`${name} (round ${round}) …`);
+    try {
+      const env = { OMP_NUM_THREADS: String(threads), MKL_NUM_THREADS: String(threads) };
+      runs[name].push(runJson(python.py, ['bench/torch_bench.py', String(threads)], env).workloads);
+    } catch (e) {
+      missing[name] = e.message;
+    }
   }
   log(`jax-mt and scikit-learn (round ${round}) …`);
   try {
@@ -129,8 +141,8 @@ const report = {
   missing,
   machine: { node: process.version, cpus: (await import('node:os')).cpus().length },
 };
-const names = ['ae', 'gan64', 'gan256', 'gemm-NN', 'gemm-NT', 'gemm-TN', 'pca'];
-const columns = ['latentkit', 'tfjs-wasm', 'tfjs-cpu', 'jax', 'jax-mt', 'sklearn'];
+const names = ['ae', 'gan64', 'gan256', 'ae784', 'gemm-NN', 'gemm-NT', 'gemm-TN', 'pca'];
+const columns = ['latentkit', 'latentkit-2t', 'tfjs-wasm', 'tfjs-cpu', 'jax', 'jax-mt', 'torch', 'torch-2t', 'sklearn'];
 for (const name of names) {
   const unit = name.startsWith('gemm') ? 'GFLOP/s' : 'ms';
   const w = { name, unit, results: {}, min: {}, max: {}, perProcess: {} };
@@ -180,6 +192,48 @@ for (const [name, ref] of [['ae', 'tfjs-wasm'], ['gan64', 'tfjs-wasm'], ['gan256
 for (const w of report.workloads) {
   const cols = Object.entries(w.perProcess);
   if (cols.length) console.log(`${w.name} per process: ${cols.map(([c, v]) => `${c} ${perProcess(v, w.unit)}`).join('; ')}`);
+}
+console.log();
+// Speed-up of 2 threads over 1: per round, the median of latentkit's alternating reps.
+report.speedup2t = {};
+for (const name of ['ae', 'gan64', 'gan256', 'ae784']) {
+  const perRound = speedups.map((s) => s[name]).filter((v) => v !== undefined);
+  if (perRound.length) report.speedup2t[name] = { perRound, median: median(perRound) };
+}
+const wl = (name) => report.workloads.find((x) => x.name === name)?.results ?? {};
+const check = (what, ok, detail) => {
+  report.targets.push({ what, met: ok, detail });
+  console.log(`${ok === undefined ? '?' : ok ? 'met' : 'MISSED'}  ${what}: ${detail}`);
+};
+report.targets = [];
+console.log('targets:');
+for (const [name, target] of [['gan256', 1.8], ['ae784', 1.8], ['gan64', 1.6]]) {
+  const s = report.speedup2t[name];
+  check(`2 threads ≥ ${target}× faster than 1 on ${name}`, s ? s.median >= target : undefined, s ? `${s.median.toFixed(2)}× (rounds ${s.perRound.map((v) => v.toFixed(2)).join(', ')})` : 'not measured');
+}
+for (const name of ['ae', 'gan64', 'gan256', 'ae784']) {
+  const r = wl(name);
+  for (const [lk, pt] of [['latentkit', 'torch'], ['latentkit-2t', 'torch-2t']]) {
+    const ok = r[lk] !== undefined && r[pt] !== undefined ? r[lk] <= r[pt] : undefined;
+    check(`${lk} ≤ ${pt} on ${name}`, ok, ok === undefined ? 'not measured' : `${fmt(r[lk], 'ms')} vs ${fmt(r[pt], 'ms')} ms (${(r[pt] / r[lk]).toFixed(2)}× faster)`);
+  }
+}
+for (const name of ['gan64', 'gan256']) {
+  const r = wl(name);
+  const ok = r['latentkit-2t'] !== undefined && r.jax !== undefined ? r['latentkit-2t'] <= 1.5 * r.jax : undefined;
+  check(`latentkit-2t ≤ 1.5× one-thread JAX on ${name}`, ok, ok === undefined ? 'not measured' : `${fmt(r['latentkit-2t'], 'ms')} vs ${fmt(r.jax, 'ms')} ms (${(r['latentkit-2t'] / r.jax).toFixed(2)}×)`);
+}
+{
+  const s = report.speedup2t.ae;
+  check('ae no slower at 2 threads than at 1', s ? s.median >= 0.97 : undefined, s ? `speed-up ${s.median.toFixed(2)}× (within 3% counts as equal)` : 'not measured');
+}
+check('bundle ≤ 80 KB gzip', report.bundleBytes.gzip <= 80 * 1024, `${(report.bundleBytes.gzip / 1024).toFixed(1)} KB`);
+// Amdahl: the serial fraction f that explains the measured 2-thread speed-up S, and what 8 cores would give.
+for (const name of ['gan64', 'gan256', 'ae784']) {
+  const s = report.speedup2t[name]?.median;
+  if (!s) continue;
+  const f = Math.max(0, 2 / s - 1);
+  console.log(`${name}: serial fraction ${(100 * f).toFixed(0)}% (from 2 threads ${s.toFixed(2)}×) → projected 8 cores ${(1 / (f + (1 - f) / 8)).toFixed(2)}×`);
 }
 console.log();
 console.log(`WASM SIMD ceiling (independent f32x4 mul+add chains, best of 4–14 accumulators): ${report.simdCeilingGflops.toFixed(1)} GFLOP/s with ${report.simdCeilingChains} chains`);

