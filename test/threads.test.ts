@@ -3,7 +3,7 @@
 import { spawnSync } from 'node:child_process';
 import { afterAll, describe, expect, it } from 'vitest';
 import * as lk from '../dist/index.js';
-import { Autoencoder, Classifier, GAN, LatentkitError, Sequential, internal, memoryStats, mlp, setThreads, threads } from '../dist/index.js';
+import { Autoencoder, Classifier, GAN, LatentkitError, PCA, Sequential, internal, memoryStats, mlp, setThreads, threads } from '../dist/index.js';
 import { randomArray } from './helpers.js';
 // @ts-expect-error plain JS fixture shared with the other runtimes
 import { seededRun } from './runtimes/seeded-run.js';
@@ -94,6 +94,27 @@ describe('threads', () => {
       expect(two, `${name}: 2 threads vs 1`).toEqual(one);
       expect(three, `${name}: 3 threads vs 1`).toEqual(one);
     }
+  });
+
+  it('PCA (covariance split by column strips) and inference give the same bits on 1 and 2 threads', async () => {
+    const x = randomArray(3000 * 300, 5);
+    const fits = [];
+    for (const t of [1, 2]) {
+      setThreads(t);
+      if (t > 1) {
+        const warm = mlp([512, 1024], { seed: 1 });
+        warm.predict(new Float32Array(512 * 512));
+        warm.dispose();
+        await workersReady(1);
+      }
+      const pca = PCA.fit({ data: x, shape: [3000, 300] }, { components: 8 });
+      const z = pca.transform({ data: x, shape: [3000, 300] });
+      const net = mlp([300, 1024, 64], { seed: 3 });
+      fits.push({ components: bits(pca.components), variance: Array.from(pca.explainedVariance), z: bits(z.data), predict: bits(net.predict(x).data) });
+      pca.dispose();
+      net.dispose();
+    }
+    expect(fits[1]).toEqual(fits[0]);
   });
 
   it('grows WebAssembly memory by 0 bytes over 10,000 steps on 2 threads, with no new allocations', async () => {

@@ -1,3 +1,4 @@
+import { covarianceChunk } from './runtime/threads.js';
 import { LatentkitError } from './errors.js';
 import { Block, type BlockScope, heap } from './runtime/memory.js';
 import { kernels } from './runtime/wasm.js';
@@ -100,7 +101,7 @@ function covarianceInto(x: Matrix, what: string, cov: Block, scope: BlockScope):
   for (let r = 0; r < n; r += rowsPerChunk) {
     const rows = Math.min(rowsPerChunk, n - r);
     if (r > 0 || rows < n) chunk.write(x.data.subarray(r * d, (r + rows) * d));
-    kernels.lk_covariance_chunk(chunk.ptr, rows, d, denseB.ptr, nd, sparseB.ptr, ns, shiftB.ptr, panel.ptr, rowBuf.ptr, md.ptr, ms.ptr, r === 0 ? 0 : 1);
+    covarianceChunk(chunk.ptr, rows, d, denseB.ptr, nd, sparseB.ptr, ns, shiftB.ptr, panel.ptr, rowBuf.ptr, md.ptr, ms.ptr, r === 0 ? 0 : 1);
   }
   new Float64Array(kernels.memory.buffer, deltaB.ptr, d).set(meanF64.map((m, j) => m - shift[j]!));
   kernels.lk_covariance_assemble(md.ptr, denseB.ptr, nd, ms.ptr, sparseB.ptr, ns, deltaB.ptr, n, d, cov.ptr);

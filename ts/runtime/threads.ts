@@ -200,13 +200,14 @@ class Pool {
    * Runs job `op` (arguments already written) over `units` columns or elements in one part per
    * thread, boundaries on multiples of `align`; `local(a, b)` runs a part on this thread.
    */
-  run(op: number, units: number, align: number, local: (a: number, b: number) => void): void {
+  run(op: number, units: number, align: number, local: (a: number, b: number) => void, share: (fraction: number) => number = (f) => f): void {
     if (this.failure) this.fail(this.failure);
     const I = this.I;
     // Several parts per thread: whoever finishes first takes the next, so a worker that wakes
     // late or a slower core does not leave the others waiting. Parts stay ≥ 32 units wide.
+    // `share` maps a fraction of the work to a fraction of the units (√ for a triangle).
     const parts = Math.max(1, Math.min(PARTS_PER_THREAD * this.count, C.MAX_PARTS, Math.floor(units / Math.max(align, 32))));
-    for (let p = 0; p <= parts; p++) I[C.BOUNDS + p] = Math.min(units, Math.ceil((units * p) / parts / align) * align);
+    for (let p = 0; p <= parts; p++) I[C.BOUNDS + p] = Math.min(units, Math.ceil((units * share(p / parts)) / align) * align);
     I[C.OP] = op;
     Atomics.store(I, C.DONE, 0);
     Atomics.store(I, C.NEXT, parts << PART_BITS);
@@ -348,4 +349,19 @@ export function rmsprop(p: number, g: number, nu: number, n: number, lr: number,
   }
   pool.args([p, g, nu], [lr, eps], [decay]);
   pool.run(OP.RMSPROP, n, 4, (a, b) => kernels.lk_rmsprop(p + 4 * a, g + 4 * a, nu + 4 * a, b - a, lr, decay, eps));
+}
+
+/** One chunk of PCA's split covariance (see linalg.ts); the dense block's syrk is split by column strips. */
+export function covarianceChunk(
+  x: number, rows: number, d: number, dense: number, nd: number, sparse: number, ns: number, shift: number, panel: number, rowBuf: number, md: number, ms: number, accumulate: number,
+): void {
+  // The upper triangle of nd×nd over `rows` rows: rows·nd²/2 multiply-adds.
+  if (!pool.parallel((rows * nd * nd) / 2, MIN_DENSE_WORK)) {
+    kernels.lk_covariance_chunk(x, rows, d, dense, nd, sparse, ns, shift, panel, rowBuf, md, ms, accumulate);
+    return;
+  }
+  kernels.lk_covariance_prepare(x, rows, d, dense, nd, sparse, ns, shift, panel, rowBuf, ms, accumulate);
+  pool.args([panel, rows, nd, md, accumulate]);
+  // Column j of the upper triangle holds j + 1 entries: equal work per part at √-spaced boundaries.
+  pool.run(OP.SYRK, nd, 8, (j0, j1) => kernels.lk_syrk_upper_columns(panel, rows, nd, md, accumulate, j0, j1, 0), Math.sqrt);
 }

@@ -15,6 +15,8 @@ export interface KernelExports {
   lk_dense_backward_params_columns(m: number, k: number, n: number, x: number, y: number, dy: number, dw: number, db: number, activation: number, alpha: number, transposed: number, j0: number, j1: number, pack: number): void;
   lk_dense_backward_input_columns(m: number, k: number, n: number, dz: number, w: number, dx: number, transposed: number, i0: number, i1: number, pack: number): void;
   lk_pack_floats(): number;
+  lk_covariance_prepare(x: number, rows: number, d: number, dense: number, nd: number, sparse: number, ns: number, shift: number, panel: number, rowBuf: number, ms: number, accumulate: number): void;
+  lk_syrk_upper_columns(panel: number, rows: number, nd: number, md: number, accumulate: number, j0: number, j1: number, pack: number): void;
   lk_activation_forward(activation: number, alpha: number, y: number, n: number): void;
   lk_activation_backward(activation: number, alpha: number, y: number, dy: number, n: number): void;
   lk_loss(kind: number, pred: number, target: number, constTarget: number, rows: number, cols: number, grad: number, weight: number): number;

@@ -210,3 +210,32 @@ fn lanczos_restarts_when_the_krylov_space_closes() {
     let (vals, _, _, converged) = lanczos(&zero, d, 3, 1e-6, d);
     assert!(converged && vals.iter().all(|&v| v == 0.0), "zero matrix: {vals:?}, converged {converged}");
 }
+
+#[test]
+fn syrk_upper_by_column_strips_is_bit_identical_to_the_full_call() {
+    use latentkit_kernels::linalg::syrk_upper_columns;
+    let (mut pa, mut pb) = scratch_buffers();
+    let mut sc = Scratch::new(&mut pa, &mut pb);
+    let mut r = Xoshiro128ss::from_seed(5);
+    for &(n, d) in &[(9, 3), (300, 130), (50, 257), (600, 520), (20, 1030)] {
+        let x: Vec<f32> = (0..n * d).map(|_| r.next_f32() * 2.0 - 1.0).collect();
+        let mut full = vec![f32::NAN; d * d];
+        syrk_upper::<Native, MR>(&x, n, d, &mut full, false, &mut sc);
+        syrk_upper::<Native, MR>(&x, n, d, &mut full, true, &mut sc);
+        for cuts in [vec![8], vec![16, 48, 128], vec![8, 512, 520, 1024]] {
+            let mut edges: Vec<usize> = std::iter::once(0).chain(cuts.iter().copied().filter(|&c| c < d)).chain(std::iter::once(d)).collect();
+            edges.dedup();
+            let mut parts = vec![f32::NAN; d * d];
+            for w in edges.windows(2).rev() {
+                syrk_upper_columns::<Native, MR>(&x, n, d, &mut parts, false, w[0]..w[1], &mut sc);
+                syrk_upper_columns::<Native, MR>(&x, n, d, &mut parts, true, w[0]..w[1], &mut sc);
+            }
+            for i in 0..d {
+                for j in i..d {
+                    let (a, b) = (full[i * d + j], parts[i * d + j]);
+                    assert!(a.to_bits() == b.to_bits(), "n={n} d={d} cuts {cuts:?}: C[{i}, {j}] full {a}, by strips {b}");
+                }
+            }
+        }
+    }
+}

@@ -312,6 +312,19 @@ pub unsafe extern "C" fn lk_covariance_chunk(
     ms: *mut f32,
     accumulate: u32,
 ) {
+    lk_covariance_prepare(x, rows, d, dense, nd, sparse, ns, shift, panel, row_buf, ms, accumulate);
+    if nd > 0 {
+        lk_syrk_upper_columns(panel, rows, nd, md, accumulate, 0, nd, core::ptr::null_mut());
+    }
+}
+
+/// The part of lk_covariance_chunk that is not the dense block's syrk: the shifted dense panel
+/// and the sparse rows. Threads then split lk_syrk_upper_columns over the panel.
+#[no_mangle]
+pub unsafe extern "C" fn lk_covariance_prepare(
+    x: *const f32, rows: usize, d: usize, dense: *const u32, nd: usize, sparse: *const u32, ns: usize,
+    shift: *const f32, panel: *mut f32, row_buf: *mut f32, ms: *mut f32, accumulate: u32,
+) {
     let x = s(x, rows * d);
     let (dense, sparse, shift) = (su(dense, nd), su(sparse, ns), s(shift, d));
     let ms = sm(ms, ns * d);
@@ -319,13 +332,18 @@ pub unsafe extern "C" fn lk_covariance_chunk(
         ms.iter_mut().for_each(|v| *v = 0.0);
     }
     if nd > 0 {
-        let panel = sm(panel, rows * nd);
-        linalg::gather_shifted(x, rows, d, dense, shift, panel);
-        linalg::syrk_upper::<Native, { params::MR }>(panel, rows, nd, sm(md, nd * nd), accumulate != 0, &mut scratch());
+        linalg::gather_shifted(x, rows, d, dense, shift, sm(panel, rows * nd));
     }
     if ns > 0 {
         linalg::sparse_rows_accumulate::<Native>(x, rows, d, sparse, shift, sm(row_buf, d), ms);
     }
+}
+
+/// Columns j0..j1 (j0 a multiple of 8) of the upper triangle of md[nd×nd] ← panelᵀ·panel
+/// (+ md when `accumulate`), panel being rows × nd, with packing space `pack` (null: the static one).
+#[no_mangle]
+pub unsafe extern "C" fn lk_syrk_upper_columns(panel: *const f32, rows: usize, nd: usize, md: *mut f32, accumulate: u32, j0: usize, j1: usize, pack: *mut f32) {
+    linalg::syrk_upper_columns::<Native, { params::MR }>(s(panel, rows * nd), rows, nd, sm(md, nd * nd), accumulate != 0, j0..j1, &mut scratch_at(pack));
 }
 
 /// c[d×d] ← (M − n·δδᵀ)/(n − 1) from the chunks' md and ms; δ[d] in f64.

@@ -21,22 +21,31 @@ use crate::simd::F32x4;
 /// those tiles below the diagonal get values too and are meant to be
 /// overwritten from the upper triangle.
 pub fn syrk_upper<V: F32x4, const MR: usize>(x: &[f32], n: usize, d: usize, c: &mut [f32], accumulate: bool, s: &mut Scratch) {
+    syrk_upper_columns::<V, MR>(x, n, d, c, accumulate, 0..d, s);
+}
+
+/// [`syrk_upper`] for the columns `cols` of C only (threads split C into column strips). With
+/// `cols.start` a multiple of NR every tile is the one the full call computes, bit for bit.
+pub fn syrk_upper_columns<V: F32x4, const MR: usize>(x: &[f32], n: usize, d: usize, c: &mut [f32], accumulate: bool, cols: core::ops::Range<usize>, s: &mut Scratch) {
     debug_assert!(x.len() >= n * d && c.len() >= d * d);
-    if d == 0 {
+    debug_assert!(cols.start % NR == 0 && cols.start <= cols.end && cols.end <= d);
+    if cols.start == cols.end {
         return;
     }
     if n == 0 {
         if !accumulate {
-            c[..d * d].iter_mut().for_each(|v| *v = 0.0);
+            for row in c[..d * d].chunks_exact_mut(d) {
+                row[cols.clone()].iter_mut().for_each(|v| *v = 0.0);
+            }
         }
         return;
     }
     let mc_max = MR * MC_PANELS;
     let pa = s.a.as_mut_ptr();
     let pb = s.b.as_mut_ptr();
-    let mut jc = 0;
-    while jc < d {
-        let nc = NC.min(d - jc);
+    let mut jc = cols.start;
+    while jc < cols.end {
+        let nc = NC.min(cols.end - jc);
         let row_end = jc + nc; // rows past the panel's last column are all below the diagonal
         let mut pc = 0;
         while pc < n {

@@ -9,7 +9,7 @@ pub mod symmetric;
 pub mod tridiagonal;
 pub mod vector;
 
-pub use covariance::{column_stats, covariance_assemble, gather_shifted, sparse_rows_accumulate, syrk_upper};
+pub use covariance::{column_stats, covariance_assemble, gather_shifted, sparse_rows_accumulate, syrk_upper, syrk_upper_columns};
 pub use lanczos::{lanczos_top_eigen, Lanczos};
 pub use symmetric::symmetric_eigen;
 pub use tridiagonal::tridiagonal_ql;
