@@ -21,6 +21,7 @@ export { columnStats, standardize, centerRows, addRowMeans, rescale } from './da
 export { minibatches } from './data/batches.js';
 export { GAN, type GanOptions, type GanStep, type GanUpdate, type GanFitOptions } from './models/gan.js';
 export { ringCentres, sampleRing, ringQuality } from './metrics/ring.js';
+export { parzenLogLikelihood, parzenWindow, type ParzenScore, type ParzenWindowOptions } from './metrics/parzen.js';
 export { gaussianStatistics, frechetDistance, classHistogram, FeatureScore, type GaussianStatistics } from './metrics/frechet.js';
 export { encodeSafetensors, decodeSafetensors, type Tensor } from './io/safetensors.js';
 export { save, load, checkpoint, type SavableModel } from './io/model.js';
