@@ -2,17 +2,21 @@
 // discriminator 784-512-256-1 (leaky ReLU 0.2), Adam(2e-4, β1 = 0.5), batch 64,
 // non-saturating loss, one-sided label smoothing 0.1, dropout 0.3 in the discriminator's hidden
 // layers, Glorot-uniform initialisation. Scored by the Fréchet distance in the
-// penultimate-layer features of an MNIST classifier trained here with latentkit.
-//   node examples/gan-mnist.mjs [--minutes 10] [--iterations N] [--every 2000] [--smoothing 0.1] [--dropout 0.3] [--init 0|1]
-import { writeFileSync } from 'node:fs';
+// penultimate-layer features of an MNIST classifier trained here with latentkit (also every
+// 1,000 iterations), and by the Parzen-window log-likelihood of Goodfellow et al. (2014).
+// A fixed number of iterations by default, so every machine trains the same model bit for bit;
+// --minutes M stops earlier when the time runs out.
+//   node examples/gan-mnist.mjs [--iterations 25000] [--minutes M] [--every 2000] [--smoothing 0.1] [--dropout 0.3] [--init 0|1] [--threads N]
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Classifier, FeatureScore, GAN, PCA, Rng, grayToBytes, imageGrid, mlp } from 'latentkit';
+import { Classifier, FeatureScore, GAN, PCA, Rng, grayToBytes, imageGrid, mlp, parzenWindow } from 'latentkit';
 import { encodePng } from 'latentkit/png';
 import { argFlag, outDir, table, upscale, writeOutputs } from './common.mjs';
 import { loadMnist } from './mnist.mjs';
 
-const minutes = argFlag('minutes', 10);
-const maxIterations = argFlag('iterations', Infinity);
+const minutes = argFlag('minutes', Infinity);
+const maxIterations = argFlag('iterations', 25_000);
+const checkpointEvery = 1000;
 const every = argFlag('every', 2000);
 const smoothing = argFlag('smoothing', 0.1);
 const seed = argFlag('seed', 1);
@@ -24,20 +28,38 @@ const tty = process.stdout.isTTY;
 const toSigned = (m) => ({ data: m.data.map((v) => 2 * v - 1), shape: m.shape });
 const train = loadMnist('train');
 const test = loadMnist('test');
-const trainX = toSigned(train.x);
+// The last 1,000 training images are held out: they choose the Parzen window's σ.
+const HELD_OUT = 1000;
+const trainRows = train.x.shape[0] - HELD_OUT;
+const heldOut = { data: train.x.data.slice(trainRows * 784), shape: [HELD_OUT, 784] };
+const trainX = toSigned({ data: train.x.data.subarray(0, trainRows * 784), shape: [trainRows, 784] });
+const trainLabels = train.labels.subarray(0, trainRows);
 const testX = toSigned(test.x);
 
 // 1. The feature extractor: an MNIST classifier on the same [−1, 1] pixels.
 const body = mlp([784, 256, 128], { activation: 'relu', outputActivation: 'relu', seed: 100 });
 const head = mlp([128, 10], { seed: 101 });
 const clf = new Classifier({ body, head, optimizer: { type: 'adam', lr: 1e-3 }, seed: 102 });
-clf.fit(trainX, train.labels, { epochs: 6, batchSize: 128 });
+clf.fit(trainX, trainLabels, { epochs: 6, batchSize: 128 });
 const { accuracy } = clf.evaluate(testX, test.labels);
 console.log(`feature classifier 784-256-128-10: test accuracy ${(100 * accuracy).toFixed(2)}%`);
 const score = new FeatureScore(body, head);
 const testStats = score.statistics(testX);
 
-// 2. The GAN, for as many iterations as fit in the time budget.
+function frechetDistanceTo(x) {
+  return score.distance(x, testStats);
+}
+
+// 2. Baselines against the 10,000 test images: uniform noise, and a Gaussian in PCA-50 space.
+const rng = new Rng(seed + 3);
+const noiseImages = { data: rng.uniformArray(10_000 * 784, -1, 1), shape: [10_000, 784] };
+const pca = PCA.fit(trainX, { components: 50 });
+const z = rng.normalArray(10_000 * 50);
+for (let i = 0; i < 10_000; i++) for (let j = 0; j < 50; j++) z[i * 50 + j] *= Math.sqrt(pca.explainedVariance[j]);
+const pcaGaussian = pca.inverseTransform({ data: z, shape: [10_000, 50] });
+const baselines = { trainFloor: frechetDistanceTo(trainX), noise: frechetDistanceTo(noiseImages), pcaGaussian: frechetDistanceTo(pcaGaussian) };
+
+// 3. The GAN, for the fixed number of iterations (or until --minutes runs out).
 const leaky = { type: 'leaky-relu', alpha: 0.2 };
 const generator = mlp([100, 256, 512, 784], { activation: leaky, outputActivation: 'tanh', init, seed });
 const discriminator = mlp([784, 512, 256, 1], { activation: leaky, outputActivation: 'linear', init, dropout, seed: seed + 1 });
@@ -55,8 +77,10 @@ const deadline = performance.now() + minutes * 60_000;
 const t0 = performance.now();
 const controller = new AbortController();
 let last = null;
+const checkpoints = [];
+mkdirSync(outDir, { recursive: true });
 gan.fit(trainX, {
-  iterations: Number.isFinite(maxIterations) ? maxIterations : 1e9,
+  iterations: maxIterations,
   signal: controller.signal,
   onStep: (s) => {
     last = s;
@@ -69,6 +93,11 @@ gan.fit(trainX, {
     } else if (!tty && s.iteration % 500 === 0) {
       console.log(`iteration ${s.iteration} (${rate.toFixed(0)} it/s): lossD ${s.lossD.toFixed(3)} lossG ${s.lossG.toFixed(3)} D(x) ${s.dReal.toFixed(3)} D(G(z)) ${s.dFake.toFixed(3)}`);
     }
+    if (s.iteration % checkpointEvery === 0) {
+      const ratio = frechetDistanceTo({ data: gan.sample(10_000, { seed: 777 }), shape: [10_000, 784] }) / baselines.pcaGaussian;
+      checkpoints.push({ iteration: s.iteration, frechetRatio: ratio });
+      if (!tty) console.log(`iteration ${s.iteration}: Fréchet distance / PCA-Gaussian ${ratio.toFixed(3)}`);
+    }
     if (s.iteration % every === 0) {
       const g = grid();
       writeFileSync(join(outDir, `gan-mnist-${s.iteration}.png`), encodePng(g.pixels, g.width, g.height, 1));
@@ -79,28 +108,20 @@ if (tty) process.stdout.write('\n');
 const iterations = gan.iterations;
 console.log(`trained ${iterations} iterations in ${((performance.now() - t0) / 1000).toFixed(0)} s`);
 
-// 3. Scores: the GAN and three baselines against the 10,000 test images.
+// 4. Scores of the final generator.
 const fake = { data: gan.sample(10_000, { seed: 777 }), shape: [10_000, 784] };
-const rng = new Rng(seed + 3);
-const noiseImages = { data: rng.uniformArray(10_000 * 784, -1, 1), shape: [10_000, 784] };
-const pca = PCA.fit(trainX, { components: 50 });
-const z = rng.normalArray(10_000 * 50);
-for (let i = 0; i < 10_000; i++) for (let j = 0; j < 50; j++) z[i * 50 + j] *= Math.sqrt(pca.explainedVariance[j]);
-const pcaGaussian = pca.inverseTransform({ data: z, shape: [10_000, 50] });
-const frechet = {
-  gan: frechetDistanceTo(fake),
-  trainFloor: frechetDistanceTo(trainX),
-  noise: frechetDistanceTo(noiseImages),
-  pcaGaussian: frechetDistanceTo(pcaGaussian),
-};
-function frechetDistanceTo(x) {
-  return score.distance(x, testStats);
-}
+const frechet = { gan: frechetDistanceTo(fake), ...baselines };
 const classHistogram = score.classHistogram(fake);
+// Parzen window on 10,000 samples, σ chosen on the held-out training images, scored on the
+// 10,000 test images; pixels in [0, 1] as in the paper.
+const unit = (m) => ({ data: m.data.map((v) => (v + 1) / 2), shape: m.shape });
+const parzen = parzenWindow(unit(fake), { validation: heldOut, test: test.x });
+console.log(`Parzen-window log-likelihood of the test set: ${parzen.logLikelihood.toFixed(1)} ± ${parzen.stderr.toFixed(1)} (σ ${parzen.sigma.toFixed(3)}; Goodfellow et al. 2014: 225 ± 2)`);
 table(Object.entries(frechet).map(([set, fd]) => ({ 'sample set (vs 10,000 test images)': set, 'Fréchet distance': fd })));
 console.log(`GAN / PCA-Gaussian: ${(frechet.gan / frechet.pcaGaussian).toFixed(3)} (target ≤ 0.25)`);
 console.log(`class histogram of GAN samples: ${classHistogram.map((f) => (100 * f).toFixed(1) + '%').join(' ')} (target: every class ≥ 3%)`);
 writeOutputs(process.env.GAN_MNIST_NAME ?? 'gan-mnist', {
   iterations, frechet, classHistogram, ratio: frechet.gan / frechet.pcaGaussian, classifierAccuracy: accuracy,
+  parzen: { logLikelihood: parzen.logLikelihood, stderr: parzen.stderr, sigma: parzen.sigma }, checkpoints,
   labelSmoothing: smoothing, init, dropout, last, seconds: (performance.now() - t0) / 1000,
 }, grid());
