@@ -10,26 +10,12 @@ threads off for "jax", defaults for "jax-mt".
 import json
 import pathlib
 import sys
-import time
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
-
-
-def measure(fn, warmup_s=1.5, reps=5, inner=20):
-    t = time.perf_counter()
-    while time.perf_counter() - t < warmup_s:
-        fn()
-    times = []
-    for _ in range(reps):
-        t0 = time.perf_counter()
-        for _ in range(inner):
-            fn()
-        times.append((time.perf_counter() - t0) / inner * 1000)
-    times.sort()
-    return {"median": times[len(times) // 2], "min": times[0], "max": times[-1], "reps": reps, "inner": inner}
+from timing import measure
 
 
 def dense_init(key, sizes):

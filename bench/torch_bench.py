@@ -10,27 +10,14 @@ user would write them.
 """
 import json
 import sys
-import time
 
 import torch
 from torch import nn
 
+from timing import measure
+
 torch.set_num_threads(int(sys.argv[1]))
 torch.manual_seed(0)
-
-
-def measure(fn, warmup_s=1.5, reps=5, inner=20):
-    t = time.perf_counter()
-    while time.perf_counter() - t < warmup_s:
-        fn()
-    times = []
-    for _ in range(reps):
-        t0 = time.perf_counter()
-        for _ in range(inner):
-            fn()
-        times.append((time.perf_counter() - t0) / inner * 1000)
-    times.sort()
-    return {"median": times[len(times) // 2], "min": times[0], "max": times[-1], "reps": reps, "inner": inner}
 
 
 def mlp(sizes, act, out=None):

@@ -54,6 +54,7 @@ const COMMANDS = {
       lr: flag('rate', 'learning rate of both networks', 2e-4),
       'label-smoothing': flag('fraction', 'one-sided label smoothing', 0),
       loss: flag(GAN_LOSSES, 'generator loss', 'non-saturating'),
+      ema: flag('fraction', "decay of a moving average of the generator's weights that samples come from, e.g. 0.999 (0 = none)", 0),
       'checkpoint-every': flag('positive', 'iterations between checkpoints', 500),
       checkpoint: flag('path', 'checkpoint file (default <out>.ckpt)'),
       'png-every': flag('count', 'iterations between sample grids (0 = never)', 500),
@@ -274,6 +275,7 @@ async function trainGan(s) {
     gan = new GAN({
       generator, discriminator, noise: { dim: s['noise-dim'] }, k: s.k, batchSize: s['batch-size'], generatorLoss: s.loss,
       labelSmoothing: s['label-smoothing'], optimizerD: optimizer, optimizerG: optimizer, seed: s.seed + 2,
+      ...(s.ema > 0 && { ema: { decay: s.ema } }),
     });
   }
   console.log(`training on ${threads().count} thread${threads().count > 1 ? 's' : ''}`);

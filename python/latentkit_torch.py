@@ -50,10 +50,15 @@ class Autoencoder(nn.ModuleDict):
 
 
 class GAN(nn.ModuleDict):
-    """``generator(z)``; ``discriminator(x)`` returns the logit of P(real)."""
+    """``generator(z)``; ``discriminator(x)`` returns the logit of P(real). A GAN trained with
+    latentkit's ``ema`` option also has ``generatorEma``, the generator's moving average
+    (what latentkit's ``sample`` draws from)."""
 
-    def __init__(self, generator: nn.Sequential, discriminator: nn.Sequential, options: dict | None = None):
-        super().__init__({"generator": generator, "discriminator": discriminator})
+    def __init__(self, generator: nn.Sequential, discriminator: nn.Sequential, options: dict | None = None, generator_ema: nn.Sequential | None = None):
+        modules = {"generator": generator, "discriminator": discriminator}
+        if generator_ema is not None:
+            modules["generatorEma"] = generator_ema
+        super().__init__(modules)
         self.latentkit_options = dict(options or {})
         self.latentkit_options.setdefault("noise", {"dim": _linears(generator)[0].in_features, "distribution": "normal"})
 
@@ -171,7 +176,7 @@ def load(source: str | bytes) -> nn.Module:
     elif kind == "autoencoder":
         model = Autoencoder(mods["encoder"], mods["decoder"], options)
     elif kind == "gan":
-        model = GAN(mods["generator"], mods["discriminator"], options)
+        model = GAN(mods["generator"], mods["discriminator"], options, mods.get("generatorEma"))
     elif kind == "classifier":
         bodies = [mods[k] for k in sorted((k for k in mods if k.startswith("body")), key=lambda k: int(k[4:]))]
         model = Classifier(bodies, mods["head"], options)
@@ -253,7 +258,7 @@ def save(model: nn.Module, path: str | None = None) -> bytes:
         keys = set(model.keys())
         if keys == {"encoder", "decoder"}:
             kind = "autoencoder"
-        elif keys == {"generator", "discriminator"}:
+        elif keys in ({"generator", "discriminator"}, {"generator", "discriminator", "generatorEma"}):
             kind = "gan"
         elif "head" in keys and all(k == "head" or (k.startswith("body") and k[4:].isdigit()) for k in keys):
             kind = "classifier"
@@ -274,6 +279,8 @@ def save(model: nn.Module, path: str | None = None) -> bytes:
     options = dict(getattr(model, "latentkit_options", {}))
     if kind == "gan":
         options.setdefault("noise", {"dim": modules["generator"]["sizes"][0], "distribution": "normal"})
+        if "generatorEma" in modules and "ema" not in options:
+            raise ValueError("latentkit_torch.save: a GAN with generatorEma needs its decay: set model.latentkit_options['ema'] = {'decay': ...}")
     arch = {"kind": kind, "modules": modules, "options": options}
     data = _save_bytes(tensors, metadata={"format": FORMAT, "version": VERSION, "kind": kind, "architecture": json.dumps(arch)})
     if path is not None:

@@ -4,6 +4,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { type GAN, load } from '../dist/index.js';
 import { encodePng } from '../dist/png.js';
 import { pngKinds } from './png-kinds.js';
 
@@ -11,6 +12,20 @@ const cli = join(process.cwd(), 'bin/latentkit.mjs');
 // Each run starts in an empty folder of its own, so nothing on the machine outside it matters.
 const run = (...args: string[]) => spawnSync('node', [cli, ...args], { encoding: 'utf8', cwd: mkdtempSync(join(tmpdir(), 'lk-cwd-')) });
 const sha256 = (path: string) => createHash('sha256').update(readFileSync(path)).digest('hex');
+
+/** Starts a long training command, sends it SIGINT after 2.5 s: it must exit 130 having written <out>.ckpt. */
+async function expectCheckpointOnCtrlC(args: string[], out: string): Promise<void> {
+  const { spawn } = await import('node:child_process');
+  const child = spawn('node', [cli, ...args]);
+  let stderr = '';
+  child.stderr.on('data', (d) => { stderr += d; });
+  await new Promise((r) => setTimeout(r, 2500));
+  child.kill('SIGINT');
+  const code = await new Promise((r) => child.on('exit', r));
+  expect(code, stderr).toBe(130);
+  expect(stderr).toMatch(/interrupted: wrote checkpoint/);
+  expect(existsSync(`${out}.ckpt`)).toBe(true);
+}
 
 function pngFolder(sizes: [number, number][]): string {
   const dir = mkdtempSync(join(tmpdir(), 'lk-img-'));
@@ -47,10 +62,11 @@ describe('latentkit command line', () => {
   it('trains a GAN and samples from it', () => {
     const dir = pngFolder(Array.from({ length: 64 }, () => [4, 4] as [number, number]));
     const out = join(mkdtempSync(join(tmpdir(), 'lk-out-')), 'gan.safetensors');
-    const r = run('train-gan', '--data', dir, '--iterations', '20', '--batch-size', '16', '--generator', '8', '--discriminator', '8', '--noise-dim', '4', '--out', out, '--png-every', '10');
+    const r = run('train-gan', '--data', dir, '--iterations', '20', '--batch-size', '16', '--generator', '8', '--discriminator', '8', '--noise-dim', '4', '--out', out, '--png-every', '10', '--ema', '0.9');
     expect(r.status, r.stderr).toBe(0);
     const s = run('sample', '--model', out, '--n', '9', '--out', join(dir, 's.png'));
     expect(s.stdout).toMatch(/wrote .*s.png \(9 samples\)/);
+    expect((load(readFileSync(out)) as GAN).emaDecay).toBe(0.9);
   });
 
   it('--iterations is the total: 100 then the same command with --resume equals 200 straight, bit for bit', () => {
@@ -79,16 +95,7 @@ describe('latentkit command line', () => {
     });
     expect(sha256(outs[1]!)).toBe(sha256(outs[0]!));
     const out = join(mkdtempSync(join(tmpdir(), 'lk-int-')), 'gan.safetensors');
-    const { spawn } = await import('node:child_process');
-    const child = spawn('node', [cli, 'train-gan', ...flags.slice(0, -2), '--iterations', '1000000', '--threads', '2', '--checkpoint-every', '1000000', '--out', out]);
-    let stderr = '';
-    child.stderr.on('data', (d) => { stderr += d; });
-    await new Promise((r) => setTimeout(r, 2500));
-    child.kill('SIGINT');
-    const code = await new Promise((r) => child.on('exit', r));
-    expect(code, stderr).toBe(130);
-    expect(stderr).toMatch(/interrupted: wrote checkpoint/);
-    expect(existsSync(`${out}.ckpt`)).toBe(true);
+    await expectCheckpointOnCtrlC(['train-gan', ...flags.slice(0, -2), '--iterations', '1000000', '--threads', '2', '--checkpoint-every', '1000000', '--out', out], out);
   });
 
   it('reads PNGs of every colour type and bit depth, palettes and interlacing', () => {
@@ -104,16 +111,7 @@ describe('latentkit command line', () => {
   it('writes a checkpoint on Ctrl-C (SIGINT) and exits with 130', async () => {
     const dir = pngFolder(Array.from({ length: 200 }, () => [16, 16] as [number, number]));
     const out = join(mkdtempSync(join(tmpdir(), 'lk-int-')), 'ae.safetensors');
-    const { spawn } = await import('node:child_process');
-    const child = spawn('node', [cli, 'train-ae', '--data', dir, '--epochs', '100000', '--batch-size', '4', '--checkpoint-every', '100000', '--png-every', '0', '--out', out]);
-    let stderr = '';
-    child.stderr.on('data', (d) => { stderr += d; });
-    await new Promise((r) => setTimeout(r, 2500));
-    child.kill('SIGINT');
-    const code = await new Promise((r) => child.on('exit', r));
-    expect(code, stderr).toBe(130);
-    expect(stderr).toMatch(/interrupted: wrote checkpoint/);
-    expect(existsSync(`${out}.ckpt`)).toBe(true);
+    await expectCheckpointOnCtrlC(['train-ae', '--data', dir, '--epochs', '100000', '--batch-size', '4', '--checkpoint-every', '100000', '--png-every', '0', '--out', out], out);
     const resumed = run('eval', '--model', `${out}.ckpt`, '--data', dir);
     expect(resumed.stdout).toMatch(/reconstruction MSE/);
   });

@@ -102,6 +102,37 @@ describe('GAN', () => {
     dispose();
   });
 
+  it('ema keeps θ̄ ← decay·θ̄ + (1 − decay)·θ after every generator step, and sample draws from it', () => {
+    const { gan, generator, dispose } = makeGan({ ema: { decay: 0.9 } });
+    const avg = gan.generatorEma!;
+    expect(avg.getWeights()).toEqual(generator.getWeights()); // starts as a copy
+    // Replay the average in f32 from the generator's weights after each of its updates.
+    const keep = Math.fround(0.9);
+    const take = Math.fround(1 - 0.9);
+    let want = generator.getWeights();
+    gan.fit(randomArray(64 * 3, 7), {
+      iterations: 12,
+      onUpdate: (u) => {
+        if (u.network !== 'generator') return;
+        const w = generator.getWeights();
+        want = want.map((a, i) => Math.fround(Math.fround(keep * a) + Math.fround(take * w[i]!)));
+      },
+    });
+    expect(Array.from(avg.getWeights())).toEqual(Array.from(want));
+    expect(avg.getWeights()).not.toEqual(generator.getWeights());
+    // sample: the average by default, the trained generator with raw.
+    const z = new GAN({ generator: mlp([4, 8, 3], { activation: 'tanh', seed: 1 }), discriminator: mlp([3, 1]), noise: { dim: 4 } });
+    z.generator.setWeights(avg.getWeights());
+    expect(gan.sample(20, { seed: 5 })).toEqual(z.sample(20, { seed: 5 }));
+    z.generator.setWeights(generator.getWeights());
+    expect(gan.sample(20, { seed: 5, raw: true })).toEqual(z.sample(20, { seed: 5 }));
+    expect(() => gan.sample(2, { seed: 1, average: true } as never)).toThrow(/unknown .*average/);
+    expect(() => makeGan({ ema: { decay: 1 } })).toThrow(/ema.decay must be a number in \(0, 1\), got 1/);
+    expect(() => makeGan({ ema: { decay: 0.99, warmup: 3 } })).toThrow(/warmup/);
+    z.dispose();
+    dispose();
+  });
+
   it('rejects mismatched networks and bad options', () => {
     const G = mlp([4, 3]);
     const D = mlp([5, 1]);

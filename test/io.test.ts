@@ -92,6 +92,30 @@ describe('save and load', () => {
     expect(bits(g3.discriminator.getWeights())).toEqual(bits(g1.discriminator.getWeights()));
   });
 
+  it('saves, loads and resumes a GAN with a generator average bit-identically', () => {
+    const real = randomArray(100 * 4, 5);
+    const makeGan = () => new GAN({ generator: mlp([2, 8, 4], { seed: 1 }), discriminator: mlp([4, 8, 1], { seed: 2 }), noise: { dim: 2 }, batchSize: 16, seed: 4, ema: { decay: 0.95 } });
+    const g1 = makeGan();
+    g1.fit(real, { iterations: 20 });
+    const saved = load(save(g1)) as GAN;
+    expect(saved.emaDecay).toBe(0.95);
+    expect(bits(saved.generatorEma!.getWeights())).toEqual(bits(g1.generatorEma!.getWeights()));
+    expect(bits(saved.sample(10, { seed: 3 }))).toEqual(bits(g1.sample(10, { seed: 3 })));
+    expect(Object.keys(decodeSafetensors(save(g1)).tensors).filter((k) => k.startsWith('generatorEma.')).sort()).toEqual(['generatorEma.0.bias', 'generatorEma.0.weight', 'generatorEma.2.bias', 'generatorEma.2.weight']);
+    const g2 = makeGan();
+    g2.fit(real, { iterations: 8 });
+    const g3 = load(checkpoint(g2)) as GAN;
+    g3.fit(real, { iterations: 12 });
+    expect(bits(g3.generatorEma!.getWeights())).toEqual(bits(g1.generatorEma!.getWeights()));
+    expect(bits(g3.generator.getWeights())).toEqual(bits(g1.generator.getWeights()));
+    // A GAN file whose average is missing is named as corrupt.
+    const { tensors, metadata } = decodeSafetensors(save(g1));
+    for (const k of Object.keys(tensors)) if (k.startsWith('generatorEma.')) delete tensors[k];
+    const arch = JSON.parse(metadata.architecture!);
+    delete arch.modules.generatorEma;
+    expect(() => load(encodeSafetensors(tensors, { ...metadata, architecture: JSON.stringify(arch) }))).toThrow(/a GAN with ema needs module generatorEma/);
+  });
+
   it('names the problem in bad files, and never throws anything else on 1,000 mutated files', () => {
     const ae = new Autoencoder({ encoder: mlp([4, 2], { seed: 1 }), decoder: mlp([2, 4], { seed: 2 }) });
     const good = checkpoint(ae);

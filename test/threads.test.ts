@@ -78,9 +78,9 @@ describe('threads', () => {
         const gan = new GAN({
           generator: mlp([64, 512, 256], { activation: leaky, outputActivation: 'tanh', seed: 6 }),
           discriminator: mlp([256, 512, 1], { activation: leaky, dropout: 0.3, seed: 7 }),
-          noise: { dim: 64 }, k: 2, batchSize: 128, optimizerD: { type: 'rmsprop', lr: 1e-3 }, seed: 8,
+          noise: { dim: 64 }, k: 2, batchSize: 128, optimizerD: { type: 'rmsprop', lr: 1e-3 }, seed: 8, ema: { decay: 0.99 },
         });
-        return { train: () => gan.fit(x, { iterations: 10 }), weights: () => new Float32Array([...gan.generator.getWeights(), ...gan.discriminator.getWeights()]), dispose: () => gan.dispose() };
+        return { train: () => gan.fit(x, { iterations: 10 }), weights: () => new Float32Array([...gan.generator.getWeights(), ...gan.discriminator.getWeights(), ...gan.generatorEma!.getWeights()]), dispose: () => gan.dispose() };
       },
       classifier: () => {
         const body = mlp([256, 1024], { outputActivation: 'relu', seed: 9 });

@@ -33,20 +33,22 @@ describe('PyTorch', () => {
     const gan = new GAN({
       generator: mlp([3, 16, 20], { activation: leaky, outputActivation: 'tanh', seed: 4 }),
       discriminator: mlp([20, 16, 1], { activation: leaky, dropout: 0.3, seed: 5 }),
-      noise: { dim: 3 },
+      noise: { dim: 3 }, ema: { decay: 0.9 },
     });
+    gan.fit(randomArray(64 * 20, 5), { iterations: 5 }); // the average now differs from the generator
     const clf = new Classifier({ body: [mlp([20, 8], { outputActivation: 'relu', seed: 6 }), mlp([8, 6], { outputActivation: 'tanh', seed: 7 })], head: mlp([6, 5], { seed: 8 }) });
     const z = randomArray(11 * 3, 2);
     const cases = [
       { name: 'ae', model: ae, x: x20, y: ae.reconstruct(x20).data },
       { name: 'tied', model: tied, x: x20, y: tied.reconstruct(x20).data },
       { name: 'gan', model: gan, x: z, y: gan.generator.predict(z).data },
+      { name: 'gan-average', model: gan, x: z, y: gan.generatorEma!.predict(z).data },
       { name: 'clf', model: clf, x: x20, y: clf.logits(x20).data },
     ];
     for (const c of cases) {
       writeFileSync(join(dir, `${c.name}.safetensors`), save(c.model));
       writeFileSync(join(dir, `${c.name}.x.f32`), c.x);
-      bridge('forward', join(dir, `${c.name}.safetensors`), join(dir, `${c.name}.x.f32`), join(dir, `${c.name}.out.f32`));
+      bridge('forward', join(dir, `${c.name}.safetensors`), join(dir, `${c.name}.x.f32`), join(dir, `${c.name}.out.f32`), ...(c.name === 'gan-average' ? ['generatorEma'] : []));
       expectClose(f32(join(dir, `${c.name}.out.f32`)), c.y, 0, 1e-5, `PyTorch vs latentkit, ${c.name}`);
     }
   });

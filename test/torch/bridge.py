@@ -1,8 +1,9 @@
 """PyTorch's side of test/torch.test.ts: runs latentkit files in PyTorch and writes PyTorch models
 as latentkit files. Arrays travel as raw little-endian float32 files.
 
-    bridge.py forward  MODEL X OUT      lt.load(MODEL), its forward on X -> OUT; also loads the
-                                        file with strict=True into hand-written nn.Sequentials
+    bridge.py forward  MODEL X OUT [M]  lt.load(MODEL), its forward (or module M's) on X -> OUT;
+                                        also loads the file with strict=True into hand-written
+                                        nn.Sequentials
     bridge.py export   DIR              seeded PyTorch models -> DIR/{ae,gan,clf}.safetensors,
                                         with inputs and PyTorch's outputs beside them
     bridge.py finetune CKPT X STEPS     trains the checkpoint's autoencoder in PyTorch with Adam;
@@ -54,12 +55,13 @@ def idiomatic(arch):
     return mods["layers"] if arch["kind"] == "stack" else nn.ModuleDict(mods)
 
 
-def cmd_forward(model_path, x_path, out_path):
+def cmd_forward(model_path, x_path, out_path, module=None):
     model = lt.load(model_path).eval()
     _, arch = lt.weights(model_path)
     first = next(iter(arch["modules"].values()))
+    run = model if module is None else model[module]
     with torch.no_grad():
-        y = model(read(x_path, first["sizes"][0]))
+        y = run(read(x_path, first["sizes"][0]))
     write(out_path, y)
     # The file's own tensors load with strict=True into the hand-written module (no tied weights).
     if not any(m.get("tiedTo") for m in arch["modules"].values()):

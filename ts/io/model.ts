@@ -34,7 +34,10 @@ interface Architecture {
 
 function modulesOf(model: SavableModel): [string, Stack][] {
   if (model instanceof Autoencoder) return [['encoder', model.encoder], ['decoder', model.decoder]];
-  if (model instanceof GAN) return [['generator', model.generator], ['discriminator', model.discriminator]];
+  if (model instanceof GAN) {
+    const mods: [string, Stack][] = [['generator', model.generator], ['discriminator', model.discriminator]];
+    return model.generatorEma ? [...mods, ['generatorEma', model.generatorEma]] : mods;
+  }
   if (model instanceof Classifier) return [...model.body.map((s, i) => [`body${i}`, s] as [string, Stack]), ['head', model.head]];
   if (model instanceof Stack) return [['layers', model]];
   throw new LatentkitError('save: expected a stack (mlp), Autoencoder, GAN or Classifier');
@@ -62,7 +65,10 @@ function architecture(model: SavableModel): Architecture {
   if (model instanceof GAN) {
     return {
       kind: 'gan', modules,
-      options: { noise: { dim: model.noiseDim, distribution: model.noiseDistribution }, k: model.k, batchSize: model.batchSize, generatorLoss: model.generatorLoss, labelSmoothing: model.labelSmoothing, ...opt },
+      options: {
+        noise: { dim: model.noiseDim, distribution: model.noiseDistribution }, k: model.k, batchSize: model.batchSize, generatorLoss: model.generatorLoss,
+        labelSmoothing: model.labelSmoothing, ...(model.emaDecay !== null && { ema: { decay: model.emaDecay } }), ...opt,
+      },
     };
   }
   if (model instanceof Classifier) return { kind: 'classifier', modules, options: { ...opt, frozenBody: model.body.map((s) => s.frozen) } };
@@ -206,12 +212,23 @@ export function load(bytes: Uint8Array): SavableModel {
         });
         break;
       }
-      case 'gan':
-        model = new GAN({
+      case 'gan': {
+        const gan = new GAN({
           generator: mod('generator'), discriminator: mod('discriminator'), noise: o.noise as never, k: o.k as number, batchSize: o.batchSize as number,
           generatorLoss: o.generatorLoss as never, labelSmoothing: o.labelSmoothing as number, optimizerD: o.optimizerD as OptimizerConfig, optimizerG: o.optimizerG as OptimizerConfig,
+          ...(o.ema !== undefined && { ema: o.ema as { decay: number } }),
         });
+        model = gan;
+        // The GAN owns its average: copy the saved one in, then let the loaded copy go.
+        const saved = built.get('generatorEma');
+        if (gan.generatorEma && !saved) throw new LatentkitError('corrupt latentkit model: a GAN with ema needs module generatorEma');
+        if (saved) {
+          gan.restoreEma(saved);
+          saved.dispose();
+          created.splice(created.indexOf(saved), 1);
+        }
         break;
+      }
       case 'classifier': {
         const bodies = Object.keys(arch.modules).filter((k) => /^body\d+$/.test(k)).sort((a, b) => Number(a.slice(4)) - Number(b.slice(4))).map(mod);
         model = new Classifier({ body: bodies, head: mod('head'), optimizer: o.optimizer as OptimizerConfig });

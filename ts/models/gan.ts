@@ -5,8 +5,10 @@ import { kernels } from '../runtime/wasm.js';
 import { gatherRows, identityOrder, orderFromFloats, orderToFloats } from '../nn/loop.js';
 import { type MatrixLike, asMatrix, positiveInt } from '../nn/matrix.js';
 import { Optimizer, type OptimizerSpec } from '../nn/optimizer.js';
+import { MLP } from '../nn/mlp.js';
 import { checkKeys } from '../nn/sequential.js';
 import { Stack, assertFiniteBlock } from '../nn/stack.js';
+import { ema } from '../runtime/threads.js';
 
 const BCE = 1; // loss code of bce-with-logits (ts/nn/loss.ts)
 
@@ -29,6 +31,12 @@ export interface GanOptions {
   labelSmoothing?: number;
   seed?: number | bigint;
   guardNonFinite?: boolean;
+  /**
+   * Keep an exponential moving average of the generator's weights, updated after every
+   * generator step (θ̄ ← decay·θ̄ + (1 − decay)·θ), and sample from it: it smooths the
+   * oscillation of GAN training, so the result depends less on where training stops.
+   */
+  ema?: { decay: number };
 }
 
 export interface GanStep {
@@ -60,7 +68,7 @@ export interface GanFitOptions {
   signal?: AbortSignal;
 }
 
-const KEYS = ['generator', 'discriminator', 'noise', 'k', 'batchSize', 'generatorLoss', 'optimizerD', 'optimizerG', 'labelSmoothing', 'seed', 'guardNonFinite'];
+const KEYS = ['generator', 'discriminator', 'noise', 'k', 'batchSize', 'generatorLoss', 'optimizerD', 'optimizerG', 'labelSmoothing', 'seed', 'guardNonFinite', 'ema'];
 const disposeSymbol: symbol = (Symbol as { dispose?: symbol }).dispose ?? Symbol.for('Symbol.dispose');
 const DEFAULT_OPT: OptimizerSpec = { type: 'adam', lr: 2e-4, beta1: 0.5 };
 
@@ -82,6 +90,9 @@ export class GAN {
   readonly optimizerD: Optimizer;
   readonly optimizerG: Optimizer;
   readonly rng: Rng;
+  /** The generator's moving average (`ema` option), owned by the GAN; null without it. */
+  readonly generatorEma: Stack | null = null;
+  readonly emaDecay: number | null = null;
   private readonly guard: boolean;
   private order: Block | null = null;
   private cursor = 0;
@@ -121,6 +132,17 @@ export class GAN {
     this.rng = new Rng(opts.seed ?? 0);
     this.optimizerD = new Optimizer(opts.optimizerD ?? DEFAULT_OPT, [D], 'the discriminator');
     this.optimizerG = new Optimizer(opts.optimizerG ?? DEFAULT_OPT, [G], 'the generator');
+    if (opts.ema !== undefined) {
+      checkKeys(opts.ema, ['decay'], 'GAN ema options');
+      const decay = opts.ema?.decay;
+      if (typeof decay !== 'number' || !(decay > 0 && decay < 1)) throw new LatentkitError(`ema.decay must be a number in (0, 1), got ${decay}`);
+      if (G.tiedTo) throw new LatentkitError('ema needs a generator with its own weights (this one is tied to another stack)');
+      const d = G.describe();
+      const avg = new MLP(G.sizes, { activation: d.activation, outputActivation: d.outputActivation });
+      avg.params.write(G.params.read());
+      this.generatorEma = avg;
+      this.emaDecay = decay;
+    }
   }
 
   get iterations(): number {
@@ -153,18 +175,22 @@ export class GAN {
     return history;
   }
 
-  /** n generated samples, from the GAN's own noise stream or from `seed`. */
-  sample(n: number, opts: { seed?: number | bigint } = {}): Float32Array {
+  /**
+   * n generated samples, from the GAN's own noise stream or from `seed`; from the moving-average
+   * generator when the GAN keeps one (`raw: true` samples the trained generator itself).
+   */
+  sample(n: number, opts: { seed?: number | bigint; raw?: boolean } = {}): Float32Array {
     this.assertLive();
+    checkKeys(opts, ['seed', 'raw'], 'GAN sample options');
     positiveInt(n, 'sample count');
     const rng = opts.seed === undefined ? this.rng : new Rng(opts.seed);
-    const G = this.generator;
+    const G = opts.raw || !this.generatorEma ? this.generator : this.generatorEma;
     const out = new Float32Array(n * G.outputSize);
     try {
       const chunk = Math.min(n, 1024);
       for (let r = 0; r < n; r += chunk) {
         const m = Math.min(chunk, n - r);
-        const z = this.drawNoise(rng, m);
+        const z = this.drawNoise(rng, m, G);
         const y = G.forward(z.ptr, m);
         out.set(heap.f32.subarray(y >>> 2, (y >>> 2) + m * G.outputSize), r * G.outputSize);
       }
@@ -174,8 +200,8 @@ export class GAN {
     return out;
   }
 
-  private drawNoise(rng: Rng, m: number): Block {
-    const z = this.generator.inputBlock(m);
+  private drawNoise(rng: Rng, m: number, into: Stack = this.generator): Block {
+    const z = into.inputBlock(m);
     if (this.noiseDistribution === 'normal') rng.normal(z, 0, 1, m * this.noiseDim);
     else rng.uniform(z, -1, 1, m * this.noiseDim);
     return z;
@@ -242,6 +268,7 @@ export class GAN {
     }
     G.backward(m, 0);
     this.optimizerG.step();
+    if (this.generatorEma) ema(this.generatorEma.params.ptr, G.params.ptr, G.parameterCount, this.emaDecay!);
     onUpdate?.({ network: 'generator', iteration: it, step: 0 });
     this.iterationCount = it;
     return { iteration: it, lossD, lossG, dReal, dFake };
@@ -263,6 +290,14 @@ export class GAN {
     if (s.order) this.order = orderFromFloats(this.order, s.order);
   }
 
+  /** @internal Loads the moving average's weights from `saved` (a stack of the same shape). */
+  restoreEma(saved: Stack): void {
+    if (!this.generatorEma || saved.parameterCount !== this.generatorEma.parameterCount) {
+      throw new LatentkitError(`corrupt latentkit model: the generator average [${saved.sizes.join(', ')}] does not match this GAN`);
+    }
+    this.generatorEma.params.write(saved.params.read());
+  }
+
   private checkFinite(loss: number, who: string, it: number): void {
     if (this.guard && !Number.isFinite(loss)) {
       throw new LatentkitError(`training diverged: the ${who} loss is ${loss} at iteration ${it}; the ${who} was left as it was before this step`);
@@ -273,6 +308,7 @@ export class GAN {
     if (this.disposed) return;
     this.optimizerD.dispose();
     this.optimizerG.dispose();
+    this.generatorEma?.dispose();
     this.rng.dispose();
     if (this.order) heap.free(this.order);
     this.disposed = true;

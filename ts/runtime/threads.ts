@@ -351,6 +351,15 @@ export function rmsprop(p: number, g: number, nu: number, n: number, lr: number,
   pool.run(OP.RMSPROP, n, 4, (a, b) => kernels.lk_rmsprop(p + 4 * a, g + 4 * a, nu + 4 * a, b - a, lr, decay, eps));
 }
 
+export function ema(avg: number, p: number, n: number, decay: number): void {
+  if (!pool.parallel(n, MIN_ELEMENTS)) {
+    kernels.lk_ema(avg, p, n, decay);
+    return;
+  }
+  pool.args([avg, p], [], [decay]);
+  pool.run(OP.EMA, n, 4, (a, b) => kernels.lk_ema(avg + 4 * a, p + 4 * a, b - a, decay));
+}
+
 /** One chunk of PCA's split covariance (see linalg.ts); the dense block's syrk is split by column strips. */
 export function covarianceChunk(
   x: number, rows: number, d: number, dense: number, nd: number, sparse: number, ns: number, shift: number, panel: number, rowBuf: number, md: number, ms: number, accumulate: number,

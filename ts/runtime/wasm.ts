@@ -25,6 +25,7 @@ export interface KernelExports {
   lk_sgd(p: number, g: number, vel: number, n: number, lr: number, momentum: number, nesterov: number): void;
   lk_adam(p: number, g: number, m: number, v: number, n: number, lr: number, b1: number, b2: number, eps: number, weightDecay: number, t: number): void;
   lk_rmsprop(p: number, g: number, nu: number, n: number, lr: number, decay: number, eps: number): void;
+  lk_ema(avg: number, p: number, n: number, decay: number): void;
   lk_sum_squares(g: number, n: number): number;
   lk_scale(g: number, n: number, factor: number): void;
   lk_fill(p: number, n: number, value: number): void;

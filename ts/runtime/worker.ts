@@ -22,7 +22,7 @@ export const CONTROL = {
   INTS: 105 + 128 + 1, // even, so the block is a whole number of f64
 } as const;
 
-export const OP = { DENSE_FORWARD: 1, DENSE_BACKWARD_PARAMS: 2, DENSE_BACKWARD_INPUT: 3, ADAM: 4, SGD: 5, RMSPROP: 6, SYRK: 7 } as const;
+export const OP = { DENSE_FORWARD: 1, DENSE_BACKWARD_PARAMS: 2, DENSE_BACKWARD_INPUT: 3, ADAM: 4, SGD: 5, RMSPROP: 6, SYRK: 7, EMA: 8 } as const;
 
 /** Parts are packed with their count in one word so a claim is one compare-and-swap. */
 export const PART_BITS = 11;
@@ -68,6 +68,8 @@ function start(s) {
         return k.lk_sgd(A(0) + 4 * a, A(1) + 4 * a, A(2) === 0 ? 0 : A(2) + 4 * a, b - a, F[C.F32], F[C.F32 + 1], A(3));
       case OP.RMSPROP: // p, g, nu
         return k.lk_rmsprop(A(0) + 4 * a, A(1) + 4 * a, A(2) + 4 * a, b - a, F[C.F32], D[C.F64], F[C.F32 + 1]);
+      case OP.EMA: // avg, p
+        return k.lk_ema(A(0) + 4 * a, A(1) + 4 * a, b - a, D[C.F64]);
       case OP.SYRK: // panel, rows, nd, md, accumulate
         return k.lk_syrk_upper_columns(A(0), A(1), A(2), A(3), A(4), a, b, p);
       default:

@@ -46,6 +46,16 @@ pub fn adam(p: &mut [f32], g: &[f32], m: &mut [f32], v: &mut [f32], lr: f32, b1:
     }
 }
 
+/// Exponential moving average of parameters (Polyak averaging of a GAN's generator):
+/// avg ← decay·avg + (1 − decay)·p, with 1 − decay computed in f64 before rounding.
+pub fn ema(avg: &mut [f32], p: &[f32], decay: f64) {
+    debug_assert!(avg.len() == p.len());
+    let (keep, take) = (decay as f32, (1.0 - decay) as f32);
+    for (a, &x) in avg.iter_mut().zip(p) {
+        *a = keep * *a + take * x;
+    }
+}
+
 /// RMSprop, optax's `rmsprop` (eps inside the root, no centring):
 /// ν ← (1−ρ)·g² + ρ·ν; p ← p − lr·g/√(ν + ε).
 pub fn rmsprop(p: &mut [f32], g: &[f32], nu: &mut [f32], lr: f32, decay: f64, eps: f32) {

@@ -197,6 +197,12 @@ pub unsafe extern "C" fn lk_rmsprop(p: *mut f32, g: *const f32, nu: *mut f32, n:
     optim::rmsprop(sm(p, n), s(g, n), sm(nu, n), lr, decay, eps);
 }
 
+/// avg[0..n] ← decay·avg + (1 − decay)·p.
+#[no_mangle]
+pub unsafe extern "C" fn lk_ema(avg: *mut f32, p: *const f32, n: usize, decay: f64) {
+    optim::ema(sm(avg, n), s(p, n), decay);
+}
+
 /// Σ g² in f64.
 #[no_mangle]
 pub unsafe extern "C" fn lk_sum_squares(g: *const f32, n: usize) -> f64 {
