@@ -1,5 +1,5 @@
-// Reduced versions of the three autoencoder examples' targets (the full runs are
-// `npm run example:compression|reduction|pretraining`).
+// Reduced versions of the autoencoder examples' targets (the full runs are
+// `npm run example:compression|reduction|pretraining|deep-autoencoder`).
 import { describe, expect, it } from 'vitest';
 import { Autoencoder, Classifier, mlp } from '../dist/index.js';
 // @ts-expect-error plain JS examples
@@ -8,6 +8,8 @@ import { runCompression } from '../examples/compression.mjs';
 import { runReduction } from '../examples/reduction.mjs';
 // @ts-expect-error plain JS examples
 import { loadMnist } from '../examples/mnist.mjs';
+// @ts-expect-error plain JS examples
+import { runDeepAutoencoder } from '../examples/deep-autoencoder.mjs';
 
 describe('examples, reduced', () => {
   it('compression: the 64-16-64 autoencoder on photo patches is within 5% of PCA-16 on a held-out photograph', () => {
@@ -21,6 +23,13 @@ describe('examples, reduced', () => {
     const { results } = runReduction({ epochs: 5, trainRows: 30_000, testRows: 2_000, ks: [2, 8], log: () => {} });
     expect(results[0].aeTestMse, JSON.stringify(results)).toBeLessThan(results[0].pcaTestMse);
     expect(results[1].aeTestMse / results[1].pcaTestMse, JSON.stringify(results)).toBeLessThanOrEqual(0.6);
+  });
+
+  it('deep autoencoder: 784-1000-500-250-30 beats PCA-30 after 2 epochs on 20,000 images, and its error falls every epoch', () => {
+    const { result } = runDeepAutoencoder({ epochs: 2, trainRows: 20_000, testRows: 2_000, log: () => {} });
+    expect(result.aeSquaredErrorPerImage, JSON.stringify(result)).toBeLessThan(result.pcaSquaredErrorPerImage);
+    expect(result.curve[1].testSquaredErrorPerImage).toBeLessThan(result.curve[0].testSquaredErrorPerImage);
+    expect(result.pcaSquaredErrorPerImage).toBeGreaterThan(10); // PCA-30 on MNIST: about 13.9 per image
   });
 
   it('pretraining: a denoising autoencoder trained without labels gives features a linear probe reads better than random ones', () => {
