@@ -96,7 +96,7 @@ for (const m of [64, 256]) {
 // pca: 32 components of 10,000×784 MNIST images.
 {
   const { x } = loadMnist('train', { limit: 10_000 });
-  out.workloads.pca = await measure(() => PCA.fit(x, { components: 32 }).dispose(), { warmupMs: 1000, inner: 1 });
+  await measureThreads('pca', () => PCA.fit(x, { components: 32 }).dispose(), { warmupMs: 1000, inner: 1, reps: 7 });
 }
 
 out.simd = await measureCeiling();

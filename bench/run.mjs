@@ -196,7 +196,7 @@ for (const w of report.workloads) {
 console.log();
 // Speed-up of 2 threads over 1: per round, the median of latentkit's alternating reps.
 report.speedup2t = {};
-for (const name of ['ae', 'gan64', 'gan256', 'ae784']) {
+for (const name of ['ae', 'gan64', 'gan256', 'ae784', 'pca']) {
   const perRound = speedups.map((s) => s[name]).filter((v) => v !== undefined);
   if (perRound.length) report.speedup2t[name] = { perRound, median: median(perRound) };
 }
@@ -228,6 +228,7 @@ for (const name of ['gan64', 'gan256']) {
   check('ae no slower at 2 threads than at 1', s ? s.median >= 0.97 : undefined, s ? `speed-up ${s.median.toFixed(2)}× (within 3% counts as equal)` : 'not measured');
 }
 check('bundle ≤ 80 KB gzip', report.bundleBytes.gzip <= 80 * 1024, `${(report.bundleBytes.gzip / 1024).toFixed(1)} KB`);
+if (report.speedup2t.pca) console.log(`PCA on 2 threads (only the covariance's dense syrk is split): ${report.speedup2t.pca.median.toFixed(2)}× (rounds ${report.speedup2t.pca.perRound.map((v) => v.toFixed(2)).join(', ')})`);
 // Amdahl: the serial fraction f that explains the measured 2-thread speed-up S, and what 8 cores would give.
 for (const name of ['gan64', 'gan256', 'ae784']) {
   const s = report.speedup2t[name]?.median;
