@@ -128,7 +128,7 @@ class Pool {
     // Going down to 1 only stops dispatching: idle workers sleep (and never keep a process
     // alive), so switching back costs nothing. Any other change starts the right number.
     if (this.count > 1 && this.workers.length !== this.count - 1) this.stop();
-    if (!memoryMode.shared && n !== 1) this.warnOnce();
+    if (n !== 1) this.warnOnce();
     return this.count;
   }
 
@@ -157,11 +157,12 @@ class Pool {
   private ensure(): boolean {
     const want = this.count - 1;
     if (want <= 0) {
-      if (!memoryMode.shared && this.setting !== 1) this.warnOnce();
+      if (this.setting !== 1) this.warnOnce();
       return false;
     }
     if (this.workers.length === want) return true;
     this.stop();
+    // Never true here (count is 1 without shared memory), but it narrows memoryMode's type.
     if (!memoryMode.shared) return false;
     const packBytes = kernels.lk_pack_floats() * 4;
     for (let id = 1; id <= want; id++) {
@@ -197,8 +198,9 @@ class Pool {
   }
 
   /**
-   * Runs job `op` (arguments already written) over `units` columns or elements in one part per
-   * thread, boundaries on multiples of `align`; `local(a, b)` runs a part on this thread.
+   * Runs job `op` (arguments already written) over `units` columns or elements, split into
+   * PARTS_PER_THREAD parts per thread with boundaries on multiples of `align`; `local(a, b)`
+   * runs a part on this thread.
    */
   run(op: number, units: number, align: number, local: (a: number, b: number) => void, share: (fraction: number) => number = (f) => f): void {
     if (this.failure) this.fail(this.failure);
