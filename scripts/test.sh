@@ -8,6 +8,7 @@ bash scripts/ensure-tools.sh
 [ -d node_modules ] || npm ci
 npx tsc -p .
 npx tsup --silent
+npx tsc -p playground
 log=$(mktemp -d)
 status=0
 npx vitest run 2>&1 | tee "$log/vitest.txt" || status=$?

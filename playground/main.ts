@@ -1,0 +1,259 @@
+// The page: settings, charts and pictures. All training happens in worker.ts, so this thread
+// only draws what the worker's frames carry.
+import { type ScatterChart, lineChart, scatterChart } from './charts';
+import { drawImages } from './pictures';
+import { type AeConfig, type DatasetInfo, type Frame, type FromWorker, type GanConfig, INTERPOLATION_STEPS, type ModelConfig, type ToWorker } from './protocol';
+import { decodeImages, droppedFiles } from './user-images';
+
+const SIDE = 28;
+const $ = <T extends HTMLElement = HTMLElement>(id: string) => document.getElementById(id) as T;
+
+const worker = new Worker(new URL('./worker.ts', import.meta.url), { type: 'module' });
+const send = (m: ToWorker, transfer: Transferable[] = []) => worker.postMessage(m, transfer);
+
+/** What the page shows, readable from the console (and by the browser tests). */
+const state = {
+  ready: false,
+  threads: 0,
+  dataset: null as DatasetInfo | null,
+  running: false,
+  model: null as 'ae' | 'gan' | null,
+  frames: 0,
+  last: null as Frame | null,
+  firstHeldOutLoss: NaN,
+  /** Points on each live chart. */
+  chartPoints: { aeLoss: 0, ganLoss: 0, ganD: 0 },
+  message: '',
+};
+(globalThis as unknown as { playground: typeof state }).playground = state;
+
+// --- charts -------------------------------------------------------------------------------
+const aeLoss = lineChart($('ae-loss'), 'reconstruction loss (cross-entropy per pixel)', ['train', 'held-out'], ['#4e79a7', '#e15759'], 'loss');
+const ganLoss = lineChart($('gan-loss'), 'losses', ['discriminator', 'generator'], ['#4e79a7', '#e15759'], 'loss');
+const ganD = lineChart($('gan-d'), 'discriminator outputs', ['mean D(x)', 'mean D(G(z))'], ['#59a14f', '#f28e2b'], 'probability');
+let aeScatter: ScatterChart | null = null;
+let pcaScatter: ScatterChart | null = null;
+let ringScatter: ScatterChart | null = null;
+
+function scatters(info: DatasetInfo): void {
+  for (const id of ['ae-scatter', 'pca-scatter', 'ring-scatter']) $(id).replaceChildren();
+  const classes = info.labelled ? 10 : 0;
+  const legend = (c: number) => `digit ${c}`;
+  aeScatter = scatterChart($('ae-scatter'), 'autoencoder: 2-D codes of held-out images', { classes, legend });
+  pcaScatter = scatterChart($('pca-scatter'), 'PCA: the same images projected to 2-D', { classes, legend });
+  if (info.pca) pcaScatter.set(info.pca, info.labels);
+  ringScatter = info.kind === 'ring' ? scatterChart($('ring-scatter'), 'generated samples over the 8 real modes', { classes: 1, legend: () => 'generated', background: '#c8c8c8', range: [-3.5, 3.5] }) : null;
+  ringScatter?.setBackground(info.points);
+  $('gan-grid-figure').hidden = info.kind === 'ring';
+  $('gan-interp-figure').hidden = info.kind === 'ring';
+}
+
+// --- settings -------------------------------------------------------------------------------
+const mode = () => (document.querySelector<HTMLInputElement>('input[name=mode]:checked')!.value as 'ae' | 'gan');
+const sizes = (v: string, what: string) => {
+  const parts = v.split(/[\s,]+/).filter(Boolean).map(Number);
+  if (parts.some((n) => !Number.isInteger(n) || n < 1 || n > 4096)) throw new Error(`${what} must be whole numbers from 1 to 4096 separated by commas, got "${v}"`);
+  return parts;
+};
+const num = (form: HTMLFormElement, name: string, what: string, integer: boolean) => {
+  const v = Number((form.elements.namedItem(name) as HTMLInputElement).value);
+  if (!Number.isFinite(v) || v <= 0 || (integer && !Number.isInteger(v))) throw new Error(`${what} must be a positive ${integer ? 'integer' : 'number'}`);
+  return v;
+};
+function config(): ModelConfig {
+  if (mode() === 'ae') {
+    const f = $<HTMLFormElement>('ae-settings');
+    const c: AeConfig = {
+      mode: 'ae', hidden: sizes((f.elements.namedItem('hidden') as HTMLInputElement).value, 'encoder hidden sizes'),
+      code: num(f, 'code', 'code width', true), lr: num(f, 'lr', 'learning rate', false), batchSize: num(f, 'batchSize', 'batch size', true),
+      seed: Number((f.elements.namedItem('seed') as HTMLInputElement).value) | 0,
+    };
+    return c;
+  }
+  const f = $<HTMLFormElement>('gan-settings');
+  const c: GanConfig = {
+    mode: 'gan',
+    generatorHidden: sizes((f.elements.namedItem('generatorHidden') as HTMLInputElement).value, 'generator hidden sizes'),
+    discriminatorHidden: sizes((f.elements.namedItem('discriminatorHidden') as HTMLInputElement).value, 'discriminator hidden sizes'),
+    noiseDim: num(f, 'noiseDim', 'noise dim', true), k: num(f, 'k', 'k', true), batchSize: num(f, 'batchSize', 'm', true),
+    loss: (f.elements.namedItem('loss') as HTMLSelectElement).value as GanConfig['loss'],
+    lrG: num(f, 'lrG', 'generator lr', false), lrD: num(f, 'lrD', 'discriminator lr', false),
+    seed: Number((f.elements.namedItem('seed') as HTMLInputElement).value) | 0,
+  };
+  return c;
+}
+
+function showMode(): void {
+  const m = mode();
+  $('ae-settings').hidden = m !== 'ae';
+  $('gan-settings').hidden = m !== 'gan';
+  $('ae-view').hidden = m !== 'ae';
+  $('gan-view').hidden = m !== 'gan';
+}
+
+function say(message: string): void {
+  state.message = message;
+  $('message').textContent = message;
+}
+
+function buttons(): void {
+  $<HTMLButtonElement>('start').disabled = !state.dataset;
+  $<HTMLButtonElement>('pause').disabled = !state.model;
+  $('pause').textContent = state.running ? 'Pause' : 'Resume';
+  $<HTMLButtonElement>('reset').disabled = !state.model;
+  $<HTMLButtonElement>('download-model').disabled = !state.model;
+  $<HTMLButtonElement>('download-checkpoint').disabled = !state.model;
+}
+
+// --- data -------------------------------------------------------------------------------
+function chooseData(kind: string): void {
+  say('');
+  if (kind === 'mnist') send({ type: 'data', source: { kind: 'mnist', baseUrl: new URL('mnist/', document.baseURI).href } });
+  else if (kind === 'ring') send({ type: 'data', source: { kind: 'ring' } });
+  else say('drop PNG or JPEG images on the box, or choose files or a folder');
+}
+
+async function useFiles(files: File[]): Promise<void> {
+  if (!files.length) return;
+  const { pixels, names, rejected } = await decodeImages(files, SIDE);
+  const problems = rejected.length ? `${rejected.join('; ')}.` : '';
+  if (!names.length) {
+    // Nothing usable: keep the current data and model as they are.
+    say(`${problems} Nothing was changed: the current data and model are kept.`);
+    return;
+  }
+  document.querySelector<HTMLInputElement>('input[name=data][value=images]')!.checked = true;
+  say(problems ? `${problems} Using the other ${names.length}.` : '');
+  send({ type: 'data', source: { kind: 'images', pixels, count: names.length, side: SIDE, names } }, [pixels.buffer]);
+}
+
+// --- frames -------------------------------------------------------------------------------
+function draw(f: Frame): void {
+  state.frames++;
+  state.last = f;
+  const info = state.dataset;
+  const speed = f.running && f.itPerSec > 0 ? ` · ${f.itPerSec.toFixed(0)} iterations/s on ${state.threads} thread${state.threads === 1 ? '' : 's'}` : '';
+  $('status').textContent = `${f.running ? 'training' : 'paused'} · iteration ${f.iteration.toLocaleString('en')}${f.mode === 'ae' ? ` · epoch ${f.epoch}` : ''}${speed}`;
+  if (f.mode === 'ae') {
+    if (Number.isNaN(state.firstHeldOutLoss)) state.firstHeldOutLoss = f.heldOutLoss;
+    aeLoss.push(f.iteration, [f.trainLoss, f.heldOutLoss]);
+    const n = f.inputs.length / (SIDE * SIDE);
+    const both = new Float32Array(2 * n * SIDE * SIDE);
+    both.set(f.inputs);
+    both.set(f.reconstructions, f.inputs.length);
+    drawImages($('ae-strip'), both, 2 * n, SIDE, Math.max(n, 1));
+    $('ae-scatter-note').hidden = !!f.codes;
+    if (f.codes && info) aeScatter?.set(f.codes, info.labels);
+  } else {
+    ganLoss.push(f.iteration, [f.lossD, f.lossG]);
+    ganD.push(f.iteration, [f.dReal, f.dFake]);
+    if (info?.side) {
+      drawImages($('gan-grid'), f.samples, f.sampleCount, info.side, 8, -1, 1);
+      drawImages($('gan-interp'), f.interpolation, INTERPOLATION_STEPS, info.side, INTERPOLATION_STEPS, -1, 1);
+    } else {
+      ringScatter?.set(f.samples, new Int32Array(f.sampleCount));
+    }
+  }
+  countPoints();
+}
+
+function countPoints(): void {
+  state.chartPoints = { aeLoss: aeLoss.points, ganLoss: ganLoss.points, ganD: ganD.points };
+}
+
+function clearCharts(): void {
+  aeLoss.clear();
+  ganLoss.clear();
+  ganD.clear();
+  state.firstHeldOutLoss = NaN;
+  state.frames = 0;
+  state.last = null;
+  countPoints();
+}
+
+worker.onmessage = (e: MessageEvent<FromWorker>) => {
+  const m = e.data;
+  switch (m.type) {
+    case 'ready':
+      state.ready = true;
+      state.threads = m.threads;
+      $('runtime').textContent = `${m.threads} thread${m.threads === 1 ? '' : 's'}${m.isolated ? '' : ' (this page is not cross-origin isolated, so training uses one thread)'}`;
+      chooseData('mnist');
+      break;
+    case 'dataset':
+      state.dataset = m.info;
+      state.model = null;
+      clearCharts();
+      scatters(m.info);
+      $('dataset').textContent = `${m.info.kind === 'images' ? 'your images' : m.info.kind === 'ring' ? '8-Gaussian ring' : 'MNIST'}: ${m.info.rows.toLocaleString('en')} training rows of ${m.info.features} values, ${m.info.heldOut.toLocaleString('en')} held out`;
+      break;
+    case 'state':
+      state.running = m.running;
+      state.model = m.model;
+      if (m.loaded && m.model) {
+        // Show the view of what was loaded.
+        document.querySelector<HTMLInputElement>(`input[name=mode][value=${m.model}]`)!.checked = true;
+        showMode();
+        $('status').textContent = `loaded ${m.loaded}`;
+      }
+      break;
+    case 'frame':
+      draw(m.frame);
+      break;
+    case 'file': {
+      const a = document.createElement('a');
+      a.href = URL.createObjectURL(new Blob([m.bytes], { type: 'application/octet-stream' }));
+      a.download = m.name;
+      a.click();
+      setTimeout(() => URL.revokeObjectURL(a.href), 10_000);
+      break;
+    }
+    case 'error':
+      say(m.message);
+      break;
+  }
+  buttons();
+};
+worker.onerror = (e) => say(`the training worker failed: ${e.message}`);
+
+// --- wiring -------------------------------------------------------------------------------
+for (const r of document.querySelectorAll<HTMLInputElement>('input[name=mode]')) r.addEventListener('change', showMode);
+for (const r of document.querySelectorAll<HTMLInputElement>('input[name=data]')) r.addEventListener('change', () => chooseData(r.value));
+$('start').addEventListener('click', () => {
+  try {
+    const c = config();
+    say('');
+    clearCharts();
+    send({ type: 'start', config: c });
+  } catch (e) {
+    say((e as Error).message);
+  }
+});
+$('pause').addEventListener('click', () => send({ type: state.running ? 'pause' : 'resume' }));
+$('reset').addEventListener('click', () => {
+  clearCharts();
+  send({ type: 'reset' });
+});
+$('download-model').addEventListener('click', () => send({ type: 'save', what: 'model' }));
+$('download-checkpoint').addEventListener('click', () => send({ type: 'save', what: 'checkpoint' }));
+$<HTMLInputElement>('load').addEventListener('change', async (e) => {
+  const file = (e.target as HTMLInputElement).files?.[0];
+  if (!file) return;
+  const bytes = new Uint8Array(await file.arrayBuffer());
+  clearCharts();
+  send({ type: 'load', bytes, name: file.name }, [bytes.buffer]);
+});
+for (const id of ['files', 'folder']) $<HTMLInputElement>(id).addEventListener('change', (e) => void useFiles([...((e.target as HTMLInputElement).files ?? [])]));
+const drop = $('drop');
+drop.addEventListener('dragover', (e) => {
+  e.preventDefault();
+  drop.classList.add('over');
+});
+drop.addEventListener('dragleave', () => drop.classList.remove('over'));
+drop.addEventListener('drop', (e) => {
+  e.preventDefault();
+  drop.classList.remove('over');
+  if (e.dataTransfer) void droppedFiles(e.dataTransfer).then(useFiles, (err: Error) => say(err.message));
+});
+showMode();
+buttons();

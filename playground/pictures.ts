@@ -1,0 +1,24 @@
+// Grids of grayscale images drawn into canvases, one device pixel per image pixel (scaled by CSS).
+
+/** Draws `count` images of side × side values, `columns` per row, mapping [lo, hi] to black..white. */
+export function drawImages(canvas: HTMLCanvasElement, values: Float32Array, count: number, side: number, columns: number, lo = 0, hi = 1): void {
+  const rows = Math.ceil(count / columns);
+  const gap = 1;
+  canvas.width = columns * (side + gap) - gap;
+  canvas.height = rows * (side + gap) - gap;
+  const ctx = canvas.getContext('2d')!;
+  const img = ctx.createImageData(canvas.width, canvas.height);
+  img.data.fill(255);
+  for (let n = 0; n < count; n++) {
+    const ox = (n % columns) * (side + gap);
+    const oy = Math.floor(n / columns) * (side + gap);
+    for (let y = 0; y < side; y++) {
+      for (let x = 0; x < side; x++) {
+        const v = Math.round((255 * (values[n * side * side + y * side + x]! - lo)) / (hi - lo));
+        const p = 4 * ((oy + y) * canvas.width + ox + x);
+        img.data[p] = img.data[p + 1] = img.data[p + 2] = Math.max(0, Math.min(255, v));
+      }
+    }
+  }
+  ctx.putImageData(img, 0, 0);
+}

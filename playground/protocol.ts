@@ -1,0 +1,98 @@
+// Messages between the page (main.ts) and the training worker (worker.ts).
+
+export type DataSource =
+  | { kind: 'mnist'; baseUrl: string }
+  | { kind: 'ring' }
+  /** The user's images, already decoded and resized to side × side gray in [0, 1]. */
+  | { kind: 'images'; pixels: Float32Array; count: number; side: number; names: string[] };
+
+export interface AeConfig {
+  mode: 'ae';
+  hidden: number[];
+  code: number;
+  lr: number;
+  batchSize: number;
+  seed: number;
+}
+
+export interface GanConfig {
+  mode: 'gan';
+  generatorHidden: number[];
+  discriminatorHidden: number[];
+  noiseDim: number;
+  k: number;
+  batchSize: number;
+  loss: 'minimax' | 'non-saturating';
+  lrG: number;
+  lrD: number;
+  seed: number;
+}
+
+export type ModelConfig = AeConfig | GanConfig;
+
+export type ToWorker =
+  | { type: 'data'; source: DataSource }
+  | { type: 'start'; config: ModelConfig }
+  | { type: 'pause' }
+  | { type: 'resume' }
+  | { type: 'reset' }
+  | { type: 'save'; what: 'model' | 'checkpoint' }
+  | { type: 'load'; bytes: Uint8Array; name: string };
+
+export interface DatasetInfo {
+  kind: DataSource['kind'];
+  rows: number;
+  features: number;
+  /** Image side for image data, 0 for points. */
+  side: number;
+  heldOut: number;
+  labelled: boolean;
+  /** The held-out set's PCA projection to 2-D (images only) and its labels (−1 when unlabelled). */
+  pca: Float32Array | null;
+  labels: Int32Array;
+  /** The real data drawn beneath the ring's samples (2-D points only). */
+  points: Float32Array | null;
+}
+
+export interface AeFrame {
+  mode: 'ae';
+  iteration: number;
+  epoch: number;
+  trainLoss: number;
+  heldOutLoss: number;
+  /** Held-out inputs and their reconstructions, row by row. */
+  inputs: Float32Array;
+  reconstructions: Float32Array;
+  /** Held-out codes when the code is 2-D. */
+  codes: Float32Array | null;
+}
+
+export interface GanFrame {
+  mode: 'gan';
+  iteration: number;
+  lossD: number;
+  lossG: number;
+  dReal: number;
+  dFake: number;
+  /** Samples from the fixed noise (seeded by SAMPLE_SEED), in the data's own range. */
+  samples: Float32Array;
+  sampleCount: number;
+  /** Samples along the line between two fixed noise vectors. */
+  interpolation: Float32Array;
+}
+
+export type Frame = (AeFrame | GanFrame) & { itPerSec: number; running: boolean };
+
+export type FromWorker =
+  | { type: 'ready'; threads: number; isolated: boolean }
+  | { type: 'dataset'; info: DatasetInfo }
+  | { type: 'frame'; frame: Frame }
+  | { type: 'state'; running: boolean; model: 'ae' | 'gan' | null; loaded: string | null }
+  | { type: 'file'; name: string; bytes: Uint8Array<ArrayBuffer> }
+  | { type: 'error'; message: string };
+
+/** The fixed noise of the sample grid: `gan.sample(n, { seed: SAMPLE_SEED })` reproduces it anywhere. */
+export const SAMPLE_SEED = 20141;
+export const GRID = 64;
+export const INTERPOLATION_STEPS = 10;
+export const STRIP = 10;

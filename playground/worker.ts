@@ -1,0 +1,327 @@
+// The training worker: owns the data and the model, trains in slices of ~50 ms between
+// messages so pause/reset act at once, and posts a frame of charts and pictures ~5 times a second.
+import { Autoencoder, GAN, PCA, Rng, checkpoint, idxImages, load, mlp, readIdx, sampleRing, save, setThreads, threads } from 'latentkit';
+import type { Matrix, Stack } from 'latentkit';
+import { type AeConfig, type DataSource, type DatasetInfo, type FromWorker, type GanConfig, GRID, INTERPOLATION_STEPS, type ModelConfig, SAMPLE_SEED, STRIP, type ToWorker } from './protocol';
+
+const SLICE_MS = 50;
+const FRAME_MS = 200;
+const HELD_OUT = 1000;
+
+interface Dataset {
+  info: DatasetInfo;
+  /** Training rows in [0, 1] (images) or raw coordinates (points). */
+  train: Matrix;
+  heldOut: Matrix;
+}
+
+let data: Dataset | null = null;
+let model: { kind: 'ae'; ae: Autoencoder; stacks: Stack[] } | { kind: 'gan'; gan: GAN; stacks: Stack[]; real: Matrix } | null = null;
+let running = false;
+let loadedName: string | null = null;
+let epoch = 0;
+let cursor = 0;
+let order: Uint32Array = new Uint32Array(0);
+let batch = new Float32Array(0);
+const rng = new Rng(1);
+let stats = { n: 0, loss: 0, lossD: 0, lossG: 0, dReal: 0, dFake: 0, since: performance.now() };
+let lastFrame = 0;
+
+const post = (m: FromWorker, transfer: Transferable[] = []) => (self as unknown as Worker).postMessage(m, transfer);
+const fail = (e: unknown) => post({ type: 'error', message: e instanceof Error ? e.message : String(e) });
+const postState = () => post({ type: 'state', running, model: model?.kind ?? null, loaded: loadedName });
+
+async function fetchIdx(url: string): Promise<ReturnType<typeof readIdx>> {
+  const res = await fetch(url);
+  if (!res.ok) throw new Error(`could not fetch ${url}: HTTP ${res.status}`);
+  return readIdx(new Uint8Array(await res.arrayBuffer()), url);
+}
+
+async function loadData(source: DataSource): Promise<Dataset> {
+  if (source.kind === 'ring') {
+    const r = new Rng(7);
+    const train = sampleRing(20_000, r);
+    const heldOut = sampleRing(HELD_OUT, r);
+    return { train, heldOut, info: { kind: 'ring', rows: 20_000, features: 2, side: 0, heldOut: HELD_OUT, labelled: false, pca: null, labels: new Int32Array(0), points: heldOut.data.slice() } };
+  }
+  let images: Matrix;
+  let labels: Int32Array | null = null;
+  let held: Matrix;
+  let heldLabels: Int32Array;
+  if (source.kind === 'mnist') {
+    const [tx, tl, vx, vl] = await Promise.all(['train-images', 'train-labels', 'test-images', 'test-labels'].map((f) => fetchIdx(new URL(`${f}.idx`, source.baseUrl).href)));
+    images = idxImages(tx!, 1 / 255);
+    labels = Int32Array.from(tl!.data);
+    const v = idxImages(vx!, 1 / 255);
+    held = { data: v.data.subarray(0, HELD_OUT * 784), shape: [HELD_OUT, 784] };
+    heldLabels = Int32Array.from(vl!.data.subarray(0, HELD_OUT));
+  } else {
+    const f = source.side * source.side;
+    images = { data: source.pixels, shape: [source.count, f] };
+    // The user's few images are both what it trains on and what it shows.
+    held = images;
+    heldLabels = new Int32Array(source.count).fill(-1);
+  }
+  const features = images.shape[1];
+  const side = Math.round(Math.sqrt(features));
+  const pca = PCA.fit(images, { components: 2 });
+  const projected = pca.transform(held).data;
+  pca.dispose();
+  return { train: images, heldOut: held, info: { kind: source.kind, rows: images.shape[0], features, side, heldOut: held.shape[0], labelled: labels !== null, pca: projected, labels: heldLabels, points: null } };
+}
+
+function disposeModel(): void {
+  if (!model) return;
+  if (model.kind === 'ae') model.ae.dispose();
+  else model.gan.dispose();
+  model.stacks.forEach((s) => s.dispose());
+  model = null;
+  loadedName = null;
+}
+
+function build(config: ModelConfig): void {
+  if (!data) throw new Error('choose data first');
+  disposeModel();
+  const f = data.info.features;
+  if (config.mode === 'ae') {
+    if (data.info.side === 0) throw new Error('the autoencoder views are for images: choose MNIST or your own images');
+    model = buildAe(config, f);
+  } else {
+    model = buildGan(config, f);
+  }
+  epoch = 0;
+  cursor = data.train.shape[0];
+  order = Uint32Array.from({ length: data.train.shape[0] }, (_, i) => i);
+  batch = new Float32Array(Math.min(config.batchSize, data.train.shape[0]) * f);
+  resetStats();
+}
+
+function buildAe(c: AeConfig, f: number) {
+  const encoder = mlp([f, ...c.hidden, c.code], { activation: 'relu', outputActivation: 'linear', seed: c.seed });
+  const decoder = mlp([c.code, ...[...c.hidden].reverse(), f], { activation: 'relu', outputActivation: 'linear', seed: c.seed + 1 });
+  const ae = new Autoencoder({ encoder, decoder, loss: 'bce-with-logits', optimizer: { type: 'adam', lr: c.lr }, seed: c.seed + 2 });
+  return { kind: 'ae' as const, ae, stacks: [encoder, decoder] };
+}
+
+function buildGan(c: GanConfig, f: number) {
+  const points = data!.info.side === 0;
+  const leaky = { type: 'leaky-relu', alpha: 0.2 } as const;
+  const generator = mlp([c.noiseDim, ...c.generatorHidden, f], { activation: points ? 'tanh' : leaky, outputActivation: points ? 'linear' : 'tanh', seed: c.seed });
+  const discriminator = mlp([f, ...c.discriminatorHidden, 1], { activation: points ? 'tanh' : leaky, outputActivation: 'linear', seed: c.seed + 1 });
+  const gan = new GAN({
+    generator, discriminator, noise: { dim: c.noiseDim, distribution: 'normal' }, k: c.k, batchSize: Math.min(c.batchSize, data!.train.shape[0]), generatorLoss: c.loss,
+    optimizerD: { type: 'adam', lr: c.lrD, beta1: 0.5 }, optimizerG: { type: 'adam', lr: c.lrG, beta1: 0.5 }, seed: c.seed + 2,
+  });
+  // Images train in [−1, 1] to match the generator's tanh.
+  const real = points ? data!.train : { data: data!.train.data.map((v) => 2 * v - 1), shape: data!.train.shape };
+  return { kind: 'gan' as const, gan, stacks: [generator, discriminator], real };
+}
+
+function resetStats(): void {
+  stats = { n: 0, loss: 0, lossD: 0, lossG: 0, dReal: 0, dFake: 0, since: performance.now() };
+}
+
+function shuffle(a: Uint32Array): void {
+  for (let i = a.length - 1; i > 0; i--) {
+    const j = rng.below(i + 1);
+    const t = a[i]!;
+    a[i] = a[j]!;
+    a[j] = t;
+  }
+}
+
+/** The next minibatch of the shuffled training rows, copied into `batch`. */
+function nextBatch(x: Matrix): Matrix {
+  const f = x.shape[1];
+  const m = batch.length / f;
+  for (let r = 0; r < m; r++) {
+    if (cursor >= order.length) {
+      shuffle(order);
+      cursor = 0;
+      epoch++;
+    }
+    const row = order[cursor++]!;
+    batch.set(x.data.subarray(row * f, row * f + f), r * f);
+  }
+  return { data: batch, shape: [m, f] };
+}
+
+function trainSlice(): void {
+  const until = performance.now() + SLICE_MS;
+  if (model?.kind === 'ae') {
+    while (performance.now() < until) {
+      stats.loss += model.ae.trainStep(nextBatch(data!.train));
+      stats.n++;
+    }
+  } else if (model?.kind === 'gan') {
+    model.gan.fit(model.real, {
+      iterations: 1_000_000,
+      onStep: (s) => {
+        stats.lossD += s.lossD; stats.lossG += s.lossG; stats.dReal += s.dReal; stats.dFake += s.dFake; stats.n++;
+        return performance.now() < until;
+      },
+    });
+  }
+}
+
+function frame(): void {
+  if (!model || !data) return;
+  const now = performance.now();
+  // No step since the last frame (just built or loaded): nothing to average.
+  const n = stats.n || NaN;
+  const itPerSec = (stats.n * 1000) / Math.max(now - stats.since, 1);
+  if (model.kind === 'ae') {
+    const ae = model.ae;
+    const strip = rowsOf(data.heldOut, 0, Math.min(STRIP, data.heldOut.shape[0]));
+    const recon = sigmoid(ae.reconstruct(strip).data);
+    const codes = ae.codeSize === 2 ? ae.encode(data.heldOut).data : null;
+    post({
+      type: 'frame',
+      frame: { mode: 'ae', iteration: ae.steps, epoch, trainLoss: stats.loss / n, heldOutLoss: ae.loss(data.heldOut), inputs: strip.data.slice(), reconstructions: recon, codes, itPerSec, running },
+    });
+  } else {
+    const gan = model.gan;
+    const count = data.info.side === 0 ? 512 : GRID;
+    const samples = gan.sample(count, { seed: SAMPLE_SEED });
+    post({
+      type: 'frame',
+      frame: {
+        mode: 'gan', iteration: gan.iterations, lossD: stats.lossD / n, lossG: stats.lossG / n, dReal: stats.dReal / n, dFake: stats.dFake / n,
+        samples, sampleCount: count, interpolation: interpolate(gan), itPerSec, running,
+      },
+    });
+  }
+  resetStats();
+  lastFrame = now;
+}
+
+function rowsOf(x: Matrix, start: number, n: number): Matrix {
+  const f = x.shape[1];
+  return { data: x.data.slice(start * f, (start + n) * f), shape: [n, f] };
+}
+
+// The autoencoder is trained on logits (bce-with-logits); pictures show probabilities.
+function sigmoid(v: Float32Array): Float32Array {
+  for (let i = 0; i < v.length; i++) v[i] = 1 / (1 + Math.exp(-v[i]!));
+  return v;
+}
+
+/** Generator outputs along the straight line between two fixed noise vectors. */
+function interpolate(gan: GAN): Float32Array {
+  const r = new Rng(SAMPLE_SEED + 1);
+  const a = r.normalArray(gan.noiseDim);
+  const b = r.normalArray(gan.noiseDim);
+  r.dispose();
+  const z = new Float32Array(INTERPOLATION_STEPS * gan.noiseDim);
+  for (let s = 0; s < INTERPOLATION_STEPS; s++) {
+    const t = s / (INTERPOLATION_STEPS - 1);
+    for (let j = 0; j < gan.noiseDim; j++) z[s * gan.noiseDim + j] = (1 - t) * a[j]! + t * b[j]!;
+  }
+  const G = gan.generatorEma ?? gan.generator;
+  return G.predict({ data: z, shape: [INTERPOLATION_STEPS, gan.noiseDim] }).data;
+}
+
+async function loop(): Promise<void> {
+  while (running) {
+    try {
+      trainSlice();
+    } catch (e) {
+      running = false;
+      fail(e);
+      postState();
+    }
+    if (performance.now() - lastFrame >= FRAME_MS || !running) frame();
+    // Yield to the message queue so pause, reset and saves are handled between slices.
+    await new Promise((r) => setTimeout(r, 0));
+  }
+}
+
+function start(): void {
+  if (running) return;
+  running = true;
+  resetStats();
+  postState();
+  void loop();
+}
+
+function adopt(bytes: Uint8Array, name: string): void {
+  const m = load(bytes);
+  if (m instanceof GAN) {
+    if (data && m.generator.outputSize !== data.info.features) throw new Error(`${name} generates ${m.generator.outputSize} values per sample but the data has ${data.info.features}`);
+    disposeModel();
+    model = { kind: 'gan', gan: m, stacks: [m.generator, m.discriminator, ...(m.generatorEma ? [m.generatorEma] : [])], real: data ? (data.info.side === 0 ? data.train : { data: data.train.data.map((v) => 2 * v - 1), shape: data.train.shape }) : { data: new Float32Array(0), shape: [0, 0] } };
+  } else if (m instanceof Autoencoder) {
+    if (data && m.inputSize !== data.info.features) throw new Error(`${name} encodes ${m.inputSize} values per image but the data has ${data.info.features}`);
+    disposeModel();
+    model = { kind: 'ae', ae: m, stacks: [m.encoder, m.decoder] };
+  } else {
+    throw new Error(`${name} holds a ${m.constructor.name}; the playground shows autoencoders and GANs`);
+  }
+  loadedName = name;
+  if (data) {
+    cursor = data.train.shape[0];
+    order = Uint32Array.from({ length: data.train.shape[0] }, (_, i) => i);
+    batch = new Float32Array(Math.min(model.kind === 'gan' ? model.gan.batchSize : 64, data.train.shape[0]) * data.info.features);
+  }
+  resetStats();
+  frame();
+}
+
+async function handle(msg: ToWorker): Promise<void> {
+  switch (msg.type) {
+    case 'data': {
+      // A source that fails to load leaves the current data and model as they were.
+      const next = await loadData(msg.source);
+      running = false;
+      disposeModel();
+      data = next;
+      post({ type: 'dataset', info: data.info });
+      postState();
+      return;
+    }
+    case 'start':
+      running = false;
+      build(msg.config);
+      frame();
+      start();
+      return;
+    case 'pause':
+      running = false;
+      // A frame of the weights as they are now, so what is shown is what a download saves.
+      frame();
+      postState();
+      return;
+    case 'resume':
+      if (!model) throw new Error('nothing to resume: start a model first');
+      if (data && model.kind === 'gan' && model.real.shape[0] === 0) throw new Error('choose data before training a loaded model');
+      start();
+      return;
+    case 'reset':
+      running = false;
+      disposeModel();
+      postState();
+      return;
+    case 'save': {
+      if (!model) throw new Error('nothing to save: start or load a model first');
+      const target = model.kind === 'ae' ? model.ae : model.gan;
+      const bytes = msg.what === 'model' ? save(target) : checkpoint(target);
+      const name = `latentkit-${model.kind === 'ae' ? 'autoencoder' : 'gan'}-${model.kind === 'ae' ? model.ae.steps : model.gan.iterations}${msg.what === 'checkpoint' ? '.checkpoint' : ''}.safetensors`;
+      post({ type: 'file', name, bytes: bytes as Uint8Array<ArrayBuffer> }, [bytes.buffer as ArrayBuffer]);
+      return;
+    }
+    case 'load':
+      running = false;
+      adopt(msg.bytes, msg.name);
+      postState();
+      return;
+  }
+}
+
+// Messages are handled one at a time, in order, even when one awaits a download.
+let queue = Promise.resolve();
+self.onmessage = (e: MessageEvent<ToWorker>) => {
+  queue = queue.then(() => handle(e.data)).catch(fail);
+};
+
+setThreads('auto');
+post({ type: 'ready', threads: threads().count, isolated: (globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated === true });

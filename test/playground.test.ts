@@ -1,0 +1,250 @@
+// The playground (playground/): its static build opened in headless Chromium, trained through
+// the page's own controls, its downloads read back by the library in Node.
+import { execFileSync, spawn } from 'node:child_process';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { availableParallelism, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { GAN, load } from '../dist/index.js';
+import { encodePng } from '../dist/png.js';
+import { CLASS_COLOURS } from '../playground/charts-palette.js';
+import { GRID, SAMPLE_SEED } from '../playground/protocol.js';
+import { CROSS_ORIGIN_ISOLATION, launchChromium, serveStatic } from './browser.js';
+
+const root = join(import.meta.dirname, '..');
+const outDir = join(root, 'examples', 'out');
+let site: string;
+let downloads: string;
+let server: Awaited<ReturnType<typeof serveStatic>>;
+let browser: Browser;
+
+interface PageState {
+  dataset: { kind: string; rows: number } | null;
+  running: boolean;
+  frames: number;
+  last: { mode: string; iteration: number; heldOutLoss?: number; samples?: Float32Array; sampleCount?: number } | null;
+  firstHeldOutLoss: number;
+  chartPoints: { aeLoss: number; ganLoss: number; ganD: number };
+  message: string;
+}
+const pageState = (page: Page) => page.evaluate(() => (globalThis as unknown as { playground: PageState }).playground) as Promise<PageState>;
+
+async function openPlayground(logs: string[]): Promise<Page> {
+  const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+  page.on('console', (m) => logs.push(m.text()));
+  page.on('pageerror', (e) => logs.push(String(e)));
+  // Every main-thread task longer than 50 ms, from the first script on.
+  await page.addInitScript(() => {
+    const w = window as unknown as { longTasks: number[] };
+    w.longTasks = [];
+    new PerformanceObserver((list) => { for (const e of list.getEntries()) w.longTasks.push(e.duration); }).observe({ type: 'longtask', buffered: true });
+  });
+  await page.goto(`${server.url}/index.html`);
+  await page.waitForFunction(() => (globalThis as unknown as { playground: PageState }).playground.dataset?.kind === 'mnist', null, { timeout: 60_000 });
+  return page;
+}
+
+/** The pixels of a canvas as RGBA bytes. */
+const canvasPixels = (page: Page, selector: string) =>
+  page.$eval(selector, (c) => {
+    const canvas = c as HTMLCanvasElement;
+    return Array.from(canvas.getContext('2d')!.getImageData(0, 0, canvas.width, canvas.height).data);
+  });
+
+beforeAll(async () => {
+  // The static site as `npm run playground:build` writes it (whose first half, tsup, the test command
+  // has run: rebuilding dist here would pull it from under the test files running beside this one).
+  execFileSync('npx', ['vite', 'build', '--config', 'playground/vite.config.ts', '--logLevel', 'warn'], { cwd: root, stdio: 'inherit' });
+  site = join(root, 'playground', 'dist');
+  downloads = mkdtempSync(join(tmpdir(), 'latentkit-playground-'));
+  server = await serveStatic(site, CROSS_ORIGIN_ISOLATION);
+  browser = await launchChromium();
+  mkdirSync(outDir, { recursive: true });
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await server?.close();
+  if (downloads) rmSync(downloads, { recursive: true, force: true });
+});
+
+describe('playground', () => {
+  it('the dev server of `npm run playground` serves the page cross-origin isolated, with MNIST, and it trains on every core', async () => {
+    const port = await new Promise<number>((ok) => {
+      const probe = createServer().listen(0, '127.0.0.1', () => {
+        const p = (probe.address() as AddressInfo).port;
+        probe.close(() => ok(p));
+      });
+    });
+    const dev = spawn('npx', ['vite', '--config', 'playground/vite.config.ts', '--port', String(port), '--strictPort', '--host', '127.0.0.1'], { cwd: root, detached: true });
+    let out = '';
+    dev.stdout.on('data', (d) => (out += d));
+    dev.stderr.on('data', (d) => (out += d));
+    try {
+      const url = `http://127.0.0.1:${port}/`;
+      for (let t = 0; !out.includes(url); t++) {
+        if (t > 600 || dev.exitCode !== null) throw new Error(`the dev server did not print ${url}:\n${out}`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      const res = await fetch(url);
+      expect(res.headers.get('cross-origin-opener-policy')).toBe('same-origin');
+      expect(res.headers.get('cross-origin-embedder-policy')).toBe('require-corp');
+      expect((await (await fetch(`${url}mnist/train-labels.idx`)).arrayBuffer()).byteLength).toBe(8 + 10_000);
+      const page = await browser.newPage();
+      const logs: string[] = [];
+      page.on('pageerror', (e) => logs.push(String(e)));
+      await page.goto(url);
+      await page.waitForFunction(() => (globalThis as unknown as { playground: PageState }).playground.dataset?.kind === 'mnist', null, { timeout: 60_000 });
+      await page.click('#start');
+      await page.waitForFunction(() => ((globalThis as unknown as { playground: PageState }).playground.last?.iteration ?? 0) >= 20, null, { timeout: 30_000 });
+      expect(await page.evaluate(() => (globalThis as unknown as { playground: { threads: number } }).playground.threads), logs.join('\n')).toBe(availableParallelism());
+      await page.close();
+    } finally {
+      process.kill(-dev.pid!, 'SIGTERM');
+    }
+  });
+
+  it('trains a GAN on MNIST without stalling the page; the downloaded model samples the same in Node', async () => {
+    const logs: string[] = [];
+    const page = await openPlayground(logs);
+    await page.check('input[name=mode][value=gan]');
+    await page.evaluate(() => { (window as unknown as { longTasks: number[] }).longTasks.length = 0; });
+    const t0 = Date.now();
+    await page.click('#start');
+    await page.waitForFunction(() => (globalThis as unknown as { playground: PageState }).playground.frames >= 1);
+    const first = await canvasPixels(page, '#gan-grid');
+    // Train until the curves have points and a few hundred iterations are behind the pictures, within 30 s.
+    await page.waitForFunction(() => {
+      const p = (globalThis as unknown as { playground: PageState }).playground;
+      return p.chartPoints.ganLoss >= 5 && p.chartPoints.ganD >= 5 && (p.last?.iteration ?? 0) >= 300;
+    }, null, { timeout: 30_000 });
+    await page.waitForTimeout(Math.max(0, 30_000 - (Date.now() - t0) - 2_000));
+    await page.click('#pause');
+    await page.waitForFunction(() => !(globalThis as unknown as { playground: PageState }).playground.running);
+    const s = await pageState(page);
+    expect(s.message, logs.join('\n')).toBe('');
+    const grid = await canvasPixels(page, '#gan-grid');
+    expect(grid.length).toBe(first.length);
+    let changed = 0;
+    for (let i = 0; i < grid.length; i += 4) if (grid[i] !== first[i]) changed++;
+    expect(changed / (grid.length / 4), 'share of grid pixels changed since the first frame').toBeGreaterThan(0.2);
+    const values = grid.filter((_, i) => i % 4 === 0);
+    const mean = values.reduce((a, v) => a + v, 0) / values.length;
+    const std = Math.sqrt(values.reduce((a, v) => a + (v - mean) ** 2, 0) / values.length);
+    expect(std, 'grid pixel standard deviation (0 = uniform)').toBeGreaterThan(20);
+    const longTasks = await page.evaluate(() => (window as unknown as { longTasks: number[] }).longTasks);
+    expect(Math.max(0, ...longTasks), `main-thread long tasks while training: ${longTasks.map((d) => d.toFixed(0)).join(', ')} ms`).toBeLessThan(100);
+    await page.screenshot({ path: join(outDir, 'playground-gan.png'), fullPage: true });
+
+    const [download] = await Promise.all([page.waitForEvent('download'), page.click('#download-model')]);
+    expect(download.suggestedFilename()).toMatch(/^latentkit-gan-\d+\.safetensors$/);
+    const file = join(downloads, download.suggestedFilename());
+    await download.saveAs(file);
+    const model = load(new Uint8Array(readFileSync(file)));
+    expect(model).toBeInstanceOf(GAN);
+    const inNode = (model as GAN).sample(GRID, { seed: SAMPLE_SEED });
+    const inPage = Float32Array.from(Object.values(s.last!.samples!));
+    expect(inPage.length).toBe(inNode.length);
+    let worst = 0;
+    for (let i = 0; i < inNode.length; i++) worst = Math.max(worst, Math.abs(inNode[i]! - inPage[i]!));
+    expect(worst, `largest difference between page and Node samples for the same noise (iteration ${s.last!.iteration})`).toBe(0);
+    (model as GAN).dispose();
+
+    // The same file loaded back into the page shows the same samples.
+    await page.setInputFiles('#load', file);
+    await page.waitForFunction(() => document.getElementById('status')!.textContent!.startsWith('loaded') && (globalThis as unknown as { playground: PageState }).playground.frames > 0);
+    const reloaded = await pageState(page);
+    expect(Float32Array.from(Object.values(reloaded.last!.samples!))).toEqual(inPage);
+    expect(await page.textContent('#status')).toBe(`loaded ${download.suggestedFilename()}`);
+    await page.close();
+  });
+
+  it('trains a GAN on the 8-Gaussian ring and draws its samples over the real modes', async () => {
+    const logs: string[] = [];
+    const page = await openPlayground(logs);
+    await page.check('input[name=data][value=ring]');
+    await page.waitForFunction(() => (globalThis as unknown as { playground: PageState }).playground.dataset?.kind === 'ring');
+    await page.check('input[name=mode][value=gan]');
+    await page.fill('#gan-settings input[name=generatorHidden]', '128,128');
+    await page.fill('#gan-settings input[name=discriminatorHidden]', '128,128');
+    await page.fill('#gan-settings input[name=noiseDim]', '16');
+    await page.click('#start');
+    await page.waitForFunction(() => ((globalThis as unknown as { playground: PageState }).playground.last?.iteration ?? 0) >= 300, null, { timeout: 30_000 });
+    await page.click('#pause');
+    const s = await pageState(page);
+    expect(s.message, logs.join('\n')).toBe('');
+    expect(s.last!.sampleCount).toBe(512);
+    const pixels = await canvasPixels(page, '#ring-scatter canvas');
+    const count = (hex: string) => {
+      const [r, g, b] = [1, 3, 5].map((o) => parseInt(hex.slice(o, o + 2), 16));
+      let n = 0;
+      for (let i = 0; i < pixels.length; i += 4) if (pixels[i] === r && pixels[i + 1] === g && pixels[i + 2] === b) n++;
+      return n;
+    };
+    expect(count(CLASS_COLOURS[0]!), 'pixels of generated samples').toBeGreaterThan(200);
+    expect(count('#c8c8c8'), 'pixels of the real ring').toBeGreaterThan(200);
+    await page.close();
+  });
+
+  it('trains an autoencoder with a 2-D code: the scatter shows the digits in ≥ 8 colours and the held-out loss falls', async () => {
+    const logs: string[] = [];
+    const page = await openPlayground(logs);
+    await page.fill('#ae-settings input[name=code]', '2');
+    await page.click('#start');
+    await page.waitForFunction(() => {
+      const p = (globalThis as unknown as { playground: PageState }).playground;
+      return (p.last?.iteration ?? 0) >= 1500;
+    }, null, { timeout: 90_000 });
+    await page.click('#pause');
+    await page.waitForFunction(() => !(globalThis as unknown as { playground: PageState }).playground.running);
+    const s = await pageState(page);
+    expect(s.message, logs.join('\n')).toBe('');
+    expect(s.last!.heldOutLoss!).toBeLessThan(s.firstHeldOutLoss);
+    const pixels = await canvasPixels(page, '#ae-scatter canvas');
+    const rgb = CLASS_COLOURS.map((h) => [1, 3, 5].map((o) => parseInt(h.slice(o, o + 2), 16)));
+    const counts = rgb.map(([r, g, b]) => {
+      let n = 0;
+      for (let i = 0; i < pixels.length; i += 4) if (pixels[i] === r && pixels[i + 1] === g && pixels[i + 2] === b) n++;
+      return n;
+    });
+    expect(counts.filter((n) => n >= 20).length, `pixels per class colour in the code scatter: ${counts.join(', ')}`).toBeGreaterThanOrEqual(8);
+    await page.screenshot({ path: join(outDir, 'playground-ae.png'), fullPage: true });
+    await page.close();
+  });
+
+  it('trains on three dropped PNG files; a dropped text file gets a message and changes nothing', async () => {
+    const logs: string[] = [];
+    const page = await openPlayground(logs);
+    const pngs = [0, 1, 2].map((k) => {
+      const px = new Uint8Array(32 * 24);
+      for (let i = 0; i < px.length; i++) px[i] = ((i % 32) * (k + 1) * 8 + Math.floor(i / 32) * 10) & 255;
+      return { name: `image-${k}.png`, type: 'image/png', bytes: Array.from(encodePng(px, 32, 24, 1)) };
+    });
+    const dropFiles = (files: { name: string; type: string; bytes: number[] }[]) =>
+      page.evaluate((fs) => {
+        const dt = new DataTransfer();
+        for (const f of fs) dt.items.add(new File([new Uint8Array(f.bytes)], f.name, { type: f.type }));
+        document.getElementById('drop')!.dispatchEvent(new DragEvent('drop', { dataTransfer: dt, bubbles: true, cancelable: true }));
+      }, files);
+    await dropFiles(pngs);
+    await page.waitForFunction(() => (globalThis as unknown as { playground: PageState }).playground.dataset?.kind === 'images');
+    expect((await pageState(page)).dataset!.rows).toBe(3);
+    await page.check('input[name=mode][value=gan]');
+    await page.click('#start');
+    await page.waitForFunction(() => ((globalThis as unknown as { playground: PageState }).playground.last?.iteration ?? 0) >= 50, null, { timeout: 30_000 });
+    const before = await pageState(page);
+    expect(before.message, logs.join('\n')).toBe('');
+
+    await dropFiles([{ name: 'notes.txt', type: 'text/plain', bytes: Array.from(new TextEncoder().encode('not an image')) }]);
+    await page.waitForFunction(() => (globalThis as unknown as { playground: PageState }).playground.message !== '');
+    expect(await page.textContent('#message')).toMatch(/notes\.txt is not a PNG or JPEG image.*Nothing was changed/);
+    await page.waitForFunction((it) => ((globalThis as unknown as { playground: PageState }).playground.last?.iteration ?? 0) > it + 20, before.last!.iteration, { timeout: 30_000 });
+    const after = await pageState(page);
+    expect(after.dataset).toEqual(before.dataset);
+    expect(after.running).toBe(true);
+    await page.close();
+  });
+});
