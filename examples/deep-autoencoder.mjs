@@ -3,9 +3,11 @@
 // a linear 30-number code, logistic output units with the cross-entropy loss, Adam whose
 // learning rate follows a cosine to zero, batch 128) instead of their RBM pretraining. Reported
 // as they report it: the average squared reconstruction error per test image (their figure 2:
-// autoencoder 3.00, logistic PCA 8.01, PCA 13.87), beside latentkit's PCA with 30 components.
+// autoencoder 3.00, logistic PCA 8.01, PCA 13.87), beside latentkit's PCA with 30 components;
+// examples/out/deep-autoencoder-curve.svg plots the test error per epoch.
 //   node examples/deep-autoencoder.mjs [--epochs 65] [--lr 0.001] [--threads N]
 import { Autoencoder, PCA, grayToBytes, imageGrid, mlp } from 'latentkit';
+import { lineSpec, writeChart } from './charts.mjs';
 import { argFlag, table, upscale, writeOutputs } from './common.mjs';
 import { loadMnist } from './mnist.mjs';
 
@@ -62,4 +64,14 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   console.log(`target: ≤ 3.00 per test image in ≤ 30 minutes; took ${(result.seconds / 60).toFixed(1)} minutes`);
   console.log('image rows: test digits, autoencoder reconstructions, PCA-30 reconstructions');
   writeOutputs('deep-autoencoder', result, { pixels: grayToBytes(grid), width: grid.width, height: grid.height, channels: 1 });
+  const flat = (y) => [{ x: 1, y }, { x: result.epochs, y }];
+  await writeChart('deep-autoencoder-curve', lineSpec({
+    title: 'Deep autoencoder 784-1000-500-250-30 on MNIST: squared error per test image',
+    xTitle: 'epoch', yTitle: 'squared error per test image (log scale)', yScale: { type: 'log' },
+    series: {
+      'autoencoder (latentkit)': result.curve.map((c) => ({ x: c.epoch, y: c.testSquaredErrorPerImage })),
+      'PCA, 30 components (latentkit)': flat(result.pcaSquaredErrorPerImage),
+    },
+    target: { value: 3.0, label: 'target and paper: 3.00' },
+  }));
 }

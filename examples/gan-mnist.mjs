@@ -12,6 +12,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Classifier, FeatureScore, GAN, PCA, Rng, grayToBytes, imageGrid, mlp, parzenWindow } from 'latentkit';
 import { encodePng } from 'latentkit/png';
+import { lineSpec, writeChart } from './charts.mjs';
 import { argFlag, outDir, table, upscale, writeOutputs } from './common.mjs';
 import { loadMnist } from './mnist.mjs';
 
@@ -134,3 +135,14 @@ writeOutputs(process.env.GAN_MNIST_NAME ?? 'gan-mnist', {
   ema: emaDecay > 0 ? emaDecay : null, checkpoints,
   labelSmoothing: smoothing, init, dropout, last, seconds: (performance.now() - t0) / 1000,
 }, grid());
+if (checkpoints.length) {
+  await writeChart(`${process.env.GAN_MNIST_NAME ?? 'gan-mnist'}-frechet`, lineSpec({
+    title: 'GAN on MNIST: Fréchet distance to the test set ÷ the PCA-Gaussian baseline\'s',
+    xTitle: 'iteration', yTitle: 'Fréchet ratio (lower is better)',
+    series: {
+      [emaDecay > 0 ? `sample(): moving average of the generator (decay ${emaDecay})` : 'sample()']: checkpoints.map((c) => ({ x: c.iteration, y: c.frechetRatio })),
+      ...(emaDecay > 0 && { 'the generator itself (raw)': checkpoints.map((c) => ({ x: c.iteration, y: c.frechetRatioRaw })) }),
+    },
+    target: { value: 0.25, label: 'target at each of the last five checkpoints: 0.25' },
+  }));
+}

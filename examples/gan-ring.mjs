@@ -1,6 +1,7 @@
 // A GAN learns a mixture of 8 Gaussians on a circle of radius 2 (σ = 0.05):
 // success is countable (modes covered, fraction of samples within 3σ of a mode).
 import { GAN, Rng, mlp, ringCentres, ringQuality, sampleRing } from 'latentkit';
+import { pointRows, writeChart } from './charts.mjs';
 import { argFlag, writeOutputs } from './common.mjs';
 
 export function trainRing({ iterations = 10_000, seed = 1, log = console.log } = {}) {
@@ -25,19 +26,23 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   const iterations = argFlag('iterations', 10_000);
   const r = trainRing({ iterations, seed: argFlag('seed', 1) });
   console.log(`modes covered: ${r.modesCovered} of 8 (target ≥ 7); high quality: ${r.highQuality.toFixed(3)} (target ≥ 0.7); shares ${r.shares.map((s) => s.toFixed(3)).join(' ')}; ${((performance.now() - t0) / 1000).toFixed(1)} s`);
-  // Scatter: real samples grey, generated blue, mode centres red.
-  const S = 500;
-  const pixels = new Uint8Array(S * S * 3).fill(255);
-  const put = (x, y, c, size) => {
-    const px = Math.round(S / 2 + x * S / 6);
-    const py = Math.round(S / 2 - y * S / 6);
-    for (let dy = 0; dy < size; dy++) for (let dx = 0; dx < size; dx++) {
-      const X = px + dx, Y = py + dy;
-      if (X >= 0 && X < S && Y >= 0 && Y < S) pixels.set(c, (Y * S + X) * 3);
-    }
-  };
-  for (let i = 0; i < 2000; i++) put(r.real.data[2 * i], r.real.data[2 * i + 1], [170, 170, 170], 2);
-  for (let i = 0; i < 2000; i++) put(r.samples[2 * i], r.samples[2 * i + 1], [31, 119, 180], 2);
-  for (const [x, y] of ringCentres()) put(x - 0.02, y + 0.02, [214, 39, 40], 4);
-  writeOutputs('gan-ring', { modesCovered: r.modesCovered, highQuality: r.highQuality, shares: r.shares, iterations }, { pixels, width: S, height: S, channels: 3 });
+  // Real samples, generated samples and the mode centres.
+  const rows = [
+    ...pointRows(r.real.data.subarray(0, 4000), () => ({ kind: 'real data' })),
+    ...pointRows(r.samples.subarray(0, 4000), () => ({ kind: 'generated' })),
+    ...ringCentres().map(([x, y]) => ({ x, y, kind: 'mode centre' })),
+  ];
+  await writeChart('gan-ring', {
+    title: `GAN on the 8-Gaussian ring after ${iterations.toLocaleString('en')} iterations: ${r.modesCovered} of 8 modes covered`,
+    width: 420, height: 420, data: { values: rows },
+    mark: { type: 'circle', opacity: 0.5, clip: true },
+    encoding: {
+      x: { field: 'x', type: 'quantitative', scale: { domain: [-3, 3] }, title: 'x₁' },
+      y: { field: 'y', type: 'quantitative', scale: { domain: [-3, 3] }, title: 'x₂' },
+      color: { field: 'kind', type: 'nominal', title: null, scale: { domain: ['real data', 'generated', 'mode centre'], range: ['#aaaaaa', '#1f77b4', '#d62728'] } },
+      size: { condition: { test: "datum.kind === 'mode centre'", value: 80 }, value: 8 },
+      order: { field: 'kind', sort: 'descending' },
+    },
+  });
+  writeOutputs('gan-ring', { modesCovered: r.modesCovered, highQuality: r.highQuality, shares: r.shares, iterations });
 }

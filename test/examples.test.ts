@@ -1,5 +1,9 @@
 // Reduced versions of the autoencoder examples' targets (the full runs are
 // `npm run example:compression|reduction|pretraining|deep-autoencoder`).
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { Autoencoder, Classifier, mlp } from '../dist/index.js';
 // @ts-expect-error plain JS examples
@@ -57,5 +61,32 @@ describe('examples, reduced', () => {
     const random = probe(false);
     const pretrained = probe(true);
     expect(pretrained, `frozen-encoder probe: pretrained ${pretrained}, random ${random}`).toBeGreaterThan(random + 0.02);
+  });
+});
+
+describe('examples, their charts', () => {
+  // Vega-Lite → SVG in Node: the scatter plots carry titles, axes and a legend naming each colour.
+  const run = (script: string, args: string[]) => {
+    const out = mkdtempSync(join(tmpdir(), 'latentkit-charts-'));
+    execFileSync(process.execPath, [join(import.meta.dirname, '..', 'examples', script), ...args, '--threads', '1'], { env: { ...process.env, LATENTKIT_EXAMPLES_OUT: out }, stdio: 'pipe' });
+    return out;
+  };
+
+  it('reduction.svg: autoencoder and PCA panels, titled, with axes and a legend of the ten digits', () => {
+    const out = run('reduction.mjs', ['--epochs', '1', '--train', '2000']);
+    const svg = readFileSync(join(out, 'reduction.svg'), 'utf8');
+    for (const text of ['autoencoder 784-512-128-2', 'PCA, 2 components', 'code 1', 'code 2', 'digit', ...Array.from({ length: 10 }, (_, d) => `>${d}<`)]) expect(svg).toContain(text);
+    // One circle per test image in each panel, every digit among them.
+    const circles = [...svg.matchAll(/aria-label="code 1: [^"]*; digit: (\d)" role="graphics-symbol" aria-roledescription="circle"/g)].map((m) => Number(m[1]));
+    expect(circles.length).toBe(2 * 10_000);
+    for (let d = 0; d < 10; d++) expect(circles.filter((c) => c === d).length, `circles of digit ${d}`).toBeGreaterThan(1000);
+    rmSync(out, { recursive: true });
+  });
+
+  it('gan-ring.svg: real data, generated samples and mode centres in a legend', () => {
+    const out = run('gan-ring.mjs', ['--iterations', '300']);
+    const svg = readFileSync(join(out, 'gan-ring.svg'), 'utf8');
+    for (const text of ['real data', 'generated', 'mode centre', 'GAN on the 8-Gaussian ring after 300 iterations']) expect(svg).toContain(text);
+    rmSync(out, { recursive: true });
   });
 });
