@@ -61,7 +61,7 @@ describe('threads', () => {
     }
   });
 
-  it('autoencoders (plain, tied, denoising with SGD), GANs and classifiers with a frozen body train to the same bits on 1, 2 and 3 threads', async () => {
+  it('autoencoders (plain, tied, denoising with SGD), GANs (plain and conditional) and classifiers with a frozen body train to the same bits on 1, 2 and 3 threads', async () => {
     const x = randomArray(256 * 256, 1, 0, 1);
     const runs = {
       autoencoder: () => {
@@ -81,6 +81,15 @@ describe('threads', () => {
           noise: { dim: 64 }, k: 2, batchSize: 128, optimizerD: { type: 'rmsprop', lr: 1e-3 }, seed: 8, ema: { decay: 0.99 },
         });
         return { train: () => gan.fit(x, { iterations: 10 }), weights: () => new Float32Array([...gan.generator.getWeights(), ...gan.discriminator.getWeights(), ...gan.generatorEma!.getWeights()]), dispose: () => gan.dispose() };
+      },
+      conditionalGan: () => {
+        const gan = new GAN({
+          generator: mlp([64 + 10, 512, 256], { activation: 'relu', outputActivation: 'tanh', seed: 11 }),
+          discriminator: mlp([256 + 10, 512, 1], { activation: 'relu', seed: 12 }),
+          conditions: 10, noise: { dim: 64 }, batchSize: 128, seed: 13,
+        });
+        const labels = Int32Array.from({ length: 256 }, (_, i) => (i * 7) % 10);
+        return { train: () => gan.fit(x, { iterations: 10, labels }), weights: () => new Float32Array([...gan.generator.getWeights(), ...gan.discriminator.getWeights()]), dispose: () => gan.dispose() };
       },
       classifier: () => {
         const body = mlp([256, 1024], { outputActivation: 'relu', seed: 9 });

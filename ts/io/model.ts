@@ -66,6 +66,7 @@ function architecture(model: SavableModel): Architecture {
     return {
       kind: 'gan', modules,
       options: {
+        ...(model.conditions > 0 && { conditions: model.conditions }),
         noise: { dim: model.noiseDim, distribution: model.noiseDistribution }, k: model.k, batchSize: model.batchSize, generatorLoss: model.generatorLoss,
         labelSmoothing: model.labelSmoothing, ...(model.emaDecay !== null && { ema: { decay: model.emaDecay } }), ...opt,
       },
@@ -214,7 +215,7 @@ export function load(bytes: Uint8Array): SavableModel {
       }
       case 'gan': {
         const gan = new GAN({
-          generator: mod('generator'), discriminator: mod('discriminator'), noise: o.noise as never, k: o.k as number, batchSize: o.batchSize as number,
+          generator: mod('generator'), discriminator: mod('discriminator'), ...(o.conditions !== undefined && { conditions: o.conditions as number }), noise: o.noise as never, k: o.k as number, batchSize: o.batchSize as number,
           generatorLoss: o.generatorLoss as never, labelSmoothing: o.labelSmoothing as number, optimizerD: o.optimizerD as OptimizerConfig, optimizerG: o.optimizerG as OptimizerConfig,
           ...(o.ema !== undefined && { ema: o.ema as { decay: number } }),
         });

@@ -13,10 +13,16 @@ import { ema } from '../runtime/threads.js';
 const BCE = 1; // loss code of bce-with-logits (ts/nn/loss.ts)
 
 export interface GanOptions {
-  /** Maps noise z (width noise.dim) to samples. */
+  /** Maps noise z (width noise.dim) to samples; with `conditions`, [z, one-hot label]. */
   generator: Stack;
-  /** Maps a sample to one logit: D(x) = σ(logit) is the probability that x is real. */
+  /** Maps a sample to one logit: D(x) = σ(logit) is the probability that x is real; with `conditions`, [x, one-hot label]. */
   discriminator: Stack;
+  /**
+   * A conditional GAN (Mirza & Osindero 2014) over this many classes: the generator takes
+   * [z, one-hot y] and the discriminator [x, one-hot y]; `fit` needs `labels` and `sample` takes
+   * them. Default 0 (unconditional).
+   */
+  conditions?: number;
   noise: { dim: number; distribution?: 'normal' | 'uniform' };
   /** Discriminator steps per iteration (default 1). */
   k?: number;
@@ -66,9 +72,19 @@ export interface GanFitOptions {
   /** Called after every optimizer update (for inspecting the schedule). */
   onUpdate?: (u: GanUpdate) => void;
   signal?: AbortSignal;
+  /** The class of each real sample (integers in [0, conditions)); required by, and only for, a conditional GAN. */
+  labels?: ArrayLike<number>;
 }
 
-const KEYS = ['generator', 'discriminator', 'noise', 'k', 'batchSize', 'generatorLoss', 'optimizerD', 'optimizerG', 'labelSmoothing', 'seed', 'guardNonFinite', 'ema'];
+export interface GanSampleOptions {
+  seed?: number | bigint;
+  /** Sample the trained generator itself rather than its moving average. */
+  raw?: boolean;
+  /** Conditional GANs: one class for every sample, or one per sample (default: uniformly random classes). */
+  labels?: number | ArrayLike<number>;
+}
+
+const KEYS = ['generator', 'discriminator', 'conditions', 'noise', 'k', 'batchSize', 'generatorLoss', 'optimizerD', 'optimizerG', 'labelSmoothing', 'seed', 'guardNonFinite', 'ema'];
 const disposeSymbol: symbol = (Symbol as { dispose?: symbol }).dispose ?? Symbol.for('Symbol.dispose');
 const DEFAULT_OPT: OptimizerSpec = { type: 'adam', lr: 2e-4, beta1: 0.5 };
 
@@ -83,6 +99,10 @@ export class GAN {
   readonly discriminator: Stack;
   readonly noiseDim: number;
   readonly noiseDistribution: 'normal' | 'uniform';
+  /** Classes of a conditional GAN; 0 when unconditional. */
+  readonly conditions: number;
+  /** Values per sample: the generator's outputs. */
+  readonly sampleSize: number;
   readonly k: number;
   readonly batchSize: number;
   readonly generatorLoss: 'minimax' | 'non-saturating';
@@ -96,6 +116,10 @@ export class GAN {
   private readonly guard: boolean;
   private order: Block | null = null;
   private cursor = 0;
+  /** Conditional GANs: ∂L/∂[x, y] from the discriminator, before the label columns are dropped. */
+  private dInput: Block | null = null;
+  private batchLabels: Int32Array = new Int32Array(0);
+  private labels: ArrayLike<number> | null = null;
   private iterationCount = 0;
   private disposed = false;
 
@@ -105,13 +129,21 @@ export class GAN {
     if (!(G instanceof Stack) || !(D instanceof Stack)) throw new LatentkitError('GAN needs a generator stack and a discriminator stack');
     G.assertLive();
     D.assertLive();
-    if (G.outputSize !== D.inputSize) {
-      throw new LatentkitError(`the generator [${G.sizes.join(', ')}] outputs ${G.outputSize} values but the discriminator [${D.sizes.join(', ')}] takes ${D.inputSize}`);
+    const c = opts.conditions ?? 0;
+    if (!Number.isInteger(c) || c < 0 || c === 1) throw new LatentkitError(`conditions must be 0 (unconditional) or a number of classes ≥ 2, got ${c}`);
+    if (G.outputSize + c !== D.inputSize) {
+      throw new LatentkitError(c === 0
+        ? `the generator [${G.sizes.join(', ')}] outputs ${G.outputSize} values but the discriminator [${D.sizes.join(', ')}] takes ${D.inputSize}`
+        : `the discriminator [${D.sizes.join(', ')}] takes ${D.inputSize} inputs but a sample and its one-hot label are ${G.outputSize} + ${c} = ${G.outputSize + c}`);
     }
     if (D.outputSize !== 1) throw new LatentkitError(`the discriminator [${D.sizes.join(', ')}] must output 1 logit, it outputs ${D.outputSize}`);
     const dim = opts.noise?.dim;
     positiveInt(dim, 'noise.dim');
-    if (dim !== G.inputSize) throw new LatentkitError(`noise.dim is ${dim} but the generator [${G.sizes.join(', ')}] takes ${G.inputSize} inputs`);
+    if (dim + c !== G.inputSize) {
+      throw new LatentkitError(c === 0
+        ? `noise.dim is ${dim} but the generator [${G.sizes.join(', ')}] takes ${G.inputSize} inputs`
+        : `the generator [${G.sizes.join(', ')}] takes ${G.inputSize} inputs but noise and a one-hot label are ${dim} + ${c} = ${dim + c}`);
+    }
     const dist = opts.noise.distribution ?? 'normal';
     if (dist !== 'normal' && dist !== 'uniform') throw new LatentkitError(`noise.distribution must be 'normal' or 'uniform', got ${JSON.stringify(dist)}`);
     const k = opts.k ?? 1;
@@ -124,12 +156,18 @@ export class GAN {
     this.discriminator = D;
     this.noiseDim = dim;
     this.noiseDistribution = dist;
+    this.conditions = c;
+    this.sampleSize = G.outputSize;
     this.k = k;
     this.batchSize = positiveInt(opts.batchSize ?? 64, 'batchSize');
     this.generatorLoss = loss;
     this.labelSmoothing = s;
     this.guard = opts.guardNonFinite ?? true;
     this.rng = new Rng(opts.seed ?? 0);
+    if (c > 0) {
+      this.dInput = heap.alloc(this.batchSize * D.inputSize, 'the discriminator input gradient');
+      this.batchLabels = new Int32Array(this.batchSize);
+    }
     this.optimizerD = new Optimizer(opts.optimizerD ?? DEFAULT_OPT, [D], 'the discriminator');
     this.optimizerG = new Optimizer(opts.optimizerG ?? DEFAULT_OPT, [G], 'the generator');
     if (opts.ema !== undefined) {
@@ -152,9 +190,10 @@ export class GAN {
   /** Runs training iterations on `real` (rows = samples); returns the per-iteration losses. */
   fit(real: MatrixLike, opts: GanFitOptions = {}): { lossD: number[]; lossG: number[] } {
     this.assertLive();
-    checkKeys(opts, ['iterations', 'epochs', 'onStep', 'onUpdate', 'signal'], 'GAN fit options');
-    const x = asMatrix(real, this.discriminator.inputSize, 'GAN fit real samples');
+    checkKeys(opts, ['iterations', 'epochs', 'onStep', 'onUpdate', 'signal', 'labels'], 'GAN fit options');
+    const x = asMatrix(real, this.sampleSize, 'GAN fit real samples');
     const rows = x.shape[0];
+    this.labels = this.checkLabels(opts.labels, rows, x.shape[1]);
     if (rows < this.batchSize) throw new LatentkitError(`the training set [${rows}, ${x.shape[1]}] has fewer rows than the batch size ${this.batchSize}`);
     if (opts.iterations !== undefined && opts.epochs !== undefined) throw new LatentkitError('give iterations or epochs, not both');
     const iterations = opts.iterations !== undefined
@@ -165,12 +204,16 @@ export class GAN {
       this.order = identityOrder(this.order, rows);
       this.cursor = rows; // reshuffle before the first minibatch
     }
-    for (let i = 0; i < iterations; i++) {
-      if (opts.signal?.aborted) break;
-      const step = this.iteration(x.data, rows, opts.onUpdate);
-      history.lossD.push(step.lossD);
-      history.lossG.push(step.lossG);
-      if (opts.onStep?.(step) === false) break;
+    try {
+      for (let i = 0; i < iterations; i++) {
+        if (opts.signal?.aborted) break;
+        const step = this.iteration(x.data, rows, opts.onUpdate);
+        history.lossD.push(step.lossD);
+        history.lossG.push(step.lossG);
+        if (opts.onStep?.(step) === false) break;
+      }
+    } finally {
+      this.labels = null;
     }
     return history;
   }
@@ -179,10 +222,11 @@ export class GAN {
    * n generated samples, from the GAN's own noise stream or from `seed`; from the moving-average
    * generator when the GAN keeps one (`raw: true` samples the trained generator itself).
    */
-  sample(n: number, opts: { seed?: number | bigint; raw?: boolean } = {}): Float32Array {
+  sample(n: number, opts: GanSampleOptions = {}): Float32Array {
     this.assertLive();
-    checkKeys(opts, ['seed', 'raw'], 'GAN sample options');
+    checkKeys(opts, ['seed', 'raw', 'labels'], 'GAN sample options');
     positiveInt(n, 'sample count');
+    const labels = this.sampleLabels(n, opts.labels);
     const rng = opts.seed === undefined ? this.rng : new Rng(opts.seed);
     const G = opts.raw || !this.generatorEma ? this.generator : this.generatorEma;
     const out = new Float32Array(n * G.outputSize);
@@ -190,7 +234,7 @@ export class GAN {
       const chunk = Math.min(n, 1024);
       for (let r = 0; r < n; r += chunk) {
         const m = Math.min(chunk, n - r);
-        const z = this.drawNoise(rng, m, G);
+        const z = this.drawNoise(rng, m, G, labels ? (i) => labels(r + i, rng) : undefined);
         const y = G.forward(z.ptr, m);
         out.set(heap.f32.subarray(y >>> 2, (y >>> 2) + m * G.outputSize), r * G.outputSize);
       }
@@ -200,11 +244,82 @@ export class GAN {
     return out;
   }
 
-  private drawNoise(rng: Rng, m: number, into: Stack = this.generator): Block {
+  /**
+   * m noise rows in the generator's input block; for a conditional GAN each row is followed by
+   * the one-hot of label(row). The noise values are the same as an unconditional GAN's.
+   */
+  private drawNoise(rng: Rng, m: number, into: Stack = this.generator, label?: (row: number) => number): Block {
     const z = into.inputBlock(m);
-    if (this.noiseDistribution === 'normal') rng.normal(z, 0, 1, m * this.noiseDim);
-    else rng.uniform(z, -1, 1, m * this.noiseDim);
+    const d = this.noiseDim;
+    if (this.noiseDistribution === 'normal') rng.normal(z, 0, 1, m * d);
+    else rng.uniform(z, -1, 1, m * d);
+    const c = this.conditions;
+    if (c > 0) {
+      // Spread the rows from the last one down (each moves right, over no unread row), then add the labels.
+      const f32 = heap.f32;
+      const base = z.ptr >>> 2;
+      for (let r = m - 1; r >= 0; r--) {
+        const at = base + r * (d + c);
+        f32.copyWithin(at, base + r * d, base + r * d + d);
+        f32.fill(0, at + d, at + d + c);
+        f32[at + d + label!(r)] = 1;
+      }
+    }
     return z;
+  }
+
+  /** Conditional GANs: the generator's output rows, each followed by its one-hot label, as the discriminator's input. */
+  private withLabels(samples: number, m: number, labels: Int32Array): number {
+    const D = this.discriminator;
+    const dst = D.inputBlock(m);
+    const f = this.sampleSize;
+    const c = this.conditions;
+    const f32 = heap.f32;
+    for (let r = 0; r < m; r++) {
+      const at = (dst.ptr >>> 2) + r * (f + c);
+      f32.copyWithin(at, (samples >>> 2) + r * f, (samples >>> 2) + r * f + f);
+      f32.fill(0, at + f, at + f + c);
+      f32[at + f + labels[r]!] = 1;
+    }
+    return dst.ptr;
+  }
+
+  private checkLabels(labels: ArrayLike<number> | undefined, rows: number, cols: number): ArrayLike<number> | null {
+    const c = this.conditions;
+    if (c === 0) {
+      if (labels !== undefined) throw new LatentkitError('labels are for a conditional GAN (conditions: n); this GAN is unconditional');
+      return null;
+    }
+    if (labels === undefined) throw new LatentkitError(`this GAN is conditioned on ${c} classes: fit needs labels, one per row of the [${rows}, ${cols}] samples`);
+    if (!labels || typeof labels.length !== 'number') throw new LatentkitError('GAN fit labels: expected an array of class indices');
+    if (labels.length !== rows) throw new LatentkitError(`GAN fit labels: ${labels.length} labels for ${rows} rows`);
+    for (let i = 0; i < rows; i++) {
+      const l = labels[i]!;
+      if (!Number.isInteger(l) || l < 0 || l >= c) throw new LatentkitError(`GAN fit labels: label ${i} is ${l}, expected an integer in [0, ${c})`);
+    }
+    return labels;
+  }
+
+  /** The label of each sample for `sample`, or null for an unconditional GAN. */
+  private sampleLabels(n: number, labels: number | ArrayLike<number> | undefined): ((i: number, rng: Rng) => number) | null {
+    const c = this.conditions;
+    if (c === 0) {
+      if (labels !== undefined) throw new LatentkitError('sample labels are for a conditional GAN (conditions: n); this GAN is unconditional');
+      return null;
+    }
+    const check = (l: number, what: string) => {
+      if (!Number.isInteger(l) || l < 0 || l >= c) throw new LatentkitError(`sample labels: ${what} is ${l}, expected an integer in [0, ${c})`);
+      return l;
+    };
+    if (labels === undefined) return (_, rng) => rng.below(c);
+    if (typeof labels === 'number') {
+      const l = check(labels, 'the label');
+      return () => l;
+    }
+    if (!labels || typeof labels.length !== 'number') throw new LatentkitError('sample labels: expected a class index or an array of them');
+    if (labels.length !== n) throw new LatentkitError(`sample labels: ${labels.length} labels for ${n} samples`);
+    for (let i = 0; i < n; i++) check(labels[i]!, `label ${i}`);
+    return (i) => labels[i]!;
   }
 
   private nextRealBatch(data: Float32Array, rows: number, m: number): Block {
@@ -215,7 +330,22 @@ export class GAN {
     }
     const D = this.discriminator;
     const dst = D.inputBlock(m);
-    gatherRows(data, D.inputSize, order, this.cursor, m, dst);
+    const c = this.conditions;
+    if (c === 0) gatherRows(data, D.inputSize, order, this.cursor, m, dst);
+    else {
+      const f = this.sampleSize;
+      const f32 = heap.f32;
+      const u32 = heap.u32;
+      for (let r = 0; r < m; r++) {
+        const row = u32[order.index + this.cursor + r]!;
+        const at = (dst.ptr >>> 2) + r * (f + c);
+        f32.set(data.subarray(row * f, row * f + f), at);
+        f32.fill(0, at + f, at + f + c);
+        const l = this.labels![row]!;
+        f32[at + f + l] = 1;
+        this.batchLabels[r] = l;
+      }
+    }
     assertFiniteBlock(dst.ptr, m, D.inputSize, 'real samples');
     this.cursor += m;
     return dst;
@@ -240,9 +370,10 @@ export class GAN {
       const lossReal = kernels.lk_loss(BCE, logits, 0, 1 - this.labelSmoothing, m, 1, D.outputGradPtr, 1);
       dReal = meanSigmoid(logits, m);
       D.backward(m, 0);
-      // Fake: descend −log(1 − D(G(z))) (target 0).
-      const fake = G.forward(this.drawNoise(this.rng, m).ptr, m, true);
-      logits = D.forward(fake, m, true);
+      // Fake: descend −log(1 − D(G(z))) (target 0); a conditional GAN's fakes get the real batch's labels.
+      const labels = this.batchLabels;
+      const fake = G.forward(this.drawNoise(this.rng, m, G, this.conditions ? (r) => labels[r]! : undefined).ptr, m, true);
+      logits = D.forward(this.conditions ? this.withLabels(fake, m, labels) : fake, m, true);
       const lossFake = kernels.lk_loss(BCE, logits, 0, 0, m, 1, D.outputGradPtr, 1);
       dFake = meanSigmoid(logits, m);
       lossD = lossReal + lossFake;
@@ -251,10 +382,14 @@ export class GAN {
       this.optimizerD.step();
       onUpdate?.({ network: 'discriminator', iteration: it, step, realIndices });
     }
-    // Generator step on fresh noise; D passes gradients through but is not updated.
+    // Generator step on fresh noise (and, conditional, labels drawn from the training labels);
+    // D passes gradients through but is not updated.
     G.zeroGradients();
-    const fake = G.forward(this.drawNoise(this.rng, m).ptr, m, true);
-    const logits = D.forward(fake, m, true);
+    const c = this.conditions;
+    // Labels are drawn after the noise, so the noise stream is the unconditional GAN's up to here.
+    const drawLabel = (r: number) => (this.batchLabels[r] = this.labels![this.rng.below(rows)]!);
+    const fake = G.forward(this.drawNoise(this.rng, m, G, c ? drawLabel : undefined).ptr, m, true);
+    const logits = D.forward(c ? this.withLabels(fake, m, this.batchLabels) : fake, m, true);
     const lossG = this.generatorLoss === 'non-saturating'
       ? kernels.lk_loss(BCE, logits, 0, 1, m, 1, D.outputGradPtr, 1) // −log σ(l)
       : kernels.lk_loss(BCE, logits, 0, 0, m, 1, D.outputGradPtr, -1); // log(1 − σ(l)) = −BCE(l, 0)
@@ -262,9 +397,17 @@ export class GAN {
     const wasFrozen = D.frozen;
     D.frozen = true;
     try {
-      D.backward(m, G.outputGradPtr);
+      D.backward(m, c ? this.dInput!.ptr : G.outputGradPtr);
     } finally {
       D.frozen = wasFrozen;
+    }
+    if (c) {
+      // Keep ∂L/∂x, drop the gradient with respect to the label columns.
+      const f = this.sampleSize;
+      const f32 = heap.f32;
+      const src = this.dInput!.ptr >>> 2;
+      const dst = G.outputGradPtr >>> 2;
+      for (let r = 0; r < m; r++) f32.copyWithin(dst + r * f, src + r * (f + c), src + r * (f + c) + f);
     }
     G.backward(m, 0);
     this.optimizerG.step();
@@ -310,6 +453,7 @@ export class GAN {
     this.optimizerG.dispose();
     this.generatorEma?.dispose();
     this.rng.dispose();
+    if (this.dInput) heap.free(this.dInput);
     if (this.order) heap.free(this.order);
     this.disposed = true;
   }
