@@ -52,7 +52,8 @@ class Autoencoder(nn.ModuleDict):
 class GAN(nn.ModuleDict):
     """``generator(z)``; ``discriminator(x)`` returns the logit of P(real). A GAN trained with
     latentkit's ``ema`` option also has ``generatorEma``, the generator's moving average
-    (what latentkit's ``sample`` draws from)."""
+    (what latentkit's ``sample`` draws from). A conditional GAN (latentkit's ``conditions: n``)
+    takes one-hot labels after z and after x: ``model(z, labels)``, ``model.discriminate(x, labels)``."""
 
     def __init__(self, generator: nn.Sequential, discriminator: nn.Sequential, options: dict | None = None, generator_ema: nn.Sequential | None = None):
         modules = {"generator": generator, "discriminator": discriminator}
@@ -60,7 +61,8 @@ class GAN(nn.ModuleDict):
             modules["generatorEma"] = generator_ema
         super().__init__(modules)
         self.latentkit_options = dict(options or {})
-        self.latentkit_options.setdefault("noise", {"dim": _linears(generator)[0].in_features, "distribution": "normal"})
+        self.conditions = int(self.latentkit_options.get("conditions", 0))
+        self.latentkit_options.setdefault("noise", {"dim": _linears(generator)[0].in_features - self.conditions, "distribution": "normal"})
 
     def noise(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
         """Noise as the GAN was trained on: N(0, 1), or U(-1, 1) for ``distribution: 'uniform'``."""
@@ -69,8 +71,24 @@ class GAN(nn.ModuleDict):
             return torch.rand(n, spec["dim"], generator=generator) * 2 - 1
         return torch.randn(n, spec["dim"], generator=generator)
 
-    def forward(self, z: torch.Tensor) -> torch.Tensor:
-        return self["generator"](z)
+    def _with_labels(self, x: torch.Tensor, labels: torch.Tensor | None) -> torch.Tensor:
+        if self.conditions == 0:
+            if labels is not None:
+                raise ValueError("labels are for a conditional GAN; this one is unconditional")
+            return x
+        if labels is None:
+            raise ValueError(f"this GAN is conditioned on {self.conditions} classes: pass labels, one per row")
+        labels = torch.as_tensor(labels, dtype=torch.long)
+        if labels.shape != (x.shape[0],):
+            raise ValueError(f"labels have shape {tuple(labels.shape)}, expected ({x.shape[0]},)")
+        return torch.cat([x, nn.functional.one_hot(labels, self.conditions).to(x.dtype)], dim=1)
+
+    def forward(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+        return self["generator"](self._with_labels(z, labels))
+
+    def discriminate(self, x: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+        """The discriminator's logit for x (and its labels, when conditional)."""
+        return self["discriminator"](self._with_labels(x, labels))
 
 
 class Classifier(nn.ModuleDict):
@@ -278,7 +296,7 @@ def save(model: nn.Module, path: str | None = None) -> bytes:
             tensors[f"{prefix}{index}.bias"] = b.to(torch.float32).contiguous()
     options = dict(getattr(model, "latentkit_options", {}))
     if kind == "gan":
-        options.setdefault("noise", {"dim": modules["generator"]["sizes"][0], "distribution": "normal"})
+        options.setdefault("noise", {"dim": modules["generator"]["sizes"][0] - int(options.get("conditions", 0)), "distribution": "normal"})
         if "generatorEma" in modules and "ema" not in options:
             raise ValueError("latentkit_torch.save: a GAN with generatorEma needs its decay: set model.latentkit_options['ema'] = {'decay': ...}")
     arch = {"kind": kind, "modules": modules, "options": options}

@@ -90,4 +90,40 @@ describe('PyTorch', () => {
       expect(mean(losses.slice(w + 40, w + 80)), `losses ${w + 40}–${w + 80} vs ${w}–${w + 40}`).toBeLessThan(mean(losses.slice(w, w + 40)));
     }
   });
+
+  it('a conditional GAN: PyTorch\'s model(z, labels) and discriminate(x, labels) match latentkit to 1e-5, and its save loads back', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'lk-torch-'));
+    const gan = new GAN({
+      generator: mlp([6 + 4, 16, 12], { activation: 'relu', outputActivation: 'tanh', seed: 1 }),
+      discriminator: mlp([12 + 4, 16, 1], { activation: 'relu', seed: 2 }),
+      conditions: 4, noise: { dim: 6 }, seed: 3,
+    });
+    const labels = Int32Array.from({ length: 9 }, (_, i) => (i * 3) % 4);
+    const onehot = (x: Float32Array, cols: number) => {
+      const out = new Float32Array(9 * (cols + 4));
+      for (let r = 0; r < 9; r++) {
+        out.set(x.subarray(r * cols, r * cols + cols), r * (cols + 4));
+        out[r * (cols + 4) + cols + labels[r]!] = 1;
+      }
+      return out;
+    };
+    const z = randomArray(9 * 6, 4);
+    const x = randomArray(9 * 12, 5);
+    writeFileSync(join(dir, 'cgan.safetensors'), save(gan));
+    writeFileSync(join(dir, 'z.f32'), z);
+    writeFileSync(join(dir, 'x.f32'), x);
+    writeFileSync(join(dir, 'labels.f32'), Float32Array.from(labels));
+    const info = JSON.parse(bridge('cgan', join(dir, 'cgan.safetensors'), join(dir, 'z.f32'), join(dir, 'labels.f32'), join(dir, 'x.f32'), join(dir, 'out')));
+    expect(info).toEqual({ conditions: 4, noise: { dim: 6, distribution: 'normal' } });
+    expectClose(f32(join(dir, 'out.g.f32')), gan.generator.predict({ data: onehot(z, 6), shape: [9, 10] }).data, 0, 1e-5, 'generator(z, labels)');
+    expectClose(f32(join(dir, 'out.d.f32')), gan.discriminator.predict({ data: onehot(x, 12), shape: [9, 16] }).data, 0, 1e-5, 'discriminate(x, labels)');
+    const back = load(readFileSync(join(dir, 'out.safetensors'))) as GAN;
+    expect([back.conditions, back.noiseDim]).toEqual([4, 6]);
+    expect(back.sample(9, { seed: 8, labels })).toEqual(gan.sample(9, { seed: 8, labels }));
+    for (const g of [gan, back]) {
+      g.dispose();
+      g.generator.dispose();
+      g.discriminator.dispose();
+    }
+  });
 });

@@ -8,6 +8,9 @@ as latentkit files. Arrays travel as raw little-endian float32 files.
                                         with inputs and PyTorch's outputs beside them
     bridge.py finetune CKPT X STEPS     trains the checkpoint's autoencoder in PyTorch with Adam;
                                         prints the losses as JSON
+    bridge.py cgan MODEL Z LABELS X OUT  a conditional GAN: model(z, labels) -> OUT.g.f32,
+                                        model.discriminate(x, labels) -> OUT.d.f32, and the model
+                                        saved again by latentkit_torch -> OUT.safetensors
 """
 import json
 import sys
@@ -106,5 +109,16 @@ def cmd_finetune(ckpt, x_path, steps):
     print(json.dumps(losses))
 
 
+def cmd_cgan(model_path, z_path, labels_path, x_path, out):
+    model = lt.load(model_path).eval()
+    gen = model.latentkit_options
+    labels = torch.from_numpy(np.fromfile(labels_path, dtype="<f4").astype(np.int64))
+    with torch.no_grad():
+        write(f"{out}.g.f32", model(read(z_path, gen["noise"]["dim"]), labels))
+        write(f"{out}.d.f32", model.discriminate(read(x_path, model["discriminator"][0].in_features - model.conditions), labels))
+    lt.save(model, f"{out}.safetensors")
+    print(json.dumps({"conditions": model.conditions, "noise": gen["noise"]}))
+
+
 if __name__ == "__main__":
-    {"forward": cmd_forward, "export": cmd_export, "finetune": cmd_finetune}[sys.argv[1]](*sys.argv[2:])
+    {"forward": cmd_forward, "export": cmd_export, "finetune": cmd_finetune, "cgan": cmd_cgan}[sys.argv[1]](*sys.argv[2:])
