@@ -42,3 +42,18 @@ export function loadData(path) {
   images.forEach((im, i) => data.set(im.data, i * d));
   return { x: { data, shape: [images.length, d] }, width, height };
 }
+
+/** Class labels for `rows` images from an IDX file: `{ labels, classes }` (classes = max label + 1). */
+export function loadLabels(path, rows, dataPath) {
+  if (!existsSync(path)) throw new CliError(`${path}: no such file`);
+  const t = readIdx(readFileSync(path), path);
+  if (t.shape.length !== 1) throw new CliError(`${path}: a labels file holds one number per image, this IDX file has shape [${t.shape.join(', ')}]`);
+  if (t.data.length !== rows) throw new CliError(`${path} has ${t.data.length} labels but ${dataPath} has ${rows} images`);
+  const labels = Int32Array.from(t.data);
+  for (let i = 0; i < labels.length; i++) {
+    if (labels[i] !== t.data[i] || labels[i] < 0) throw new CliError(`${path}: label ${i} is ${t.data[i]}, expected a class index (an integer ≥ 0)`);
+  }
+  const classes = labels.reduce((m, v) => Math.max(m, v), 0) + 1;
+  if (classes < 2) throw new CliError(`${path}: every label is 0; a conditional GAN needs at least two classes`);
+  return { labels, classes };
+}

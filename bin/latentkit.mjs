@@ -6,7 +6,7 @@ import { parseArgs } from 'node:util';
 import { Autoencoder, GAN, LatentkitError, checkpoint, grayToBytes, imageGrid, mlp, setThreads, threads } from 'latentkit';
 import { loadFile, writeFileAtomic } from 'latentkit/node';
 import { encodePng } from 'latentkit/png';
-import { CliError, loadData } from './data.mjs';
+import { CliError, loadData, loadLabels } from './data.mjs';
 
 const ACTIVATIONS = ['linear', 'tanh', 'sigmoid', 'relu', 'leaky-relu'];
 const OPTIMIZERS = ['sgd', 'adam', 'adamw', 'rmsprop'];
@@ -44,6 +44,7 @@ const COMMANDS = {
     about: 'train a GAN on an IDX file or a folder of images (pixels scaled to [-1, 1])',
     flags: {
       data: flag('path', 'IDX images file or folder of images (required)'),
+      labels: flag('path', 'IDX labels file, one class per image: trains a conditional GAN over classes 0..max label'),
       out: flag('path', 'model file to write', 'gan.safetensors'),
       'noise-dim': flag('positive', 'noise width', 100),
       generator: flag('sizes', 'generator hidden sizes', [256, 512]),
@@ -66,7 +67,11 @@ const COMMANDS = {
   },
   sample: {
     about: 'write a PNG grid of GAN samples',
-    flags: { model: flag('path', 'GAN model file (required)'), n: flag('positive', 'samples', 64), out: flag('path', 'PNG file', 'samples.png'), ...SEED, ...THREADS },
+    flags: {
+      model: flag('path', 'GAN model file (required)'), n: flag('positive', 'samples', 64),
+      label: flag('count', 'conditional GANs: the class of every sample (default: one class per grid row)'),
+      out: flag('path', 'PNG file', 'samples.png'), ...SEED, ...THREADS,
+    },
   },
   encode: {
     about: 'write the latent codes of data as CSV',
@@ -191,6 +196,25 @@ function gridPng(images, width, height, lo, hi) {
   return encodePng(grayToBytes(g, lo, hi), g.width, g.height, 1);
 }
 
+/**
+ * A PNG grid of n samples. A conditional GAN without a fixed label gets one class per grid row
+ * (as many rows as classes, when n allows).
+ */
+function samplePng(gan, n, opts, width, height) {
+  const c = gan.conditions;
+  let columns = Math.ceil(Math.sqrt(n));
+  let labels = opts.label;
+  if (c > 0 && labels === undefined) {
+    columns = Math.max(1, Math.ceil(n / c));
+    labels = Int32Array.from({ length: n }, (_, i) => Math.floor(i / columns) % c);
+  }
+  if (c === 0 && labels !== undefined) throw new CliError('--label is for a conditional GAN; this model is unconditional');
+  const data = gan.sample(n, { seed: opts.seed, ...(labels !== undefined && { labels }) });
+  const images = Array.from({ length: n }, (_, i) => ({ data: data.subarray(i * gan.sampleSize, (i + 1) * gan.sampleSize), width, height }));
+  const g = imageGrid(images, columns, 2, -1);
+  return encodePng(grayToBytes(g, -1, 1), g.width, g.height, 1);
+}
+
 const rows = (m, from, to) => Array.from({ length: to - from }, (_, i) => m.data.subarray((from + i) * m.shape[1], (from + i + 1) * m.shape[1]));
 
 let interrupted = false;
@@ -260,25 +284,30 @@ async function trainAe(s) {
 async function trainGan(s) {
   const data = loadData(s.data);
   const x = { data: data.x.data.map((v) => 2 * v - 1), shape: data.x.shape };
+  const labels = s.labels === undefined ? null : loadLabels(s.labels, x.shape[0], s.data);
   const ckpt = s.checkpoint ?? `${s.out}.ckpt`;
   const pngPath = s.png ?? `${s.out}.png`;
   let gan;
   if (s.resume) {
     gan = resumed(s.resume, GAN, 'a GAN');
-    if (gan.discriminator.inputSize !== x.shape[1]) throw new CliError(`${s.resume} takes ${gan.discriminator.inputSize} values per row, the data has ${x.shape[1]}`);
+    if (gan.sampleSize !== x.shape[1]) throw new CliError(`${s.resume} generates ${gan.sampleSize} values per row, the data has ${x.shape[1]}`);
+    if (gan.conditions > 0 && !labels) throw new CliError(`${s.resume} is a conditional GAN over ${gan.conditions} classes: give its --labels`);
+    if (gan.conditions === 0 && labels) throw new CliError(`${s.resume} is an unconditional GAN: drop --labels`);
+    if (labels && labels.classes > gan.conditions) throw new CliError(`${s.labels} has classes up to ${labels.classes - 1} but ${s.resume} knows ${gan.conditions}`);
   } else {
     const leaky = { type: 'leaky-relu', alpha: 0.2 };
     const d = x.shape[1];
-    const generator = mlp([s['noise-dim'], ...s.generator, d], { activation: leaky, outputActivation: 'tanh', seed: s.seed });
-    const discriminator = mlp([d, ...s.discriminator, 1], { activation: leaky, seed: s.seed + 1 });
+    const c = labels?.classes ?? 0;
+    const generator = mlp([s['noise-dim'] + c, ...s.generator, d], { activation: leaky, outputActivation: 'tanh', seed: s.seed });
+    const discriminator = mlp([d + c, ...s.discriminator, 1], { activation: leaky, seed: s.seed + 1 });
     const optimizer = { type: 'adam', lr: s.lr, beta1: 0.5 };
     gan = new GAN({
-      generator, discriminator, noise: { dim: s['noise-dim'] }, k: s.k, batchSize: s['batch-size'], generatorLoss: s.loss,
+      generator, discriminator, conditions: c, noise: { dim: s['noise-dim'] }, k: s.k, batchSize: s['batch-size'], generatorLoss: s.loss,
       labelSmoothing: s['label-smoothing'], optimizerD: optimizer, optimizerG: optimizer, seed: s.seed + 2,
       ...(s.ema > 0 && { ema: { decay: s.ema } }),
     });
   }
-  console.log(`training on ${threads().count} thread${threads().count > 1 ? 's' : ''}`);
+  console.log(`training ${gan.conditions ? `a conditional GAN over ${gan.conditions} classes ` : ''}on ${threads().count} thread${threads().count > 1 ? 's' : ''}`);
   if (gan.iterations >= s.iterations) console.log(`the checkpoint has trained ${gan.iterations} iterations, --iterations is ${s.iterations}: nothing left to train`);
   const bar = progress('train-gan iteration', s.iterations);
   const chunk = 25;
@@ -286,14 +315,13 @@ async function trainGan(s) {
     await yieldToEvents();
     if (interrupted) break;
     gan.fit(x, {
-      iterations: Math.min(chunk, s.iterations - gan.iterations), signal: controller.signal,
+      iterations: Math.min(chunk, s.iterations - gan.iterations), signal: controller.signal, ...(labels && { labels: labels.labels }),
       onStep: (st) => {
         const i = st.iteration;
         if (i % 10 === 0 || i === s.iterations) bar(i, `lossD ${st.lossD.toFixed(3)} lossG ${st.lossG.toFixed(3)} D(x) ${st.dReal.toFixed(2)} D(G(z)) ${st.dFake.toFixed(2)}`);
         if (i % s['checkpoint-every'] === 0) writeFileAtomic(ckpt, checkpoint(gan));
         if (s['png-every'] > 0 && i % s['png-every'] === 0) {
-          const sample = { data: gan.sample(64, { seed: 1 }), shape: [64, x.shape[1]] };
-          writeFileSync(pngPath, gridPng(rows(sample, 0, 64), data.width, data.height, -1, 1));
+          writeFileSync(pngPath, samplePng(gan, 64, { seed: 1 }, data.width, data.height));
         }
       },
     });
@@ -327,12 +355,13 @@ async function main() {
     case 'train-gan': return trainGan(s);
     case 'sample': {
       const gan = modelOf(s.model, GAN, 'a GAN model');
-      const d = gan.generator.outputSize;
+      const d = gan.sampleSize;
       const side = Math.round(Math.sqrt(d));
       const [w, h] = side * side === d ? [side, side] : [d, 1];
-      const sample = { data: gan.sample(s.n, { seed: s.seed }), shape: [s.n, d] };
-      writeFileSync(s.out, gridPng(rows(sample, 0, s.n), w, h, -1, 1));
-      return console.log(`wrote ${s.out} (${s.n} samples)`);
+      if (s.label !== undefined && gan.conditions > 0 && s.label >= gan.conditions) throw new CliError(`--label must be below ${gan.conditions}, the classes of ${s.model}; got ${s.label}`);
+      writeFileSync(s.out, samplePng(gan, s.n, { seed: s.seed, label: s.label }, w, h));
+      const what = gan.conditions === 0 ? '' : s.label === undefined ? `, one class per row of ${gan.conditions}` : `, all of class ${s.label}`;
+      return console.log(`wrote ${s.out} (${s.n} samples${what})`);
     }
     case 'encode': {
       const { ae, x } = autoencoderAndData(s);

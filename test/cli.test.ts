@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { type GAN, load } from '../dist/index.js';
 import { encodePng } from '../dist/png.js';
@@ -67,6 +67,48 @@ describe('latentkit command line', () => {
     const s = run('sample', '--model', out, '--n', '9', '--out', join(dir, 's.png'));
     expect(s.stdout).toMatch(/wrote .*s.png \(9 samples\)/);
     expect((load(readFileSync(out)) as GAN).emaDecay).toBe(0.9);
+  });
+
+  it('trains a conditional GAN from --labels and samples a chosen class with sample --label', () => {
+    const dir = pngFolder(Array.from({ length: 60 }, () => [4, 4] as [number, number]));
+    const idxLabels = (values: number[]) => {
+      const b = new Uint8Array(8 + values.length);
+      new DataView(b.buffer).setUint32(0, 0x801);
+      new DataView(b.buffer).setUint32(4, values.length);
+      b.set(values, 8);
+      const path = join(mkdtempSync(join(tmpdir(), 'lk-labels-')), 'labels.idx');
+      writeFileSync(path, b);
+      return path;
+    };
+    const labels = idxLabels(Array.from({ length: 60 }, (_, i) => i % 3));
+    const out = join(mkdtempSync(join(tmpdir(), 'lk-out-')), 'cgan.safetensors');
+    const common = ['--data', dir, '--batch-size', '16', '--generator', '8', '--discriminator', '8', '--noise-dim', '4', '--out', out];
+    const r = run('train-gan', ...common, '--labels', labels, '--iterations', '20');
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/training a conditional GAN over 3 classes/);
+    const gan = load(readFileSync(out)) as GAN;
+    expect([gan.conditions, gan.noiseDim, gan.sampleSize]).toEqual([3, 4, 16]);
+    const png = join(dirname(out), 's.png');
+    expect(run('sample', '--model', out, '--n', '9', '--label', '2', '--out', png).stdout).toMatch(/\(9 samples, all of class 2\)/);
+    expect(run('sample', '--model', out, '--n', '9', '--out', png).stdout).toMatch(/\(9 samples, one class per row of 3\)/);
+    const resumed = run('train-gan', ...common, '--labels', labels, '--iterations', '30', '--resume', `${out}.ckpt`);
+    expect(resumed.stdout, resumed.stderr).toMatch(/after 30 iterations/);
+    const failures: [string[], RegExp][] = [
+      [['sample', '--model', out, '--label', '3'], /--label must be below 3, the classes of .*cgan.safetensors; got 3/],
+      [['train-gan', ...common, '--iterations', '40', '--resume', `${out}.ckpt`], /is a conditional GAN over 3 classes: give its --labels/],
+      [['train-gan', ...common, '--labels', idxLabels([0, 1, 2])], /has 3 labels but .* has 60 images/],
+      [['train-gan', ...common, '--labels', idxLabels(new Array(60).fill(0))], /every label is 0; a conditional GAN needs at least two classes/],
+      [['train-gan', ...common, '--labels', '/nonexistent/labels.idx'], /no such file/],
+    ];
+    const plain = join(mkdtempSync(join(tmpdir(), 'lk-out-')), 'gan.safetensors');
+    expect(run('train-gan', '--data', dir, '--batch-size', '16', '--generator', '8', '--discriminator', '8', '--iterations', '5', '--out', plain).status).toBe(0);
+    failures.push([['sample', '--model', plain, '--label', '1'], /--label is for a conditional GAN; this model is unconditional/]);
+    for (const [args, pattern] of failures) {
+      const f = run(...args);
+      expect(f.status, args.join(' ')).toBe(2);
+      expect(f.stderr.trim().split('\n')).toHaveLength(1);
+      expect(f.stderr).toMatch(pattern);
+    }
   });
 
   it('--iterations is the total: 100 then the same command with --resume equals 200 straight, bit for bit', () => {
@@ -134,6 +176,7 @@ describe('latentkit command line', () => {
       [['train-ae', '--data'], /--data needs a value/],
       [['train-ae', 'images/'], /unexpected argument 'images\/'/],
       [['train-gan', '--data', '/nonexistent/x', '--threads', 'many'], /--threads must be 'auto' or an integer from 1 to 64/],
+      [['sample', '--model', '/nonexistent/x', '--label', 'seven'], /--label must be an integer ≥ 0, got 'seven'/],
     ];
     const broken = mkdtempSync(join(tmpdir(), 'lk-bad-'));
     writeFileSync(join(broken, 'a.jpg'), new Uint8Array([1, 2, 3, 4]));
