@@ -51,6 +51,48 @@ describe('Classifier', () => {
     head.dispose();
   });
 
+  it('earlyStopping keeps the weights of the best validation accuracy and stops after `patience` epochs without a better one', () => {
+    // 60 training points with a quarter of the labels wrong: a wide network memorises them and its
+    // clean validation accuracy peaks, then falls.
+    const train = blobs(60, 4);
+    const r = lcg(9);
+    for (let i = 0; i < 60; i += 4) train.labels[i] = (train.labels[i]! + 1 + Math.floor(r() * 2)) % 3;
+    const val = blobs(300, 5);
+    const make = (freeze = false) => {
+      const body = mlp([2, 256, 256], { outputActivation: 'relu', seed: 1 });
+      const head = mlp([256, 3], { seed: 2 });
+      return { body, head, clf: new Classifier({ body, head, optimizer: { type: 'adam', lr: 0.01 }, seed: 3, freezeBody: freeze }) };
+    };
+    const { body, head, clf } = make();
+    const scores: number[] = [];
+    const h = clf.fit(train.x, train.labels, { epochs: 60, batchSize: 16, validation: { x: val.x, labels: val.labels }, earlyStopping: { every: 2 }, onEpoch: (_, l) => { if (l.valAccuracy !== undefined) scores.push(l.valAccuracy); } });
+    expect(h.loss).toHaveLength(60);
+    expect(h.valAccuracy).toEqual(scores);
+    expect(h.valAccuracy).toHaveLength(30);
+    const best = Math.max(...scores);
+    expect(scores.at(-1), 'the last score is below the best: the test needs overfitting').toBeLessThan(best);
+    expect(h.bestEpoch).toBe(2 * (scores.indexOf(best) + 1));
+    expect(clf.evaluate(val.x, val.labels).accuracy).toBe(best);
+
+    const again = make();
+    const stopped = again.clf.fit(train.x, train.labels, { epochs: 60, batchSize: 16, validation: { x: val.x, labels: val.labels }, earlyStopping: { every: 2, patience: 6 } });
+    expect(stopped.bestEpoch).toBe(h.bestEpoch);
+    expect(stopped.loss).toHaveLength(h.bestEpoch! + 6);
+    expect(again.body.getWeights()).toEqual(body.getWeights());
+    expect(again.head.getWeights()).toEqual(head.getWeights());
+
+    // A frozen body stays as it was; only the head is rolled back.
+    const frozen = make(true);
+    const before = frozen.body.getWeights();
+    frozen.clf.fit(train.x, train.labels, { epochs: 10, batchSize: 16, validation: { x: val.x, labels: val.labels }, earlyStopping: {} });
+    expect(frozen.body.getWeights()).toEqual(before);
+
+    expect(() => clf.fit(train.x, train.labels, { earlyStopping: { patience: 3 } })).toThrow(/earlyStopping needs a validation set/);
+    expect(() => clf.fit(train.x, train.labels, { validation: { x: val.x, labels: val.labels }, earlyStopping: { patience: 0 } })).toThrow(/earlyStopping.patience/);
+    expect(() => clf.fit(train.x, train.labels, { validation: { x: val.x, labels: val.labels }, earlyStopping: { metric: 'loss' } as never })).toThrow(/unknown option 'metric'|metric/);
+    for (const m of [clf, body, head, again.clf, again.body, again.head, frozen.clf, frozen.body, frozen.head]) m.dispose();
+  });
+
   it('rejects labels out of range or of the wrong count', () => {
     const body = mlp([2, 4]);
     const head = mlp([4, 3]);

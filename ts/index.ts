@@ -15,7 +15,7 @@ export * as internal from './internal.js';
 export { readIdx, idxImages, type IdxTensor } from './data/idx.js';
 export { Autoencoder, type AutoencoderOptions, type AutoencoderFitOptions, type Corruption } from './models/autoencoder.js';
 export { PCA, type PcaOptions } from './pca.js';
-export { Classifier, type ClassifierOptions, type ClassifierFitOptions } from './models/classifier.js';
+export { Classifier, type ClassifierOptions, type ClassifierFitOptions, type ClassifierHistory } from './models/classifier.js';
 export { type GrayImage, rgbaToGray, crop, gridCrops, randomPatches, tilePatches, untilePatches, grayToBytes, imageGrid } from './data/image.js';
 export { columnStats, standardize, centerRows, addRowMeans, rescale } from './data/normalize.js';
 export { minibatches } from './data/batches.js';

@@ -1,7 +1,7 @@
 import { LatentkitError } from '../errors.js';
 import { assertChain } from '../nn/chain.js';
 import type { History } from '../nn/loop.js';
-import { type Matrix, type MatrixLike, asMatrix } from '../nn/matrix.js';
+import { type Matrix, type MatrixLike, asMatrix, positiveInt } from '../nn/matrix.js';
 import type { OptimizerSpec } from '../nn/optimizer.js';
 import { Sequential, checkKeys } from '../nn/sequential.js';
 import { Stack } from '../nn/stack.js';
@@ -18,12 +18,25 @@ export interface ClassifierOptions {
 }
 
 export interface ClassifierFitOptions {
+  /** With `earlyStopping`, the most epochs to train. */
   epochs?: number;
   batchSize?: number;
   shuffle?: boolean;
   validation?: { x: MatrixLike; labels: ArrayLike<number> };
-  onEpoch?: (epoch: number, logs: { loss: number; valLoss?: number }) => void | boolean;
+  /**
+   * Score the validation set's accuracy every `every` epochs (default 1), stop after `patience`
+   * epochs without a better score (default: never), and end with the weights of the best score.
+   * Needs `validation`; the validation loss is then computed at those epochs only.
+   */
+  earlyStopping?: { every?: number; patience?: number };
+  onEpoch?: (epoch: number, logs: { loss: number; valLoss?: number; valAccuracy?: number }) => void | boolean;
   signal?: AbortSignal;
+}
+
+export interface ClassifierHistory extends History {
+  /** With `earlyStopping`: the validation accuracy at each scored epoch, and the epoch (1-based) whose weights were kept. */
+  valAccuracy?: number[];
+  bestEpoch?: number;
 }
 
 const disposeSymbol: symbol = (Symbol as { dispose?: symbol }).dispose ?? Symbol.for('Symbol.dispose');
@@ -61,15 +74,48 @@ export class Classifier {
     return this.model.inputSize;
   }
 
-  fit(x: MatrixLike, labels: ArrayLike<number>, opts: ClassifierFitOptions = {}): History {
-    checkKeys(opts, ['epochs', 'batchSize', 'shuffle', 'validation', 'onEpoch', 'signal'], 'Classifier fit options');
+  fit(x: MatrixLike, labels: ArrayLike<number>, opts: ClassifierFitOptions = {}): ClassifierHistory {
+    checkKeys(opts, ['epochs', 'batchSize', 'shuffle', 'validation', 'earlyStopping', 'onEpoch', 'signal'], 'Classifier fit options');
     const m = asMatrix(x, this.inputSize, 'Classifier fit x');
     const y = this.oneHot(labels, m.shape[0], 'fit labels');
-    const { validation, ...rest } = opts;
-    return this.model.fit(m, y, {
+    const { validation, earlyStopping, ...rest } = opts;
+    const vx = validation && asMatrix(validation.x, this.inputSize, 'validation x');
+    const vy = validation && this.oneHot(validation.labels, vx!.shape[0], 'validation labels');
+    if (!earlyStopping) return this.model.fit(m, y, { ...rest, ...(validation && { validation: { x: vx!, y: vy! } }) });
+
+    checkKeys(earlyStopping, ['every', 'patience'], 'earlyStopping');
+    if (!validation) throw new LatentkitError('earlyStopping needs a validation set: fit(x, labels, { validation: { x, labels }, earlyStopping })');
+    const every = positiveInt(earlyStopping.every ?? 1, 'earlyStopping.every');
+    const patience = earlyStopping.patience === undefined ? Infinity : positiveInt(earlyStopping.patience, 'earlyStopping.patience');
+    const trained = [...this.body, this.head].filter((s) => !s.frozen);
+    let best = -1;
+    let bestEpoch = 0;
+    let bestWeights: Float32Array[] = trained.map((s) => s.getWeights());
+    const valLoss: number[] = [];
+    const valAccuracy: number[] = [];
+    const history = this.model.fit(m, y, {
       ...rest,
-      ...(validation && { validation: { x: validation.x, y: this.oneHot(validation.labels, asMatrix(validation.x, this.inputSize, 'validation x').shape[0], 'validation labels') } }),
+      onEpoch: (epoch, logs) => {
+        const e = epoch + 1;
+        let scored: { valLoss?: number; valAccuracy?: number } = {};
+        if (e % every === 0) {
+          const v = this.evaluate(vx!, validation.labels);
+          valLoss.push(v.loss);
+          valAccuracy.push(v.accuracy);
+          scored = { valLoss: v.loss, valAccuracy: v.accuracy };
+          if (v.accuracy > best) {
+            best = v.accuracy;
+            bestEpoch = e;
+            bestWeights = trained.map((s) => s.getWeights());
+          }
+        }
+        if (rest.onEpoch?.(epoch, { ...logs, ...scored }) === false) return false;
+        return valAccuracy.length === 0 || e - bestEpoch < patience;
+      },
     });
+    // The best scored weights (the starting ones when no epoch was scored).
+    trained.forEach((s, i) => s.setWeights(bestWeights[i]!));
+    return { loss: history.loss, valLoss, valAccuracy, bestEpoch };
   }
 
   /** One step on a labelled batch; returns its loss. */
