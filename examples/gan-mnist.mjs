@@ -10,10 +10,11 @@
 //   node examples/gan-mnist.mjs [--iterations 25000] [--minutes M] [--ema 0.999] [--every 2000] [--smoothing 0.1] [--dropout 0.3] [--init 0|1] [--threads N]
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Classifier, FeatureScore, GAN, PCA, Rng, grayToBytes, imageGrid, mlp, parzenWindow } from 'latentkit';
+import { GAN, grayToBytes, imageGrid, mlp, parzenWindow } from 'latentkit';
 import { encodePng } from 'latentkit/png';
 import { lineSpec, writeChart } from './charts.mjs';
 import { argFlag, outDir, table, upscale, writeOutputs } from './common.mjs';
+import { mnistScores, toSigned } from './mnist-scores.mjs';
 import { loadMnist } from './mnist.mjs';
 
 const minutes = argFlag('minutes', Infinity);
@@ -28,7 +29,6 @@ const initIndex = argFlag('init', 1); // 0: He normal (latentkit's default for l
 const init = ['he-normal', 'glorot-uniform'][initIndex];
 const tty = process.stdout.isTTY;
 
-const toSigned = (m) => ({ data: m.data.map((v) => 2 * v - 1), shape: m.shape });
 const train = loadMnist('train');
 const test = loadMnist('test');
 // The last 1,000 training images are held out: they choose the Parzen window's σ.
@@ -39,28 +39,8 @@ const trainX = toSigned({ data: train.x.data.subarray(0, trainRows * 784), shape
 const trainLabels = train.labels.subarray(0, trainRows);
 const testX = toSigned(test.x);
 
-// 1. The feature extractor: an MNIST classifier on the same [−1, 1] pixels.
-const body = mlp([784, 256, 128], { activation: 'relu', outputActivation: 'relu', seed: 100 });
-const head = mlp([128, 10], { seed: 101 });
-const clf = new Classifier({ body, head, optimizer: { type: 'adam', lr: 1e-3 }, seed: 102 });
-clf.fit(trainX, trainLabels, { epochs: 6, batchSize: 128 });
-const { accuracy } = clf.evaluate(testX, test.labels);
-console.log(`feature classifier 784-256-128-10: test accuracy ${(100 * accuracy).toFixed(2)}%`);
-const score = new FeatureScore(body, head);
-const testStats = score.statistics(testX);
-
-function frechetDistanceTo(x) {
-  return score.distance(x, testStats);
-}
-
-// 2. Baselines against the 10,000 test images: uniform noise, and a Gaussian in PCA-50 space.
-const rng = new Rng(seed + 3);
-const noiseImages = { data: rng.uniformArray(10_000 * 784, -1, 1), shape: [10_000, 784] };
-const pca = PCA.fit(trainX, { components: 50 });
-const z = rng.normalArray(10_000 * 50);
-for (let i = 0; i < 10_000; i++) for (let j = 0; j < 50; j++) z[i * 50 + j] *= Math.sqrt(pca.explainedVariance[j]);
-const pcaGaussian = pca.inverseTransform({ data: z, shape: [10_000, 50] });
-const baselines = { trainFloor: frechetDistanceTo(trainX), noise: frechetDistanceTo(noiseImages), pcaGaussian: frechetDistanceTo(pcaGaussian) };
+// 1–2. The feature classifier on the same [−1, 1] pixels, and the baselines against the 10,000 test images.
+const { accuracy, score, distanceTo: frechetDistanceTo, baselines } = mnistScores({ trainX, trainLabels, testX, testLabels: test.labels, seed });
 
 // 3. The GAN, for the fixed number of iterations (or until --minutes runs out).
 const leaky = { type: 'leaky-relu', alpha: 0.2 };
