@@ -173,7 +173,7 @@ function frame(): void {
   if (model.kind === 'ae') {
     const ae = model.ae;
     const strip = rowsOf(data.heldOut, 0, Math.min(STRIP, data.heldOut.shape[0]));
-    const recon = sigmoid(ae.reconstruct(strip).data);
+    const recon = ae.reconstruct(strip).data;
     const codes = ae.codeSize === 2 ? ae.encode(data.heldOut).data : null;
     post({
       type: 'frame',
@@ -198,12 +198,6 @@ function frame(): void {
 function rowsOf(x: Matrix, start: number, n: number): Matrix {
   const f = x.shape[1];
   return { data: x.data.slice(start * f, (start + n) * f), shape: [n, f] };
-}
-
-// The autoencoder is trained on logits (bce-with-logits); pictures show probabilities.
-function sigmoid(v: Float32Array): Float32Array {
-  for (let i = 0; i < v.length; i++) v[i] = 1 / (1 + Math.exp(-v[i]!));
-  return v;
 }
 
 /** Generator outputs along the straight line between two fixed noise vectors. */

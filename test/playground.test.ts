@@ -203,6 +203,10 @@ describe('playground', () => {
     const s = await pageState(page);
     expect(s.message, logs.join('\n')).toBe('');
     expect(s.last!.heldOutLoss!).toBeLessThan(s.firstHeldOutLoss);
+    // Reconstructions are pixel probabilities: the background near black, strokes near white.
+    const rec = Object.values((s.last as unknown as { reconstructions: Record<string, number> }).reconstructions);
+    expect(Math.min(...rec), 'darkest reconstructed pixel').toBeLessThan(0.05);
+    expect(Math.max(...rec), 'brightest reconstructed pixel').toBeGreaterThan(0.8);
     const pixels = await canvasPixels(page, '#ae-scatter canvas');
     const rgb = CLASS_COLOURS.map((h) => [1, 3, 5].map((o) => parseInt(h.slice(o, o + 2), 16)));
     const counts = rgb.map(([r, g, b]) => {
