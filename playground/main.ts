@@ -79,6 +79,7 @@ function config(): ModelConfig {
     loss: (f.elements.namedItem('loss') as HTMLSelectElement).value as GanConfig['loss'],
     lrG: num(f, 'lrG', 'generator lr', false), lrD: num(f, 'lrD', 'discriminator lr', false),
     seed: Number((f.elements.namedItem('seed') as HTMLInputElement).value) | 0,
+    conditional: (f.elements.namedItem('conditional') as HTMLInputElement).checked,
   };
   return c;
 }

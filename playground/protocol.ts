@@ -26,6 +26,8 @@ export interface GanConfig {
   lrG: number;
   lrD: number;
   seed: number;
+  /** Condition on the digit (MNIST): G(z, y) and D(x, y). */
+  conditional: boolean;
 }
 
 export type ModelConfig = AeConfig | GanConfig;
@@ -91,7 +93,10 @@ export type FromWorker =
   | { type: 'file'; name: string; bytes: Uint8Array<ArrayBuffer> }
   | { type: 'error'; message: string };
 
-/** The fixed noise of the sample grid: `gan.sample(n, { seed: SAMPLE_SEED })` reproduces it anywhere. */
+/**
+ * The fixed noise of the sample grid: `gan.sample(n, { seed: SAMPLE_SEED })` reproduces it anywhere
+ * (a conditional GAN's with `labels`: one digit per row of 8).
+ */
 export const SAMPLE_SEED = 20141;
 export const GRID = 64;
 export const INTERPOLATION_STEPS = 10;

@@ -12,6 +12,8 @@ interface Dataset {
   info: DatasetInfo;
   /** Training rows in [0, 1] (images) or raw coordinates (points). */
   train: Matrix;
+  /** The training rows' classes, when the data has them (MNIST). */
+  trainLabels: Int32Array | null;
   heldOut: Matrix;
 }
 
@@ -42,7 +44,7 @@ async function loadData(source: DataSource): Promise<Dataset> {
     const r = new Rng(7);
     const train = sampleRing(20_000, r);
     const heldOut = sampleRing(HELD_OUT, r);
-    return { train, heldOut, info: { kind: 'ring', rows: 20_000, features: 2, side: 0, heldOut: HELD_OUT, labelled: false, pca: null, labels: new Int32Array(0), points: heldOut.data.slice() } };
+    return { train, trainLabels: null, heldOut, info: { kind: 'ring', rows: 20_000, features: 2, side: 0, heldOut: HELD_OUT, labelled: false, pca: null, labels: new Int32Array(0), points: heldOut.data.slice() } };
   }
   let images: Matrix;
   let labels: Int32Array | null = null;
@@ -67,7 +69,7 @@ async function loadData(source: DataSource): Promise<Dataset> {
   const pca = PCA.fit(images, { components: 2 });
   const projected = pca.transform(held).data;
   pca.dispose();
-  return { train: images, heldOut: held, info: { kind: source.kind, rows: images.shape[0], features, side, heldOut: held.shape[0], labelled: labels !== null, pca: projected, labels: heldLabels, points: null } };
+  return { train: images, trainLabels: labels, heldOut: held, info: { kind: source.kind, rows: images.shape[0], features, side, heldOut: held.shape[0], labelled: labels !== null, pca: projected, labels: heldLabels, points: null } };
 }
 
 function disposeModel(): void {
@@ -105,11 +107,13 @@ function buildAe(c: AeConfig, f: number) {
 
 function buildGan(c: GanConfig, f: number) {
   const points = data!.info.side === 0;
+  if (c.conditional && !data!.trainLabels) throw new Error('a conditional GAN needs labelled data: choose MNIST');
+  const conditions = c.conditional ? 10 : 0;
   const leaky = { type: 'leaky-relu', alpha: 0.2 } as const;
-  const generator = mlp([c.noiseDim, ...c.generatorHidden, f], { activation: points ? 'tanh' : leaky, outputActivation: points ? 'linear' : 'tanh', seed: c.seed });
-  const discriminator = mlp([f, ...c.discriminatorHidden, 1], { activation: points ? 'tanh' : leaky, outputActivation: 'linear', seed: c.seed + 1 });
+  const generator = mlp([c.noiseDim + conditions, ...c.generatorHidden, f], { activation: points ? 'tanh' : leaky, outputActivation: points ? 'linear' : 'tanh', seed: c.seed });
+  const discriminator = mlp([f + conditions, ...c.discriminatorHidden, 1], { activation: points ? 'tanh' : leaky, outputActivation: 'linear', seed: c.seed + 1 });
   const gan = new GAN({
-    generator, discriminator, noise: { dim: c.noiseDim, distribution: 'normal' }, k: c.k, batchSize: Math.min(c.batchSize, data!.train.shape[0]), generatorLoss: c.loss,
+    generator, discriminator, conditions, noise: { dim: c.noiseDim, distribution: 'normal' }, k: c.k, batchSize: Math.min(c.batchSize, data!.train.shape[0]), generatorLoss: c.loss,
     optimizerD: { type: 'adam', lr: c.lrD, beta1: 0.5 }, optimizerG: { type: 'adam', lr: c.lrG, beta1: 0.5 }, seed: c.seed + 2,
   });
   // Images train in [−1, 1] to match the generator's tanh.
@@ -154,8 +158,11 @@ function trainSlice(): void {
       stats.n++;
     }
   } else if (model?.kind === 'gan') {
-    model.gan.fit(model.real, {
+    const gan = model.gan;
+    if (gan.conditions > 0 && !data!.trainLabels) throw new Error(`this GAN is conditioned on ${gan.conditions} classes: train it on MNIST, whose digits are labelled`);
+    gan.fit(model.real, {
       iterations: 1_000_000,
+      ...(gan.conditions > 0 && { labels: data!.trainLabels! }),
       onStep: (s) => {
         stats.lossD += s.lossD; stats.lossG += s.lossG; stats.dReal += s.dReal; stats.dFake += s.dFake; stats.n++;
         return performance.now() < until;
@@ -182,7 +189,7 @@ function frame(): void {
   } else {
     const gan = model.gan;
     const count = data.info.side === 0 ? 512 : GRID;
-    const samples = gan.sample(count, { seed: SAMPLE_SEED });
+    const samples = gan.sample(count, { seed: SAMPLE_SEED, ...(gan.conditions > 0 && { labels: gridLabels(gan, count) }) });
     post({
       type: 'frame',
       frame: {
@@ -200,19 +207,26 @@ function rowsOf(x: Matrix, start: number, n: number): Matrix {
   return { data: x.data.slice(start * f, (start + n) * f), shape: [n, f] };
 }
 
-/** Generator outputs along the straight line between two fixed noise vectors. */
+/** A conditional GAN's grid: one class per row of 8. */
+function gridLabels(gan: GAN, count: number): Int32Array {
+  return Int32Array.from({ length: count }, (_, i) => Math.floor(i / 8) % gan.conditions);
+}
+
+/** Generator outputs along the straight line between two fixed noise vectors (a conditional GAN's for class 0). */
 function interpolate(gan: GAN): Float32Array {
   const r = new Rng(SAMPLE_SEED + 1);
   const a = r.normalArray(gan.noiseDim);
   const b = r.normalArray(gan.noiseDim);
   r.dispose();
-  const z = new Float32Array(INTERPOLATION_STEPS * gan.noiseDim);
+  const width = gan.noiseDim + gan.conditions;
+  const z = new Float32Array(INTERPOLATION_STEPS * width);
   for (let s = 0; s < INTERPOLATION_STEPS; s++) {
     const t = s / (INTERPOLATION_STEPS - 1);
-    for (let j = 0; j < gan.noiseDim; j++) z[s * gan.noiseDim + j] = (1 - t) * a[j]! + t * b[j]!;
+    for (let j = 0; j < gan.noiseDim; j++) z[s * width + j] = (1 - t) * a[j]! + t * b[j]!;
+    if (gan.conditions > 0) z[s * width + gan.noiseDim] = 1;
   }
   const G = gan.generatorEma ?? gan.generator;
-  return G.predict({ data: z, shape: [INTERPOLATION_STEPS, gan.noiseDim] }).data;
+  return G.predict({ data: z, shape: [INTERPOLATION_STEPS, width] }).data;
 }
 
 async function loop(): Promise<void> {

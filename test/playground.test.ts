@@ -162,6 +162,28 @@ describe('playground', () => {
     await page.close();
   });
 
+  it('trains a GAN conditioned on the digit; its download has 10 conditions and samples the same rows of digits in Node', async () => {
+    const logs: string[] = [];
+    const page = await openPlayground(logs);
+    await page.check('input[name=mode][value=gan]');
+    await page.check('#gan-settings input[name=conditional]');
+    await page.click('#start');
+    await page.waitForFunction(() => ((globalThis as unknown as { playground: PageState }).playground.last?.iteration ?? 0) >= 100, null, { timeout: 30_000 });
+    await page.click('#pause');
+    await page.waitForFunction(() => !(globalThis as unknown as { playground: PageState }).playground.running);
+    const s = await pageState(page);
+    expect(s.message, logs.join('\n')).toBe('');
+    const [download] = await Promise.all([page.waitForEvent('download'), page.click('#download-model')]);
+    const file = join(downloads, `conditional-${download.suggestedFilename()}`);
+    await download.saveAs(file);
+    const gan = load(new Uint8Array(readFileSync(file))) as GAN;
+    expect(gan.conditions).toBe(10);
+    const rows = Int32Array.from({ length: GRID }, (_, i) => Math.floor(i / 8) % 10);
+    expect(gan.sample(GRID, { seed: SAMPLE_SEED, labels: rows })).toEqual(Float32Array.from(Object.values(s.last!.samples!)));
+    gan.dispose();
+    await page.close();
+  });
+
   it('trains a GAN on the 8-Gaussian ring and draws its samples over the real modes', async () => {
     const logs: string[] = [];
     const page = await openPlayground(logs);
