@@ -88,8 +88,9 @@ writeOutputs('cgan-mnist', {
 }, { pixels: grayToBytes(g, -1, 1), width: g.width, height: g.height, channels: 1 });
 if (checkpoints.length) {
   await writeChart('cgan-mnist-checkpoints', {
+    resolve: { scale: { color: 'independent' }, legend: { color: 'independent' } },
     vconcat: [
-      lineSpec({ title: 'Conditional GAN on MNIST: Fréchet ratio (÷ PCA-Gaussian)', xTitle: 'iteration', yTitle: 'Fréchet ratio', series: { 'sample()': checkpoints.map((c) => ({ x: c.iteration, y: c.frechetRatio })) }, target: { value: 0.25, label: 'target 0.25' } }),
+      lineSpec({ title: 'Conditional GAN on MNIST: Fréchet ratio (÷ PCA-Gaussian)', xTitle: 'iteration', yTitle: 'Fréchet ratio (log scale)', yScale: { type: 'log' }, series: { 'sample()': checkpoints.map((c) => ({ x: c.iteration, y: c.frechetRatio })) }, target: { value: 0.25, label: 'target 0.25' } }),
       lineSpec({
         title: 'Share of samples the classifier reads as the digit asked for', xTitle: 'iteration', yTitle: 'class accuracy',
         series: { mean: checkpoints.map((c) => ({ x: c.iteration, y: c.meanClassAccuracy })), 'lowest class': checkpoints.map((c) => ({ x: c.iteration, y: c.minClassAccuracy })) },

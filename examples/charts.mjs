@@ -32,7 +32,7 @@ export function lineSpec({ title, series, xTitle, yTitle, target, yScale = {} })
     mark: { type: 'line', point: true },
     encoding: {
       x: { field: 'x', type: 'quantitative', title: xTitle },
-      y: { field: 'y', type: 'quantitative', title: yTitle, scale: { zero: false, ...yScale } },
+      y: { field: 'y', type: 'quantitative', title: yTitle, scale: yScale.type === 'log' ? yScale : { zero: false, ...yScale } },
       color: { field: 'series', type: 'nominal', title: null, legend: { orient: 'top-right' } },
     },
   }];

@@ -44,23 +44,29 @@ describe('examples, reduced', () => {
     const [scratch] = results.labels100.scratch;
     const [pretrained] = results.labels100.pretrained;
     expect(pretrained.accuracy - scratch.accuracy, JSON.stringify(results)).toBeGreaterThan(0.01);
-  });
+   }, 600_000);
 });
 
 describe('examples, reduced runs of the scripts', () => {
-  it('cgan-mnist: after CGAN_ITERATIONS iterations on 20,000 images the samples are mostly the digit asked for; JSON, grid and chart written', () => {
+  // The full run: 40,000 iterations on 59,000 images, averaged with decay 0.999.
+  const CGAN_ITERATIONS = 6000;
+  const CGAN_EVERY = 2000;
+  // Measured: 71.5% of samples read as the digit asked for (chance: 10%), Fréchet ratio 0.715.
+  const CGAN_MEAN_ACCURACY = 0.5;
+  const CGAN_RATIO = 1;
+  it(`cgan-mnist: after ${CGAN_ITERATIONS} iterations on 20,000 images the samples are mostly the digit asked for; JSON, grid and chart written`, () => {
     const out = mkdtempSync(join(tmpdir(), 'latentkit-cgan-'));
-    execFileSync(process.execPath, [join(import.meta.dirname, '..', 'examples', 'cgan-mnist.mjs'), '--iterations', String(CGAN_ITERATIONS), '--train', '20000', '--checkpoint-every', '1000', '--ema', '0.99'], { env: { ...process.env, LATENTKIT_EXAMPLES_OUT: out }, stdio: 'pipe' });
+    execFileSync(process.execPath, [join(import.meta.dirname, '..', 'examples', 'cgan-mnist.mjs'), '--iterations', String(CGAN_ITERATIONS), '--train', '20000', '--checkpoint-every', String(CGAN_EVERY), '--ema', '0.99'], { env: { ...process.env, LATENTKIT_EXAMPLES_OUT: out }, stdio: 'pipe' });
     const r = JSON.parse(readFileSync(join(out, 'cgan-mnist.json'), 'utf8'));
     expect(r.classAccuracy).toHaveLength(10);
     const mean = r.classAccuracy.reduce((a: number, v: number) => a + v, 0) / 10;
     expect(mean, JSON.stringify(r.classAccuracy)).toBeGreaterThan(CGAN_MEAN_ACCURACY);
     expect(r.frechet.gan / r.frechet.pcaGaussian).toBeLessThan(CGAN_RATIO);
-    expect(r.checkpoints.map((c: { iteration: number }) => c.iteration)).toEqual(Array.from({ length: CGAN_ITERATIONS / 1000 }, (_, i) => 1000 * (i + 1)));
+    expect(r.checkpoints.map((c: { iteration: number }) => c.iteration)).toEqual(Array.from({ length: CGAN_ITERATIONS / CGAN_EVERY }, (_, i) => CGAN_EVERY * (i + 1)));
     expect(readFileSync(join(out, 'cgan-mnist-checkpoints.svg'), 'utf8')).toContain('Share of samples the classifier reads as the digit asked for');
     expect(readFileSync(join(out, 'cgan-mnist.png')).subarray(1, 4).toString()).toBe('PNG');
     rmSync(out, { recursive: true });
-  });
+   }, 900_000);
 });
 
 describe('examples, their charts', () => {
