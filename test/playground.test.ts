@@ -137,6 +137,7 @@ describe('playground', () => {
     expect(std, 'grid pixel standard deviation (0 = uniform)').toBeGreaterThan(20);
     const longTasks = await page.evaluate(() => (window as unknown as { longTasks: number[] }).longTasks);
     expect(Math.max(0, ...longTasks), `main-thread long tasks while training: ${longTasks.map((d) => d.toFixed(0)).join(', ')} ms`).toBeLessThan(100);
+    console.log(`playground GAN: ${s.last!.iteration} iterations in 30 s on ${await page.evaluate(() => (globalThis as unknown as { playground: { threads: number } }).playground.threads)} threads, ${s.frames} frames; ${changed} grid pixels changed, pixel std ${std.toFixed(1)}; long tasks: ${longTasks.length ? longTasks.map((d) => d.toFixed(0)).join(', ') + ' ms' : 'none'}`);
     await page.screenshot({ path: join(outDir, 'playground-gan.png'), fullPage: true });
 
     const [download] = await Promise.all([page.waitForEvent('download'), page.click('#download-model')]);
@@ -237,6 +238,7 @@ describe('playground', () => {
       return n;
     });
     expect(counts.filter((n) => n >= 20).length, `pixels per class colour in the code scatter: ${counts.join(', ')}`).toBeGreaterThanOrEqual(8);
+    console.log(`playground AE: held-out loss ${s.firstHeldOutLoss.toFixed(4)} → ${s.last!.heldOutLoss!.toFixed(4)} after ${s.last!.iteration} steps; scatter pixels per digit colour ${counts.join(', ')}`);
     await page.screenshot({ path: join(outDir, 'playground-ae.png'), fullPage: true });
     await page.close();
   });
