@@ -79,10 +79,12 @@ describe('playground', () => {
         probe.close(() => ok(p));
       });
     });
-    const dev = spawn('npx', ['vite', '--config', 'playground/vite.config.ts', '--port', String(port), '--strictPort', '--host', '127.0.0.1'], { cwd: root, detached: true });
+    // NO_COLOR: with CI set, Vite colours the port inside the URL it prints.
+    const dev = spawn('npx', ['vite', '--config', 'playground/vite.config.ts', '--port', String(port), '--strictPort', '--host', '127.0.0.1'], { cwd: root, detached: true, env: { ...process.env, NO_COLOR: '1' } });
     let out = '';
-    dev.stdout.on('data', (d) => (out += d));
-    dev.stderr.on('data', (d) => (out += d));
+    const collect = (d: Buffer) => (out += String(d).replace(/\x1b\[[0-9;]*m/g, ''));
+    dev.stdout.on('data', collect);
+    dev.stderr.on('data', collect);
     try {
       const url = `http://127.0.0.1:${port}/`;
       for (let t = 0; !out.includes(url); t++) {
