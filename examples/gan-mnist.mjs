@@ -7,7 +7,7 @@
 // A fixed number of iterations by default, so every machine trains the same model bit for bit;
 // --minutes M stops earlier when the time runs out.
 // The generator's moving average (--ema decay, 0 = none) is scored beside the raw generator.
-//   node examples/gan-mnist.mjs [--iterations 25000] [--minutes M] [--ema 0.999] [--every 2000] [--smoothing 0.1] [--dropout 0.3] [--init 0|1] [--threads N]
+//   node examples/gan-mnist.mjs [--iterations 60000] [--minutes M] [--ema 0.999] [--every 2000] [--smoothing 0.1] [--dropout 0.3] [--init 0|1] [--threads N]
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { GAN, grayToBytes, imageGrid, mlp, parzenWindow } from 'latentkit';
@@ -18,7 +18,8 @@ import { mnistScores, toSigned } from './mnist-scores.mjs';
 import { loadMnist } from './mnist.mjs';
 
 const minutes = argFlag('minutes', Infinity);
-const maxIterations = argFlag('iterations', 25_000);
+// 60,000: the Parzen score still rises with training (174.0 at 25,000 iterations, 206.9 at 60,000).
+const maxIterations = argFlag('iterations', 60_000);
 const checkpointEvery = 1000;
 const emaDecay = argFlag('ema', 0.999);
 const every = argFlag('every', 2000);
