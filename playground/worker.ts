@@ -92,10 +92,21 @@ function build(config: ModelConfig): void {
     model = buildGan(config, f);
   }
   epoch = 0;
-  cursor = data.train.shape[0];
-  order = Uint32Array.from({ length: data.train.shape[0] }, (_, i) => i);
-  batch = new Float32Array(Math.min(config.batchSize, data.train.shape[0]) * f);
+  newPass(data, config.mode === 'ae' ? config.batchSize : 0);
   resetStats();
+}
+
+/** A fresh shuffled pass over the training rows, in autoencoder minibatches of `batchRows` (GANs draw their own). */
+function newPass(d: Dataset, batchRows: number): void {
+  const rows = d.train.shape[0];
+  cursor = rows;
+  order = Uint32Array.from({ length: rows }, (_, i) => i);
+  batch = new Float32Array(Math.min(batchRows, rows) * d.info.features);
+}
+
+/** What a GAN trains on: images in [−1, 1] to match the generator's tanh, points as they are. */
+function ganRows(d: Dataset): Matrix {
+  return d.info.side === 0 ? d.train : { data: d.train.data.map((v) => 2 * v - 1), shape: d.train.shape };
 }
 
 function buildAe(c: AeConfig, f: number) {
@@ -116,9 +127,7 @@ function buildGan(c: GanConfig, f: number) {
     generator, discriminator, conditions, noise: { dim: c.noiseDim, distribution: 'normal' }, k: c.k, batchSize: Math.min(c.batchSize, data!.train.shape[0]), generatorLoss: c.loss,
     optimizerD: { type: 'adam', lr: c.lrD, beta1: 0.5 }, optimizerG: { type: 'adam', lr: c.lrG, beta1: 0.5 }, seed: c.seed + 2,
   });
-  // Images train in [−1, 1] to match the generator's tanh.
-  const real = points ? data!.train : { data: data!.train.data.map((v) => 2 * v - 1), shape: data!.train.shape };
-  return { kind: 'gan' as const, gan, stacks: [generator, discriminator], real };
+  return { kind: 'gan' as const, gan, stacks: [generator, discriminator], real: ganRows(data!) };
 }
 
 function resetStats(): void {
@@ -257,7 +266,7 @@ function adopt(bytes: Uint8Array, name: string): void {
   if (m instanceof GAN) {
     if (data && m.generator.outputSize !== data.info.features) throw new Error(`${name} generates ${m.generator.outputSize} values per sample but the data has ${data.info.features}`);
     disposeModel();
-    model = { kind: 'gan', gan: m, stacks: [m.generator, m.discriminator, ...(m.generatorEma ? [m.generatorEma] : [])], real: data ? (data.info.side === 0 ? data.train : { data: data.train.data.map((v) => 2 * v - 1), shape: data.train.shape }) : { data: new Float32Array(0), shape: [0, 0] } };
+    model = { kind: 'gan', gan: m, stacks: [m.generator, m.discriminator, ...(m.generatorEma ? [m.generatorEma] : [])], real: data ? ganRows(data) : { data: new Float32Array(0), shape: [0, 0] } };
   } else if (m instanceof Autoencoder) {
     if (data && m.inputSize !== data.info.features) throw new Error(`${name} encodes ${m.inputSize} values per image but the data has ${data.info.features}`);
     disposeModel();
@@ -266,11 +275,7 @@ function adopt(bytes: Uint8Array, name: string): void {
     throw new Error(`${name} holds a ${m.constructor.name}; the playground shows autoencoders and GANs`);
   }
   loadedName = name;
-  if (data) {
-    cursor = data.train.shape[0];
-    order = Uint32Array.from({ length: data.train.shape[0] }, (_, i) => i);
-    batch = new Float32Array(Math.min(model.kind === 'gan' ? model.gan.batchSize : 64, data.train.shape[0]) * data.info.features);
-  }
+  if (data) newPass(data, model.kind === 'ae' ? 64 : 0);
   resetStats();
   frame();
 }
@@ -301,7 +306,8 @@ async function handle(msg: ToWorker): Promise<void> {
       return;
     case 'resume':
       if (!model) throw new Error('nothing to resume: start a model first');
-      if (data && model.kind === 'gan' && model.real.shape[0] === 0) throw new Error('choose data before training a loaded model');
+      // Choosing data disposes the model, so only a model loaded before any data lacks it.
+      if (!data) throw new Error('choose data before training a loaded model');
       start();
       return;
     case 'reset':
