@@ -261,8 +261,7 @@ export class GAN {
       for (let r = m - 1; r >= 0; r--) {
         const at = base + r * (d + c);
         f32.copyWithin(at, base + r * d, base + r * d + d);
-        f32.fill(0, at + d, at + d + c);
-        f32[at + d + label!(r)] = 1;
+        writeOneHot(f32, at + d, c, label!(r));
       }
     }
     return z;
@@ -278,8 +277,7 @@ export class GAN {
     for (let r = 0; r < m; r++) {
       const at = (dst.ptr >>> 2) + r * (f + c);
       f32.copyWithin(at, (samples >>> 2) + r * f, (samples >>> 2) + r * f + f);
-      f32.fill(0, at + f, at + f + c);
-      f32[at + f + labels[r]!] = 1;
+      writeOneHot(f32, at + f, c, labels[r]!);
     }
     return dst.ptr;
   }
@@ -340,9 +338,8 @@ export class GAN {
         const row = u32[order.index + this.cursor + r]!;
         const at = (dst.ptr >>> 2) + r * (f + c);
         f32.set(data.subarray(row * f, row * f + f), at);
-        f32.fill(0, at + f, at + f + c);
         const l = this.labels![row]!;
-        f32[at + f + l] = 1;
+        writeOneHot(f32, at + f, c, l);
         this.batchLabels[r] = l;
       }
     }
@@ -467,6 +464,12 @@ export class GAN {
     this.generator.assertLive();
     this.discriminator.assertLive();
   }
+}
+
+/** The one-hot of `label` over `classes` floats of f32, from index `at`. */
+function writeOneHot(f32: Float32Array, at: number, classes: number, label: number): void {
+  f32.fill(0, at, at + classes);
+  f32[at + label] = 1;
 }
 
 function meanSigmoid(ptr: number, m: number): number {
