@@ -11,7 +11,7 @@
 import { GAN, grayToBytes, imageGrid, mlp, parzenWindow } from 'latentkit';
 import { lineSpec, writeChart } from './charts.mjs';
 import { argFlag, table, upscale, writeOutputs } from './common.mjs';
-import { mnistScores, toSigned } from './mnist-scores.mjs';
+import { mnistScores, toSigned, toUnit } from './mnist-scores.mjs';
 import { loadMnist } from './mnist.mjs';
 
 const iterations = argFlag('iterations', 40_000);
@@ -67,9 +67,7 @@ gan.fit(trainX, {
 const perClass = classAccuracy();
 const perClassRaw = classAccuracy(true);
 const frechet = { gan: frechetOf(), ganRawGenerator: frechetOf(true), ...baselines };
-// Pixels in [0, 1] as in the papers.
-const unit = (m) => ({ data: m.data.map((v) => (v + 1) / 2), shape: m.shape });
-const parzen = parzenWindow(unit(samplesPerDigit()), { validation: heldOut, test: test.x });
+const parzen = parzenWindow(toUnit(samplesPerDigit()), { validation: heldOut, test: test.x });
 table(perClass.map((a, c) => ({ digit: c, 'read as asked (average generator)': a, 'raw generator': perClassRaw[c] })));
 console.log(`class accuracy: mean ${(100 * mean(perClass)).toFixed(2)}% (target ≥ 95%), lowest ${(100 * Math.min(...perClass)).toFixed(1)}% (target every class ≥ 85%); raw generator mean ${(100 * mean(perClassRaw)).toFixed(2)}%`);
 console.log(`Parzen-window log-likelihood of the test set: ${parzen.logLikelihood.toFixed(1)} ± ${parzen.stderr.toFixed(1)} (σ ${parzen.sigma.toFixed(3)}; Mirza & Osindero 2014: 132 ± 1.8)`);

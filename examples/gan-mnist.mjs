@@ -14,7 +14,7 @@ import { GAN, grayToBytes, imageGrid, mlp, parzenWindow } from 'latentkit';
 import { encodePng } from 'latentkit/png';
 import { lineSpec, writeChart } from './charts.mjs';
 import { argFlag, outDir, table, upscale, writeOutputs } from './common.mjs';
-import { mnistScores, toSigned } from './mnist-scores.mjs';
+import { mnistScores, toSigned, toUnit } from './mnist-scores.mjs';
 import { loadMnist } from './mnist.mjs';
 
 const minutes = argFlag('minutes', Infinity);
@@ -102,9 +102,8 @@ const frechet = { gan: frechetDistanceTo(fake), ganRawGenerator: frechetDistance
 const classHistogram = score.classHistogram(fake);
 // Parzen window on 10,000 samples, σ chosen on the held-out training images, scored on the
 // 10,000 test images; pixels in [0, 1] as in the paper.
-const unit = (m) => ({ data: m.data.map((v) => (v + 1) / 2), shape: m.shape });
-const parzen = parzenWindow(unit(fake), { validation: heldOut, test: test.x });
-const parzenRaw = parzenWindow(unit(fakeRaw), { validation: heldOut, test: test.x });
+const parzen = parzenWindow(toUnit(fake), { validation: heldOut, test: test.x });
+const parzenRaw = parzenWindow(toUnit(fakeRaw), { validation: heldOut, test: test.x });
 console.log(`Parzen-window log-likelihood of the test set: ${parzen.logLikelihood.toFixed(1)} ± ${parzen.stderr.toFixed(1)} (σ ${parzen.sigma.toFixed(3)}; raw generator ${parzenRaw.logLikelihood.toFixed(1)} ± ${parzenRaw.stderr.toFixed(1)}; Goodfellow et al. 2014: 225 ± 2)`);
 table(Object.entries(frechet).map(([set, fd]) => ({ 'sample set (vs 10,000 test images)': set, 'Fréchet distance': fd })));
 console.log(`GAN / PCA-Gaussian: ${(frechet.gan / frechet.pcaGaussian).toFixed(3)}, raw generator ${(frechet.ganRawGenerator / frechet.pcaGaussian).toFixed(3)} (target ≤ 0.20 at the end, ≤ 0.25 at each of the last five checkpoints)`);

@@ -5,6 +5,8 @@ import { Classifier, FeatureScore, PCA, Rng, mlp } from 'latentkit';
 
 /** Pixels in [0, 1] → [−1, 1], the generators' tanh range. */
 export const toSigned = (m) => ({ data: m.data.map((v) => 2 * v - 1), shape: m.shape });
+/** [−1, 1] → [0, 1], the pixels the Parzen-window protocol scores. */
+export const toUnit = (m) => ({ data: m.data.map((v) => (v + 1) / 2), shape: m.shape });
 
 export function mnistScores({ trainX, trainLabels, testX, testLabels, seed, log = console.log }) {
   const body = mlp([784, 256, 128], { activation: 'relu', outputActivation: 'relu', seed: 100 });
