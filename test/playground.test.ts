@@ -54,6 +54,14 @@ const canvasPixels = (page: Page, selector: string) =>
     return Array.from(canvas.getContext('2d')!.getImageData(0, 0, canvas.width, canvas.height).data);
   });
 
+/** How many RGBA pixels are exactly the colour `#rrggbb`. */
+function pixelsOfColour(pixels: number[], hex: string): number {
+  const [r, g, b] = [1, 3, 5].map((o) => parseInt(hex.slice(o, o + 2), 16));
+  let n = 0;
+  for (let i = 0; i < pixels.length; i += 4) if (pixels[i] === r && pixels[i + 1] === g && pixels[i + 2] === b) n++;
+  return n;
+}
+
 beforeAll(async () => {
   // The static site as `npm run playground:build` writes it (whose first half, tsup, the test command
   // has run: rebuilding dist here would pull it from under the test files running beside this one).
@@ -203,14 +211,8 @@ describe('playground', () => {
     expect(s.message, logs.join('\n')).toBe('');
     expect(s.last!.sampleCount).toBe(512);
     const pixels = await canvasPixels(page, '#ring-scatter canvas');
-    const count = (hex: string) => {
-      const [r, g, b] = [1, 3, 5].map((o) => parseInt(hex.slice(o, o + 2), 16));
-      let n = 0;
-      for (let i = 0; i < pixels.length; i += 4) if (pixels[i] === r && pixels[i + 1] === g && pixels[i + 2] === b) n++;
-      return n;
-    };
-    expect(count(CLASS_COLOURS[0]!), 'pixels of generated samples').toBeGreaterThan(200);
-    expect(count('#c8c8c8'), 'pixels of the real ring').toBeGreaterThan(200);
+    expect(pixelsOfColour(pixels, CLASS_COLOURS[0]!), 'pixels of generated samples').toBeGreaterThan(200);
+    expect(pixelsOfColour(pixels, '#c8c8c8'), 'pixels of the real ring').toBeGreaterThan(200);
     await page.close();
   });
 
@@ -233,12 +235,7 @@ describe('playground', () => {
     expect(Math.min(...rec), 'darkest reconstructed pixel').toBeLessThan(0.05);
     expect(Math.max(...rec), 'brightest reconstructed pixel').toBeGreaterThan(0.8);
     const pixels = await canvasPixels(page, '#ae-scatter canvas');
-    const rgb = CLASS_COLOURS.map((h) => [1, 3, 5].map((o) => parseInt(h.slice(o, o + 2), 16)));
-    const counts = rgb.map(([r, g, b]) => {
-      let n = 0;
-      for (let i = 0; i < pixels.length; i += 4) if (pixels[i] === r && pixels[i + 1] === g && pixels[i + 2] === b) n++;
-      return n;
-    });
+    const counts = CLASS_COLOURS.map((hex) => pixelsOfColour(pixels, hex));
     expect(counts.filter((n) => n >= 20).length, `pixels per class colour in the code scatter: ${counts.join(', ')}`).toBeGreaterThanOrEqual(8);
     console.log(`playground AE: held-out loss ${s.firstHeldOutLoss.toFixed(4)} → ${s.last!.heldOutLoss!.toFixed(4)} after ${s.last!.iteration} steps; scatter pixels per digit colour ${counts.join(', ')}`);
     await page.screenshot({ path: join(outDir, 'playground-ae.png'), fullPage: true });
