@@ -33,6 +33,18 @@ def forward(params, x, hidden, out):
     return x
 
 
+def train_step(loss_fn, opt):
+    """One jitted step of `opt` on loss_fn(params, x): returns the new params, state and the loss."""
+
+    @jax.jit
+    def step(p, s, x):
+        loss, g = jax.value_and_grad(loss_fn)(p, x)
+        u, s = opt.update(g, s, p)
+        return optax.apply_updates(p, u), s, loss
+
+    return step
+
+
 out = {"workloads": {}, "jax": jax.__version__, "devices": str(jax.devices())}
 key = jax.random.PRNGKey(0)
 rng = np.random.default_rng(0)
@@ -50,11 +62,7 @@ def ae_loss(p, x):
     return jnp.mean((y - x) ** 2)
 
 
-@jax.jit
-def ae_step(p, s, x):
-    loss, g = jax.value_and_grad(ae_loss)(p, x)
-    u, s = opt.update(g, s, p)
-    return optax.apply_updates(p, u), s, loss
+ae_step = train_step(ae_loss, opt)
 
 
 def run_ae():
@@ -119,11 +127,7 @@ def ae784_loss(p, x):
     return jnp.mean((forward(p[3:], enc, relu, jax.nn.sigmoid) - x) ** 2)
 
 
-@jax.jit
-def ae784_step(p, s, x):
-    loss, g = jax.value_and_grad(ae784_loss)(p, x)
-    u, s = opt784.update(g, s, p)
-    return optax.apply_updates(p, u), s, loss
+ae784_step = train_step(ae784_loss, opt784)
 
 
 def run_ae784():
