@@ -50,3 +50,9 @@ export function argFlag(name, fallback) {
   const i = process.argv.indexOf(`--${name}`);
   return i >= 0 ? Number(process.argv[i + 1]) : fallback;
 }
+
+/** `--name 512,1024` as [512, 1024]. */
+export function argList(name, fallback) {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? process.argv[i + 1].split(',').map(Number) : fallback;
+}

@@ -7,13 +7,14 @@
 // A fixed number of iterations by default, so every machine trains the same model bit for bit;
 // --minutes M stops earlier when the time runs out.
 // The generator's moving average (--ema decay, 0 = none) is scored beside the raw generator.
-//   node examples/gan-mnist.mjs [--iterations 60000] [--minutes M] [--ema 0.999] [--every 2000] [--smoothing 0.1] [--dropout 0.3] [--init 0|1] [--threads N]
+// The Parzen score is also taken every 10,000 iterations, and of 10,000 real training images.
+//   node examples/gan-mnist.mjs [--iterations 60000] [--minutes M] [--ema 0.999] [--generator 256,512] [--parzen-every 10000] [--every 2000] [--smoothing 0.1] [--dropout 0.3] [--init 0|1] [--threads N]
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { GAN, grayToBytes, imageGrid, mlp, parzenWindow } from 'latentkit';
 import { encodePng } from 'latentkit/png';
 import { lineSpec, writeChart } from './charts.mjs';
-import { argFlag, outDir, table, upscale, writeOutputs } from './common.mjs';
+import { argFlag, argList, outDir, table, upscale, writeOutputs } from './common.mjs';
 import { mnistScores, toSigned, toUnit } from './mnist-scores.mjs';
 import { loadMnist } from './mnist.mjs';
 
@@ -23,6 +24,8 @@ const maxIterations = argFlag('iterations', 60_000);
 const checkpointEvery = 1000;
 const emaDecay = argFlag('ema', 0.999);
 const every = argFlag('every', 2000);
+const parzenEvery = argFlag('parzen-every', 10_000);
+const generatorHidden = argList('generator', [256, 512]);
 const smoothing = argFlag('smoothing', 0.1);
 const seed = argFlag('seed', 1);
 const dropout = argFlag('dropout', 0.3);
@@ -45,7 +48,7 @@ const { accuracy, score, distanceTo: frechetDistanceTo, baselines } = mnistScore
 
 // 3. The GAN, for the fixed number of iterations (or until --minutes runs out).
 const leaky = { type: 'leaky-relu', alpha: 0.2 };
-const generator = mlp([100, 256, 512, 784], { activation: leaky, outputActivation: 'tanh', init, seed });
+const generator = mlp([100, ...generatorHidden, 784], { activation: leaky, outputActivation: 'tanh', init, seed });
 const discriminator = mlp([784, 512, 256, 1], { activation: leaky, outputActivation: 'linear', init, dropout, seed: seed + 1 });
 const gan = new GAN({
   generator, discriminator, noise: { dim: 100, distribution: 'normal' }, k: 1, batchSize: 64, generatorLoss: 'non-saturating',
@@ -63,6 +66,7 @@ const t0 = performance.now();
 const controller = new AbortController();
 let last = null;
 const checkpoints = [];
+const parzenCheckpoints = [];
 mkdirSync(outDir, { recursive: true });
 gan.fit(trainX, {
   iterations: maxIterations,
@@ -85,6 +89,11 @@ gan.fit(trainX, {
       checkpoints.push(point);
       if (!tty) console.log(`iteration ${s.iteration}: Fréchet distance / PCA-Gaussian ${point.frechetRatio.toFixed(3)} (raw generator ${point.frechetRatioRaw.toFixed(3)})`);
     }
+    if (s.iteration % parzenEvery === 0) {
+      const p = parzenWindow(toUnit({ data: gan.sample(10_000, { seed: 777 }), shape: [10_000, 784] }), { validation: heldOut, test: test.x });
+      parzenCheckpoints.push({ iteration: s.iteration, logLikelihood: p.logLikelihood, stderr: p.stderr, sigma: p.sigma });
+      if (!tty) console.log(`iteration ${s.iteration}: Parzen log-likelihood ${p.logLikelihood.toFixed(1)} ± ${p.stderr.toFixed(1)} (σ ${p.sigma.toFixed(3)})`);
+    }
     if (s.iteration % every === 0) {
       const g = grid();
       writeFileSync(join(outDir, `gan-mnist-${s.iteration}.png`), encodePng(g.pixels, g.width, g.height, 1));
@@ -104,7 +113,9 @@ const classHistogram = score.classHistogram(fake);
 // 10,000 test images; pixels in [0, 1] as in the paper.
 const parzen = parzenWindow(toUnit(fake), { validation: heldOut, test: test.x });
 const parzenRaw = parzenWindow(toUnit(fakeRaw), { validation: heldOut, test: test.x });
-console.log(`Parzen-window log-likelihood of the test set: ${parzen.logLikelihood.toFixed(1)} ± ${parzen.stderr.toFixed(1)} (σ ${parzen.sigma.toFixed(3)}; raw generator ${parzenRaw.logLikelihood.toFixed(1)} ± ${parzenRaw.stderr.toFixed(1)}; Goodfellow et al. 2014: 225 ± 2)`);
+// The same protocol with 10,000 real training images as the "samples": the score of the data itself.
+const parzenTrainImages = parzenWindow({ data: train.x.data.subarray(0, 10_000 * 784), shape: [10_000, 784] }, { validation: heldOut, test: test.x });
+console.log(`Parzen-window log-likelihood of the test set: ${parzen.logLikelihood.toFixed(1)} ± ${parzen.stderr.toFixed(1)} (σ ${parzen.sigma.toFixed(3)}; raw generator ${parzenRaw.logLikelihood.toFixed(1)} ± ${parzenRaw.stderr.toFixed(1)}; 10,000 training images ${parzenTrainImages.logLikelihood.toFixed(1)} ± ${parzenTrainImages.stderr.toFixed(1)}; Goodfellow et al. 2014: 225 ± 2)`);
 table(Object.entries(frechet).map(([set, fd]) => ({ 'sample set (vs 10,000 test images)': set, 'Fréchet distance': fd })));
 console.log(`GAN / PCA-Gaussian: ${(frechet.gan / frechet.pcaGaussian).toFixed(3)}, raw generator ${(frechet.ganRawGenerator / frechet.pcaGaussian).toFixed(3)} (target ≤ 0.20 at the end, ≤ 0.25 at each of the last five checkpoints)`);
 console.log(`class histogram of GAN samples: ${classHistogram.map((f) => (100 * f).toFixed(1) + '%').join(' ')} (target: every class ≥ 3%)`);
@@ -112,7 +123,8 @@ writeOutputs(process.env.GAN_MNIST_NAME ?? 'gan-mnist', {
   iterations, frechet, classHistogram, ratio: frechet.gan / frechet.pcaGaussian, classifierAccuracy: accuracy,
   parzen: { logLikelihood: parzen.logLikelihood, stderr: parzen.stderr, sigma: parzen.sigma },
   parzenRawGenerator: { logLikelihood: parzenRaw.logLikelihood, stderr: parzenRaw.stderr, sigma: parzenRaw.sigma },
-  ema: emaDecay > 0 ? emaDecay : null, checkpoints,
+  parzenTrainImages: { logLikelihood: parzenTrainImages.logLikelihood, stderr: parzenTrainImages.stderr, sigma: parzenTrainImages.sigma },
+  ema: emaDecay > 0 ? emaDecay : null, generatorSizes: generator.sizes, checkpoints, parzenCheckpoints,
   labelSmoothing: smoothing, init, dropout, last, seconds: (performance.now() - t0) / 1000,
 }, grid());
 if (checkpoints.length) {
@@ -124,5 +136,16 @@ if (checkpoints.length) {
       ...(emaDecay > 0 && { 'the generator itself (raw)': checkpoints.map((c) => ({ x: c.iteration, y: c.frechetRatioRaw })) }),
     },
     target: { value: 0.25, label: 'target at each of the last five checkpoints: 0.25' },
+  }));
+}
+if (parzenCheckpoints.length) {
+  await writeChart(`${process.env.GAN_MNIST_NAME ?? 'gan-mnist'}-parzen`, lineSpec({
+    title: 'GAN on MNIST: Parzen-window log-likelihood of the 10,000 test images',
+    xTitle: 'iteration', yTitle: 'mean log-likelihood (higher is better)',
+    series: {
+      [emaDecay > 0 ? `sample(): moving average of the generator (decay ${emaDecay})` : 'sample()']: parzenCheckpoints.map((c) => ({ x: c.iteration, y: c.logLikelihood })),
+      '10,000 training images': [{ x: parzenCheckpoints[0].iteration, y: parzenTrainImages.logLikelihood }, { x: iterations, y: parzenTrainImages.logLikelihood }],
+    },
+    target: { value: 225, label: 'Goodfellow et al. (2014): 225' },
   }));
 }
