@@ -1,4 +1,4 @@
-// A GAN on MNIST: generator 100-256-512-784 (leaky ReLU 0.2, tanh output),
+// A GAN on MNIST: generator 100-512-1024-784 (leaky ReLU 0.2, tanh output),
 // discriminator 784-512-256-1 (leaky ReLU 0.2), Adam(2e-4, β1 = 0.5), batch 64,
 // non-saturating loss, one-sided label smoothing 0.1, dropout 0.3 in the discriminator's hidden
 // layers, Glorot-uniform initialisation. Scored by the Fréchet distance in the
@@ -7,8 +7,10 @@
 // A fixed number of iterations by default, so every machine trains the same model bit for bit;
 // --minutes M stops earlier when the time runs out.
 // The generator's moving average (--ema decay, 0 = none) is scored beside the raw generator.
+// Decay 0.9999 and the wider generator lifted the Parzen score from 206.9 (100-256-512-784,
+// decay 0.999, same 60,000 iterations); the README's results table has both runs.
 // The Parzen score is also taken every 10,000 iterations, and of 10,000 real training images.
-//   node examples/gan-mnist.mjs [--iterations 60000] [--minutes M] [--ema 0.999] [--generator 256,512] [--parzen-every 10000] [--every 2000] [--smoothing 0.1] [--dropout 0.3] [--init 0|1] [--threads N]
+//   node examples/gan-mnist.mjs [--iterations 60000] [--minutes M] [--ema 0.9999] [--generator 512,1024] [--parzen-every 10000] [--every 2000] [--smoothing 0.1] [--dropout 0.3] [--init 0|1] [--threads N]
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { GAN, grayToBytes, imageGrid, mlp, parzenWindow } from 'latentkit';
@@ -22,10 +24,10 @@ const minutes = argFlag('minutes', Infinity);
 // 60,000: the Parzen score still rises with training (174.0 at 25,000 iterations, 206.9 at 60,000).
 const maxIterations = argFlag('iterations', 60_000);
 const checkpointEvery = 1000;
-const emaDecay = argFlag('ema', 0.999);
+const emaDecay = argFlag('ema', 0.9999);
 const every = argFlag('every', 2000);
 const parzenEvery = argFlag('parzen-every', 10_000);
-const generatorHidden = argList('generator', [256, 512]);
+const generatorHidden = argList('generator', [512, 1024]);
 const smoothing = argFlag('smoothing', 0.1);
 const seed = argFlag('seed', 1);
 const dropout = argFlag('dropout', 0.3);
