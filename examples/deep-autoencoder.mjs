@@ -1,9 +1,10 @@
 // The deep autoencoder of Hinton & Salakhutdinov (Science, 2006) on MNIST: 784-1000-500-250-30
 // with a mirrored decoder, trained from random initialisation with what a user has today (leaky
-// ReLU with slope 0.2, a linear 30-number code, logistic output units with the cross-entropy loss, AdamW (decoupled
-// weight decay 0.05) whose learning rate follows a cosine to zero, batch 128) instead of their RBM pretraining. Reported
-// as they report it: the average squared reconstruction error per test image (their figure 2:
-// autoencoder 3.00, logistic PCA 8.01, PCA 13.87), beside latentkit's PCA with 30 components;
+// ReLU with slope 0.2, a linear 30-number code, logistic output units with the cross-entropy
+// loss, AdamW (decoupled weight decay 0.05) whose learning rate follows a cosine to zero, batch
+// 128) instead of their RBM pretraining. Reported as they report it: the average squared
+// reconstruction error per test image (their figure 2: autoencoder 3.00, logistic PCA 8.01,
+// PCA 13.87), beside latentkit's PCA with 30 components;
 // examples/out/deep-autoencoder-curve.svg plots the test error per epoch.
 // Leaky units and weight decay were chosen by 8-epoch trials (see the README); 74 epochs fill the
 // 30-minute budget on 2 cores.
