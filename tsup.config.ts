@@ -1,13 +1,36 @@
+import { build, type Plugin } from 'esbuild';
 import { defineConfig } from 'tsup';
+
+/**
+ * `import source from './worker.ts?worker-source'`: the worker bundled on its own into one
+ * script with no imports left (an IIFE), embedded as text, so a thread can start from it as a
+ * node:worker_threads script or a Blob-URL Web Worker.
+ */
+const workerSource: Plugin = {
+  name: 'worker-source',
+  setup(b) {
+    b.onResolve({ filter: /\?worker-source$/ }, (args) => ({
+      path: new URL(args.path.replace(/\?worker-source$/, ''), `file://${args.resolveDir}/`).pathname,
+      namespace: 'worker-source',
+    }));
+    b.onLoad({ filter: /.*/, namespace: 'worker-source' }, async (args) => {
+      const out = await build({ entryPoints: [args.path], bundle: true, format: 'iife', target: 'es2022', platform: 'neutral', external: ['node:*'], write: false, metafile: true });
+      return { contents: `export default ${JSON.stringify(out.outputFiles[0]!.text)};`, loader: 'js', watchFiles: Object.keys(out.metafile.inputs) };
+    });
+  },
+};
 
 export default defineConfig({
   // index: the library, WebAssembly embedded. jpeg, png: the optional image codecs, kept
-  // separate so the core bundle carries no decoder.
-  entry: { index: 'ts/index.ts', jpeg: 'ts/jpeg.ts', png: 'ts/png.ts', node: 'ts/node.ts' },
+  // separate so the core bundle carries no decoder. internal: the raw kernels and heap for
+  // latentkit's own tests and benchmarks; it shares modules with index (one WebAssembly
+  // instance) and is not in package.json's exports.
+  entry: { index: 'ts/index.ts', internal: 'ts/internal.ts', jpeg: 'ts/jpeg.ts', png: 'ts/png.ts', node: 'ts/node.ts' },
   format: ['esm'],
   target: 'es2022',
   platform: 'neutral',
-  dts: true,
+  // Members marked @internal stay out of the published declarations.
+  dts: { compilerOptions: { stripInternal: true } },
   clean: true,
   // Readable code with source maps: stack traces name our functions, and minifying is the
   // user's bundler's job (the size budget is measured through one, see bench/bundle-size.mjs).
@@ -17,4 +40,5 @@ export default defineConfig({
   external: ['jpeg-js', 'fast-png', 'latentkit', /^node:/],
   // The WebAssembly module is embedded, so one file works in Node, Deno and browsers.
   loader: { '.wasm': 'base64' },
+  esbuildPlugins: [workerSource],
 });

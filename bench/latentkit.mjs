@@ -1,7 +1,8 @@
 // latentkit's side of the benchmark suite; prints one JSON object. The training workloads run
 // at 1 thread (`workloads`) and at 2 (`workloads2t`), measured alternately rep by rep so both
 // see the same phases of this VM; `speedup2t` is the median of the per-rep ratios.
-import { GAN, Autoencoder, PCA, internal, memoryStats, mlp, setThreads } from 'latentkit';
+import { GAN, Autoencoder, PCA, memoryStats, mlp, setThreads } from 'latentkit';
+import * as internal from '../dist/internal.js';
 import { loadMnist } from '../examples/mnist.mjs';
 import { measureCeiling } from './ceiling.mjs';
 import { GAN_SIZES, GEMM, data, measure } from './timing.mjs';
@@ -88,7 +89,7 @@ for (const m of [64, 256]) {
   const flops = 2 * m * k * n;
   const layouts = { 'gemm-NN': [0, x, w], 'gemm-NT': [1, dy, w], 'gemm-TN': [2, x, dy] };
   for (const [name, [layout, a, b]] of Object.entries(layouts)) {
-    const t = await measure(() => K.lk_gemm(layout, m, k, n, a.ptr, b.ptr, c.ptr, 0), { inner: 20 });
+    const t = await measure(() => K.gemm(layout, m, k, n, a.ptr, b.ptr, c.ptr, 0), { inner: 20 });
     out.workloads[name] = { median: flops / t.median / 1e6, min: flops / t.max / 1e6, max: flops / t.min / 1e6, unit: 'GFLOP/s' };
   }
 }

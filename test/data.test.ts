@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
-import { Rng, internal, centerRows, addRowMeans, gridCrops, minibatches, randomPatches, readIdx, rgbaToGray, standardize, tilePatches, untilePatches } from '../dist/index.js';
+import { Rng, centerRows, addRowMeans, gridCrops, minibatches, randomPatches, readIdx, rgbaToGray, standardize, tilePatches, untilePatches } from '../dist/index.js';
+import * as internal from '../dist/internal.js';
 import { decodeJpegGray } from '../dist/jpeg.js';
 
 const require = createRequire(import.meta.url);

@@ -3,7 +3,7 @@
 // around the output. Inputs are small integers, so results are exact. (The scalar twin is
 // compared with the SIMD kernel bit for bit by the native cargo tests.)
 import { describe, expect, it } from 'vitest';
-import { internal } from '../dist/index.js';
+import * as internal from '../dist/internal.js';
 import { lcg, randomArray } from './helpers.js';
 
 const { kernels, heap } = internal;
@@ -15,7 +15,7 @@ function ints(n: number, seed: number): Float32Array {
   return Float32Array.from({ length: n }, () => Math.floor(r() * 9) - 4);
 }
 
-/** Dimensions of A, B, C for a layout, with (m, k, n) as lk_gemm takes them. */
+/** Dimensions of A, B, C for a layout, with (m, k, n) as kernels.gemm takes them. */
 function dims(layout: number, m: number, k: number, n: number) {
   if (layout === 0) return { a: m * k, b: k * n, rows: m, cols: n, inner: k };
   if (layout === 1) return { a: m * n, b: k * n, rows: m, cols: k, inner: n };
@@ -50,7 +50,7 @@ function runGemm(layout: number, m: number, k: number, n: number, A: Float32Arra
     b.write(B);
     c.fill(NaN);
     if (C0) c.write(C0, GUARD);
-    kernels.lk_gemm(layout, m, k, n, a.ptr, b.ptr, c.ptr + GUARD * 4, C0 ? 1 : 0);
+    kernels.gemm(layout, m, k, n, a.ptr, b.ptr, c.ptr + GUARD * 4, C0 ? 1 : 0);
     const all = c.read();
     for (let g = 0; g < GUARD; g++) {
       if (!Number.isNaN(all[g]!) || !Number.isNaN(all[GUARD + cLen + g]!)) {

@@ -1,7 +1,8 @@
 // Gradients against central differences of an f64 reference (not f32 finite
 // differences): every activation, every loss, and a 3-layer MLP end to end.
 import { describe, expect, it } from 'vitest';
-import { Sequential, internal, mlp } from '../dist/index.js';
+import { Sequential, mlp } from '../dist/index.js';
+import * as internal from '../dist/internal.js';
 import { type Act, act64, centralDiff, expectClose, randomArray } from './helpers.js';
 
 const { kernels, heap } = internal;
@@ -25,9 +26,9 @@ describe('activation gradients', () => {
       const upstream = randomArray(200, 4);
       withBlocks([200, 200], (y, dy) => {
         y.write(z);
-        kernels.lk_activation_forward(code, alpha, y.ptr, 200);
+        kernels.activation_forward(code, alpha, y.ptr, 200);
         dy.write(upstream);
-        kernels.lk_activation_backward(code, alpha, y.ptr, dy.ptr, 200);
+        kernels.activation_backward(code, alpha, y.ptr, dy.ptr, 200);
         const got = dy.read();
         const want = Array.from(z, (zi, i) => upstream[i]! * centralDiff((t) => act64(name, t, alpha), zi));
         expectClose(got, want, 1e-3, 1e-6, `${name} gradient`);
@@ -89,7 +90,7 @@ describe('loss gradients', () => {
         p.write(pred);
         t.write(c.t);
         const weight = 0.75;
-        const loss = kernels.lk_loss(c.code, p.ptr, t.ptr, 0, rows, cols, g.ptr, weight);
+        const loss = kernels.loss(c.code, p.ptr, t.ptr, 0, rows, cols, g.ptr, weight);
         const base = Float64Array.from(pred);
         expect(Math.abs(loss - weight * c.f(base))).toBeLessThan(1e-6 * Math.abs(loss) + 1e-7);
         const want = Array.from(base, (_, i) =>
@@ -104,10 +105,10 @@ describe('loss gradients', () => {
     withBlocks([4, 4, 4], (p, t, g) => {
       p.write([1e4, -1e4, 1e4, -1e4]);
       t.write([1, 0, 0, 1]);
-      const loss = kernels.lk_loss(1, p.ptr, t.ptr, 0, 4, 1, g.ptr, 1);
+      const loss = kernels.loss(1, p.ptr, t.ptr, 0, 4, 1, g.ptr, 1);
       expect(loss).toBeCloseTo(5000, 6);
       expect([...g.read()].every(Number.isFinite)).toBe(true);
-      const real = kernels.lk_loss(1, p.ptr, 0, 1, 4, 1, g.ptr, 1);
+      const real = kernels.loss(1, p.ptr, 0, 1, 4, 1, g.ptr, 1);
       expect(real).toBeCloseTo(bce64([1e4, -1e4, 1e4, -1e4], [1, 1, 1, 1]), 6);
     });
   });

@@ -2,7 +2,8 @@
 // committed output in test/reference/optimizers.json).
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'vitest';
-import { Optimizer, type OptimizerConfig, Stack, internal } from '../dist/index.js';
+import { Optimizer, type OptimizerConfig, Stack } from '../dist/index.js';
+import * as internal from '../dist/internal.js';
 import { expectClose } from './helpers.js';
 
 const ref = JSON.parse(readFileSync(new URL('./reference/optimizers.json', import.meta.url), 'utf8')) as {

@@ -3,7 +3,8 @@
 import { spawnSync } from 'node:child_process';
 import { afterAll, describe, expect, it } from 'vitest';
 import * as lk from '../dist/index.js';
-import { Autoencoder, Classifier, GAN, LatentkitError, PCA, Sequential, internal, memoryStats, mlp, setThreads, threads } from '../dist/index.js';
+import { Autoencoder, Classifier, GAN, LatentkitError, PCA, Sequential, memoryStats, mlp, setThreads, threads } from '../dist/index.js';
+import * as internal from '../dist/internal.js';
 import { randomArray } from './helpers.js';
 // @ts-expect-error plain JS fixture shared with the other runtimes
 import { seededRun } from './runtimes/seeded-run.js';
@@ -165,20 +166,21 @@ describe('threads', () => {
     await workersReady(1);
     // One row of 16 outputs placed so that its last 8 columns (one part) fall outside memory.
     const y = heap.f32.byteLength - 8 * 4;
-    expect(() => internal.denseForward(1, k, n, x.ptr, w.ptr, b.ptr, y, 0, 0, 0)).toThrow(/out of bounds/);
+    expect(() => internal.kernels.dense_forward(1, k, n, x.ptr, w.ptr, b.ptr, y, 0, 0, 0)).toThrow(/out of bounds/);
     [x, w, b].forEach((blk) => heap.free(blk));
   });
 
   it('worker threads never keep a Node process alive', () => {
     const script = `import * as lk from ${JSON.stringify(new URL('../dist/index.js', import.meta.url).href)};
+      import { pool } from ${JSON.stringify(new URL('../dist/internal.js', import.meta.url).href)};
       lk.setThreads(2);
       const net = lk.mlp([512, 1024], { loss: 'mse' });
       const x = new lk.Rng(1).uniformArray(512 * 512);
       const y = new lk.Rng(2).uniformArray(512 * 1024);
       for (let i = 0; i < 20; i++) net.trainStep(x, y);
-      for (let i = 0; i < 250 && lk.internal.pool.readyWorkers < 1; i++) await new Promise((r) => setTimeout(r, 20));
+      for (let i = 0; i < 250 && pool.readyWorkers < 1; i++) await new Promise((r) => setTimeout(r, 20));
       for (let i = 0; i < 20; i++) net.trainStep(x, y);
-      console.log('trained on', lk.internal.pool.readyWorkers + 1, 'threads');`;
+      console.log('trained on', pool.readyWorkers + 1, 'threads');`;
     const t0 = performance.now();
     const r = spawnSync('node', ['--input-type=module', '-e', script], { encoding: 'utf8', timeout: 30_000 });
     expect(r.status, r.stderr).toBe(0);

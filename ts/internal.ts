@@ -1,8 +1,12 @@
 /**
- * Raw access to the kernels and the heap, for latentkit's own tests and
- * benchmarks. Not a stable API: pointers are byte offsets into WebAssembly
+ * Raw access to the kernels, the heap and the thread pool, for latentkit's own tests and
+ * benchmarks: built as dist/internal.js, which shares its modules with the main entry but is
+ * not in the package's exports. Not a stable API: pointers are byte offsets into WebAssembly
  * memory, and nothing here validates its input.
  */
-export { kernels } from './runtime/wasm.js';
+export { kernels } from './runtime/dispatch.js';
+export { KERNELS } from './runtime/kernels.js';
+export { ACTIVATION, GEMM_LAYOUT, INIT, LOSS } from './runtime/codes.js';
+export { wasmExports } from './runtime/wasm.js';
 export { heap, Block } from './runtime/memory.js';
-export { pool, denseForward } from './runtime/threads.js';
+export { pool } from './runtime/threads.js';

@@ -1,8 +1,16 @@
-import { covarianceChunk } from './runtime/threads.js';
 import { LatentkitError } from './errors.js';
 import { Block, type BlockScope, heap } from './runtime/memory.js';
-import { kernels } from './runtime/wasm.js';
+import { kernels } from './runtime/dispatch.js';
 import type { Matrix } from './nn/matrix.js';
+import { ACTIVATION } from './runtime/codes.js';
+
+/**
+ * y[rows × outputs] ← x[rows × inputs]·W + b with no activation; W is stored inputs × outputs
+ * (`weights: 'in×out'`) or outputs × inputs and used transposed (`'out×in'`).
+ */
+export function affine(o: { rows: number; inputs: number; outputs: number; x: Block; w: Block; b: Block; y: Block; weights: 'in×out' | 'out×in' }): void {
+  kernels.dense_forward(o.rows, o.inputs, o.outputs, o.x.ptr, o.w.ptr, o.b.ptr, o.y.ptr, ACTIVATION.linear, 0, o.weights === 'out×in' ? 1 : 0);
+}
 
 const CHUNK_ROWS = 2048;
 
@@ -75,10 +83,10 @@ function covarianceInto(x: Matrix, what: string, cov: Block, scope: BlockScope):
   for (let r = 0; r < n; r += rowsPerChunk) {
     const rows = Math.min(rowsPerChunk, n - r);
     chunk.write(x.data.subarray(r * d, (r + rows) * d));
-    const bad = kernels.lk_column_stats(chunk.ptr, rows, d, sumPtr, nonzerosPtr);
+    const bad = kernels.column_stats(chunk.ptr, rows, d, sumPtr, nonzerosPtr);
     if (bad >= 0) throw new LatentkitError(`${what} [${n}, ${d}] contains ${x.data[r * d + bad]} at row ${r + Math.floor(bad / d)}, column ${bad % d}`);
   }
-  const meanF64 = new Float64Array(kernels.memory.buffer, sumPtr, d).map((s) => s / n);
+  const meanF64 = new Float64Array(heap.memoryBuffer, sumPtr, d).map((s) => s / n);
   const mean = Float32Array.from(meanF64);
   const { dense, sparse } = splitColumns(heap.u32.slice(nonzerosPtr >>> 2, (nonzerosPtr >>> 2) + d), n);
   const nd = dense.length;
@@ -101,10 +109,12 @@ function covarianceInto(x: Matrix, what: string, cov: Block, scope: BlockScope):
   for (let r = 0; r < n; r += rowsPerChunk) {
     const rows = Math.min(rowsPerChunk, n - r);
     if (r > 0 || rows < n) chunk.write(x.data.subarray(r * d, (r + rows) * d));
-    covarianceChunk(chunk.ptr, rows, d, denseB.ptr, nd, sparseB.ptr, ns, shiftB.ptr, panel.ptr, rowBuf.ptr, md.ptr, ms.ptr, r === 0 ? 0 : 1);
+    const accumulate = r === 0 ? 0 : 1;
+    kernels.covariance_prepare(chunk.ptr, rows, d, denseB.ptr, nd, sparseB.ptr, ns, shiftB.ptr, panel.ptr, rowBuf.ptr, ms.ptr, accumulate);
+    if (nd > 0) kernels.syrk_upper(panel.ptr, rows, nd, md.ptr, accumulate);
   }
-  new Float64Array(kernels.memory.buffer, deltaB.ptr, d).set(meanF64.map((m, j) => m - shift[j]!));
-  kernels.lk_covariance_assemble(md.ptr, denseB.ptr, nd, ms.ptr, sparseB.ptr, ns, deltaB.ptr, n, d, cov.ptr);
+  new Float64Array(heap.memoryBuffer, deltaB.ptr, d).set(meanF64.map((m, j) => m - shift[j]!));
+  kernels.covariance_assemble(md.ptr, denseB.ptr, nd, ms.ptr, sparseB.ptr, ns, deltaB.ptr, n, d, cov.ptr);
   return mean;
 }
 
@@ -114,10 +124,10 @@ export function symmetricEigen(a: Float64Array, p: number): { values: Float64Arr
   const block = heap.alloc(bytes / 4, 'an eigen-decomposition workspace');
   try {
     const base = block.ptr;
-    const f64 = new Float64Array(kernels.memory.buffer, base, 2 * p * p + p);
+    const f64 = new Float64Array(heap.memoryBuffer, base, 2 * p * p + p);
     f64.set(a);
-    kernels.lk_symmetric_eigen(base, p, base + 8 * p * p, base + 8 * (p * p + p));
-    const out = new Float64Array(kernels.memory.buffer, base, 2 * p * p + p);
+    kernels.symmetric_eigen(base, p, base + 8 * p * p, base + 8 * (p * p + p));
+    const out = new Float64Array(heap.memoryBuffer, base, 2 * p * p + p);
     return { values: out.slice(p * p, p * p + p), vectors: out.slice(p * p + p) };
   } finally {
     heap.free(block);

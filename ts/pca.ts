@@ -1,11 +1,10 @@
-import { denseForward } from './runtime/threads.js';
 import { LatentkitError } from './errors.js';
 import { Block, heap } from './runtime/memory.js';
 import { Rng } from './runtime/rng.js';
-import { kernels } from './runtime/wasm.js';
+import { kernels } from './runtime/dispatch.js';
 import { type Matrix, type MatrixLike, asMatrix, positiveInt } from './nn/matrix.js';
 import { checkKeys } from './nn/sequential.js';
-import { covarianceBlock } from './linalg.js';
+import { affine, covarianceBlock } from './linalg.js';
 
 export interface PcaOptions {
   components: number;
@@ -92,7 +91,7 @@ export class PCA {
       const rng = new Rng(opts.seed ?? 0);
       let steps: number;
       try {
-        steps = kernels.lk_top_eigen(cov.ptr, d, k, rng.state.ptr, tol, maxSteps, vals.ptr, basis.ptr);
+        steps = kernels.top_eigen(cov.ptr, d, k, rng.state.ptr, tol, maxSteps, vals.ptr, basis.ptr);
       } finally {
         rng.dispose();
       }
@@ -143,9 +142,9 @@ export class PCA {
       for (let r = 0; r < rows; r += chunk) {
         const n = Math.min(chunk, rows - r);
         input.write(m.data.subarray(r * inWidth, (r + n) * inWidth));
-        const bad = kernels.lk_find_nonfinite(input.ptr, n * inWidth);
+        const bad = kernels.find_nonfinite(input.ptr, n * inWidth);
         if (bad >= 0) throw new LatentkitError(`PCA input [${rows}, ${inWidth}] contains ${heap.f32[input.index + bad]} at row ${r + Math.floor(bad / inWidth)}, column ${bad % inWidth}`);
-        denseForward(n, inWidth, outWidth, input.ptr, this.basis.ptr, bias.ptr, output.ptr, 0, 0, transposed ? 1 : 0);
+        affine({ rows: n, inputs: inWidth, outputs: outWidth, x: input, w: this.basis, b: bias, y: output, weights: transposed ? 'out×in' : 'in×out' });
         out.set(heap.f32.subarray(output.index, output.index + n * outWidth), r * outWidth);
       }
     } finally {

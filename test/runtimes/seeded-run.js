@@ -31,7 +31,7 @@ export async function threadedRun(lk, threads) {
   const warm = lk.mlp([512, 1024], { seed: 1 });
   warm.predict(new Float32Array(512 * 512));
   warm.dispose();
-  for (let i = 0; i < 500 && lk.internal.pool.readyWorkers < lk.threads().count - 1; i++) await new Promise((r) => setTimeout(r, 10));
+  for (let i = 0; i < 500 && lk.threads().running < lk.threads().count; i++) await new Promise((r) => setTimeout(r, 10));
   const result = await seededRun(lk, { size: 'large' });
-  return { ...result, threads: lk.internal.pool.readyWorkers + 1, info: lk.threads() };
+  return { ...result, threads: lk.threads().running, info: lk.threads() };
 }

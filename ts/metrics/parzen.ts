@@ -1,7 +1,7 @@
 import { LatentkitError } from '../errors.js';
 import { type Matrix, type MatrixLike, asMatrix } from '../nn/matrix.js';
 import { heap } from '../runtime/memory.js';
-import { denseForward } from '../runtime/threads.js';
+import { affine } from '../linalg.js';
 
 /** Mean log-likelihood of held-out rows under a Gaussian Parzen window, and its standard error. */
 export interface ParzenScore {
@@ -59,7 +59,8 @@ function logDensities(samples: Matrix, rows: Matrix, sigmas: number[]): Float64A
     for (let r0 = 0; r0 < m; r0 += block) {
       const b = Math.min(block, m - r0);
       x.write(rows.data.subarray(r0 * d, (r0 + b) * d));
-      denseForward(b, d, n, x.ptr, s.ptr, bias.ptr, y.ptr, 0, 0, 1);
+      // y = x·Sᵀ − ‖s‖²/2: the samples are the rows of S.
+      affine({ rows: b, inputs: d, outputs: n, x, w: s, b: bias, y, weights: 'out×in' });
       const f32 = heap.f32;
       for (let i = 0; i < b; i++) {
         let xx = 0;

@@ -1,7 +1,7 @@
 import { LatentkitError } from '../errors.js';
 import { Block, heap } from '../runtime/memory.js';
 import { Rng } from '../runtime/rng.js';
-import { kernels } from '../runtime/wasm.js';
+import { kernels } from '../runtime/dispatch.js';
 import type { ActivationSpec } from '../nn/activation.js';
 import { assertChain } from '../nn/chain.js';
 import { type History, gatherRows, identityOrder, orderFromFloats, orderToFloats, runEpochs } from '../nn/loop.js';
@@ -203,7 +203,7 @@ export class Autoencoder {
       const input = this.encoder.stageInput(m.data.subarray(r * this.inputSize, (r + n) * this.inputSize), n, 'Autoencoder input');
       const code = this.encoder.forward(input.ptr, n);
       const out = this.decoder.forward(code, n);
-      total += n * kernels.lk_loss(this.lossKind, out, input.ptr, 0, n, this.inputSize, this.decoder.outputGradPtr, 1);
+      total += n * kernels.loss(this.lossKind, out, input.ptr, 0, n, this.inputSize, this.decoder.outputGradPtr, 1);
     }
     return total / rows;
   }
@@ -218,19 +218,19 @@ export class Autoencoder {
       // Keep the clean batch as the target, corrupt the input in place.
       target = this.targetBlock(rows * cols);
       heap.f32.copyWithin(target.index, input.index, input.index + rows * cols);
-      if (this.denoising.type === 'gaussian') kernels.lk_rng_add_normal(this.rng.state.ptr, input.ptr, rows * cols, this.denoising.std);
-      else kernels.lk_rng_mask(this.rng.state.ptr, input.ptr, rows * cols, this.denoising.rate);
+      if (this.denoising.type === 'gaussian') kernels.rng_add_normal(this.rng.state.ptr, input.ptr, rows * cols, this.denoising.std);
+      else kernels.rng_mask(this.rng.state.ptr, input.ptr, rows * cols, this.denoising.rate);
     }
     if (!encoder.frozen) encoder.zeroGradients();
     if (!decoder.frozen) decoder.zeroGradients();
     const code = encoder.forward(input.ptr, rows, true);
     const out = decoder.forward(code, rows, true);
-    let loss = kernels.lk_loss(this.lossKind, out, target.ptr, 0, rows, cols, decoder.outputGradPtr, 1);
+    let loss = kernels.loss(this.lossKind, out, target.ptr, 0, rows, cols, decoder.outputGradPtr, 1);
     const needCodeGrad = !encoder.frozen;
     decoder.backward(rows, needCodeGrad ? encoder.outputGradPtr : 0);
     if (needCodeGrad && this.sparsity > 0) {
       const scale = this.sparsity / rows;
-      loss += scale * kernels.lk_l1_penalty(code, encoder.outputGradPtr, rows * this.codeSize, scale);
+      loss += scale * kernels.l1_penalty(code, encoder.outputGradPtr, rows * this.codeSize, scale);
     }
     if (this.guard && !Number.isFinite(loss)) {
       throw new LatentkitError(`training diverged: the loss is ${loss} at step ${this.stepCount + 1}; the parameters were left as they were before this step`);

@@ -1,14 +1,13 @@
 import { LatentkitError } from '../errors.js';
 import { Block, heap } from '../runtime/memory.js';
 import { Rng } from '../runtime/rng.js';
-import { kernels } from '../runtime/wasm.js';
+import { kernels } from '../runtime/dispatch.js';
 import { gatherRows, identityOrder, orderFromFloats, orderToFloats } from '../nn/loop.js';
 import { type MatrixLike, asMatrix, positiveInt } from '../nn/matrix.js';
 import { Optimizer, type OptimizerSpec } from '../nn/optimizer.js';
 import { MLP } from '../nn/mlp.js';
 import { checkKeys } from '../nn/sequential.js';
 import { Stack, assertFiniteBlock } from '../nn/stack.js';
-import { ema } from '../runtime/threads.js';
 
 const BCE = 1; // loss code of bce-with-logits (ts/nn/loss.ts)
 
@@ -364,14 +363,14 @@ export class GAN {
       D.zeroGradients();
       // Real: descend −log D(x) (target 1, or 1 − smoothing).
       let logits = D.forward(real.ptr, m, true);
-      const lossReal = kernels.lk_loss(BCE, logits, 0, 1 - this.labelSmoothing, m, 1, D.outputGradPtr, 1);
+      const lossReal = kernels.loss(BCE, logits, 0, 1 - this.labelSmoothing, m, 1, D.outputGradPtr, 1);
       dReal = meanSigmoid(logits, m);
       D.backward(m, 0);
       // Fake: descend −log(1 − D(G(z))) (target 0); a conditional GAN's fakes get the real batch's labels.
       const labels = this.batchLabels;
       const fake = G.forward(this.drawNoise(this.rng, m, G, this.conditions ? (r) => labels[r]! : undefined).ptr, m, true);
       logits = D.forward(this.conditions ? this.withLabels(fake, m, labels) : fake, m, true);
-      const lossFake = kernels.lk_loss(BCE, logits, 0, 0, m, 1, D.outputGradPtr, 1);
+      const lossFake = kernels.loss(BCE, logits, 0, 0, m, 1, D.outputGradPtr, 1);
       dFake = meanSigmoid(logits, m);
       lossD = lossReal + lossFake;
       this.checkFinite(lossD, 'discriminator', it);
@@ -388,8 +387,8 @@ export class GAN {
     const fake = G.forward(this.drawNoise(this.rng, m, G, c ? drawLabel : undefined).ptr, m, true);
     const logits = D.forward(c ? this.withLabels(fake, m, this.batchLabels) : fake, m, true);
     const lossG = this.generatorLoss === 'non-saturating'
-      ? kernels.lk_loss(BCE, logits, 0, 1, m, 1, D.outputGradPtr, 1) // −log σ(l)
-      : kernels.lk_loss(BCE, logits, 0, 0, m, 1, D.outputGradPtr, -1); // log(1 − σ(l)) = −BCE(l, 0)
+      ? kernels.loss(BCE, logits, 0, 1, m, 1, D.outputGradPtr, 1) // −log σ(l)
+      : kernels.loss(BCE, logits, 0, 0, m, 1, D.outputGradPtr, -1); // log(1 − σ(l)) = −BCE(l, 0)
     this.checkFinite(lossG, 'generator', it);
     const wasFrozen = D.frozen;
     D.frozen = true;
@@ -408,7 +407,7 @@ export class GAN {
     }
     G.backward(m, 0);
     this.optimizerG.step();
-    if (this.generatorEma) ema(this.generatorEma.params.ptr, G.params.ptr, G.parameterCount, this.emaDecay!);
+    if (this.generatorEma) kernels.ema(this.generatorEma.params.ptr, G.params.ptr, G.parameterCount, this.emaDecay!);
     onUpdate?.({ network: 'generator', iteration: it, step: 0 });
     this.iterationCount = it;
     return { iteration: it, lossD, lossG, dReal, dFake };

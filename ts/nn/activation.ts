@@ -1,11 +1,11 @@
 import { LatentkitError } from '../errors.js';
+import { ACTIVATION } from '../runtime/codes.js';
 
 export type ActivationName = 'linear' | 'tanh' | 'sigmoid' | 'relu' | 'leaky-relu';
 /** A name, or leaky ReLU with its negative slope α ∈ [0, 1) (default 0.01). */
 export type ActivationSpec = ActivationName | { type: 'leaky-relu'; alpha: number };
 
-// Must match `Activation` in crates/kernels/src/activation.rs.
-const CODES: Record<ActivationName, number> = { linear: 0, tanh: 1, sigmoid: 2, relu: 3, 'leaky-relu': 4 };
+const CODES: Record<ActivationName, number> = ACTIVATION;
 
 export interface ResolvedActivation {
   name: ActivationName;

@@ -1,9 +1,9 @@
 import { LatentkitError } from '../errors.js';
+import { INIT } from '../runtime/codes.js';
 
 export type InitName = 'glorot-uniform' | 'glorot-normal' | 'he-normal' | 'he-uniform';
 
-// Must match `Init` in crates/kernels/src/init.rs.
-const CODES: Record<InitName, number> = { 'glorot-uniform': 0, 'glorot-normal': 1, 'he-normal': 2, 'he-uniform': 3 };
+const CODES: Record<InitName, number> = INIT;
 
 export function initCode(name: InitName, where: string): number {
   if (typeof name !== 'string' || !(name in CODES)) {

@@ -1,4 +1,5 @@
 import { LatentkitError } from '../errors.js';
+import { LOSS } from '../runtime/codes.js';
 
 /**
  * - `mse`: mean over all elements of (prediction − target)².
@@ -7,8 +8,7 @@ import { LatentkitError } from '../errors.js';
  */
 export type LossName = 'mse' | 'bce-with-logits' | 'softmax-cross-entropy';
 
-// Must match `Loss` in crates/kernels/src/loss.rs.
-const CODES: Record<LossName, number> = { mse: 0, 'bce-with-logits': 1, 'softmax-cross-entropy': 2 };
+const CODES: Record<LossName, number> = LOSS;
 
 export function lossCode(name: LossName, where: string): number {
   if (typeof name !== 'string' || !(name in CODES)) {

@@ -1,7 +1,6 @@
-import { adam, rmsprop, sgd } from '../runtime/threads.js';
 import { LatentkitError } from '../errors.js';
 import { Block, heap } from '../runtime/memory.js';
-import { kernels } from '../runtime/wasm.js';
+import { kernels } from '../runtime/dispatch.js';
 import type { Stack } from './stack.js';
 
 /** Update rules as in optax (see crates/kernels/src/optim.rs). `clipNorm` clips the global gradient norm first. */
@@ -109,9 +108,9 @@ export class Optimizer {
     let norm = NaN;
     if (c.clipNorm > 0) {
       let sq = 0;
-      for (const s of live) sq += kernels.lk_sum_squares(s.grads.ptr, s.parameterCount);
+      for (const s of live) sq += kernels.sum_squares(s.grads.ptr, s.parameterCount);
       norm = Math.sqrt(sq);
-      if (norm > c.clipNorm) for (const s of live) kernels.lk_scale(s.grads.ptr, s.parameterCount, c.clipNorm / norm);
+      if (norm > c.clipNorm) for (const s of live) kernels.scale(s.grads.ptr, s.parameterCount, c.clipNorm / norm);
     }
     this.steps++;
     for (const s of live) {
@@ -121,14 +120,14 @@ export class Optimizer {
       const n = s.parameterCount;
       switch (c.type) {
         case 'sgd':
-          sgd(p, g, st[0]?.ptr ?? 0, n, c.lr, c.momentum, c.nesterov ? 1 : 0);
+          kernels.sgd(p, g, st[0]?.ptr ?? 0, n, c.lr, c.momentum, c.nesterov ? 1 : 0);
           break;
         case 'adam':
         case 'adamw':
-          adam(p, g, st[0]!.ptr, st[1]!.ptr, n, c.lr, c.beta1, c.beta2, c.eps, c.type === 'adamw' ? c.weightDecay : 0, this.steps);
+          kernels.adam(p, g, st[0]!.ptr, st[1]!.ptr, n, c.lr, c.beta1, c.beta2, c.eps, c.type === 'adamw' ? c.weightDecay : 0, this.steps);
           break;
         case 'rmsprop':
-          rmsprop(p, g, st[0]!.ptr, n, c.lr, c.decay, c.eps);
+          kernels.rmsprop(p, g, st[0]!.ptr, n, c.lr, c.decay, c.eps);
           break;
       }
     }

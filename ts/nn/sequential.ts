@@ -1,7 +1,7 @@
 import { LatentkitError } from '../errors.js';
 import { Block, heap } from '../runtime/memory.js';
 import { Rng } from '../runtime/rng.js';
-import { kernels } from '../runtime/wasm.js';
+import { kernels } from '../runtime/dispatch.js';
 import { assertChain, backwardChain, forwardChain, predictChain } from './chain.js';
 import { type LossName, lossCode } from './loss.js';
 import { type Matrix, type MatrixLike, asMatrix } from './matrix.js';
@@ -138,7 +138,7 @@ export class Sequential {
       assertFiniteBlock(target.ptr, n, this.outputSize, 'evaluate y');
       const p = forwardChain(this.stacks, input.ptr, n);
       const last = this.stacks[this.stacks.length - 1]!;
-      total += n * kernels.lk_loss(this.lossKind, p, target.ptr, 0, n, this.outputSize, last.outputGradPtr, 1);
+      total += n * kernels.loss(this.lossKind, p, target.ptr, 0, n, this.outputSize, last.outputGradPtr, 1);
     }
     return total / rows;
   }
@@ -190,7 +190,7 @@ export class Sequential {
     }
     const out = forwardChain(this.stacks, input.ptr, rows, true);
     const last = this.stacks[this.stacks.length - 1]!;
-    const loss = kernels.lk_loss(this.lossKind, out, target.ptr, 0, rows, this.outputSize, last.outputGradPtr, 1);
+    const loss = kernels.loss(this.lossKind, out, target.ptr, 0, rows, this.outputSize, last.outputGradPtr, 1);
     if (this.guard && !Number.isFinite(loss)) {
       throw new LatentkitError(`training diverged: the loss is ${loss} at step ${this.stepCount + 1}; the parameters were left as they were before this step`);
     }

@@ -1,8 +1,7 @@
-import { denseBackward, denseForward } from '../runtime/threads.js';
 import { LatentkitError } from '../errors.js';
 import { Block, heap } from '../runtime/memory.js';
 import { Rng } from '../runtime/rng.js';
-import { kernels } from '../runtime/wasm.js';
+import { kernels } from '../runtime/dispatch.js';
 import { type ActivationSpec, type ResolvedActivation, activationToSpec, resolveActivation } from './activation.js';
 import { type InitName, defaultInit, initCode } from './init.js';
 import { predictChain } from './chain.js';
@@ -153,9 +152,9 @@ export class Stack {
     for (const [i, l] of this.layers.entries()) {
       if (!this.tiedTo) {
         const kind = initCode(init ?? defaultInit(l.activation.name), `layer ${i}`);
-        kernels.lk_init_weights(rng.state.ptr, kind, this.params.ptr + l.weightOffset * 4, l.inputs, l.outputs);
+        kernels.init_weights(rng.state.ptr, kind, this.params.ptr + l.weightOffset * 4, l.inputs, l.outputs);
       }
-      kernels.lk_fill(this.params.ptr + l.biasOffset * 4, l.outputs, 0);
+      kernels.fill(this.params.ptr + l.biasOffset * 4, l.outputs, 0);
     }
   }
 
@@ -269,8 +268,8 @@ export class Stack {
     for (const [i, l] of this.layers.entries()) {
       const y = this.outs[i]!.ptr;
       const w = this.weightSources[i]!;
-      denseForward(rows, l.inputs, l.outputs, input, w.params.ptr + w.offset * 4, this.params.ptr + l.biasOffset * 4, y, l.activation.code, l.activation.alpha, w.transposed ? 1 : 0);
-      if (drop && i + 1 < this.layers.length) kernels.lk_rng_dropout(this.dropoutRng!.state.ptr, y, this.masks[i]!.ptr, rows * l.outputs, this.dropout);
+      kernels.dense_forward(rows, l.inputs, l.outputs, input, w.params.ptr + w.offset * 4, this.params.ptr + l.biasOffset * 4, y, l.activation.code, l.activation.alpha, w.transposed ? 1 : 0);
+      if (drop && i + 1 < this.layers.length) kernels.rng_dropout(this.dropoutRng!.state.ptr, y, this.masks[i]!.ptr, rows * l.outputs, this.dropout);
       input = y;
     }
     return input;
@@ -298,13 +297,15 @@ export class Stack {
       const dx = i === 0 ? dInput : this.douts[i - 1]!.ptr;
       if (this.frozen && dx === 0) return;
       // Dropped units pass no gradient; kept ones keep the output's sign, so f′ from y stays right.
-      if (this.lastForwardDropped && i < last) kernels.lk_mul(this.douts[i]!.ptr, this.masks[i]!.ptr, rows * l.outputs);
+      if (this.lastForwardDropped && i < last) kernels.mul(this.douts[i]!.ptr, this.masks[i]!.ptr, rows * l.outputs);
       const w = this.weightSources[i]!;
-      denseBackward(
-        rows, l.inputs, l.outputs, x, w.params.ptr + w.offset * 4, this.outs[i]!.ptr, this.douts[i]!.ptr, dx,
+      const transposed = w.transposed ? 1 : 0;
+      kernels.dense_backward_params(
+        rows, l.inputs, l.outputs, x, this.outs[i]!.ptr, this.douts[i]!.ptr,
         this.frozen ? 0 : w.grads.ptr + w.offset * 4, this.frozen ? 0 : this.grads.ptr + l.biasOffset * 4,
-        l.activation.code, l.activation.alpha, w.transposed ? 1 : 0,
+        l.activation.code, l.activation.alpha, transposed,
       );
+      if (dx !== 0) kernels.dense_backward_input(rows, l.inputs, l.outputs, this.douts[i]!.ptr, w.params.ptr + w.offset * 4, dx, transposed);
     }
   }
 
@@ -365,7 +366,7 @@ export class Stack {
 
 /** Throws naming the first NaN/Inf of a rows×cols block. */
 export function assertFiniteBlock(ptr: number, rows: number, cols: number, what: string): void {
-  const i = kernels.lk_find_nonfinite(ptr, rows * cols);
+  const i = kernels.find_nonfinite(ptr, rows * cols);
   if (i >= 0) {
     const v = heap.f32[(ptr >>> 2) + i];
     throw new LatentkitError(`${what} [${rows}, ${cols}] contains ${v} at row ${Math.floor(i / cols)}, column ${i % cols}`);

@@ -1,5 +1,5 @@
 import { LatentkitError } from '../errors.js';
-import { kernels } from './wasm.js';
+import { direct as kernels, wasmExports } from './wasm.js';
 
 const MAX_BYTES = 4 * 1024 * 1024 * 1024;
 
@@ -14,7 +14,7 @@ class Heap {
   private u32View = new Uint32Array(0);
 
   private refresh(): void {
-    const buf = kernels.memory.buffer;
+    const buf = wasmExports.memory.buffer;
     if (buf !== this.buffer) {
       this.buffer = buf;
       this.f32View = new Float32Array(buf);
@@ -32,20 +32,25 @@ class Heap {
     return this.u32View;
   }
 
+  /** The memory's buffer right now (for f64 views; replaced whenever memory grows). */
+  get memoryBuffer(): ArrayBufferLike {
+    return wasmExports.memory.buffer;
+  }
+
   /** Bytes of linear memory right now. */
   get byteLength(): number {
-    return kernels.memory.buffer.byteLength;
+    return wasmExports.memory.buffer.byteLength;
   }
 
   /** Blocks allocated and not yet freed. */
   get liveAllocations(): number {
-    return kernels.lk_live_allocations();
+    return kernels.live_allocations();
   }
 
   /** A 16-byte-aligned block of `count` 4-byte elements; `what` names it in errors. */
   alloc(count: number, what: string): Block {
     const bytes = Math.max(count, 1) * 4;
-    const ptr = bytes >= MAX_BYTES ? 0 : kernels.lk_alloc(bytes);
+    const ptr = bytes >= MAX_BYTES ? 0 : kernels.alloc(bytes);
     if (ptr === 0) {
       const mib = (n: number) => (n / 1048576).toFixed(1);
       throw new LatentkitError(
@@ -74,7 +79,7 @@ class Heap {
 
   free(block: Block): void {
     if (block.ptr !== 0) {
-      kernels.lk_free(block.ptr, Math.max(block.length, 1) * 4);
+      kernels.free(block.ptr, Math.max(block.length, 1) * 4);
       block.ptr = 0;
     }
   }
@@ -107,7 +112,7 @@ export class Block {
   }
 
   fill(value: number): void {
-    kernels.lk_fill(this.ptr, this.length, value);
+    kernels.fill(this.ptr, this.length, value);
   }
 }
 

@@ -1,6 +1,6 @@
 import { LatentkitError } from '../errors.js';
 import { Block, heap } from './memory.js';
-import { kernels } from './wasm.js';
+import { kernels } from './dispatch.js';
 
 /** Parses a seed: a non-negative safe integer or a bigint below 2^64. */
 export function seedWords(seed: number | bigint): [number, number] {
@@ -31,15 +31,15 @@ export class Rng {
   constructor(seed: number | bigint = 0) {
     const [lo, hi] = seedWords(seed);
     this.state = heap.alloc(4, 'random number generator state');
-    kernels.lk_rng_seed(this.state.ptr, lo, hi);
+    kernels.rng_seed(this.state.ptr, lo, hi);
   }
 
   uniform(out: Block, lo = 0, hi = 1, count = out.length): void {
-    kernels.lk_rng_uniform(this.state.ptr, out.ptr, count, lo, hi);
+    kernels.rng_uniform(this.state.ptr, out.ptr, count, lo, hi);
   }
 
   normal(out: Block, mean = 0, std = 1, count = out.length): void {
-    kernels.lk_rng_normal(this.state.ptr, out.ptr, count, mean, std);
+    kernels.rng_normal(this.state.ptr, out.ptr, count, mean, std);
   }
 
   /** `count` numbers uniform in [lo, hi), as a new array (the same stream `uniform` draws). */
@@ -70,12 +70,12 @@ export class Rng {
 
   /** Uniform integer in [0, n). */
   below(n: number): number {
-    return kernels.lk_rng_below(this.state.ptr, n);
+    return kernels.rng_below(this.state.ptr, n);
   }
 
   /** Shuffles a block of u32 indices in place. */
   shuffle(indices: Block, count = indices.length): void {
-    kernels.lk_rng_shuffle(this.state.ptr, indices.ptr, count);
+    kernels.rng_shuffle(this.state.ptr, indices.ptr, count);
   }
 
   /** The four state words, for checkpoints. */

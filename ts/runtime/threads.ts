@@ -1,20 +1,18 @@
 // Worker threads over the one shared WebAssembly memory.
 //
-// A parallel op is split into parts by output columns (dense layers) or by element ranges
-// (optimizer updates). Every element is computed by the same operations whichever thread runs
-// its part, so results are bit-identical for any thread count; the calling thread takes parts
-// too, and a worker that is not up yet simply takes none. Posting a job writes its arguments
-// to a control block, opens the parts and wakes the workers; nothing is allocated and no
-// tensor crosses a postMessage.
+// A split kernel (see `split` in kernels.ts) is run as a job: its parts are column or element
+// ranges that the calling thread and the workers take as they are free. Every element is
+// computed by the same operations whichever thread runs its part, so results are
+// bit-identical for any thread count; a worker that is not up yet simply takes none. Posting a
+// job writes its arguments to the control block, opens the parts and wakes the workers;
+// nothing is allocated and no tensor crosses a postMessage.
+import workerSource from './worker.ts?worker-source';
 import { LatentkitError } from '../errors.js';
+import { CONTROL as C, ControlViews, type Job, PART_BITS, SPIN_MS, runPart } from './control.js';
+import type { WorkerReport, WorkerStart } from './worker.js';
 import { heap, type Block } from './memory.js';
-import { kernels, memoryMode } from './wasm.js';
-import { CONTROL as C, OP, PART_BITS, SPIN_MS, workerSource } from './worker.js';
+import { direct, memoryMode } from './wasm.js';
 
-/** Multiply-adds below which a dense pass stays on the calling thread (waking a worker costs more). */
-const MIN_DENSE_WORK = 1 << 19;
-/** Elements below which an optimizer update stays on the calling thread. */
-const MIN_ELEMENTS = 1 << 16;
 const STACK_BYTES = 256 * 1024;
 const PARTS_PER_THREAD = 2;
 /** A job whose parts make no progress for this long means a worker died mid-part. */
@@ -30,7 +28,7 @@ interface PoolWorker {
 interface WorkerHandle {
   post(message: unknown): void;
   terminate(): void;
-  onMessage(f: (m: { ready?: boolean; error?: string }) => void): void;
+  onMessage(f: (m: WorkerReport) => void): void;
   onExit(f: (why: string) => void): void;
 }
 
@@ -90,9 +88,8 @@ class Pool {
   private blocks: Block[] = [];
   // Made only where memory can be shared: elsewhere SharedArrayBuffer may not even exist.
   private readonly control = memoryMode.shared ? new SharedArrayBuffer(C.INTS * 4) : new ArrayBuffer(C.INTS * 4);
-  private readonly I = new Int32Array(this.control);
-  private readonly F = new Float32Array(this.control);
-  private readonly D = new Float64Array(this.control);
+  private readonly views = new ControlViews(this.control);
+  private readonly I = this.views.I;
   private readonly cores = availableCores();
   /** Set when a worker failed outside a job (exit, load error): the next parallel op reports it. */
   private failure: string | null = null;
@@ -164,7 +161,7 @@ class Pool {
     this.stop();
     // Never true here (count is 1 without shared memory), but it narrows memoryMode's type.
     if (!memoryMode.shared) return false;
-    const packBytes = kernels.lk_pack_floats() * 4;
+    const packBytes = direct.pack_floats() * 4;
     for (let id = 1; id <= want; id++) {
       const stack = heap.alloc(STACK_BYTES / 4, `the stack of worker thread ${id}`);
       const pack = heap.alloc(packBytes / 4, `the GEMM packing space of worker thread ${id}`);
@@ -180,13 +177,14 @@ class Pool {
       }
       const worker: PoolWorker = { terminate: () => handle.terminate(), ready: false };
       handle.onMessage((m) => {
-        if (m.ready) worker.ready = true;
-        if (m.error) this.failure = `worker thread ${id} could not start: ${m.error}`;
+        if ('ready' in m) worker.ready = true;
+        else this.failure = `worker thread ${id} could not start: ${m.error}`;
       });
       handle.onExit((why) => {
         if (this.workers.includes(worker)) this.failure = `worker thread ${id} ${why}`;
       });
-      handle.post({ bytes: memoryMode.workerBytes, memory: memoryMode.memory, control: this.control, stackTop: (stack.ptr + STACK_BYTES) & ~15, pack: pack.ptr, id });
+      const start: WorkerStart = { bytes: memoryMode.workerBytes, memory: memoryMode.memory, control: this.control as SharedArrayBuffer, stackTop: (stack.ptr + STACK_BYTES) & ~15, pack: pack.ptr, id };
+      handle.post(start);
       this.workers.push(worker);
     }
     return true;
@@ -198,19 +196,24 @@ class Pool {
   }
 
   /**
-   * Runs job `op` (arguments already written) over `units` columns or elements, split into
-   * PARTS_PER_THREAD parts per thread with boundaries on multiples of `align`; `local(a, b)`
-   * runs a part on this thread.
+   * Runs `job` with `args` over `units` columns or elements through `fn` (the export on this
+   * thread), split into PARTS_PER_THREAD parts per thread with boundaries on multiples of the
+   * job's alignment. Returns the number of parts.
    */
-  run(op: number, units: number, align: number, local: (a: number, b: number) => void, share: (fraction: number) => number = (f) => f): void {
+  run(job: Job, args: readonly number[], units: number, fn: (...a: number[]) => number): number {
     if (this.failure) this.fail(this.failure);
     const I = this.I;
+    const { align, share } = job.split;
     // Several parts per thread: whoever finishes first takes the next, so a worker that wakes
     // late or a slower core does not leave the others waiting. Parts stay ≥ 32 units wide.
-    // `share` maps a fraction of the work to a fraction of the units (√ for a triangle).
+    // A triangle's columns are shared at √-spaced boundaries, so each part has equal work.
     const parts = Math.max(1, Math.min(PARTS_PER_THREAD * this.count, C.MAX_PARTS, Math.floor(units / Math.max(align, 32))));
-    for (let p = 0; p <= parts; p++) I[C.BOUNDS + p] = Math.min(units, Math.ceil((units * share(p / parts)) / align) * align);
-    I[C.OP] = op;
+    for (let p = 0; p <= parts; p++) {
+      const fraction = share === 'sqrt' ? Math.sqrt(p / parts) : p / parts;
+      I[C.BOUNDS + p] = Math.min(units, Math.ceil((units * fraction) / align) * align);
+    }
+    this.views.writeArgs(job, args);
+    I[C.OP] = job.op;
     Atomics.store(I, C.DONE, 0);
     Atomics.store(I, C.NEXT, parts << PART_BITS);
     Atomics.add(I, C.GEN, 1);
@@ -224,7 +227,7 @@ class Pool {
       if (index >= parts) break;
       if (Atomics.compareExchange(I, C.NEXT, cur, cur + 1) !== cur) continue;
       try {
-        local(I[C.BOUNDS + index]!, I[C.BOUNDS + index + 1]!);
+        runPart(job, args, fn, I[C.BOUNDS + index]!, I[C.BOUNDS + index + 1]!, 0);
       } catch (e) {
         thrown ??= e;
       }
@@ -249,22 +252,16 @@ class Pool {
       throw thrown;
     }
     if (Atomics.load(I, C.ERROR) !== 0) {
-      const len = I[C.ERROR_LEN]!;
-      const text = String.fromCharCode(...new Uint16Array(this.control, C.ERROR_TEXT * 4, len));
+      const text = this.views.readError();
       Atomics.store(I, C.ERROR, 0);
       this.fail(text);
     }
+    return parts;
   }
 
   private fail(why: string): never {
     this.stop();
     throw new LatentkitError(`${why}; the worker threads were stopped (they restart with the next parallel step)`);
-  }
-
-  args(i32: number[], f32: number[] = [], f64: number[] = []): void {
-    this.I.set(i32, C.ARGS);
-    this.F.set(f32, C.F32);
-    this.D.set(f64, C.F64);
   }
 
   /** @internal For tests: ends worker `i` (from 0) as a crash would. */
@@ -291,88 +288,15 @@ export function setThreads(n: number | 'auto'): number {
   return pool.set(n);
 }
 
-/** The thread count in effect, what was asked for, and why it is 1 where memory cannot be shared. */
-export function threads(): { count: number; requested: number | 'auto'; shared: boolean; why?: string } {
-  return { count: pool.count, requested: pool.requested, shared: memoryMode.shared, ...(!memoryMode.shared && { why: memoryMode.why }) };
+/**
+ * The thread count in effect, what was asked for, how many threads are taking parts right now
+ * (workers start on the first large layer), and why the count is 1 where memory cannot be shared.
+ */
+export function threads(): { count: number; requested: number | 'auto'; running: number; shared: boolean; why?: string } {
+  return { count: pool.count, requested: pool.requested, running: pool.readyWorkers + 1, shared: memoryMode.shared, ...(!memoryMode.shared && { why: memoryMode.why }) };
 }
 
 /** Stops the worker threads (they restart on the next parallel op while the setting asks for them). */
 export function stopThreads(): void {
   pool.stop();
-}
-
-// --- the parallel passes: each falls back to the one-thread kernel, which computes the same bits ---
-
-export function denseForward(m: number, k: number, n: number, x: number, w: number, b: number, y: number, act: number, alpha: number, transposed: number): void {
-  if (!pool.parallel(m * k * n, MIN_DENSE_WORK)) {
-    kernels.lk_dense_forward(m, k, n, x, w, b, y, act, alpha, transposed);
-    return;
-  }
-  pool.args([m, k, n, x, w, b, y, act, transposed], [alpha]);
-  pool.run(OP.DENSE_FORWARD, n, 8, (j0, j1) => kernels.lk_dense_forward_columns(m, k, n, x, w, b, y, act, alpha, transposed, j0, j1, 0));
-}
-
-export function denseBackward(
-  m: number, k: number, n: number, x: number, w: number, y: number, dy: number, dx: number, dw: number, db: number, act: number, alpha: number, transposed: number,
-): void {
-  if (!pool.parallel(m * k * n, MIN_DENSE_WORK)) {
-    kernels.lk_dense_backward(m, k, n, x, w, y, dy, dx, dw, db, act, alpha, transposed);
-    return;
-  }
-  pool.args([m, k, n, x, y, dy, dw, db, act, transposed], [alpha]);
-  pool.run(OP.DENSE_BACKWARD_PARAMS, n, 8, (j0, j1) => kernels.lk_dense_backward_params_columns(m, k, n, x, y, dy, dw, db, act, alpha, transposed, j0, j1, 0));
-  if (dx === 0) return;
-  pool.args([m, k, n, dy, w, dx, transposed]);
-  pool.run(OP.DENSE_BACKWARD_INPUT, k, 8, (i0, i1) => kernels.lk_dense_backward_input_columns(m, k, n, dy, w, dx, transposed, i0, i1, 0));
-}
-
-export function adam(p: number, g: number, mom: number, vel: number, n: number, lr: number, b1: number, b2: number, eps: number, wd: number, t: number): void {
-  if (!pool.parallel(n, MIN_ELEMENTS)) {
-    kernels.lk_adam(p, g, mom, vel, n, lr, b1, b2, eps, wd, t);
-    return;
-  }
-  pool.args([p, g, mom, vel, t], [lr, eps, wd], [b1, b2]);
-  pool.run(OP.ADAM, n, 4, (a, b) => kernels.lk_adam(p + 4 * a, g + 4 * a, mom + 4 * a, vel + 4 * a, b - a, lr, b1, b2, eps, wd, t));
-}
-
-export function sgd(p: number, g: number, vel: number, n: number, lr: number, momentum: number, nesterov: number): void {
-  if (!pool.parallel(n, MIN_ELEMENTS)) {
-    kernels.lk_sgd(p, g, vel, n, lr, momentum, nesterov);
-    return;
-  }
-  pool.args([p, g, vel, nesterov], [lr, momentum]);
-  pool.run(OP.SGD, n, 4, (a, b) => kernels.lk_sgd(p + 4 * a, g + 4 * a, vel === 0 ? 0 : vel + 4 * a, b - a, lr, momentum, nesterov));
-}
-
-export function rmsprop(p: number, g: number, nu: number, n: number, lr: number, decay: number, eps: number): void {
-  if (!pool.parallel(n, MIN_ELEMENTS)) {
-    kernels.lk_rmsprop(p, g, nu, n, lr, decay, eps);
-    return;
-  }
-  pool.args([p, g, nu], [lr, eps], [decay]);
-  pool.run(OP.RMSPROP, n, 4, (a, b) => kernels.lk_rmsprop(p + 4 * a, g + 4 * a, nu + 4 * a, b - a, lr, decay, eps));
-}
-
-export function ema(avg: number, p: number, n: number, decay: number): void {
-  if (!pool.parallel(n, MIN_ELEMENTS)) {
-    kernels.lk_ema(avg, p, n, decay);
-    return;
-  }
-  pool.args([avg, p], [], [decay]);
-  pool.run(OP.EMA, n, 4, (a, b) => kernels.lk_ema(avg + 4 * a, p + 4 * a, b - a, decay));
-}
-
-/** One chunk of PCA's split covariance (see linalg.ts); the dense block's syrk is split by column strips. */
-export function covarianceChunk(
-  x: number, rows: number, d: number, dense: number, nd: number, sparse: number, ns: number, shift: number, panel: number, rowBuf: number, md: number, ms: number, accumulate: number,
-): void {
-  // The upper triangle of nd×nd over `rows` rows: rows·nd²/2 multiply-adds.
-  if (!pool.parallel((rows * nd * nd) / 2, MIN_DENSE_WORK)) {
-    kernels.lk_covariance_chunk(x, rows, d, dense, nd, sparse, ns, shift, panel, rowBuf, md, ms, accumulate);
-    return;
-  }
-  kernels.lk_covariance_prepare(x, rows, d, dense, nd, sparse, ns, shift, panel, rowBuf, ms, accumulate);
-  pool.args([panel, rows, nd, md, accumulate]);
-  // Column j of the upper triangle holds j + 1 entries: equal work per part at √-spaced boundaries.
-  pool.run(OP.SYRK, nd, 8, (j0, j1) => kernels.lk_syrk_upper_columns(panel, rows, nd, md, accumulate, j0, j1, 0), Math.sqrt);
 }

@@ -1,52 +1,7 @@
 import wasmBase64 from '../../wasm/latentkit.wasm';
 import { LatentkitError } from '../errors.js';
+import { type KernelExports, type Kernels, bindKernels } from './kernels.js';
 import { sharedModules } from './shared-module.js';
-
-/** The C ABI of crates/wasm/src/lib.rs; pointers are byte offsets into `memory`. */
-export interface KernelExports {
-  memory: WebAssembly.Memory;
-  lk_alloc(bytes: number): number;
-  lk_free(ptr: number, bytes: number): void;
-  lk_live_allocations(): number;
-  lk_gemm(layout: number, m: number, k: number, n: number, a: number, b: number, c: number, accumulate: number): void;
-  lk_dense_forward(m: number, k: number, n: number, x: number, w: number, b: number, y: number, activation: number, alpha: number, transposed: number): void;
-  lk_dense_backward(m: number, k: number, n: number, x: number, w: number, y: number, dy: number, dx: number, dw: number, db: number, activation: number, alpha: number, transposed: number): void;
-  lk_dense_forward_columns(m: number, k: number, n: number, x: number, w: number, b: number, y: number, activation: number, alpha: number, transposed: number, j0: number, j1: number, pack: number): void;
-  lk_dense_backward_params_columns(m: number, k: number, n: number, x: number, y: number, dy: number, dw: number, db: number, activation: number, alpha: number, transposed: number, j0: number, j1: number, pack: number): void;
-  lk_dense_backward_input_columns(m: number, k: number, n: number, dz: number, w: number, dx: number, transposed: number, i0: number, i1: number, pack: number): void;
-  lk_pack_floats(): number;
-  lk_covariance_prepare(x: number, rows: number, d: number, dense: number, nd: number, sparse: number, ns: number, shift: number, panel: number, rowBuf: number, ms: number, accumulate: number): void;
-  lk_syrk_upper_columns(panel: number, rows: number, nd: number, md: number, accumulate: number, j0: number, j1: number, pack: number): void;
-  lk_activation_forward(activation: number, alpha: number, y: number, n: number): void;
-  lk_activation_backward(activation: number, alpha: number, y: number, dy: number, n: number): void;
-  lk_loss(kind: number, pred: number, target: number, constTarget: number, rows: number, cols: number, grad: number, weight: number): number;
-  lk_mse_rows(pred: number, target: number, rows: number, cols: number, out: number): void;
-  lk_argmax_rows(pred: number, rows: number, cols: number, out: number): void;
-  lk_sgd(p: number, g: number, vel: number, n: number, lr: number, momentum: number, nesterov: number): void;
-  lk_adam(p: number, g: number, m: number, v: number, n: number, lr: number, b1: number, b2: number, eps: number, weightDecay: number, t: number): void;
-  lk_rmsprop(p: number, g: number, nu: number, n: number, lr: number, decay: number, eps: number): void;
-  lk_ema(avg: number, p: number, n: number, decay: number): void;
-  lk_sum_squares(g: number, n: number): number;
-  lk_scale(g: number, n: number, factor: number): void;
-  lk_fill(p: number, n: number, value: number): void;
-  lk_find_nonfinite(p: number, n: number): number;
-  lk_rng_seed(state: number, lo: number, hi: number): void;
-  lk_rng_uniform(state: number, out: number, n: number, lo: number, hi: number): void;
-  lk_rng_normal(state: number, out: number, n: number, mean: number, std: number): void;
-  lk_rng_below(state: number, n: number): number;
-  lk_rng_shuffle(state: number, idx: number, n: number): void;
-  lk_init_weights(state: number, kind: number, w: number, fanIn: number, fanOut: number): void;
-  lk_rng_add_normal(state: number, x: number, n: number, std: number): void;
-  lk_rng_mask(state: number, x: number, n: number, rate: number): void;
-  lk_rng_dropout(state: number, y: number, mask: number, n: number, rate: number): void;
-  lk_mul(x: number, m: number, n: number): void;
-  lk_l1_penalty(h: number, dh: number, n: number, scale: number): number;
-  lk_symmetric_eigen(a: number, p: number, vals: number, vecs: number): void;
-  lk_column_stats(x: number, rows: number, d: number, sum: number, nonzeros: number): number;
-  lk_covariance_chunk(x: number, rows: number, d: number, dense: number, nd: number, sparse: number, ns: number, shift: number, panel: number, rowBuf: number, md: number, ms: number, accumulate: number): void;
-  lk_covariance_assemble(md: number, dense: number, nd: number, ms: number, sparse: number, ns: number, delta: number, n: number, d: number, c: number): void;
-  lk_top_eigen(c: number, d: number, k: number, state: number, tol: number, maxSteps: number, vals: number, vecs: number): number;
-}
 
 // (module (func (result v128) i32.const 0 i8x16.splat)): valid only where 128-bit SIMD is.
 const SIMD_PROBE = new Uint8Array([
@@ -133,8 +88,11 @@ async function instantiateUnshared(why: string): Promise<{ kernels: KernelExport
 
 const instantiated = await instantiate();
 
-/** The one kernel instance of this JavaScript realm, ready once the module is imported. */
-export const kernels: KernelExports = instantiated.kernels;
+/** The exports of this JavaScript realm's one instance, ready once the module is imported. */
+export const wasmExports: KernelExports = instantiated.kernels;
+
+/** The kernels called on this thread alone (dispatch.ts adds the threads and the trace). */
+export const direct: Kernels = bindKernels(wasmExports);
 
 /** Whether worker threads can share this instance's memory (see threads.ts). */
 export const memoryMode: MemoryMode = instantiated.mode;

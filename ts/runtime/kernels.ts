@@ -1,0 +1,205 @@
+// Every kernel of the WebAssembly module, declared once.
+//
+// A declaration names the export (`crates/wasm/src/lib.rs`), its typed arguments and, for the
+// kernels that threads share, how the work splits. Everything else follows from this table: the
+// types of the module's exports (`KernelExports`), the callable `kernels` object
+// (dispatch.ts), how the pool packs arguments into the control block and how a worker unpacks
+// them and calls the export (control.ts, worker.ts), and the debug trace's line per call.
+// A second module with the same exports (another tier, another backend) plugs in behind the
+// same table. test/kernels.test.ts checks every declaration against the built module's
+// export names and WebAssembly signatures, and every export against a declaration.
+//
+// Pointers are byte offsets into the module's memory; 0 is "none" where a kernel allows it.
+
+/** WebAssembly i32 for every integer (pointers, sizes, codes); f32 and f64 as themselves. */
+export type ArgType = 'ptr' | 'usize' | 'u32' | 'i32' | 'f32' | 'f64';
+
+/**
+ * How a kernel's work is shared by threads. Each part is computed by exactly the operations a
+ * one-thread call would use, so the result does not depend on the split.
+ * - `columns`: the export takes the arguments, then the unit range [a, b) of `over` and the
+ *   packing space of the thread running it (0: the module's static one, see lib.rs); a
+ *   one-thread call is the range covering every unit.
+ * - `elements`: the export runs on elements a..b when its `pointers` advance by 4·a bytes (a
+ *   null pointer stays null) and its count `over` becomes b − a.
+ */
+export interface Split {
+  readonly kind: 'columns' | 'elements';
+  /** The argument counting the units that are split. */
+  readonly over: string;
+  /** Part boundaries fall on multiples of this many units. */
+  readonly align: number;
+  /** The work is the product of these arguments' values… */
+  readonly work: readonly string[];
+  /** …and below this much the call stays on the calling thread, where waking a worker costs more. */
+  readonly minWork: number;
+  /** `sqrt`: a triangle's columns (column j holds j + 1 entries), equal work at √-spaced boundaries. */
+  readonly share?: 'sqrt';
+  readonly pointers?: readonly string[];
+}
+
+export interface KernelDeclaration {
+  readonly export: string;
+  /** `name:type`, in the export's order. */
+  readonly args: readonly string[];
+  readonly returns?: Exclude<ArgType, 'ptr'> | 'ptr';
+  readonly split?: Split;
+  /** The shapes for the debug trace, from the arguments by name. */
+  readonly trace?: (a: Record<string, number>) => string;
+}
+
+/** Multiply-adds below which a dense pass stays on the calling thread. */
+const DENSE_WORK = 1 << 19;
+/** Elements below which an elementwise update stays on the calling thread. */
+const ELEMENTS = 1 << 16;
+
+const elements = (pointers: string[]): Split => ({ kind: 'elements', over: 'n', align: 4, work: ['n'], minWork: ELEMENTS, pointers });
+const rows = (m: number, n: number) => `${m}×${n}`;
+
+export const KERNELS = {
+  // --- memory ---
+  alloc: { export: 'lk_alloc', args: ['bytes:usize'], returns: 'ptr' },
+  free: { export: 'lk_free', args: ['ptr:ptr', 'bytes:usize'] },
+  live_allocations: { export: 'lk_live_allocations', args: [], returns: 'u32' },
+  pack_floats: { export: 'lk_pack_floats', args: [], returns: 'usize' },
+  fill: { export: 'lk_fill', args: ['p:ptr', 'n:usize', 'value:f32'] },
+  mul: { export: 'lk_mul', args: ['x:ptr', 'm:ptr', 'n:usize'] },
+  find_nonfinite: { export: 'lk_find_nonfinite', args: ['p:ptr', 'n:usize'], returns: 'i32' },
+
+  // --- GEMM and the dense layer ---
+  gemm: {
+    export: 'lk_gemm',
+    args: ['layout:u32', 'm:usize', 'k:usize', 'n:usize', 'a:ptr', 'b:ptr', 'c:ptr', 'accumulate:u32'],
+    trace: (a) => `layout ${a.layout} m ${a.m} k ${a.k} n ${a.n}`,
+  },
+  dense_forward: {
+    export: 'lk_dense_forward_columns',
+    args: ['m:usize', 'k:usize', 'n:usize', 'x:ptr', 'w:ptr', 'b:ptr', 'y:ptr', 'activation:u32', 'alpha:f32', 'transposed:u32'],
+    split: { kind: 'columns', over: 'n', align: 8, work: ['m', 'k', 'n'], minWork: DENSE_WORK },
+    trace: (a) => `${rows(a.m!, a.k!)} → ${rows(a.m!, a.n!)}`,
+  },
+  dense_backward_params: {
+    export: 'lk_dense_backward_params_columns',
+    args: ['m:usize', 'k:usize', 'n:usize', 'x:ptr', 'y:ptr', 'dy:ptr', 'dw:ptr', 'db:ptr', 'activation:u32', 'alpha:f32', 'transposed:u32'],
+    split: { kind: 'columns', over: 'n', align: 8, work: ['m', 'k', 'n'], minWork: DENSE_WORK },
+    trace: (a) => `d${rows(a.m!, a.n!)} → dW ${rows(a.k!, a.n!)}${a.dw === 0 ? ' (frozen: dz only)' : ''}`,
+  },
+  dense_backward_input: {
+    export: 'lk_dense_backward_input_columns',
+    args: ['m:usize', 'k:usize', 'n:usize', 'dz:ptr', 'w:ptr', 'dx:ptr', 'transposed:u32'],
+    split: { kind: 'columns', over: 'k', align: 8, work: ['m', 'k', 'n'], minWork: DENSE_WORK },
+    trace: (a) => `dz ${rows(a.m!, a.n!)} → dx ${rows(a.m!, a.k!)}`,
+  },
+  activation_forward: { export: 'lk_activation_forward', args: ['activation:u32', 'alpha:f32', 'y:ptr', 'n:usize'] },
+  activation_backward: { export: 'lk_activation_backward', args: ['activation:u32', 'alpha:f32', 'y:ptr', 'dy:ptr', 'n:usize'] },
+
+  // --- losses ---
+  loss: {
+    export: 'lk_loss',
+    args: ['kind:u32', 'pred:ptr', 'target:ptr', 'constTarget:f32', 'rows:usize', 'cols:usize', 'grad:ptr', 'weight:f32'],
+    returns: 'f64',
+    trace: (a) => `kind ${a.kind} ${rows(a.rows!, a.cols!)}`,
+  },
+  l1_penalty: { export: 'lk_l1_penalty', args: ['h:ptr', 'dh:ptr', 'n:usize', 'scale:f32'], returns: 'f64' },
+
+  // --- optimizers and the moving average ---
+  sgd: {
+    export: 'lk_sgd', args: ['p:ptr', 'g:ptr', 'vel:ptr', 'n:usize', 'lr:f32', 'momentum:f32', 'nesterov:u32'],
+    split: elements(['p', 'g', 'vel']), trace: (a) => `${a.n} parameters`,
+  },
+  adam: {
+    export: 'lk_adam', args: ['p:ptr', 'g:ptr', 'm:ptr', 'v:ptr', 'n:usize', 'lr:f32', 'b1:f64', 'b2:f64', 'eps:f32', 'weightDecay:f32', 't:u32'],
+    split: elements(['p', 'g', 'm', 'v']), trace: (a) => `${a.n} parameters, t ${a.t}`,
+  },
+  rmsprop: {
+    export: 'lk_rmsprop', args: ['p:ptr', 'g:ptr', 'nu:ptr', 'n:usize', 'lr:f32', 'decay:f64', 'eps:f32'],
+    split: elements(['p', 'g', 'nu']), trace: (a) => `${a.n} parameters`,
+  },
+  ema: { export: 'lk_ema', args: ['avg:ptr', 'p:ptr', 'n:usize', 'decay:f64'], split: elements(['avg', 'p']), trace: (a) => `${a.n} parameters` },
+  sum_squares: { export: 'lk_sum_squares', args: ['g:ptr', 'n:usize'], returns: 'f64' },
+  scale: { export: 'lk_scale', args: ['g:ptr', 'n:usize', 'factor:f32'] },
+
+  // --- random numbers (state: 16 bytes of xoshiro128**) ---
+  rng_seed: { export: 'lk_rng_seed', args: ['state:ptr', 'lo:u32', 'hi:u32'] },
+  rng_uniform: { export: 'lk_rng_uniform', args: ['state:ptr', 'out:ptr', 'n:usize', 'lo:f32', 'hi:f32'] },
+  rng_normal: { export: 'lk_rng_normal', args: ['state:ptr', 'out:ptr', 'n:usize', 'mean:f32', 'std:f32'] },
+  rng_below: { export: 'lk_rng_below', args: ['state:ptr', 'n:u32'], returns: 'u32' },
+  rng_shuffle: { export: 'lk_rng_shuffle', args: ['state:ptr', 'idx:ptr', 'n:usize'] },
+  rng_add_normal: { export: 'lk_rng_add_normal', args: ['state:ptr', 'x:ptr', 'n:usize', 'std:f32'] },
+  rng_mask: { export: 'lk_rng_mask', args: ['state:ptr', 'x:ptr', 'n:usize', 'rate:f32'] },
+  rng_dropout: { export: 'lk_rng_dropout', args: ['state:ptr', 'y:ptr', 'mask:ptr', 'n:usize', 'rate:f32'] },
+  init_weights: { export: 'lk_init_weights', args: ['state:ptr', 'kind:u32', 'w:ptr', 'fanIn:usize', 'fanOut:usize'] },
+
+  // --- PCA's linear algebra ---
+  column_stats: { export: 'lk_column_stats', args: ['x:ptr', 'rows:usize', 'd:usize', 'sum:ptr', 'nonzeros:ptr'], returns: 'i32' },
+  covariance_prepare: {
+    export: 'lk_covariance_prepare',
+    args: ['x:ptr', 'rows:usize', 'd:usize', 'dense:ptr', 'nd:usize', 'sparse:ptr', 'ns:usize', 'shift:ptr', 'panel:ptr', 'rowBuf:ptr', 'ms:ptr', 'accumulate:u32'],
+  },
+  syrk_upper: {
+    export: 'lk_syrk_upper_columns',
+    args: ['panel:ptr', 'rows:usize', 'nd:usize', 'md:ptr', 'accumulate:u32'],
+    // rows·nd² products, half of them in the upper triangle.
+    split: { kind: 'columns', over: 'nd', align: 8, work: ['rows', 'nd', 'nd'], minWork: 2 * DENSE_WORK, share: 'sqrt' },
+    trace: (a) => `${rows(a.rows!, a.nd!)}ᵀ·itself, upper`,
+  },
+  covariance_assemble: {
+    export: 'lk_covariance_assemble',
+    args: ['md:ptr', 'dense:ptr', 'nd:usize', 'ms:ptr', 'sparse:ptr', 'ns:usize', 'delta:ptr', 'n:usize', 'd:usize', 'c:ptr'],
+  },
+  top_eigen: {
+    export: 'lk_top_eigen',
+    args: ['c:ptr', 'd:usize', 'k:usize', 'state:ptr', 'tol:f64', 'maxSteps:usize', 'vals:ptr', 'vecs:ptr'],
+    returns: 'i32',
+  },
+  symmetric_eigen: { export: 'lk_symmetric_eigen', args: ['a:ptr', 'p:usize', 'vals:ptr', 'vecs:ptr'] },
+} as const satisfies Record<string, KernelDeclaration>;
+
+export type KernelName = keyof typeof KERNELS;
+
+type Numbers<A extends readonly unknown[]> = { [I in keyof A]: number };
+type Returns<D> = D extends { returns: string } ? number : void;
+
+/** The callable kernels: one function per declaration, positional arguments as declared. */
+export type Kernels = { [K in KernelName]: (...args: Numbers<(typeof KERNELS)[K]['args']>) => Returns<(typeof KERNELS)[K]> };
+
+/** A module instance's exports: memory, the stack pointer workers set, and the declared functions. */
+export type KernelExports = {
+  memory: WebAssembly.Memory;
+  __stack_pointer?: WebAssembly.Global;
+} & { [K in KernelName as (typeof KERNELS)[K]['export']]: (...args: number[]) => number };
+
+/** An argument's name and type. */
+export function argOf(spec: string): { name: string; type: ArgType } {
+  const [name, type] = spec.split(':') as [string, ArgType];
+  return { name, type };
+}
+
+/** The declarations whose work threads share, in a fixed order: a job's op code is the index here. */
+export const SPLIT_KERNELS: readonly KernelName[] = (Object.keys(KERNELS) as KernelName[]).filter((n) => 'split' in KERNELS[n]);
+
+/** The argument index of each name, per declaration. */
+export function argIndex(name: KernelName, arg: string): number {
+  return (KERNELS[name].args as readonly string[]).findIndex((a) => argOf(a).name === arg);
+}
+
+/**
+ * One instance's exports as the callable kernels, every call on the calling thread: a
+ * `columns` kernel's export gets the range covering every unit and the static packing space.
+ */
+export function bindKernels(exports: KernelExports): Kernels {
+  const out: Record<string, (...a: number[]) => number> = {};
+  const raw = exports as unknown as Record<string, (...a: number[]) => number>;
+  for (const name of Object.keys(KERNELS) as KernelName[]) {
+    const d: KernelDeclaration = KERNELS[name];
+    const fn = raw[d.export];
+    if (typeof fn !== 'function') throw new Error(`the WebAssembly module has no export ${d.export}`);
+    if (d.split?.kind === 'columns') {
+      const over = argIndex(name, d.split.over);
+      out[name] = (...a: number[]) => fn(...a, 0, a[over]!, 0);
+    } else {
+      out[name] = fn;
+    }
+  }
+  return out as unknown as Kernels;
+}
