@@ -5,28 +5,15 @@
 use crate::mathf;
 use crate::simd::F32x4;
 
-/// Activation codes; must match `ts/nn/activation.ts`.
-#[derive(Copy, Clone, Debug, PartialEq, Eq)]
-#[repr(u32)]
-pub enum Activation {
-    Linear = 0,
-    Tanh = 1,
-    Sigmoid = 2,
-    Relu = 3,
-    /// max(x, αx) with 0 ≤ α < 1, so the sign of the output tells the branch.
-    LeakyRelu = 4,
-}
-
-impl Activation {
-    pub fn from_code(code: u32) -> Option<Activation> {
-        match code {
-            0 => Some(Activation::Linear),
-            1 => Some(Activation::Tanh),
-            2 => Some(Activation::Sigmoid),
-            3 => Some(Activation::Relu),
-            4 => Some(Activation::LeakyRelu),
-            _ => None,
-        }
+code_enum! {
+    /// Activation codes (ts/runtime/codes.ts: ACTIVATION).
+    pub enum Activation {
+        Linear = 0,
+        Tanh = 1,
+        Sigmoid = 2,
+        Relu = 3,
+        /// max(x, αx) with 0 ≤ α < 1, so the sign of the output tells the branch.
+        LeakyRelu = 4,
     }
 }
 
@@ -52,6 +39,7 @@ fn map4<V: F32x4, F: Fn(V) -> V>(y: &mut [f32], f: F) {
 #[inline(always)]
 fn zip4<V: F32x4, F: Fn(V, V) -> V>(y: &[f32], dy: &mut [f32], f: F) {
     let n = dy.len();
+    assert!(y.len() >= n);
     let full = n - n % 4;
     let mut i = 0;
     while i < full {

@@ -12,7 +12,7 @@
 use core::ops::Range;
 
 use crate::activation::{self, Activation};
-use crate::gemm::{params, sgemm, Scratch, Start};
+use crate::gemm::{sgemm, Scratch, Start};
 use crate::simd::F32x4;
 
 /// Applies `f` to columns `cols` of each of the m rows of an m×n matrix (whole
@@ -43,13 +43,13 @@ pub fn dense_forward_columns<V: F32x4>(
     cols: Range<usize>,
     s: &mut Scratch,
 ) {
-    debug_assert!(x.len() >= m * k && w.len() >= k * n && b.len() >= n && y.len() >= m * n);
-    debug_assert!(cols.start <= cols.end && cols.end <= n);
+    assert!(x.len() >= m * k && w.len() >= k * n && b.len() >= n && y.len() >= m * n);
+    assert!(cols.start <= cols.end && cols.end <= n);
     let (j0, nc) = (cols.start, cols.end - cols.start);
     // W(p, j) is w[p·n + j], or w[j·k + p] when transposed.
     let (wp, rsb, csb) = if transposed { (unsafe { w.as_ptr().add(j0 * k) }, 1, k) } else { (unsafe { w.as_ptr().add(j0) }, n, 1) };
     unsafe {
-        sgemm::<V, { params::MR }>(m, k, nc, x.as_ptr(), k, 1, wp, rsb, csb, y.as_mut_ptr().add(j0), n, Start::Bias(b.as_ptr().add(j0)), s);
+        sgemm::<V::Sgemm>(m, k, nc, x.as_ptr(), k, 1, wp, rsb, csb, y.as_mut_ptr().add(j0), n, Start::Bias(b.as_ptr().add(j0)), s);
     }
     per_row(m, n, &cols, y, |_, row| activation::forward::<V>(act, alpha, row));
 }
@@ -88,8 +88,8 @@ pub fn dense_backward_params_columns<V: F32x4>(
     cols: Range<usize>,
     s: &mut Scratch,
 ) {
-    debug_assert!(x.len() >= m * k && dy.len() >= m * n && y.len() >= m * n);
-    debug_assert!(cols.start <= cols.end && cols.end <= n);
+    assert!(x.len() >= m * k && dy.len() >= m * n && y.len() >= m * n);
+    assert!(cols.start <= cols.end && cols.end <= n);
     per_row(m, n, &cols, dy, |at, row| {
         let len = row.len();
         activation::backward::<V>(act, alpha, &y[at..at + len], row)
@@ -99,16 +99,16 @@ pub fn dense_backward_params_columns<V: F32x4>(
         Some(p) => p,
         None => return,
     };
-    debug_assert!(dw.len() >= k * n && db.len() >= n);
+    assert!(dw.len() >= k * n && db.len() >= n);
     let (j0, nc) = (cols.start, cols.end - cols.start);
     let dz = dy.as_ptr();
     unsafe {
         if transposed {
             // dWᵀ[j0.., :] (n×k, rows j0..j1) += dz[:, j0..j1]ᵀ · x
-            sgemm::<V, { params::MR }>(nc, m, k, dz.add(j0), 1, n, x.as_ptr(), k, 1, dw.as_mut_ptr().add(j0 * k), k, Start::Accumulate, s);
+            sgemm::<V::Sgemm>(nc, m, k, dz.add(j0), 1, n, x.as_ptr(), k, 1, dw.as_mut_ptr().add(j0 * k), k, Start::Accumulate, s);
         } else {
             // dW[:, j0..j1] (k×n) += xᵀ · dz[:, j0..j1]
-            sgemm::<V, { params::MR }>(k, m, nc, x.as_ptr(), 1, k, dz.add(j0), n, 1, dw.as_mut_ptr().add(j0), n, Start::Accumulate, s);
+            sgemm::<V::Sgemm>(k, m, nc, x.as_ptr(), 1, k, dz.add(j0), n, 1, dw.as_mut_ptr().add(j0), n, Start::Accumulate, s);
         }
     }
     for row in dy[..m * n].chunks_exact(n) {
@@ -132,13 +132,13 @@ pub fn dense_backward_input_columns<V: F32x4>(
     cols: Range<usize>,
     s: &mut Scratch,
 ) {
-    debug_assert!(dz.len() >= m * n && w.len() >= k * n && dx.len() >= m * k);
-    debug_assert!(cols.start <= cols.end && cols.end <= k);
+    assert!(dz.len() >= m * n && w.len() >= k * n && dx.len() >= m * k);
+    assert!(cols.start <= cols.end && cols.end <= k);
     let (i0, kc) = (cols.start, cols.end - cols.start);
     // Wᵀ(p, i) is w[i·n + p], or w[p·k + i] when W is stored transposed.
     let (wp, rsb, csb) = if transposed { (unsafe { w.as_ptr().add(i0) }, k, 1) } else { (unsafe { w.as_ptr().add(i0 * n) }, 1, n) };
     unsafe {
-        sgemm::<V, { params::MR }>(m, n, kc, dz.as_ptr(), n, 1, wp, rsb, csb, dx.as_mut_ptr().add(i0), k, Start::Overwrite, s);
+        sgemm::<V::Sgemm>(m, n, kc, dz.as_ptr(), n, 1, wp, rsb, csb, dx.as_mut_ptr().add(i0), k, Start::Overwrite, s);
     }
 }
 

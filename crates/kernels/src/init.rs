@@ -2,29 +2,17 @@
 
 use crate::rng::Xoshiro128ss;
 
-/// Initialiser codes; must match `ts/nn/init.ts`.
-#[derive(Copy, Clone, Debug, PartialEq, Eq)]
-#[repr(u32)]
-pub enum Init {
-    /// U(±√(6/(fan_in+fan_out))), Glorot & Bengio 2010.
-    GlorotUniform = 0,
-    /// N(0, 2/(fan_in+fan_out)).
-    GlorotNormal = 1,
-    /// N(0, 2/fan_in), He et al. 2015.
-    HeNormal = 2,
-    /// U(±√(6/fan_in)).
-    HeUniform = 3,
-}
-
-impl Init {
-    pub fn from_code(code: u32) -> Option<Init> {
-        match code {
-            0 => Some(Init::GlorotUniform),
-            1 => Some(Init::GlorotNormal),
-            2 => Some(Init::HeNormal),
-            3 => Some(Init::HeUniform),
-            _ => None,
-        }
+code_enum! {
+    /// Initialiser codes (ts/runtime/codes.ts: INIT).
+    pub enum Init {
+        /// U(±√(6/(fan_in+fan_out))), Glorot & Bengio 2010.
+        GlorotUniform = 0,
+        /// N(0, 2/(fan_in+fan_out)).
+        GlorotNormal = 1,
+        /// N(0, 2/fan_in), He et al. 2015.
+        HeNormal = 2,
+        /// U(±√(6/fan_in)).
+        HeUniform = 3,
     }
 }
 

@@ -2,6 +2,8 @@
 //! policy. Every SIMD kernel is generic over [`simd::F32x4`]; its scalar twin
 //! is the same code over [`simd::Scalar`].
 
+#[macro_use]
+pub mod codes;
 pub mod activation;
 pub mod dense;
 pub mod gemm;

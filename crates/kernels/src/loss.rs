@@ -6,23 +6,15 @@
 use crate::mathf;
 use crate::simd::F32x4;
 
-/// Loss codes; must match `ts/nn/loss.ts`.
-#[derive(Copy, Clone, Debug, PartialEq, Eq)]
-#[repr(u32)]
-pub enum Loss {
-    MeanSquaredError = 0,
-    BinaryCrossEntropyLogits = 1,
-    SoftmaxCrossEntropyLogits = 2,
-}
-
-impl Loss {
-    pub fn from_code(code: u32) -> Option<Loss> {
-        match code {
-            0 => Some(Loss::MeanSquaredError),
-            1 => Some(Loss::BinaryCrossEntropyLogits),
-            2 => Some(Loss::SoftmaxCrossEntropyLogits),
-            _ => None,
-        }
+code_enum! {
+    /// Loss codes (ts/runtime/codes.ts: LOSS).
+    pub enum Loss {
+        /// Mean squared error.
+        Mse = 0,
+        /// Binary cross-entropy on logits.
+        BceWithLogits = 1,
+        /// Softmax cross-entropy on logits.
+        SoftmaxCrossEntropy = 2,
     }
 }
 
@@ -30,7 +22,7 @@ impl Loss {
 /// Squares are summed four lanes at a time in f32 over blocks of 256
 /// elements, each block's lanes then added in f64 in a fixed order.
 pub fn mse<V: F32x4>(pred: &[f32], target: &[f32], grad: &mut [f32], weight: f32) -> f64 {
-    debug_assert!(pred.len() == target.len() && grad.len() >= pred.len());
+    assert!(pred.len() == target.len() && grad.len() >= pred.len());
     let count = pred.len();
     if count == 0 {
         return 0.0;

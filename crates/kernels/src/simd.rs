@@ -12,6 +12,8 @@ pub const ROUND_MAGIC: f32 = 12_582_912.0;
 pub const EXP2_MAGIC_BIAS: u32 = 127u32.wrapping_sub(0x4B40_0000);
 
 pub trait F32x4: Copy {
+    /// The GEMM micro-kernel over this vector type (gemm/kernel.rs).
+    type Sgemm: crate::gemm::kernel::Microkernel<V = Self>;
     fn splat(x: f32) -> Self;
     /// Four consecutive floats; no alignment needed.
     ///
@@ -52,6 +54,7 @@ pub trait F32x4: Copy {
 pub struct Scalar(pub [f32; 4]);
 
 impl F32x4 for Scalar {
+    type Sgemm = crate::gemm::kernel::Sgemm4x8Scalar;
     #[inline(always)]
     fn splat(x: f32) -> Self {
         Scalar([x; 4])
@@ -141,6 +144,7 @@ mod wasm {
     pub struct Simd128(pub v128);
 
     impl F32x4 for Simd128 {
+        type Sgemm = crate::gemm::kernel::Sgemm4x8Simd128;
         #[inline(always)]
         fn splat(x: f32) -> Self {
             Simd128(f32x4_splat(x))
@@ -235,6 +239,7 @@ mod sse {
     pub struct Sse2(pub __m128);
 
     impl F32x4 for Sse2 {
+        type Sgemm = crate::gemm::kernel::Sgemm4x8Sse2;
         #[inline(always)]
         fn splat(x: f32) -> Self {
             unsafe { Sse2(_mm_set1_ps(x)) }

@@ -2,7 +2,7 @@
 //! against naive f64 sums, the dense eigen-solver and Lanczos on matrices with
 //! a known spectrum.
 
-use latentkit_kernels::gemm::params::{MR, PACK_A_LEN, PACK_B_LEN};
+use latentkit_kernels::gemm::params::{PACK_A_LEN, PACK_B_LEN};
 use latentkit_kernels::gemm::Scratch;
 use latentkit_kernels::linalg::{column_stats, covariance_assemble, lanczos_top_eigen, sparse_rows_accumulate, symmetric_eigen, syrk_upper, gather_shifted};
 use latentkit_kernels::rng::Xoshiro128ss;
@@ -22,8 +22,8 @@ fn syrk_upper_matches_naive_over_tile_and_block_edges() {
         let mut c = vec![f32::NAN; d * d];
         // Two chunks of rows, the second accumulated onto the first.
         let half = n / 2;
-        syrk_upper::<Native, MR>(&x[..half * d], half, d, &mut c, false, &mut sc);
-        syrk_upper::<Native, MR>(&x[half * d..], n - half, d, &mut c, true, &mut sc);
+        syrk_upper::<Native>(&x[..half * d], half, d, &mut c, false, &mut sc);
+        syrk_upper::<Native>(&x[half * d..], n - half, d, &mut c, true, &mut sc);
         for i in 0..d {
             for j in i..d {
                 let want: f64 = (0..n).map(|p| x[p * d + i] as f64 * x[p * d + j] as f64).sum();
@@ -53,7 +53,7 @@ fn split_covariance(x: &[f32], n: usize, d: usize, sparse_cols: &[u32], chunk: u
         let rows = chunk.min(n - r0);
         let xs = &x[r0 * d..(r0 + rows) * d];
         gather_shifted(xs, rows, d, &dense, &shift, &mut panel);
-        syrk_upper::<Native, MR>(&panel, rows, nd, &mut md, r0 > 0, &mut sc);
+        syrk_upper::<Native>(&panel, rows, nd, &mut md, r0 > 0, &mut sc);
         sparse_rows_accumulate::<Native>(xs, rows, d, sparse_cols, &shift, &mut row, &mut ms);
         r0 += rows;
     }
@@ -220,15 +220,15 @@ fn syrk_upper_by_column_strips_is_bit_identical_to_the_full_call() {
     for &(n, d) in &[(9, 3), (300, 130), (50, 257), (600, 520), (20, 1030)] {
         let x: Vec<f32> = (0..n * d).map(|_| r.next_f32() * 2.0 - 1.0).collect();
         let mut full = vec![f32::NAN; d * d];
-        syrk_upper::<Native, MR>(&x, n, d, &mut full, false, &mut sc);
-        syrk_upper::<Native, MR>(&x, n, d, &mut full, true, &mut sc);
+        syrk_upper::<Native>(&x, n, d, &mut full, false, &mut sc);
+        syrk_upper::<Native>(&x, n, d, &mut full, true, &mut sc);
         for cuts in [vec![8], vec![16, 48, 128], vec![8, 512, 520, 1024]] {
             let mut edges: Vec<usize> = std::iter::once(0).chain(cuts.iter().copied().filter(|&c| c < d)).chain(std::iter::once(d)).collect();
             edges.dedup();
             let mut parts = vec![f32::NAN; d * d];
             for w in edges.windows(2).rev() {
-                syrk_upper_columns::<Native, MR>(&x, n, d, &mut parts, false, w[0]..w[1], &mut sc);
-                syrk_upper_columns::<Native, MR>(&x, n, d, &mut parts, true, w[0]..w[1], &mut sc);
+                syrk_upper_columns::<Native>(&x, n, d, &mut parts, false, w[0]..w[1], &mut sc);
+                syrk_upper_columns::<Native>(&x, n, d, &mut parts, true, w[0]..w[1], &mut sc);
             }
             for i in 0..d {
                 for j in i..d {

@@ -1,35 +1,57 @@
-//! The C ABI latentkit's TypeScript calls: pointer + length entry points over
-//! WebAssembly linear memory, plus the allocator that hands out that memory.
-//! No logic lives here beyond turning pointers into slices; TypeScript
-//! validates every input before it calls, so the kernels only `debug_assert!`.
-#![allow(clippy::missing_safety_doc, clippy::too_many_arguments)]
+//! The C ABI latentkit's TypeScript calls: pointer + length entry points over WebAssembly
+//! linear memory, plus the allocator that hands out that memory. No logic lives here beyond
+//! turning pointers into slices and codes into enums. `ts/runtime/kernels.ts` declares every
+//! export once (name, typed arguments, how threads split it); a test checks the two agree.
+//!
+//! # Safety (every `lk_*` entry point)
+//! TypeScript validates every input before it calls, so an entry point trusts its caller for:
+//! - each pointer with a length: valid for that many elements of its type, 4-byte aligned
+//!   (16 for RNG states), within memory, and not aliasing another output of the same call;
+//! - a pointer documented as nullable: null or as above;
+//! - codes (activation, loss, init, GEMM layout) come from `ts/runtime/codes.ts`; an unknown
+//!   one is a bug on the TypeScript side and traps (`unreachable`) rather than computing
+//!   something else;
+//! - packing space (`pack`): see [`scratch_at`].
+#![allow(clippy::too_many_arguments)]
 
 use core::slice::{from_raw_parts, from_raw_parts_mut};
 use latentkit_kernels::activation::{self, Activation};
-use latentkit_kernels::gemm::{self, params, Scratch, Start};
+use latentkit_kernels::gemm::{self, params, Layout, Scratch, Start};
 use latentkit_kernels::init::{init_weights, Init};
 use latentkit_kernels::rng::Xoshiro128ss;
 use latentkit_kernels::simd::Native;
 use latentkit_kernels::{dense, linalg, loss, optim};
-use std::alloc::{alloc, dealloc, Layout};
+use std::alloc::{alloc, dealloc, Layout as AllocLayout};
 
 static mut LIVE_ALLOCATIONS: u32 = 0;
-// Packing space lives in the module's static data: no GEMM ever allocates.
+// The static packing space: no GEMM ever allocates.
 static mut PACK_A: [f32; params::PACK_A_LEN] = [0.0; params::PACK_A_LEN];
 static mut PACK_B: [f32; params::PACK_B_LEN] = [0.0; params::PACK_B_LEN];
 
-fn scratch() -> Scratch<'static> {
-    // Single-threaded module: no two calls run at once, so the exclusive borrow holds.
-    unsafe { Scratch::new(&mut *core::ptr::addr_of_mut!(PACK_A), &mut *core::ptr::addr_of_mut!(PACK_B)) }
+/// The GEMM packing space for a call: the module's static buffers when `pack` is null, else
+/// PACK_A_LEN then PACK_B_LEN floats at `pack`.
+///
+/// # Safety
+/// Worker threads run this same module over the same shared memory, so the static buffers
+/// are one thread's only: the thread that instantiated the module (the pool's owner) passes
+/// null, and every worker passes the packing space the pool allocated for it alone
+/// (`ts/runtime/threads.ts`). Workers never call the allocator or any entry point without a
+/// `pack` argument (the pool dispatches only the declared split kernels to them), and a
+/// thread runs one call at a time, so each exclusive borrow below holds for the call.
+unsafe fn scratch_at<'a>(pack: *mut f32) -> Scratch<'a> {
+    if pack.is_null() {
+        Scratch::new(&mut *core::ptr::addr_of_mut!(PACK_A), &mut *core::ptr::addr_of_mut!(PACK_B))
+    } else {
+        Scratch::new(from_raw_parts_mut(pack, params::PACK_A_LEN), from_raw_parts_mut(pack.add(params::PACK_A_LEN), params::PACK_B_LEN))
+    }
 }
 
-/// Packing space a worker thread owns: PACK_A_LEN then PACK_B_LEN floats at `pack`.
-unsafe fn thread_scratch<'a>(pack: *mut f32) -> Scratch<'a> {
-    Scratch::new(from_raw_parts_mut(pack, params::PACK_A_LEN), from_raw_parts_mut(pack.add(params::PACK_A_LEN), params::PACK_B_LEN))
-}
-/// The static packing space (pack = null: the thread that owns the module) or a worker's.
-unsafe fn scratch_at<'a>(pack: *mut f32) -> Scratch<'a> {
-    if pack.is_null() { scratch() } else { thread_scratch(pack) }
+/// An enum from its code; an unknown code traps (see the module's safety contract).
+fn code<T>(value: Option<T>) -> T {
+    match value {
+        Some(v) => v,
+        None => std::process::abort(),
+    }
 }
 
 /// Floats of packing space one worker thread needs (lk_*_columns take it as `pack`).
@@ -44,14 +66,10 @@ unsafe fn s<'a>(p: *const f32, n: usize) -> &'a [f32] {
 unsafe fn sm<'a>(p: *mut f32, n: usize) -> &'a mut [f32] {
     if n == 0 { &mut [] } else { from_raw_parts_mut(p, n) }
 }
-fn act(code: u32) -> Activation {
-    Activation::from_code(code).unwrap_or(Activation::Linear)
-}
-
 /// 16-byte-aligned block of `bytes` (> 0); 0 when memory cannot grow.
 #[no_mangle]
 pub unsafe extern "C" fn lk_alloc(bytes: usize) -> *mut u8 {
-    match Layout::from_size_align(bytes.max(16), 16) {
+    match AllocLayout::from_size_align(bytes.max(16), 16) {
         Ok(layout) => {
             let p = alloc(layout);
             if !p.is_null() {
@@ -67,7 +85,7 @@ pub unsafe extern "C" fn lk_alloc(bytes: usize) -> *mut u8 {
 #[no_mangle]
 pub unsafe extern "C" fn lk_free(ptr: *mut u8, bytes: usize) {
     if !ptr.is_null() {
-        dealloc(ptr, Layout::from_size_align_unchecked(bytes.max(16), 16));
+        dealloc(ptr, AllocLayout::from_size_align_unchecked(bytes.max(16), 16));
         LIVE_ALLOCATIONS -= 1;
     }
 }
@@ -78,37 +96,30 @@ pub unsafe extern "C" fn lk_live_allocations() -> u32 {
     LIVE_ALLOCATIONS
 }
 
-/// layout 0 (NN): C[m×n] = A[m×k]·B[k×n]; 1 (NT): C[m×k] = A[m×n]·B[k×n]ᵀ;
-/// 2 (TN): C[k×n] = A[m×k]ᵀ·B[m×n]. `accumulate` adds to C. (The scalar twin is
-/// checked against this kernel natively by `cargo test`; it is not shipped, to keep the module small.)
+/// Layout Nn: C[m×n] = A[m×k]·B[k×n]; Nt: C[m×k] = A[m×n]·B[k×n]ᵀ; Tn: C[k×n] = A[m×k]ᵀ·B[m×n].
+/// `accumulate` adds to C. On the static packing space (the calling thread's).
 #[no_mangle]
 pub unsafe extern "C" fn lk_gemm(layout: u32, m: usize, k: usize, n: usize, a: *const f32, b: *const f32, c: *mut f32, accumulate: u32) {
-    let mut sc = scratch();
+    let mut sc = scratch_at(core::ptr::null_mut());
     let start = if accumulate != 0 { Start::Accumulate } else { Start::Overwrite };
-    match layout {
-        0 => gemm::gemm_nn::<Native>(m, k, n, s(a, m * k), s(b, k * n), sm(c, m * n), start, &mut sc),
-        1 => gemm::gemm_nt::<Native>(m, n, k, s(a, m * n), s(b, k * n), sm(c, m * k), start, &mut sc),
-        2 => gemm::gemm_tn::<Native>(m, k, n, s(a, m * k), s(b, m * n), sm(c, k * n), start, &mut sc),
-        _ => {}
+    match code(Layout::from_code(layout)) {
+        Layout::Nn => gemm::gemm_nn::<Native>(m, k, n, s(a, m * k), s(b, k * n), sm(c, m * n), start, &mut sc),
+        Layout::Nt => gemm::gemm_nt::<Native>(m, n, k, s(a, m * n), s(b, k * n), sm(c, m * k), start, &mut sc),
+        Layout::Tn => gemm::gemm_tn::<Native>(m, k, n, s(a, m * k), s(b, m * n), sm(c, k * n), start, &mut sc),
     }
 }
 
-/// y[m×n] = f(x[m×k]·w + b), w being k×n, or n×k used transposed when `transposed` ≠ 0.
-#[no_mangle]
-pub unsafe extern "C" fn lk_dense_forward(m: usize, k: usize, n: usize, x: *const f32, w: *const f32, b: *const f32, y: *mut f32, activation: u32, alpha: f32, transposed: u32) {
-    dense::dense_forward::<Native>(m, k, n, s(x, m * k), s(w, k * n), s(b, n), sm(y, m * n), act(activation), alpha, transposed != 0, &mut scratch());
-}
-
-/// Columns j0..j1 of lk_dense_forward, with packing space `pack` (null: the static one).
+/// Columns j0..j1 of y[m×n] = f(x[m×k]·w + b), w being k×n, or n×k used transposed when
+/// `transposed` ≠ 0; packing space `pack` (null: the static one).
 #[no_mangle]
 pub unsafe extern "C" fn lk_dense_forward_columns(
     m: usize, k: usize, n: usize, x: *const f32, w: *const f32, b: *const f32, y: *mut f32,
     activation: u32, alpha: f32, transposed: u32, j0: usize, j1: usize, pack: *mut f32,
 ) {
-    dense::dense_forward_columns::<Native>(m, k, n, s(x, m * k), s(w, k * n), s(b, n), sm(y, m * n), act(activation), alpha, transposed != 0, j0..j1, &mut scratch_at(pack));
+    dense::dense_forward_columns::<Native>(m, k, n, s(x, m * k), s(w, k * n), s(b, n), sm(y, m * n), code(Activation::from_code(activation)), alpha, transposed != 0, j0..j1, &mut scratch_at(pack));
 }
 
-/// Output columns j0..j1 of the first half of lk_dense_backward: dy ← dy⊙f′(y), and dw, db
+/// Output columns j0..j1 of the first half of a dense backward pass: dy ← dy⊙f′(y), and dw, db
 /// unless dw is null.
 #[no_mangle]
 pub unsafe extern "C" fn lk_dense_backward_params_columns(
@@ -116,10 +127,11 @@ pub unsafe extern "C" fn lk_dense_backward_params_columns(
     activation: u32, alpha: f32, transposed: u32, j0: usize, j1: usize, pack: *mut f32,
 ) {
     let params = if dw.is_null() { None } else { Some((sm(dw, k * n), sm(db, n))) };
-    dense::dense_backward_params_columns::<Native>(m, k, n, s(x, m * k), s(y, m * n), sm(dy, m * n), params, act(activation), alpha, transposed != 0, j0..j1, &mut scratch_at(pack));
+    dense::dense_backward_params_columns::<Native>(m, k, n, s(x, m * k), s(y, m * n), sm(dy, m * n), params, code(Activation::from_code(activation)), alpha, transposed != 0, j0..j1, &mut scratch_at(pack));
 }
 
-/// Input columns i0..i1 of the second half of lk_dense_backward: dx = dz·wᵀ.
+/// Input columns i0..i1 of the second half of a dense backward pass: dx = dz·wᵀ (dz·w when
+/// `transposed`), after the first half has run over every output column.
 #[no_mangle]
 pub unsafe extern "C" fn lk_dense_backward_input_columns(
     m: usize, k: usize, n: usize, dz: *const f32, w: *const f32, dx: *mut f32, transposed: u32, i0: usize, i1: usize, pack: *mut f32,
@@ -127,28 +139,16 @@ pub unsafe extern "C" fn lk_dense_backward_input_columns(
     dense::dense_backward_input_columns::<Native>(m, k, n, s(dz, m * n), s(w, k * n), sm(dx, m * k), transposed != 0, i0..i1, &mut scratch_at(pack));
 }
 
-/// dy ← dy⊙f′(y); dw += xᵀ·dy (its transpose when `transposed`) and db += Σ dy unless dw is
-/// null (frozen); dx = dy·wᵀ unless dx is null.
-#[no_mangle]
-pub unsafe extern "C" fn lk_dense_backward(
-    m: usize, k: usize, n: usize, x: *const f32, w: *const f32, y: *const f32, dy: *mut f32,
-    dx: *mut f32, dw: *mut f32, db: *mut f32, activation: u32, alpha: f32, transposed: u32,
-) {
-    let dx = if dx.is_null() { None } else { Some(sm(dx, m * k)) };
-    let params = if dw.is_null() { None } else { Some((sm(dw, k * n), sm(db, n))) };
-    dense::dense_backward::<Native>(m, k, n, s(x, m * k), s(w, k * n), s(y, m * n), sm(dy, m * n), dx, params, act(activation), alpha, transposed != 0, &mut scratch());
-}
-
 /// y[0..n] ← f(y).
 #[no_mangle]
 pub unsafe extern "C" fn lk_activation_forward(activation: u32, alpha: f32, y: *mut f32, n: usize) {
-    activation::forward::<Native>(act(activation), alpha, sm(y, n));
+    activation::forward::<Native>(code(Activation::from_code(activation)), alpha, sm(y, n));
 }
 
 /// dy[0..n] ← dy ⊙ f′ expressed through y = f(x).
 #[no_mangle]
 pub unsafe extern "C" fn lk_activation_backward(activation: u32, alpha: f32, y: *const f32, dy: *mut f32, n: usize) {
-    activation::backward::<Native>(act(activation), alpha, s(y, n), sm(dy, n));
+    activation::backward::<Native>(code(Activation::from_code(activation)), alpha, s(y, n), sm(dy, n));
 }
 
 /// Mean loss × weight over rows×cols predictions; writes ∂/∂pred into grad.
@@ -157,28 +157,14 @@ pub unsafe extern "C" fn lk_activation_backward(activation: u32, alpha: f32, y: 
 pub unsafe extern "C" fn lk_loss(kind: u32, pred: *const f32, target: *const f32, const_target: f32, rows: usize, cols: usize, grad: *mut f32, weight: f32) -> f64 {
     let n = rows * cols;
     let (p, g) = (s(pred, n), sm(grad, n));
-    match loss::Loss::from_code(kind) {
-        Some(loss::Loss::MeanSquaredError) => loss::mse::<Native>(p, s(target, n), g, weight),
-        Some(loss::Loss::BinaryCrossEntropyLogits) => {
+    match code(loss::Loss::from_code(kind)) {
+        loss::Loss::Mse => loss::mse::<Native>(p, s(target, n), g, weight),
+        loss::Loss::BceWithLogits => {
             let t = if target.is_null() { None } else { Some(s(target, n)) };
             loss::bce_logits(p, t, const_target, g, weight)
         }
-        Some(loss::Loss::SoftmaxCrossEntropyLogits) => loss::softmax_cross_entropy(p, s(target, n), cols, g, weight),
-        None => f64::NAN,
+        loss::Loss::SoftmaxCrossEntropy => loss::softmax_cross_entropy(p, s(target, n), cols, g, weight),
     }
-}
-
-/// out[i] = mean_j (pred_ij − target_ij)².
-#[no_mangle]
-pub unsafe extern "C" fn lk_mse_rows(pred: *const f32, target: *const f32, rows: usize, cols: usize, out: *mut f32) {
-    loss::mse_rows(s(pred, rows * cols), s(target, rows * cols), cols, sm(out, rows));
-}
-
-/// out[i] = argmax_j pred_ij.
-#[no_mangle]
-pub unsafe extern "C" fn lk_argmax_rows(pred: *const f32, rows: usize, cols: usize, out: *mut u32) {
-    let o = if rows == 0 { &mut [][..] } else { from_raw_parts_mut(out, rows) };
-    loss::argmax_rows(s(pred, rows * cols), cols, o);
 }
 
 #[no_mangle]
@@ -259,7 +245,7 @@ pub unsafe extern "C" fn lk_rng_shuffle(state: *mut Xoshiro128ss, idx: *mut u32,
 /// Fills w[fan_in×fan_out] with the initialiser `kind`.
 #[no_mangle]
 pub unsafe extern "C" fn lk_init_weights(state: *mut Xoshiro128ss, kind: u32, w: *mut f32, fan_in: usize, fan_out: usize) {
-    let kind = Init::from_code(kind).unwrap_or(Init::GlorotUniform);
+    let kind = code(Init::from_code(kind));
     init_weights(kind, &mut *state, sm(w, fan_in * fan_out), fan_in, fan_out);
 }
 
@@ -299,33 +285,9 @@ pub unsafe extern "C" fn lk_column_stats(x: *const f32, rows: usize, d: usize, s
     -1
 }
 
-/// One chunk x[rows×d] of the split covariance (see linalg::covariance):
-/// md[nd×nd] (upper) ← or += the shifted dense columns' xᵀx; ms[ns×d] ← or +=
-/// the sparse columns' rows. `panel` holds rows·nd floats, `row_buf` d.
-#[no_mangle]
-pub unsafe extern "C" fn lk_covariance_chunk(
-    x: *const f32,
-    rows: usize,
-    d: usize,
-    dense: *const u32,
-    nd: usize,
-    sparse: *const u32,
-    ns: usize,
-    shift: *const f32,
-    panel: *mut f32,
-    row_buf: *mut f32,
-    md: *mut f32,
-    ms: *mut f32,
-    accumulate: u32,
-) {
-    lk_covariance_prepare(x, rows, d, dense, nd, sparse, ns, shift, panel, row_buf, ms, accumulate);
-    if nd > 0 {
-        lk_syrk_upper_columns(panel, rows, nd, md, accumulate, 0, nd, core::ptr::null_mut());
-    }
-}
-
-/// The part of lk_covariance_chunk that is not the dense block's syrk: the shifted dense panel
-/// and the sparse rows. Threads then split lk_syrk_upper_columns over the panel.
+/// One chunk x[rows×d] of the split covariance (see linalg::covariance), all but the dense
+/// block's syrk: the shifted dense panel (`panel`: rows·nd floats; `row_buf`: d) and ms[ns×d]
+/// ← or += the sparse columns' rows. Threads then split lk_syrk_upper_columns over the panel.
 #[no_mangle]
 pub unsafe extern "C" fn lk_covariance_prepare(
     x: *const f32, rows: usize, d: usize, dense: *const u32, nd: usize, sparse: *const u32, ns: usize,
@@ -349,7 +311,7 @@ pub unsafe extern "C" fn lk_covariance_prepare(
 /// (+ md when `accumulate`), panel being rows × nd, with packing space `pack` (null: the static one).
 #[no_mangle]
 pub unsafe extern "C" fn lk_syrk_upper_columns(panel: *const f32, rows: usize, nd: usize, md: *mut f32, accumulate: u32, j0: usize, j1: usize, pack: *mut f32) {
-    linalg::syrk_upper_columns::<Native, { params::MR }>(s(panel, rows * nd), rows, nd, sm(md, nd * nd), accumulate != 0, j0..j1, &mut scratch_at(pack));
+    linalg::syrk_upper_columns::<Native>(s(panel, rows * nd), rows, nd, sm(md, nd * nd), accumulate != 0, j0..j1, &mut scratch_at(pack));
 }
 
 /// c[d×d] ← (M − n·δδᵀ)/(n − 1) from the chunks' md and ms; δ[d] in f64.
@@ -363,7 +325,7 @@ pub unsafe extern "C" fn lk_covariance_assemble(md: *const f32, dense: *const u3
 /// max_steps, 0 if out of memory.
 #[no_mangle]
 pub unsafe extern "C" fn lk_top_eigen(c: *const f32, d: usize, k: usize, state: *mut Xoshiro128ss, tol: f64, max_steps: usize, vals: *mut f32, vecs: *mut f32) -> i32 {
-    match linalg::lanczos_top_eigen::<Native>(s(c, d * d), d, k, &mut *state, tol, max_steps, sm(vals, k), sm(vecs, d * k), &mut scratch()) {
+    match linalg::lanczos_top_eigen::<Native>(s(c, d * d), d, k, &mut *state, tol, max_steps, sm(vals, k), sm(vecs, d * k), &mut scratch_at(core::ptr::null_mut())) {
         None => 0,
         Some(r) if r.converged => r.steps as i32,
         Some(r) => -(r.steps as i32),

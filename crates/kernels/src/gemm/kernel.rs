@@ -85,40 +85,65 @@ pub unsafe fn sgemm_mrx8<V: F32x4, const MR: usize>(
     }
 }
 
-/// [`sgemm_mrx8`] as one out-of-line function per instantiation, which every
-/// driver (GEMM, syrk) shares: a call per tile costs nothing next to its
-/// kc·MR·8 multiply–adds, and one copy keeps the module small.
+/// A register-tiled micro-kernel as the drivers see it (after matrixmultiply's `GemmKernel`):
+/// its tile height, the vector type its packing uses, and the one function that computes a
+/// tile. The drivers ([`super::sgemm`], the covariance's syrk) call `tile` and nothing else,
+/// so the kernel named here is the kernel that runs and that `tests/gemm.rs` sweeps.
+pub trait Microkernel {
+    /// Rows of C per tile (NR = 8 columns for every kernel here).
+    const MR: usize;
+    type V: F32x4;
+    /// [`sgemm_mrx8`] at this kernel's MR.
+    ///
+    /// # Safety
+    /// As [`sgemm_mrx8`].
+    unsafe fn tile(kc: usize, a: *const f32, b: *const f32, c: *mut f32, rsc: usize, mr: usize, nr: usize, start: Start);
+}
+
+/// The scalar twin: 4 × 8 over plain arrays, for targets without SIMD and as the reference.
+pub struct Sgemm4x8Scalar;
+impl Microkernel for Sgemm4x8Scalar {
+    const MR: usize = 4;
+    type V = Scalar;
+    #[inline(always)]
+    unsafe fn tile(kc: usize, a: *const f32, b: *const f32, c: *mut f32, rsc: usize, mr: usize, nr: usize, start: Start) {
+        sgemm_mrx8::<Scalar, 4>(kc, a, b, c, rsc, mr, nr, start)
+    }
+}
+
+/// The production kernel on wasm: 8 v128 accumulators, B rows as two v128 loads, A
+/// broadcast with `v128.load32_splat`.
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+pub struct Sgemm4x8Simd128;
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+impl Microkernel for Sgemm4x8Simd128 {
+    const MR: usize = 4;
+    type V = crate::simd::Simd128;
+    #[inline(always)]
+    unsafe fn tile(kc: usize, a: *const f32, b: *const f32, c: *mut f32, rsc: usize, mr: usize, nr: usize, start: Start) {
+        sgemm_mrx8::<crate::simd::Simd128, 4>(kc, a, b, c, rsc, mr, nr, start)
+    }
+}
+
+/// The same kernel with SSE2, the native build's: `cargo test` exercises vector code.
+#[cfg(target_arch = "x86_64")]
+pub struct Sgemm4x8Sse2;
+#[cfg(target_arch = "x86_64")]
+impl Microkernel for Sgemm4x8Sse2 {
+    const MR: usize = 4;
+    type V = crate::simd::Sse2;
+    #[inline(always)]
+    unsafe fn tile(kc: usize, a: *const f32, b: *const f32, c: *mut f32, rsc: usize, mr: usize, nr: usize, start: Start) {
+        sgemm_mrx8::<crate::simd::Sse2, 4>(kc, a, b, c, rsc, mr, nr, start)
+    }
+}
+
+/// `K::tile` as one out-of-line function per kernel, which the syrk driver calls: a call per
+/// tile costs nothing next to its kc·MR·8 multiply–adds, and one copy keeps the module small.
 ///
 /// # Safety
 /// As [`sgemm_mrx8`].
 #[inline(never)]
-pub unsafe fn sgemm_tile<V: F32x4, const MR: usize>(kc: usize, a: *const f32, b: *const f32, c: *mut f32, rsc: usize, mr: usize, nr: usize, start: Start) {
-    sgemm_mrx8::<V, MR>(kc, a, b, c, rsc, mr, nr, start)
-}
-
-/// The scalar twin: the same kernel over plain arrays.
-///
-/// # Safety
-/// As [`sgemm_mrx8`] with MR = 4.
-pub unsafe fn sgemm_4x8_scalar(kc: usize, a: *const f32, b: *const f32, c: *mut f32, rsc: usize, mr: usize, nr: usize, start: Start) {
-    sgemm_mrx8::<Scalar, 4>(kc, a, b, c, rsc, mr, nr, start)
-}
-
-/// The production kernel on wasm: 8 v128 accumulators, B rows as two v128
-/// loads, A broadcast with `v128.load32_splat`.
-///
-/// # Safety
-/// As [`sgemm_mrx8`] with MR = 4.
-#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-pub unsafe fn sgemm_4x8_simd128(kc: usize, a: *const f32, b: *const f32, c: *mut f32, rsc: usize, mr: usize, nr: usize, start: Start) {
-    sgemm_mrx8::<crate::simd::Simd128, 4>(kc, a, b, c, rsc, mr, nr, start)
-}
-
-/// The same kernel with SSE2, so native tests exercise the vector code path.
-///
-/// # Safety
-/// As [`sgemm_mrx8`] with MR = 4.
-#[cfg(target_arch = "x86_64")]
-pub unsafe fn sgemm_4x8_sse2(kc: usize, a: *const f32, b: *const f32, c: *mut f32, rsc: usize, mr: usize, nr: usize, start: Start) {
-    sgemm_mrx8::<crate::simd::Sse2, 4>(kc, a, b, c, rsc, mr, nr, start)
+pub unsafe fn sgemm_tile<K: Microkernel>(kc: usize, a: *const f32, b: *const f32, c: *mut f32, rsc: usize, mr: usize, nr: usize, start: Start) {
+    K::tile(kc, a, b, c, rsc, mr, nr, start)
 }

@@ -6,8 +6,20 @@ pub mod params;
 
 use crate::simd::F32x4;
 pub use kernel::Start;
-use kernel::sgemm_mrx8;
+use kernel::Microkernel;
 use params::{KC, MC_PANELS, NC, NR, PACK_A_LEN, PACK_B_LEN};
+
+code_enum! {
+    /// The three products of a dense layer (ts/runtime/codes.ts: GEMM_LAYOUT).
+    pub enum Layout {
+        /// C = A·B.
+        Nn = 0,
+        /// C = A·Bᵀ.
+        Nt = 1,
+        /// C = Aᵀ·B.
+        Tn = 2,
+    }
+}
 
 /// Packing space for the driver; allocate once and reuse (a training step must not allocate).
 pub struct Scratch<'a> {
@@ -35,7 +47,7 @@ impl<'a> Scratch<'a> {
 /// # Safety
 /// All addressed elements must be valid; C must not alias A, B or the bias.
 #[inline(never)]
-pub unsafe fn sgemm<V: F32x4, const MR: usize>(
+pub unsafe fn sgemm<K: Microkernel>(
     m: usize,
     k: usize,
     n: usize,
@@ -50,7 +62,7 @@ pub unsafe fn sgemm<V: F32x4, const MR: usize>(
     start: Start,
     scratch: &mut Scratch,
 ) {
-    debug_assert!(MR <= params::MR_MAX);
+    debug_assert!(K::MR <= params::MR_MAX);
     if m == 0 || n == 0 {
         return;
     }
@@ -67,7 +79,7 @@ pub unsafe fn sgemm<V: F32x4, const MR: usize>(
         }
         return;
     }
-    let mc_max = MR * MC_PANELS;
+    let mc_max = K::MR * MC_PANELS;
     let pa = scratch.a.as_mut_ptr();
     let pb = scratch.b.as_mut_ptr();
     let mut jc = 0;
@@ -78,12 +90,12 @@ pub unsafe fn sgemm<V: F32x4, const MR: usize>(
         while pc < k {
             // LOOP 4
             let kc = if k - pc < KC { k - pc } else { KC };
-            pack::pack_b::<V>(kc, nc, b.add(pc * rsb + jc * csb), rsb, csb, NR, pb);
+            pack::pack_b::<K::V>(kc, nc, b.add(pc * rsb + jc * csb), rsb, csb, NR, pb);
             let mut ic = 0;
             while ic < m {
                 // LOOP 3
                 let mc = if m - ic < mc_max { m - ic } else { mc_max };
-                pack::pack_a::<V>(mc, kc, a.add(ic * rsa + pc * csa), rsa, csa, MR, pa);
+                pack::pack_a::<K::V>(mc, kc, a.add(ic * rsa + pc * csa), rsa, csa, K::MR, pa);
                 let mut jr = 0;
                 while jr < nc {
                     // LOOP 2
@@ -99,8 +111,8 @@ pub unsafe fn sgemm<V: F32x4, const MR: usize>(
                     let mut ir = 0;
                     while ir < mc {
                         // LOOP 1
-                        let mr = if mc - ir < MR { mc - ir } else { MR };
-                        sgemm_mrx8::<V, MR>(
+                        let mr = if mc - ir < K::MR { mc - ir } else { K::MR };
+                        K::tile(
                             kc,
                             pa.add(ir * kc),
                             pb.add(jr * kc),
@@ -110,7 +122,7 @@ pub unsafe fn sgemm<V: F32x4, const MR: usize>(
                             nr,
                             tile_start,
                         );
-                        ir += MR;
+                        ir += K::MR;
                     }
                     jr += NR;
                 }
@@ -124,18 +136,18 @@ pub unsafe fn sgemm<V: F32x4, const MR: usize>(
 
 /// Forward layout: Y[m×n] ← X[m×k]·W[k×n] (+ bias row, or + Y when accumulating).
 pub fn gemm_nn<V: F32x4>(m: usize, k: usize, n: usize, x: &[f32], w: &[f32], y: &mut [f32], start: Start, s: &mut Scratch) {
-    debug_assert!(x.len() >= m * k && w.len() >= k * n && y.len() >= m * n);
-    unsafe { sgemm::<V, { params::MR }>(m, k, n, x.as_ptr(), k, 1, w.as_ptr(), n, 1, y.as_mut_ptr(), n, start, s) }
+    assert!(x.len() >= m * k && w.len() >= k * n && y.len() >= m * n);
+    unsafe { sgemm::<V::Sgemm>(m, k, n, x.as_ptr(), k, 1, w.as_ptr(), n, 1, y.as_mut_ptr(), n, start, s) }
 }
 
 /// Input-gradient layout: dX[m×k] ← dY[m×n]·Wᵀ combined with `start`, W being k×n.
 pub fn gemm_nt<V: F32x4>(m: usize, n: usize, k: usize, dy: &[f32], w: &[f32], dx: &mut [f32], start: Start, s: &mut Scratch) {
-    debug_assert!(dy.len() >= m * n && w.len() >= k * n && dx.len() >= m * k);
-    unsafe { sgemm::<V, { params::MR }>(m, n, k, dy.as_ptr(), n, 1, w.as_ptr(), 1, n, dx.as_mut_ptr(), k, start, s) }
+    assert!(dy.len() >= m * n && w.len() >= k * n && dx.len() >= m * k);
+    unsafe { sgemm::<V::Sgemm>(m, n, k, dy.as_ptr(), n, 1, w.as_ptr(), 1, n, dx.as_mut_ptr(), k, start, s) }
 }
 
 /// Weight-gradient layout: dW[k×n] ← Xᵀ·dY combined with `start`, X being m×k and dY m×n.
 pub fn gemm_tn<V: F32x4>(m: usize, k: usize, n: usize, x: &[f32], dy: &[f32], dw: &mut [f32], start: Start, s: &mut Scratch) {
-    debug_assert!(x.len() >= m * k && dy.len() >= m * n && dw.len() >= k * n);
-    unsafe { sgemm::<V, { params::MR }>(k, m, n, x.as_ptr(), 1, k, dy.as_ptr(), n, 1, dw.as_mut_ptr(), n, start, s) }
+    assert!(x.len() >= m * k && dy.len() >= m * n && dw.len() >= k * n);
+    unsafe { sgemm::<V::Sgemm>(k, m, n, x.as_ptr(), 1, k, dy.as_ptr(), n, 1, dw.as_mut_ptr(), n, start, s) }
 }

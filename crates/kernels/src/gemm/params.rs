@@ -6,10 +6,8 @@
 
 /// Columns of C per microkernel tile: two 4-lane vectors.
 pub const NR: usize = 8;
-/// Rows of C per microkernel tile of the production kernel.
-pub const MR: usize = 4;
-/// The largest MR any instantiated microkernel uses (sizes the A packing buffer).
-pub const MR_MAX: usize = 8;
+/// The largest MR of the microkernels (gemm/kernel.rs: all 4 × 8); sizes the A packing buffer.
+pub const MR_MAX: usize = 4;
 /// Depth of one packed block.
 pub const KC: usize = 256;
 /// Rows of A packed at a time, in units of MR.

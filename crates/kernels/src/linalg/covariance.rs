@@ -9,7 +9,7 @@
 //! nothing. For a column with a fraction f ≥ ½ of zeros, μ² ≤ (1 − f)·E[x²], so
 //! the unshifted sum loses at most one bit to the final subtraction.
 
-use crate::gemm::kernel::{sgemm_tile, Start};
+use crate::gemm::kernel::{sgemm_tile, Microkernel, Start};
 use crate::gemm::pack::{pack_a, pack_b};
 use crate::gemm::params::{KC, MC_PANELS, NC, NR};
 use crate::gemm::Scratch;
@@ -20,15 +20,15 @@ use crate::simd::F32x4;
 /// Only MR×8 tiles that reach the diagonal or above are computed; entries of
 /// those tiles below the diagonal get values too and are meant to be
 /// overwritten from the upper triangle.
-pub fn syrk_upper<V: F32x4, const MR: usize>(x: &[f32], n: usize, d: usize, c: &mut [f32], accumulate: bool, s: &mut Scratch) {
-    syrk_upper_columns::<V, MR>(x, n, d, c, accumulate, 0..d, s);
+pub fn syrk_upper<V: F32x4>(x: &[f32], n: usize, d: usize, c: &mut [f32], accumulate: bool, s: &mut Scratch) {
+    syrk_upper_columns::<V>(x, n, d, c, accumulate, 0..d, s);
 }
 
 /// [`syrk_upper`] for the columns `cols` of C only (threads split C into column strips). With
 /// `cols.start` a multiple of NR every tile is the one the full call computes, bit for bit.
-pub fn syrk_upper_columns<V: F32x4, const MR: usize>(x: &[f32], n: usize, d: usize, c: &mut [f32], accumulate: bool, cols: core::ops::Range<usize>, s: &mut Scratch) {
-    debug_assert!(x.len() >= n * d && c.len() >= d * d);
-    debug_assert!(cols.start % NR == 0 && cols.start <= cols.end && cols.end <= d);
+pub fn syrk_upper_columns<V: F32x4>(x: &[f32], n: usize, d: usize, c: &mut [f32], accumulate: bool, cols: core::ops::Range<usize>, s: &mut Scratch) {
+    assert!(x.len() >= n * d && c.len() >= d * d);
+    assert!(cols.start % NR == 0 && cols.start <= cols.end && cols.end <= d);
     if cols.start == cols.end {
         return;
     }
@@ -40,7 +40,8 @@ pub fn syrk_upper_columns<V: F32x4, const MR: usize>(x: &[f32], n: usize, d: usi
         }
         return;
     }
-    let mc_max = MR * MC_PANELS;
+    let mr_tile = <V::Sgemm as Microkernel>::MR;
+    let mc_max = mr_tile * MC_PANELS;
     let pa = s.a.as_mut_ptr();
     let pb = s.b.as_mut_ptr();
     let mut jc = cols.start;
@@ -57,7 +58,7 @@ pub fn syrk_upper_columns<V: F32x4, const MR: usize>(x: &[f32], n: usize, d: usi
                 while ic < row_end {
                     let mc = mc_max.min(row_end - ic);
                     // A = xᵀ: element (i, p) at x[p·d + i].
-                    pack_a::<V>(mc, kc, x.as_ptr().add(pc * d + ic), 1, d, MR, pa);
+                    pack_a::<V>(mc, kc, x.as_ptr().add(pc * d + ic), 1, d, mr_tile, pa);
                     let mut jr = 0;
                     while jr < nc {
                         let nr = NR.min(nc - jr);
@@ -65,9 +66,9 @@ pub fn syrk_upper_columns<V: F32x4, const MR: usize>(x: &[f32], n: usize, d: usi
                         let mut ir = 0;
                         // Tiles whose first row is past the strip's last column lie below the diagonal.
                         while ir < mc && ic + ir < col0 + nr {
-                            let mr = MR.min(mc - ir);
-                            sgemm_tile::<V, MR>(kc, pa.add(ir * kc), pb.add(jr * kc), c.as_mut_ptr().add((ic + ir) * d + col0), d, mr, nr, start);
-                            ir += MR;
+                            let mr = mr_tile.min(mc - ir);
+                            sgemm_tile::<V::Sgemm>(kc, pa.add(ir * kc), pb.add(jr * kc), c.as_mut_ptr().add((ic + ir) * d + col0), d, mr, nr, start);
+                            ir += mr_tile;
                         }
                         jr += NR;
                     }

@@ -6,7 +6,7 @@
 use super::tridiagonal::{descending, tridiagonal_ql};
 use super::vector::{axpy, dot};
 use crate::gemm::kernel::Start;
-use crate::gemm::{params, sgemm, Scratch};
+use crate::gemm::{sgemm, Scratch};
 use crate::optim::sum_squares;
 use crate::rng::Xoshiro128ss;
 use crate::simd::F32x4;
@@ -72,7 +72,7 @@ pub fn lanczos_top_eigen<V: F32x4>(
     vecs: &mut [f32],
     s: &mut Scratch,
 ) -> Option<Lanczos> {
-    debug_assert!(k >= 1 && k <= d && c.len() >= d * d && vals.len() >= k && vecs.len() >= d * k);
+    assert!(k >= 1 && k <= d && c.len() >= d * d && vals.len() >= k && vecs.len() >= d * k);
     let max_steps = max_steps.max(k).min(d);
     let first_check = (2 * k + 1).max(20).min(max_steps);
     let mut basis: Vec<f32> = Vec::new();
@@ -163,7 +163,7 @@ pub fn lanczos_top_eigen<V: F32x4>(
     }
     unsafe {
         // vecs[d×k] ← Vᵀ[d×m] · S[m×k], V's rows being the Lanczos vectors.
-        sgemm::<V, { params::MR }>(d, m, k, basis.as_ptr(), 1, d, ritz.as_ptr(), k, 1, vecs.as_mut_ptr(), k, Start::Overwrite, s);
+        sgemm::<V::Sgemm>(d, m, k, basis.as_ptr(), 1, d, ritz.as_ptr(), k, 1, vecs.as_mut_ptr(), k, Start::Overwrite, s);
     }
     Some(Lanczos { steps: m, converged })
 }
