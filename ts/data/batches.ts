@@ -1,5 +1,4 @@
 import { LatentkitError } from '../errors.js';
-import { heap } from '../runtime/memory.js';
 import { Rng } from '../runtime/rng.js';
 import { type Matrix, asMatrix, positiveInt } from '../nn/matrix.js';
 
@@ -20,13 +19,9 @@ export function* minibatches(x: Matrix, batchSize: number, opts: { seed?: number
   const order = new Uint32Array(rows).map((_, i) => i);
   if (opts.shuffle ?? true) {
     const rng = new Rng(opts.seed ?? 0);
-    const block = heap.alloc(rows, 'a minibatch order');
     try {
-      heap.u32.set(order, block.index);
-      rng.shuffle(block);
-      order.set(heap.u32.subarray(block.index, block.index + rows));
+      rng.shuffle(order);
     } finally {
-      heap.free(block);
       rng.dispose();
     }
   }

@@ -4,8 +4,10 @@ import { Rng } from '../runtime/rng.js';
 import { kernels } from '../runtime/dispatch.js';
 import type { ActivationSpec } from '../nn/activation.js';
 import { assertChain } from '../nn/chain.js';
-import { type History, gatherRows, identityOrder, orderFromFloats, orderToFloats, runEpochs } from '../nn/loop.js';
-import { type LossName, lossCode } from '../nn/loss.js';
+import { type History, runEpochs } from '../nn/loop.js';
+import { type LossName, lossCode, targetLoss } from '../nn/loss.js';
+import { MinibatchSource } from '../nn/minibatches.js';
+import { type ChainNode, type StepPlan, trainingStep } from '../nn/train-step.js';
 import { type Matrix, type MatrixLike, asMatrix } from '../nn/matrix.js';
 import { Optimizer, type OptimizerSpec } from '../nn/optimizer.js';
 import { checkKeys } from '../nn/sequential.js';
@@ -63,9 +65,9 @@ export class Autoencoder {
   readonly sparsity: number;
   private readonly lossKind: number;
   private readonly ownsDecoder: boolean;
-  private readonly guard: boolean;
   private target: Block | null = null;
-  private order: Block | null = null;
+  private readonly source: MinibatchSource;
+  private readonly plan: StepPlan;
   private stepCount = 0;
   private epochCount = 0;
   private disposed = false;
@@ -98,9 +100,21 @@ export class Autoencoder {
     if (typeof this.sparsity !== 'number' || !(this.sparsity >= 0) || !Number.isFinite(this.sparsity)) {
       throw new LatentkitError(`sparsity must be a non-negative number, got ${opts.sparsity}`);
     }
-    this.guard = opts.guardNonFinite ?? true;
     this.rng = new Rng(opts.seed ?? 0);
     this.optimizer = new Optimizer(opts.optimizer ?? 'adam', [encoder, decoder], 'the autoencoder');
+    this.source = new MinibatchSource(this.rng);
+    const chain: ChainNode[] = this.sparsity > 0 ? [encoder, new CodePenalty(encoder, this.sparsity), decoder] : [encoder, decoder];
+    this.plan = {
+      optimizer: this.optimizer,
+      terms: [{
+        chain,
+        input: (rows) => this.corruptedInput(rows),
+        loss: targetLoss(this.lossName, () => (this.denoising ? this.target! : encoder.inputBlock(0)).ptr, 'the autoencoder'),
+      }],
+      diverged: (opts.guardNonFinite ?? true)
+        ? (loss) => `training diverged: the loss is ${loss} at step ${this.stepCount + 1}; the parameters were left as they were before this step`
+        : null,
+    };
   }
 
   get inputSize(): number {
@@ -133,13 +147,11 @@ export class Autoencoder {
     checkKeys(opts, FIT_KEYS, 'Autoencoder fit options');
     const m = asMatrix(x, this.inputSize, 'Autoencoder fit x');
     const validation = opts.validation === undefined ? undefined : asMatrix(opts.validation, this.inputSize, 'Autoencoder validation');
-    const rows = m.shape[0];
-    this.order = identityOrder(this.order, rows);
-    const order = this.order;
+    this.source.attach(m);
     const history = runEpochs({
-      rows, epochs: opts.epochs, batchSize: opts.batchSize, shuffle: opts.shuffle, rng: this.rng, order, signal: opts.signal, onEpoch: opts.onEpoch,
+      source: this.source, epochs: opts.epochs, batchSize: opts.batchSize, shuffle: opts.shuffle, signal: opts.signal, onEpoch: opts.onEpoch,
       step: (start, n) => {
-        gatherRows(m.data, this.inputSize, order, start, n, this.encoder.inputBlock(n));
+        this.source.copy(start, n, this.encoder.inputBlock(n));
         return this.stepOnStaged(n);
       },
       validate: validation ? () => this.loss(validation) : undefined,
@@ -209,48 +221,36 @@ export class Autoencoder {
   }
 
   private stepOnStaged(rows: number): number {
-    const { encoder, decoder } = this;
-    const cols = this.inputSize;
-    const input = encoder.inputBlock(rows);
-    assertFiniteBlock(input.ptr, rows, cols, 'Autoencoder input');
-    let target = input;
-    if (this.denoising) {
-      // Keep the clean batch as the target, corrupt the input in place.
-      target = this.targetBlock(rows * cols);
-      heap.f32.copyWithin(target.index, input.index, input.index + rows * cols);
-      if (this.denoising.type === 'gaussian') kernels.rng_add_normal(this.rng.state.ptr, input.ptr, rows * cols, this.denoising.std);
-      else kernels.rng_mask(this.rng.state.ptr, input.ptr, rows * cols, this.denoising.rate);
-    }
-    if (!encoder.frozen) encoder.zeroGradients();
-    if (!decoder.frozen) decoder.zeroGradients();
-    const code = encoder.forward(input.ptr, rows, true);
-    const out = decoder.forward(code, rows, true);
-    let loss = kernels.loss(this.lossKind, out, target.ptr, 0, rows, cols, decoder.outputGradPtr, 1);
-    const needCodeGrad = !encoder.frozen;
-    decoder.backward(rows, needCodeGrad ? encoder.outputGradPtr : 0);
-    if (needCodeGrad && this.sparsity > 0) {
-      const scale = this.sparsity / rows;
-      loss += scale * kernels.l1_penalty(code, encoder.outputGradPtr, rows * this.codeSize, scale);
-    }
-    if (this.guard && !Number.isFinite(loss)) {
-      throw new LatentkitError(`training diverged: the loss is ${loss} at step ${this.stepCount + 1}; the parameters were left as they were before this step`);
-    }
-    if (needCodeGrad) encoder.backward(rows, 0);
-    this.optimizer.step();
+    this.encoder.ensureCapacity(rows);
+    this.decoder.ensureCapacity(rows);
+    assertFiniteBlock(this.encoder.inputBlock(rows).ptr, rows, this.inputSize, 'Autoencoder input');
+    const loss = trainingStep(this.plan, rows);
     this.stepCount++;
     return loss;
   }
 
+  /** The step's input: the staged batch, corrupted in place for a denoising autoencoder (the clean copy is the target). */
+  private corruptedInput(rows: number): number {
+    const input = this.encoder.inputBlock(rows);
+    if (!this.denoising) return input.ptr;
+    const n = rows * this.inputSize;
+    const target = this.targetBlock(n);
+    heap.f32.copyWithin(target.index, input.index, input.index + n);
+    if (this.denoising.type === 'gaussian') kernels.rng_add_normal(this.rng.state.ptr, input.ptr, n, this.denoising.std);
+    else kernels.rng_mask(this.rng.state.ptr, input.ptr, n, this.denoising.rate);
+    return input.ptr;
+  }
+
   /** @internal Everything beyond the weights that a resumed run needs. */
   trainingState(): { steps: number; epochs: number; order: Float32Array | null } {
-    return { steps: this.stepCount, epochs: this.epochCount, order: orderToFloats(this.order) };
+    return { steps: this.stepCount, epochs: this.epochCount, order: this.source.orderToFloats() };
   }
 
   /** @internal */
   restoreTrainingState(s: { steps: number; epochs?: number; order: Float32Array | null }): void {
     this.stepCount = s.steps;
     this.epochCount = s.epochs ?? 0;
-    if (s.order) this.order = orderFromFloats(this.order, s.order);
+    if (s.order) this.source.restore(s.order, 0);
   }
 
   private targetBlock(n: number): Block {
@@ -264,7 +264,7 @@ export class Autoencoder {
     this.optimizer.dispose();
     this.rng.dispose();
     if (this.target) heap.free(this.target);
-    if (this.order) heap.free(this.order);
+    this.source.dispose();
     if (this.ownsDecoder) this.decoder.dispose();
     this.disposed = true;
   }
@@ -277,6 +277,38 @@ export class Autoencoder {
     if (this.disposed) throw new LatentkitError('this autoencoder was disposed');
     this.encoder.assertLive();
     this.decoder.assertLive();
+  }
+}
+
+/**
+ * The sparse autoencoder's penalty, sparsity · mean over the batch of Σ|code|, as a link between
+ * encoder and decoder: forward passes the code through; backward adds its gradient to ∂L/∂code
+ * in place and returns the penalty.
+ */
+class CodePenalty implements ChainNode {
+  private code = 0;
+
+  constructor(
+    private readonly encoder: Stack,
+    private readonly sparsity: number,
+  ) {}
+
+  get outputSize(): number {
+    return this.encoder.outputSize;
+  }
+
+  get outputGradPtr(): number {
+    return this.encoder.outputGradPtr;
+  }
+
+  forward(x: number): number {
+    this.code = x;
+    return x;
+  }
+
+  backward(rows: number, dInput: number): number {
+    const scale = this.sparsity / rows;
+    return scale * kernels.l1_penalty(this.code, dInput, rows * this.encoder.outputSize, scale);
   }
 }
 

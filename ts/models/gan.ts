@@ -2,14 +2,15 @@ import { LatentkitError } from '../errors.js';
 import { Block, heap } from '../runtime/memory.js';
 import { Rng } from '../runtime/rng.js';
 import { kernels } from '../runtime/dispatch.js';
-import { gatherRows, identityOrder, orderFromFloats, orderToFloats } from '../nn/loop.js';
-import { type MatrixLike, asMatrix, positiveInt } from '../nn/matrix.js';
+import { LabelColumns } from '../nn/label-columns.js';
+import { type GanObjective, ganObjectives } from '../nn/loss.js';
+import { type Matrix, type MatrixLike, asMatrix, positiveInt } from '../nn/matrix.js';
+import { MinibatchSource, writeOneHot } from '../nn/minibatches.js';
+import { type ChainNode, type StepPlan, trainingStep } from '../nn/train-step.js';
 import { Optimizer, type OptimizerSpec } from '../nn/optimizer.js';
 import { MLP } from '../nn/mlp.js';
 import { checkKeys } from '../nn/sequential.js';
 import { Stack, assertFiniteBlock } from '../nn/stack.js';
-
-const BCE = 1; // loss code of bce-with-logits (ts/nn/loss.ts)
 
 export interface GanOptions {
   /** Maps noise z (width noise.dim) to samples; with `conditions`, [z, one-hot label]. */
@@ -75,6 +76,13 @@ export interface GanFitOptions {
   labels?: ArrayLike<number>;
 }
 
+export interface GanTrainStepOptions {
+  /** The class of each real sample; required by, and only for, a conditional GAN. */
+  labels?: ArrayLike<number>;
+  /** Called after every optimizer update (for inspecting the schedule). */
+  onUpdate?: (u: GanUpdate) => void;
+}
+
 export interface GanSampleOptions {
   seed?: number | bigint;
   /** Sample the trained generator itself rather than its moving average. */
@@ -112,13 +120,19 @@ export class GAN {
   /** The generator's moving average (`ema` option), owned by the GAN; null without it. */
   readonly generatorEma: Stack | null = null;
   readonly emaDecay: number | null = null;
-  private readonly guard: boolean;
-  private order: Block | null = null;
-  private cursor = 0;
+  /** The real rows: order, cursor and the one-hot labels of a conditional GAN. */
+  private readonly source: MinibatchSource;
+  /** The data `source` holds, as the caller passed it (a trainStep with the same arrays reuses it). */
+  private bound: { real: MatrixLike; labels: ArrayLike<number> | undefined; labelArray: ArrayLike<number> | null } | null = null;
   /** Conditional GANs: ∂L/∂[x, y] from the discriminator, before the label columns are dropped. */
   private dInput: Block | null = null;
-  private batchLabels: Int32Array = new Int32Array(0);
-  private labels: ArrayLike<number> | null = null;
+  /** Conditional GANs: the labels the generator step drew. */
+  private generatedLabels: Int32Array;
+  private readonly realLoss: GanObjective;
+  private readonly fakeLoss: GanObjective;
+  private readonly generatorObjective: GanObjective;
+  private readonly discriminatorStep: StepPlan;
+  private readonly generatorStep: StepPlan;
   private iterationCount = 0;
   private disposed = false;
 
@@ -161,12 +175,11 @@ export class GAN {
     this.batchSize = positiveInt(opts.batchSize ?? 64, 'batchSize');
     this.generatorLoss = loss;
     this.labelSmoothing = s;
-    this.guard = opts.guardNonFinite ?? true;
+    const guard = opts.guardNonFinite ?? true;
     this.rng = new Rng(opts.seed ?? 0);
-    if (c > 0) {
-      this.dInput = heap.alloc(this.batchSize * D.inputSize, 'the discriminator input gradient');
-      this.batchLabels = new Int32Array(this.batchSize);
-    }
+    this.source = new MinibatchSource(this.rng);
+    this.generatedLabels = new Int32Array(this.batchSize);
+    if (c > 0) this.dInput = heap.alloc(this.batchSize * D.inputSize, 'the discriminator input gradient');
     this.optimizerD = new Optimizer(opts.optimizerD ?? DEFAULT_OPT, [D], 'the discriminator');
     this.optimizerG = new Optimizer(opts.optimizerG ?? DEFAULT_OPT, [G], 'the generator');
     if (opts.ema !== undefined) {
@@ -180,6 +193,32 @@ export class GAN {
       this.generatorEma = avg;
       this.emaDecay = decay;
     }
+    // Algorithm 1 as two training steps. Discriminator: a real minibatch, then fakes from fresh
+    // noise (a conditional GAN's fakes take the real minibatch's labels). Generator: fresh noise
+    // (and labels drawn from the training labels) through G and D, D passing gradients only.
+    const m = this.batchSize;
+    const joined = (labels: () => Int32Array): ChainNode[] => (c > 0 ? [G, new LabelColumns(G.outputSize, c, labels, D, this.dInput!), D] : [G, D]);
+    this.realLoss = ganObjectives.real(s);
+    this.fakeLoss = ganObjectives.fake();
+    this.generatorObjective = ganObjectives[loss]();
+    const diverged = (who: string) => (guard
+      ? (l: number) => `training diverged: the ${who} loss is ${l} at iteration ${this.iterationCount + 1}; the ${who} was left as it was before this step`
+      : null);
+    this.discriminatorStep = {
+      optimizer: this.optimizerD,
+      terms: [
+        { chain: [D], input: () => this.nextRealBatch(m).ptr, loss: this.realLoss },
+        { chain: joined(() => this.source.batchLabels), input: () => this.drawNoise(this.rng, m, G, c ? (r) => this.source.batchLabels[r]! : undefined).ptr, loss: this.fakeLoss },
+      ],
+      diverged: diverged('discriminator'),
+    };
+    // Labels are drawn after the noise, so the noise stream is the unconditional GAN's up to there.
+    const drawLabel = (r: number) => (this.generatedLabels[r] = this.bound!.labelArray![this.rng.below(this.source.rows)]!);
+    this.generatorStep = {
+      optimizer: this.optimizerG,
+      terms: [{ chain: joined(() => this.generatedLabels), input: () => this.drawNoise(this.rng, m, G, c ? drawLabel : undefined).ptr, loss: this.generatorObjective }],
+      diverged: diverged('generator'),
+    };
   }
 
   get iterations(): number {
@@ -190,31 +229,45 @@ export class GAN {
   fit(real: MatrixLike, opts: GanFitOptions = {}): { lossD: number[]; lossG: number[] } {
     this.assertLive();
     checkKeys(opts, ['iterations', 'epochs', 'onStep', 'onUpdate', 'signal', 'labels'], 'GAN fit options');
-    const x = asMatrix(real, this.sampleSize, 'GAN fit real samples');
-    const rows = x.shape[0];
-    this.labels = this.checkLabels(opts.labels, rows, x.shape[1]);
-    if (rows < this.batchSize) throw new LatentkitError(`the training set [${rows}, ${x.shape[1]}] has fewer rows than the batch size ${this.batchSize}`);
+    const rows = this.bind(real, opts.labels).shape[0];
     if (opts.iterations !== undefined && opts.epochs !== undefined) throw new LatentkitError('give iterations or epochs, not both');
     const iterations = opts.iterations !== undefined
       ? positiveInt(opts.iterations, 'iterations')
       : Math.max(1, Math.round((positiveInt(opts.epochs ?? 1, 'epochs') * rows) / (this.k * this.batchSize)));
     const history = { lossD: [] as number[], lossG: [] as number[] };
-    if (!this.order || this.order.length !== rows) {
-      this.order = identityOrder(this.order, rows);
-      this.cursor = rows; // reshuffle before the first minibatch
-    }
-    try {
-      for (let i = 0; i < iterations; i++) {
-        if (opts.signal?.aborted) break;
-        const step = this.iteration(x.data, rows, opts.onUpdate);
-        history.lossD.push(step.lossD);
-        history.lossG.push(step.lossG);
-        if (opts.onStep?.(step) === false) break;
-      }
-    } finally {
-      this.labels = null;
+    for (let i = 0; i < iterations; i++) {
+      if (opts.signal?.aborted) break;
+      const step = this.iteration(opts.onUpdate);
+      history.lossD.push(step.lossD);
+      history.lossG.push(step.lossG);
+      if (opts.onStep?.(step) === false) break;
     }
     return history;
+  }
+
+  /**
+   * One iteration of Algorithm 1 on `real`: k discriminator steps, each on its own minibatch of
+   * m real rows (an epoch-wise shuffled pass that continues across calls) and m noise vectors,
+   * then one generator step. Returns the losses and the mean D outputs. Passing the same arrays
+   * again skips re-checking them (the labels of a conditional GAN are checked once).
+   */
+  trainStep(real: MatrixLike, opts: GanTrainStepOptions = {}): GanStep {
+    this.assertLive();
+    checkKeys(opts, ['labels', 'onUpdate'], 'GAN trainStep options');
+    this.bind(real, opts.labels);
+    return this.iteration(opts.onUpdate);
+  }
+
+  /** Attaches the training rows (and labels) to the minibatch source, checking them unless they are the ones attached. */
+  private bind(real: MatrixLike, labels: ArrayLike<number> | undefined): Matrix {
+    if (this.bound && this.bound.real === real && this.bound.labels === labels) return asMatrix(real, this.sampleSize, 'GAN real samples');
+    const x = asMatrix(real, this.sampleSize, 'GAN fit real samples');
+    const rows = x.shape[0];
+    const labelArray = this.checkLabels(labels, rows, x.shape[1]);
+    if (rows < this.batchSize) throw new LatentkitError(`the training set [${rows}, ${x.shape[1]}] has fewer rows than the batch size ${this.batchSize}`);
+    this.source.attach(x, labelArray ? { labels: labelArray, classes: this.conditions } : null);
+    this.bound = { real, labels, labelArray };
+    return x;
   }
 
   /**
@@ -266,21 +319,6 @@ export class GAN {
     return z;
   }
 
-  /** Conditional GANs: the generator's output rows, each followed by its one-hot label, as the discriminator's input. */
-  private withLabels(samples: number, m: number, labels: Int32Array): number {
-    const D = this.discriminator;
-    const dst = D.inputBlock(m);
-    const f = this.sampleSize;
-    const c = this.conditions;
-    const f32 = heap.f32;
-    for (let r = 0; r < m; r++) {
-      const at = (dst.ptr >>> 2) + r * (f + c);
-      f32.copyWithin(at, (samples >>> 2) + r * f, (samples >>> 2) + r * f + f);
-      writeOneHot(f32, at + f, c, labels[r]!);
-    }
-    return dst.ptr;
-  }
-
   private checkLabels(labels: ArrayLike<number> | undefined, rows: number, cols: number): ArrayLike<number> | null {
     const c = this.conditions;
     if (c === 0) {
@@ -319,114 +357,45 @@ export class GAN {
     return (i) => labels[i]!;
   }
 
-  private nextRealBatch(data: Float32Array, rows: number, m: number): Block {
-    const order = this.order!;
-    if (this.cursor + m > rows) {
-      this.rng.shuffle(order, rows);
-      this.cursor = 0;
-    }
+  /** The discriminator's next real minibatch, in its input block. */
+  private nextRealBatch(m: number): Block {
     const D = this.discriminator;
-    const dst = D.inputBlock(m);
-    const c = this.conditions;
-    if (c === 0) gatherRows(data, D.inputSize, order, this.cursor, m, dst);
-    else {
-      const f = this.sampleSize;
-      const f32 = heap.f32;
-      const u32 = heap.u32;
-      for (let r = 0; r < m; r++) {
-        const row = u32[order.index + this.cursor + r]!;
-        const at = (dst.ptr >>> 2) + r * (f + c);
-        f32.set(data.subarray(row * f, row * f + f), at);
-        const l = this.labels![row]!;
-        writeOneHot(f32, at + f, c, l);
-        this.batchLabels[r] = l;
-      }
-    }
+    const dst = this.source.next(m, D.inputBlock(m));
     assertFiniteBlock(dst.ptr, m, D.inputSize, 'real samples');
-    this.cursor += m;
     return dst;
   }
 
-  private iteration(data: Float32Array, rows: number, onUpdate?: (u: GanUpdate) => void): GanStep {
+  private iteration(onUpdate?: (u: GanUpdate) => void): GanStep {
     const G = this.generator;
-    const D = this.discriminator;
     const m = this.batchSize;
     G.ensureCapacity(m);
-    D.ensureCapacity(m);
+    this.discriminator.ensureCapacity(m);
     const it = this.iterationCount + 1;
     let lossD = 0;
-    let dReal = 0;
-    let dFake = 0;
     for (let step = 0; step < this.k; step++) {
-      const real = this.nextRealBatch(data, rows, m);
-      const realIndices = onUpdate ? heap.u32.slice(this.order!.index + this.cursor - m, this.order!.index + this.cursor) : undefined;
-      D.zeroGradients();
-      // Real: descend −log D(x) (target 1, or 1 − smoothing).
-      let logits = D.forward(real.ptr, m, true);
-      const lossReal = kernels.loss(BCE, logits, 0, 1 - this.labelSmoothing, m, 1, D.outputGradPtr, 1);
-      dReal = meanSigmoid(logits, m);
-      D.backward(m, 0);
-      // Fake: descend −log(1 − D(G(z))) (target 0); a conditional GAN's fakes get the real batch's labels.
-      const labels = this.batchLabels;
-      const fake = G.forward(this.drawNoise(this.rng, m, G, this.conditions ? (r) => labels[r]! : undefined).ptr, m, true);
-      logits = D.forward(this.conditions ? this.withLabels(fake, m, labels) : fake, m, true);
-      const lossFake = kernels.loss(BCE, logits, 0, 0, m, 1, D.outputGradPtr, 1);
-      dFake = meanSigmoid(logits, m);
-      lossD = lossReal + lossFake;
-      this.checkFinite(lossD, 'discriminator', it);
-      D.backward(m, 0);
-      this.optimizerD.step();
-      onUpdate?.({ network: 'discriminator', iteration: it, step, realIndices });
+      lossD = trainingStep(this.discriminatorStep, m);
+      onUpdate?.({ network: 'discriminator', iteration: it, step, realIndices: this.source.lastIndices(m) });
     }
-    // Generator step on fresh noise (and, conditional, labels drawn from the training labels);
-    // D passes gradients through but is not updated.
-    G.zeroGradients();
-    const c = this.conditions;
-    // Labels are drawn after the noise, so the noise stream is the unconditional GAN's up to here.
-    const drawLabel = (r: number) => (this.batchLabels[r] = this.labels![this.rng.below(rows)]!);
-    const fake = G.forward(this.drawNoise(this.rng, m, G, c ? drawLabel : undefined).ptr, m, true);
-    const logits = D.forward(c ? this.withLabels(fake, m, this.batchLabels) : fake, m, true);
-    const lossG = this.generatorLoss === 'non-saturating'
-      ? kernels.loss(BCE, logits, 0, 1, m, 1, D.outputGradPtr, 1) // −log σ(l)
-      : kernels.loss(BCE, logits, 0, 0, m, 1, D.outputGradPtr, -1); // log(1 − σ(l)) = −BCE(l, 0)
-    this.checkFinite(lossG, 'generator', it);
-    const wasFrozen = D.frozen;
-    D.frozen = true;
-    try {
-      D.backward(m, c ? this.dInput!.ptr : G.outputGradPtr);
-    } finally {
-      D.frozen = wasFrozen;
-    }
-    if (c) {
-      // Keep ∂L/∂x, drop the gradient with respect to the label columns.
-      const f = this.sampleSize;
-      const f32 = heap.f32;
-      const src = this.dInput!.ptr >>> 2;
-      const dst = G.outputGradPtr >>> 2;
-      for (let r = 0; r < m; r++) f32.copyWithin(dst + r * f, src + r * (f + c), src + r * (f + c) + f);
-    }
-    G.backward(m, 0);
-    this.optimizerG.step();
+    const lossG = trainingStep(this.generatorStep, m);
     if (this.generatorEma) kernels.ema(this.generatorEma.params.ptr, G.params.ptr, G.parameterCount, this.emaDecay!);
     onUpdate?.({ network: 'generator', iteration: it, step: 0 });
     this.iterationCount = it;
-    return { iteration: it, lossD, lossG, dReal, dFake };
+    return { iteration: it, lossD, lossG, dReal: this.realLoss.meanD, dFake: this.fakeLoss.meanD };
   }
 
   /** @internal Everything beyond the weights that a resumed run needs. */
   trainingState(): { steps: number; cursor: number; order: Float32Array | null } {
     return {
       steps: this.iterationCount,
-      cursor: this.cursor,
-      order: orderToFloats(this.order),
+      cursor: this.source.cursor,
+      order: this.source.orderToFloats(),
     };
   }
 
   /** @internal */
   restoreTrainingState(s: { steps: number; cursor?: number; order: Float32Array | null }): void {
     this.iterationCount = s.steps;
-    this.cursor = s.cursor ?? 0;
-    if (s.order) this.order = orderFromFloats(this.order, s.order);
+    if (s.order) this.source.restore(s.order, s.cursor ?? 0);
   }
 
   /** @internal Loads the moving average's weights from `saved` (a stack of the same shape). */
@@ -437,12 +406,6 @@ export class GAN {
     this.generatorEma.params.write(saved.params.read());
   }
 
-  private checkFinite(loss: number, who: string, it: number): void {
-    if (this.guard && !Number.isFinite(loss)) {
-      throw new LatentkitError(`training diverged: the ${who} loss is ${loss} at iteration ${it}; the ${who} was left as it was before this step`);
-    }
-  }
-
   dispose(): void {
     if (this.disposed) return;
     this.optimizerD.dispose();
@@ -450,7 +413,7 @@ export class GAN {
     this.generatorEma?.dispose();
     this.rng.dispose();
     if (this.dInput) heap.free(this.dInput);
-    if (this.order) heap.free(this.order);
+    this.source.dispose();
     this.disposed = true;
   }
 
@@ -463,17 +426,4 @@ export class GAN {
     this.generator.assertLive();
     this.discriminator.assertLive();
   }
-}
-
-/** The one-hot of `label` over `classes` floats of f32, from index `at`. */
-function writeOneHot(f32: Float32Array, at: number, classes: number, label: number): void {
-  f32.fill(0, at, at + classes);
-  f32[at + label] = 1;
-}
-
-function meanSigmoid(ptr: number, m: number): number {
-  const f32 = heap.f32;
-  let s = 0;
-  for (let i = 0; i < m; i++) s += 1 / (1 + Math.exp(-f32[(ptr >>> 2) + i]!));
-  return s / m;
 }

@@ -25,22 +25,6 @@ export function forwardChain(stacks: readonly Stack[], x: number, rows: number, 
   return p;
 }
 
-/**
- * Backward through the stacks from ∂L/∂output, already at the last stack's
- * outputGradPtr. Each stack writes its input gradient straight into the
- * previous stack's output-gradient buffer; the first writes into `dInput`
- * when non-zero. Stops early once nothing below needs a gradient.
- */
-export function backwardChain(stacks: readonly Stack[], rows: number, dInput = 0): void {
-  let firstTrainable = stacks.findIndex((s) => !s.frozen);
-  if (dInput !== 0) firstTrainable = 0;
-  if (firstTrainable < 0) return;
-  for (let i = stacks.length - 1; i >= firstTrainable; i--) {
-    const dx = i > firstTrainable ? stacks[i - 1]!.outputGradPtr : i === 0 ? dInput : 0;
-    stacks[i]!.backward(rows, dx);
-  }
-}
-
 /** Inference through the stacks in chunks of at most 1024 rows (inputs checked for NaN/Inf); returns a new Matrix. */
 export function predictChain(stacks: readonly Stack[], m: Matrix, what: string): Matrix {
   const [rows, cols] = m.shape;

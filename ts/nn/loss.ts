@@ -1,5 +1,7 @@
 import { LatentkitError } from '../errors.js';
 import { LOSS } from '../runtime/codes.js';
+import { kernels } from '../runtime/dispatch.js';
+import { heap } from '../runtime/memory.js';
 
 /**
  * - `mse`: mean over all elements of (prediction − target)².
@@ -15,4 +17,56 @@ export function lossCode(name: LossName, where: string): number {
     throw new LatentkitError(`unknown loss ${JSON.stringify(name)} for ${where}; expected one of ${Object.keys(CODES).join(', ')}`);
   }
   return CODES[name];
+}
+
+/**
+ * A training step's loss on a chain's output: writes ∂L/∂output (rows × cols at `grad`) and
+ * returns the loss. One kernel call each.
+ */
+export interface LossUnit {
+  readonly name: string;
+  apply(output: number, rows: number, cols: number, grad: number): number;
+}
+
+/** A named loss against the target rows at `target()` (a byte offset read at each step). */
+export function targetLoss(name: LossName, target: () => number, where: string): LossUnit {
+  const code = lossCode(name, where);
+  return { name, apply: (out, rows, cols, grad) => kernels.loss(code, out, target(), 0, rows, cols, grad, 1) };
+}
+
+/** A GAN objective on the discriminator's logits; it keeps the mean D output, σ(logit), of its last batch. */
+export interface GanObjective extends LossUnit {
+  meanD: number;
+}
+
+function bceAgainst(name: string, target: number, weight: number): GanObjective {
+  const unit: GanObjective = {
+    name,
+    meanD: 0,
+    apply(out, rows, cols, grad) {
+      const loss = kernels.loss(LOSS['bce-with-logits'], out, 0, target, rows, cols, grad, weight);
+      unit.meanD = meanSigmoid(out, rows * cols);
+      return loss;
+    },
+  };
+  return unit;
+}
+
+/** The objectives of Goodfellow et al. (2014), Algorithm 1, each a loss to descend. */
+export const ganObjectives = {
+  /** Discriminator on real rows: −log D(x), against 1 − smoothing with one-sided label smoothing. */
+  real: (labelSmoothing: number) => bceAgainst('discriminator on real rows', 1 - labelSmoothing, 1),
+  /** Discriminator on generated rows: −log(1 − D(G(z))). */
+  fake: () => bceAgainst('discriminator on generated rows', 0, 1),
+  /** Generator, non-saturating: −log D(G(z)). */
+  'non-saturating': () => bceAgainst('generator, non-saturating', 1, 1),
+  /** Generator, minimax: log(1 − D(G(z))), i.e. minus the cross-entropy against 0. */
+  minimax: () => bceAgainst('generator, minimax', 0, -1),
+};
+
+function meanSigmoid(ptr: number, n: number): number {
+  const f32 = heap.f32;
+  let s = 0;
+  for (let i = 0; i < n; i++) s += 1 / (1 + Math.exp(-f32[(ptr >>> 2) + i]!));
+  return s / n;
 }

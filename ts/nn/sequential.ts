@@ -2,12 +2,14 @@ import { LatentkitError } from '../errors.js';
 import { Block, heap } from '../runtime/memory.js';
 import { Rng } from '../runtime/rng.js';
 import { kernels } from '../runtime/dispatch.js';
-import { assertChain, backwardChain, forwardChain, predictChain } from './chain.js';
-import { type LossName, lossCode } from './loss.js';
+import { assertChain, forwardChain, predictChain } from './chain.js';
+import { type LossName, lossCode, targetLoss } from './loss.js';
 import { type Matrix, type MatrixLike, asMatrix } from './matrix.js';
-import { type History, gatherRows, identityOrder, runEpochs } from './loop.js';
+import { type History, runEpochs } from './loop.js';
+import { MinibatchSource } from './minibatches.js';
 import { Optimizer, type OptimizerSpec } from './optimizer.js';
 import { type Stack, assertFiniteBlock } from './stack.js';
+import { type StepPlan, computeGradients, trainingStep } from './train-step.js';
 
 export interface TrainOptions {
   /** Default 'mse'. */
@@ -58,10 +60,10 @@ export class Sequential {
   readonly lossName: LossName;
   private readonly lossKind: number;
   private target: Block | null = null;
-  private order: Block | null = null;
+  private readonly source: MinibatchSource;
+  private readonly plan: StepPlan;
   private stepCount = 0;
   private disposed = false;
-  private readonly guard: boolean;
 
   constructor(stacks: readonly Stack[], opts: TrainOptions = {}, private readonly ownsStacks = false) {
     checkKeys(opts, ['loss', 'optimizer', 'seed', 'guardNonFinite'], 'training options');
@@ -69,9 +71,16 @@ export class Sequential {
     this.stacks = [...stacks];
     this.lossName = opts.loss ?? 'mse';
     this.lossKind = lossCode(this.lossName, 'the model');
-    this.guard = opts.guardNonFinite ?? true;
     this.rng = new Rng(opts.seed ?? 0);
     this.optimizer = new Optimizer(opts.optimizer ?? 'adam', this.stacks);
+    this.source = new MinibatchSource(this.rng);
+    this.plan = {
+      optimizer: this.optimizer,
+      terms: [{ chain: this.stacks, input: (rows) => this.stacks[0]!.inputBlock(rows).ptr, loss: targetLoss(this.lossName, () => this.target!.ptr, 'the model') }],
+      diverged: (opts.guardNonFinite ?? true)
+        ? (loss) => `training diverged: the loss is ${loss} at step ${this.stepCount + 1}; the parameters were left as they were before this step`
+        : null,
+    };
   }
 
   get inputSize(): number {
@@ -156,46 +165,35 @@ export class Sequential {
       asMatrix(validation.x, this.inputSize, 'validation x');
       asMatrix(validation.y, this.outputSize, 'validation y');
     }
-    this.order = identityOrder(this.order, rows);
-    const order = this.order;
+    this.source.attach(xm);
     return runEpochs({
-      rows, epochs: opts.epochs, batchSize: opts.batchSize, shuffle: opts.shuffle, rng: this.rng, order, signal: opts.signal, onEpoch: opts.onEpoch,
+      source: this.source, epochs: opts.epochs, batchSize: opts.batchSize, shuffle: opts.shuffle, signal: opts.signal, onEpoch: opts.onEpoch,
       step: (start, n) => {
-        gatherRows(xm.data, this.inputSize, order, start, n, this.stacks[0]!.inputBlock(n));
-        gatherRows(ym.data, this.outputSize, order, start, n, this.targetBlock(n));
+        this.source.copy(start, n, this.stacks[0]!.inputBlock(n));
+        this.source.copy(start, n, this.targetBlock(n), ym);
         return this.stepOnStaged(n);
       },
       validate: validation ? () => this.evaluate(validation.x, validation.y) : undefined,
     });
   }
 
-  /** @internal The step once input and target are in their blocks. */
+  /** The step once input and target are in their blocks. */
   private stepOnStaged(rows: number): number {
-    const loss = this.forwardBackward(rows);
-    this.optimizer.step();
+    this.checkStaged(rows);
+    const loss = trainingStep(this.plan, rows);
     this.stepCount++;
     return loss;
   }
 
-  /** Zero gradients, forward, loss, backward: everything of a step but the update. */
   private forwardBackward(rows: number): number {
-    const first = this.stacks[0]!;
-    const input = first.inputBlock(rows);
-    const target = this.targetBlock(rows);
-    assertFiniteBlock(input.ptr, rows, this.inputSize, 'training input');
-    assertFiniteBlock(target.ptr, rows, this.outputSize, 'training target');
-    for (const s of this.stacks) {
-      s.ensureCapacity(rows);
-      if (!s.frozen) s.zeroGradients();
-    }
-    const out = forwardChain(this.stacks, input.ptr, rows, true);
-    const last = this.stacks[this.stacks.length - 1]!;
-    const loss = kernels.loss(this.lossKind, out, target.ptr, 0, rows, this.outputSize, last.outputGradPtr, 1);
-    if (this.guard && !Number.isFinite(loss)) {
-      throw new LatentkitError(`training diverged: the loss is ${loss} at step ${this.stepCount + 1}; the parameters were left as they were before this step`);
-    }
-    backwardChain(this.stacks, rows);
-    return loss;
+    this.checkStaged(rows);
+    return computeGradients(this.plan, rows);
+  }
+
+  private checkStaged(rows: number): void {
+    assertFiniteBlock(this.stacks[0]!.inputBlock(rows).ptr, rows, this.inputSize, 'training input');
+    assertFiniteBlock(this.targetBlock(rows).ptr, rows, this.outputSize, 'training target');
+    for (const s of this.stacks) s.ensureCapacity(rows);
   }
 
   private targetBlock(rows: number): Block {
@@ -208,7 +206,7 @@ export class Sequential {
     this.optimizer.dispose();
     this.rng.dispose();
     if (this.target) heap.free(this.target);
-    if (this.order) heap.free(this.order);
+    this.source.dispose();
     if (this.ownsStacks) for (const s of this.stacks) s.dispose();
     this.disposed = true;
   }

@@ -287,26 +287,29 @@ export class Stack {
 
   /**
    * @internal Backward through the last forward pass from ∂L/∂output at outputGradPtr.
-   * Accumulates into the gradients unless frozen; writes ∂L/∂input to `dInput` when non-zero.
+   * Accumulates into the gradients when `accumulate` (a frozen stack, or a discriminator
+   * during the generator's step, only passes the gradient on); writes ∂L/∂input to `dInput`
+   * when non-zero. Adds no loss of its own (returns 0).
    */
-  backward(rows: number, dInput: number): void {
+  backward(rows: number, dInput: number, accumulate = !this.frozen): number {
     const last = this.layers.length - 1;
     for (let i = last; i >= 0; i--) {
       const l = this.layers[i]!;
       const x = i === 0 ? this.inputPtr : this.outs[i - 1]!.ptr;
       const dx = i === 0 ? dInput : this.douts[i - 1]!.ptr;
-      if (this.frozen && dx === 0) return;
+      if (!accumulate && dx === 0) return 0;
       // Dropped units pass no gradient; kept ones keep the output's sign, so f′ from y stays right.
       if (this.lastForwardDropped && i < last) kernels.mul(this.douts[i]!.ptr, this.masks[i]!.ptr, rows * l.outputs);
       const w = this.weightSources[i]!;
       const transposed = w.transposed ? 1 : 0;
       kernels.dense_backward_params(
         rows, l.inputs, l.outputs, x, this.outs[i]!.ptr, this.douts[i]!.ptr,
-        this.frozen ? 0 : w.grads.ptr + w.offset * 4, this.frozen ? 0 : this.grads.ptr + l.biasOffset * 4,
+        accumulate ? w.grads.ptr + w.offset * 4 : 0, accumulate ? this.grads.ptr + l.biasOffset * 4 : 0,
         l.activation.code, l.activation.alpha, transposed,
       );
       if (dx !== 0) kernels.dense_backward_input(rows, l.inputs, l.outputs, this.douts[i]!.ptr, w.params.ptr + w.offset * 4, dx, transposed);
     }
+    return 0;
   }
 
   /** @internal */

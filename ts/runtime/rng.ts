@@ -26,6 +26,7 @@ function arrayCount(count: number, what: string): void {
  * uses comes from one of these.
  */
 export class Rng {
+  /** @internal */
   readonly state: Block;
 
   constructor(seed: number | bigint = 0) {
@@ -34,10 +35,12 @@ export class Rng {
     kernels.rng_seed(this.state.ptr, lo, hi);
   }
 
+  /** @internal */
   uniform(out: Block, lo = 0, hi = 1, count = out.length): void {
     kernels.rng_uniform(this.state.ptr, out.ptr, count, lo, hi);
   }
 
+  /** @internal */
   normal(out: Block, mean = 0, std = 1, count = out.length): void {
     kernels.rng_normal(this.state.ptr, out.ptr, count, mean, std);
   }
@@ -73,8 +76,27 @@ export class Rng {
     return kernels.rng_below(this.state.ptr, n);
   }
 
-  /** Shuffles a block of u32 indices in place. */
-  shuffle(indices: Block, count = indices.length): void {
+  /**
+   * Shuffles `items` in place (Fisher–Yates on this generator's stream) and returns them: the
+   * same permutation latentkit's own minibatch order takes from the same state.
+   */
+  shuffle<T extends { length: number; [i: number]: unknown }>(items: T): T {
+    const n = items.length;
+    if (!Number.isSafeInteger(n) || n < 0) throw new LatentkitError('shuffle needs an array or typed array');
+    heap.scoped((scope) => {
+      const order = scope.alloc(n, `the order of ${n} items`);
+      const u32 = heap.u32;
+      for (let i = 0; i < n; i++) u32[order.index + i] = i;
+      this.shuffleBlock(order, n);
+      const idx = heap.u32.slice(order.index, order.index + n);
+      const copy = Array.from({ length: n }, (_, i) => items[i]);
+      for (let i = 0; i < n; i++) items[i] = copy[idx[i]!];
+    });
+    return items;
+  }
+
+  /** @internal Shuffles a block of u32 indices in place. */
+  shuffleBlock(indices: Block, count = indices.length): void {
     kernels.rng_shuffle(this.state.ptr, indices.ptr, count);
   }
 

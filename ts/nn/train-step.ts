@@ -1,0 +1,70 @@
+// The one training step every model composes: zero the gradients of what this step trains →
+// for each loss term, forward through its chain, one loss call, backward through what needs a
+// gradient → the non-finite guard → one optimizer pass → the scalar loss. A GAN runs it k times
+// for the discriminator and once for the generator; an autoencoder, a classifier and a
+// Sequential once per minibatch. Nothing here allocates.
+import { LatentkitError } from '../errors.js';
+import type { LossUnit } from './loss.js';
+import type { Optimizer } from './optimizer.js';
+import type { Stack } from './stack.js';
+
+/** A link of a chain: a stack, or a step between stacks (a conditional GAN's label columns, a code penalty). */
+export interface ChainNode {
+  /** Forward from the rows at byte offset `x`; returns the output's offset. */
+  forward(x: number, rows: number, training: boolean): number;
+  /** Where the next link writes ∂L/∂output, and that output's width. */
+  readonly outputGradPtr: number;
+  readonly outputSize: number;
+  /**
+   * Backward from ∂L/∂output at outputGradPtr, writing ∂L/∂input to `dInput` when non-zero and
+   * accumulating parameter gradients when `accumulate`; returns any loss the link adds itself.
+   */
+  backward(rows: number, dInput: number, accumulate: boolean): number;
+}
+
+/** One term of a step's loss: rows through a chain into a loss. */
+export interface LossTerm {
+  readonly chain: readonly ChainNode[];
+  /** The input rows' byte offset, fetched when the term runs (so inputs drawn from an RNG keep their order). */
+  readonly input: (rows: number) => number;
+  readonly loss: LossUnit;
+}
+
+export interface StepPlan {
+  /** Updates the unfrozen stacks it owns: these are zeroed, accumulate, and change; every other link only passes gradients. */
+  readonly optimizer: Optimizer;
+  readonly terms: readonly LossTerm[];
+  /** Stop before the update when the loss is NaN or ±Inf, with this message (null: no guard). */
+  readonly diverged: ((loss: number) => string) | null;
+}
+
+/** Zero → forward → loss → backward for every term; returns the summed loss. Nothing is updated. */
+export function computeGradients(plan: StepPlan, rows: number): number {
+  const trained = plan.optimizer.trainable;
+  for (const s of trained) s.zeroGradients();
+  let total = 0;
+  for (const term of plan.terms) {
+    const chain = term.chain;
+    let x = term.input(rows);
+    for (const node of chain) x = node.forward(x, rows, true);
+    const last = chain[chain.length - 1]!;
+    let loss = term.loss.apply(x, rows, last.outputSize, last.outputGradPtr);
+    // Below the first link this step trains, nothing needs a gradient.
+    const first = chain.findIndex((n) => trained.includes(n as Stack));
+    if (first >= 0) {
+      for (let i = chain.length - 1; i >= first; i--) {
+        loss += chain[i]!.backward(rows, i > first ? chain[i - 1]!.outputGradPtr : 0, trained.includes(chain[i] as Stack));
+      }
+    }
+    total += loss;
+  }
+  if (plan.diverged && !Number.isFinite(total)) throw new LatentkitError(plan.diverged(total));
+  return total;
+}
+
+/** One optimizer step: the gradients, the guard, then the update. Returns the loss before the update. */
+export function trainingStep(plan: StepPlan, rows: number): number {
+  const loss = computeGradients(plan, rows);
+  plan.optimizer.step();
+  return loss;
+}
