@@ -311,20 +311,19 @@ async function trainGan(s) {
   if (gan.iterations >= s.iterations) console.log(`the checkpoint has trained ${gan.iterations} iterations, --iterations is ${s.iterations}: nothing left to train`);
   const bar = progress('train-gan iteration', s.iterations);
   const chunk = 25;
+  const stepOptions = labels ? { labels: labels.labels } : {};
   while (gan.iterations < s.iterations && !interrupted) {
+    // Yield to the event loop every few iterations, so Ctrl-C is seen between two of them.
     await yieldToEvents();
-    if (interrupted) break;
-    gan.fit(x, {
-      iterations: Math.min(chunk, s.iterations - gan.iterations), signal: controller.signal, ...(labels && { labels: labels.labels }),
-      onStep: (st) => {
-        const i = st.iteration;
-        if (i % 10 === 0 || i === s.iterations) bar(i, `lossD ${st.lossD.toFixed(3)} lossG ${st.lossG.toFixed(3)} D(x) ${st.dReal.toFixed(2)} D(G(z)) ${st.dFake.toFixed(2)}`);
-        if (i % s['checkpoint-every'] === 0) writeFileAtomic(ckpt, checkpoint(gan));
-        if (s['png-every'] > 0 && i % s['png-every'] === 0) {
-          writeFileSync(pngPath, samplePng(gan, 64, { seed: 1 }, data.width, data.height));
-        }
-      },
-    });
+    for (let n = 0; n < chunk && gan.iterations < s.iterations && !interrupted; n++) {
+      const st = gan.trainStep(x, stepOptions);
+      const i = st.iteration;
+      if (i % 10 === 0 || i === s.iterations) bar(i, `lossD ${st.lossD.toFixed(3)} lossG ${st.lossG.toFixed(3)} D(x) ${st.dReal.toFixed(2)} D(G(z)) ${st.dFake.toFixed(2)}`);
+      if (i % s['checkpoint-every'] === 0) writeFileAtomic(ckpt, checkpoint(gan));
+      if (s['png-every'] > 0 && i % s['png-every'] === 0) {
+        writeFileSync(pngPath, samplePng(gan, 64, { seed: 1 }, data.width, data.height));
+      }
+    }
   }
   exitIfInterrupted(gan, ckpt);
   writeFileAtomic(ckpt, checkpoint(gan));

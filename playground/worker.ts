@@ -169,14 +169,11 @@ function trainSlice(): void {
   } else if (model?.kind === 'gan') {
     const gan = model.gan;
     if (gan.conditions > 0 && !data!.trainLabels) throw new Error(`this GAN is conditioned on ${gan.conditions} classes: train it on MNIST, whose digits are labelled`);
-    gan.fit(model.real, {
-      iterations: 1_000_000,
-      ...(gan.conditions > 0 && { labels: data!.trainLabels! }),
-      onStep: (s) => {
-        stats.lossD += s.lossD; stats.lossG += s.lossG; stats.dReal += s.dReal; stats.dFake += s.dFake; stats.n++;
-        return performance.now() < until;
-      },
-    });
+    const opts = gan.conditions > 0 ? { labels: data!.trainLabels! } : {};
+    while (performance.now() < until) {
+      const st = gan.trainStep(model.real, opts);
+      stats.lossD += st.lossD; stats.lossG += st.lossG; stats.dReal += st.dReal; stats.dFake += st.dFake; stats.n++;
+    }
   }
 }
 

@@ -82,7 +82,7 @@ export const KERNELS = {
     export: 'lk_dense_backward_params_columns',
     args: ['m:usize', 'k:usize', 'n:usize', 'x:ptr', 'y:ptr', 'dy:ptr', 'dw:ptr', 'db:ptr', 'activation:u32', 'alpha:f32', 'transposed:u32'],
     split: { kind: 'columns', over: 'n', align: 8, work: ['m', 'k', 'n'], minWork: DENSE_WORK },
-    trace: (a) => `d${rows(a.m!, a.n!)} → dW ${rows(a.k!, a.n!)}${a.dw === 0 ? ' (frozen: dz only)' : ''}`,
+    trace: (a) => (a.dw === 0 ? `d${rows(a.m!, a.n!)}, no dW (passes the gradient on)` : `d${rows(a.m!, a.n!)} → dW ${rows(a.k!, a.n!)}`),
   },
   dense_backward_input: {
     export: 'lk_dense_backward_input_columns',
