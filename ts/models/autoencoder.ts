@@ -7,7 +7,7 @@ import { assertChain } from '../nn/chain.js';
 import { type History, runEpochs } from '../nn/loop.js';
 import { type LossName, lossCode, targetLoss } from '../nn/loss.js';
 import { MinibatchSource } from '../nn/minibatches.js';
-import { type ChainNode, type StepPlan, trainingStep } from '../nn/train-step.js';
+import { type ChainNode, type StepPlan, divergenceGuard, trainingStep } from '../nn/train-step.js';
 import { type Matrix, type MatrixLike, asMatrix } from '../nn/matrix.js';
 import { Optimizer, type OptimizerSpec } from '../nn/optimizer.js';
 import { checkKeys } from '../nn/sequential.js';
@@ -111,9 +111,7 @@ export class Autoencoder {
         input: (rows) => this.corruptedInput(rows),
         loss: targetLoss(this.lossName, () => (this.denoising ? this.target! : encoder.inputBlock(0)).ptr, 'the autoencoder'),
       }],
-      diverged: (opts.guardNonFinite ?? true)
-        ? (loss) => `training diverged: the loss is ${loss} at step ${this.stepCount + 1}; the parameters were left as they were before this step`
-        : null,
+      diverged: divergenceGuard(opts.guardNonFinite ?? true, () => this.stepCount),
     };
   }
 
@@ -221,8 +219,6 @@ export class Autoencoder {
   }
 
   private stepOnStaged(rows: number): number {
-    this.encoder.ensureCapacity(rows);
-    this.decoder.ensureCapacity(rows);
     assertFiniteBlock(this.encoder.inputBlock(rows).ptr, rows, this.inputSize, 'Autoencoder input');
     const loss = trainingStep(this.plan, rows);
     this.stepCount++;

@@ -123,7 +123,7 @@ export class GAN {
   /** The real rows: order, cursor and the one-hot labels of a conditional GAN. */
   private readonly source: MinibatchSource;
   /** The data `source` holds, as the caller passed it (a trainStep with the same arrays reuses it). */
-  private bound: { real: MatrixLike; labels: ArrayLike<number> | undefined; labelArray: ArrayLike<number> | null } | null = null;
+  private bound: { real: MatrixLike; labels: ArrayLike<number> | undefined; x: Matrix; labelArray: ArrayLike<number> | null } | null = null;
   /** Conditional GANs: ∂L/∂[x, y] from the discriminator, before the label columns are dropped. */
   private dInput: Block | null = null;
   /** Conditional GANs: the labels the generator step drew. */
@@ -260,13 +260,13 @@ export class GAN {
 
   /** Attaches the training rows (and labels) to the minibatch source, checking them unless they are the ones attached. */
   private bind(real: MatrixLike, labels: ArrayLike<number> | undefined): Matrix {
-    if (this.bound && this.bound.real === real && this.bound.labels === labels) return asMatrix(real, this.sampleSize, 'GAN real samples');
-    const x = asMatrix(real, this.sampleSize, 'GAN fit real samples');
+    if (this.bound && this.bound.real === real && this.bound.labels === labels) return this.bound.x;
+    const x = asMatrix(real, this.sampleSize, 'GAN real samples');
     const rows = x.shape[0];
     const labelArray = this.checkLabels(labels, rows, x.shape[1]);
     if (rows < this.batchSize) throw new LatentkitError(`the training set [${rows}, ${x.shape[1]}] has fewer rows than the batch size ${this.batchSize}`);
     this.source.attach(x, labelArray ? { labels: labelArray, classes: this.conditions } : null);
-    this.bound = { real, labels, labelArray };
+    this.bound = { real, labels, x, labelArray };
     return x;
   }
 

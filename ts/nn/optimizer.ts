@@ -101,15 +101,15 @@ export class Optimizer {
     (this.config as Resolved).lr = v;
   }
 
-  /** The stacks a step trains: this optimizer's unfrozen ones. */
-  get trainable(): readonly Stack[] {
-    return this.stacks.filter((s) => !s.frozen);
+  /** Whether a step trains `s`: one of this optimizer's stacks, not frozen. */
+  trains(s: unknown): boolean {
+    return this.stacks.includes(s as Stack) && !(s as Stack).frozen;
   }
 
   /** Applies the accumulated gradients of every unfrozen stack; returns the global gradient norm when clipping. */
   step(): number {
     const c = this.config;
-    const live = this.trainable;
+    const live = this.stacks.filter((s) => !s.frozen);
     let norm = NaN;
     if (c.clipNorm > 0) {
       let sq = 0;

@@ -9,7 +9,7 @@ import { type History, runEpochs } from './loop.js';
 import { MinibatchSource } from './minibatches.js';
 import { Optimizer, type OptimizerSpec } from './optimizer.js';
 import { type Stack, assertFiniteBlock } from './stack.js';
-import { type StepPlan, computeGradients, trainingStep } from './train-step.js';
+import { type StepPlan, computeGradients, divergenceGuard, trainingStep } from './train-step.js';
 
 export interface TrainOptions {
   /** Default 'mse'. */
@@ -77,9 +77,7 @@ export class Sequential {
     this.plan = {
       optimizer: this.optimizer,
       terms: [{ chain: this.stacks, input: (rows) => this.stacks[0]!.inputBlock(rows).ptr, loss: targetLoss(this.lossName, () => this.target!.ptr, 'the model') }],
-      diverged: (opts.guardNonFinite ?? true)
-        ? (loss) => `training diverged: the loss is ${loss} at step ${this.stepCount + 1}; the parameters were left as they were before this step`
-        : null,
+      diverged: divergenceGuard(opts.guardNonFinite ?? true, () => this.stepCount),
     };
   }
 

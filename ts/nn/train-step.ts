@@ -6,7 +6,6 @@
 import { LatentkitError } from '../errors.js';
 import type { LossUnit } from './loss.js';
 import type { Optimizer } from './optimizer.js';
-import type { Stack } from './stack.js';
 
 /** A link of a chain: a stack, or a step between stacks (a conditional GAN's label columns, a code penalty). */
 export interface ChainNode {
@@ -38,10 +37,18 @@ export interface StepPlan {
   readonly diverged: ((loss: number) => string) | null;
 }
 
+/**
+ * The guard of a model whose updates are counted by `steps()`: the message names the step that
+ * diverged. Null (no guard) when `on` is false.
+ */
+export function divergenceGuard(on: boolean, steps: () => number): StepPlan['diverged'] {
+  return on ? (loss) => `training diverged: the loss is ${loss} at step ${steps() + 1}; the parameters were left as they were before this step` : null;
+}
+
 /** Zero → forward → loss → backward for every term; returns the summed loss. Nothing is updated. */
 export function computeGradients(plan: StepPlan, rows: number): number {
-  const trained = plan.optimizer.trainable;
-  for (const s of trained) s.zeroGradients();
+  const opt = plan.optimizer;
+  for (const s of opt.stacks) if (!s.frozen) s.zeroGradients();
   let total = 0;
   for (const term of plan.terms) {
     const chain = term.chain;
@@ -50,10 +57,10 @@ export function computeGradients(plan: StepPlan, rows: number): number {
     const last = chain[chain.length - 1]!;
     let loss = term.loss.apply(x, rows, last.outputSize, last.outputGradPtr);
     // Below the first link this step trains, nothing needs a gradient.
-    const first = chain.findIndex((n) => trained.includes(n as Stack));
+    const first = chain.findIndex((n) => opt.trains(n));
     if (first >= 0) {
       for (let i = chain.length - 1; i >= first; i--) {
-        loss += chain[i]!.backward(rows, i > first ? chain[i - 1]!.outputGradPtr : 0, trained.includes(chain[i] as Stack));
+        loss += chain[i]!.backward(rows, i > first ? chain[i - 1]!.outputGradPtr : 0, opt.trains(chain[i]));
       }
     }
     total += loss;

@@ -100,43 +100,38 @@ pub trait Microkernel {
     unsafe fn tile(kc: usize, a: *const f32, b: *const f32, c: *mut f32, rsc: usize, mr: usize, nr: usize, start: Start);
 }
 
-/// The scalar twin: 4 × 8 over plain arrays, for targets without SIMD and as the reference.
-pub struct Sgemm4x8Scalar;
-impl Microkernel for Sgemm4x8Scalar {
-    const MR: usize = 4;
-    type V = Scalar;
-    #[inline(always)]
-    unsafe fn tile(kc: usize, a: *const f32, b: *const f32, c: *mut f32, rsc: usize, mr: usize, nr: usize, start: Start) {
-        sgemm_mrx8::<Scalar, 4>(kc, a, b, c, rsc, mr, nr, start)
-    }
+/// A 4 × 8 [`Microkernel`] over the vector type `$v`: [`sgemm_mrx8`] at MR = 4.
+macro_rules! microkernel_4x8 {
+    ($(#[$meta:meta])* $name:ident, $v:ty) => {
+        $(#[$meta])*
+        pub struct $name;
+        $(#[$meta])*
+        impl Microkernel for $name {
+            const MR: usize = 4;
+            type V = $v;
+            #[inline(always)]
+            unsafe fn tile(kc: usize, a: *const f32, b: *const f32, c: *mut f32, rsc: usize, mr: usize, nr: usize, start: Start) {
+                sgemm_mrx8::<$v, 4>(kc, a, b, c, rsc, mr, nr, start)
+            }
+        }
+    };
 }
 
-/// The production kernel on wasm: 8 v128 accumulators, B rows as two v128 loads, A
-/// broadcast with `v128.load32_splat`.
-#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-pub struct Sgemm4x8Simd128;
-#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-impl Microkernel for Sgemm4x8Simd128 {
-    const MR: usize = 4;
-    type V = crate::simd::Simd128;
-    #[inline(always)]
-    unsafe fn tile(kc: usize, a: *const f32, b: *const f32, c: *mut f32, rsc: usize, mr: usize, nr: usize, start: Start) {
-        sgemm_mrx8::<crate::simd::Simd128, 4>(kc, a, b, c, rsc, mr, nr, start)
-    }
-}
-
-/// The same kernel with SSE2, the native build's: `cargo test` exercises vector code.
-#[cfg(target_arch = "x86_64")]
-pub struct Sgemm4x8Sse2;
-#[cfg(target_arch = "x86_64")]
-impl Microkernel for Sgemm4x8Sse2 {
-    const MR: usize = 4;
-    type V = crate::simd::Sse2;
-    #[inline(always)]
-    unsafe fn tile(kc: usize, a: *const f32, b: *const f32, c: *mut f32, rsc: usize, mr: usize, nr: usize, start: Start) {
-        sgemm_mrx8::<crate::simd::Sse2, 4>(kc, a, b, c, rsc, mr, nr, start)
-    }
-}
+microkernel_4x8!(
+    /// The scalar twin, over plain arrays: for targets without SIMD and as the reference.
+    Sgemm4x8Scalar, Scalar
+);
+microkernel_4x8!(
+    /// The production kernel on wasm: 8 v128 accumulators, B rows as two v128 loads, A
+    /// broadcast with `v128.load32_splat`.
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    Sgemm4x8Simd128, crate::simd::Simd128
+);
+microkernel_4x8!(
+    /// The same kernel with SSE2, the native build's: `cargo test` exercises vector code.
+    #[cfg(target_arch = "x86_64")]
+    Sgemm4x8Sse2, crate::simd::Sse2
+);
 
 /// `K::tile` as one out-of-line function per kernel, which the syrk driver calls: a call per
 /// tile costs nothing next to its kc·MR·8 multiply–adds, and one copy keeps the module small.
