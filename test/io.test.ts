@@ -169,6 +169,15 @@ describe('save and load', () => {
     expect(rejected).toBeGreaterThan(700);
   });
 
+  it('model kinds register themselves: the file code names no model, and a non-model gets the list of kinds', () => {
+    const src = readFileSync(join(process.cwd(), 'ts/io/model.ts'), 'utf8');
+    expect(src).not.toMatch(/instanceof|\b(Autoencoder|GAN|Classifier)\b|'(autoencoder|gan|classifier)'/);
+    expect(() => save({} as never)).toThrow(/save: expected a model of a known kind \(stack, autoencoder, gan, classifier\)/);
+    const unknown = decodeSafetensors(save(mlp([2, 3], { seed: 1 })));
+    const arch = JSON.parse(unknown.metadata.architecture!);
+    expect(() => load(encodeSafetensors(unknown.tensors, { ...unknown.metadata, architecture: JSON.stringify({ ...arch, kind: 'vae' }) }))).toThrow(/unknown latentkit model kind "vae"/);
+  });
+
   it('writes files atomically and loads them back', () => {
     const dir = mkdtempSync(join(tmpdir(), 'lk-'));
     const path = join(dir, 'model.safetensors');

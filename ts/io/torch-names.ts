@@ -27,11 +27,11 @@ export function sequentialIndices(s: StackLayout): number[] {
 }
 
 /**
- * `[weight, bias]` names of layer i of module `name` in a model of `kind`. Version 2 files use
- * Sequential indices (a lone stack's names have no prefix, as in a bare nn.Sequential); version 1
+ * `[weight, bias]` names of layer i of module `name`. Version 2 files use Sequential indices,
+ * under the module's name when `prefixed` (a lone stack's are not, as a bare nn.Sequential's); version 1
  * files numbered the layers 0, 1, 2, … under the module's name (`layers` for a lone stack).
  */
-export function layerTensorNames(version: '1' | '2', kind: string, name: string, s: StackLayout, i: number): [string, string] {
-  const prefix = version === '1' ? `${name}.${i}` : `${kind === 'stack' ? '' : `${name}.`}${sequentialIndices(s)[i]}`;
+export function layerTensorNames(version: '1' | '2', prefixed: boolean, name: string, s: StackLayout, i: number): [string, string] {
+  const prefix = version === '1' ? `${name}.${i}` : `${prefixed ? `${name}.` : ''}${sequentialIndices(s)[i]}`;
   return [`${prefix}.weight`, `${prefix}.bias`];
 }

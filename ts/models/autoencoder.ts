@@ -9,7 +9,8 @@ import { type LossName, lossCode, targetLoss } from '../nn/loss.js';
 import { MinibatchSource } from '../nn/minibatches.js';
 import { type ChainNode, type StepPlan, divergenceGuard, trainingStep } from '../nn/train-step.js';
 import { type Matrix, type MatrixLike, asMatrix } from '../nn/matrix.js';
-import { Optimizer, type OptimizerSpec } from '../nn/optimizer.js';
+import { Optimizer, type OptimizerConfig, type OptimizerSpec } from '../nn/optimizer.js';
+import type { ModelKind } from '../io/model-kind.js';
 import { checkKeys } from '../nn/sequential.js';
 import { Stack, assertFiniteBlock } from '../nn/stack.js';
 
@@ -324,3 +325,19 @@ function checkCorruption(c: Corruption | undefined): Corruption | null {
   }
   throw new LatentkitError(`unknown corruption ${JSON.stringify(c)}; expected { type: 'gaussian', std } or { type: 'masking', rate }`);
 }
+
+export const autoencoderKind: ModelKind<Autoencoder> = {
+  kind: 'autoencoder',
+  prefixed: true,
+  is: (m): m is Autoencoder => m instanceof Autoencoder,
+  modules: (ae) => [['encoder', ae.encoder], ['decoder', ae.decoder]],
+  optimizers: (ae) => [['optimizer', ae.optimizer]],
+  options: (ae) => ({ loss: ae.lossName, denoising: ae.denoising, sparsity: ae.sparsity }),
+  build: (ctx, o) => new Autoencoder({
+    encoder: ctx.module('encoder'), decoder: ctx.module('decoder'), loss: o.loss as 'mse', optimizer: o.optimizer as OptimizerConfig,
+    ...(o.denoising ? { denoising: o.denoising as Corruption } : {}), sparsity: (o.sparsity as number) ?? 0,
+  }),
+  rng: (ae) => ae.rng,
+  trainingState: (ae) => ae.trainingState(),
+  restoreTrainingState: (ae, s) => ae.restoreTrainingState(s),
+};

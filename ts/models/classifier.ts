@@ -3,6 +3,7 @@ import { assertChain } from '../nn/chain.js';
 import type { History } from '../nn/loop.js';
 import { type Matrix, type MatrixLike, asMatrix, positiveInt } from '../nn/matrix.js';
 import type { OptimizerSpec } from '../nn/optimizer.js';
+import type { ModelKind } from '../io/model-kind.js';
 import { Sequential, checkKeys } from '../nn/sequential.js';
 import { Stack } from '../nn/stack.js';
 
@@ -191,3 +192,21 @@ export class Classifier {
     return { data: y, shape: [rows, c] };
   }
 }
+
+export const classifierKind: ModelKind<Classifier> = {
+  kind: 'classifier',
+  prefixed: true,
+  is: (m): m is Classifier => m instanceof Classifier,
+  modules: (clf) => [...clf.body.map((s, i) => [`body${i}`, s] as [string, Stack]), ['head', clf.head]],
+  optimizers: (clf) => [['optimizer', clf.model.optimizer]],
+  options: (clf) => ({ frozenBody: clf.body.map((s) => s.frozen) }),
+  build: (ctx, o) => {
+    const bodies = ctx.names.filter((k) => /^body\d+$/.test(k)).sort((a, b) => Number(a.slice(4)) - Number(b.slice(4))).map((n) => ctx.module(n));
+    const clf = new Classifier({ body: bodies, head: ctx.module('head'), optimizer: o.optimizer as OptimizerSpec });
+    ((o.frozenBody as boolean[]) ?? []).forEach((f, i) => {
+      if (f && bodies[i]) bodies[i]!.freeze();
+    });
+    return clf;
+  },
+  rng: (clf) => clf.model.rng,
+};

@@ -10,6 +10,7 @@ import { type ChainNode, type StepPlan, trainingStep } from '../nn/train-step.js
 import { Optimizer, type OptimizerSpec } from '../nn/optimizer.js';
 import { MLP } from '../nn/mlp.js';
 import { checkKeys } from '../nn/sequential.js';
+import type { ModelKind } from '../io/model-kind.js';
 import { Stack, assertFiniteBlock } from '../nn/stack.js';
 
 export interface GanOptions {
@@ -427,3 +428,38 @@ export class GAN {
     this.discriminator.assertLive();
   }
 }
+
+export const ganKind: ModelKind<GAN> = {
+  kind: 'gan',
+  prefixed: true,
+  is: (m): m is GAN => m instanceof GAN,
+  modules: (gan) => {
+    const mods: [string, Stack][] = [['generator', gan.generator], ['discriminator', gan.discriminator]];
+    return gan.generatorEma ? [...mods, ['generatorEma', gan.generatorEma]] : mods;
+  },
+  optimizers: (gan) => [['optimizerD', gan.optimizerD], ['optimizerG', gan.optimizerG]],
+  options: (gan) => ({
+    ...(gan.conditions > 0 && { conditions: gan.conditions }),
+    noise: { dim: gan.noiseDim, distribution: gan.noiseDistribution }, k: gan.k, batchSize: gan.batchSize, generatorLoss: gan.generatorLoss,
+    labelSmoothing: gan.labelSmoothing, ...(gan.emaDecay !== null && { ema: { decay: gan.emaDecay } }),
+  }),
+  build: (ctx, o) => {
+    const gan = new GAN({
+      generator: ctx.module('generator'), discriminator: ctx.module('discriminator'), ...(o.conditions !== undefined && { conditions: o.conditions as number }),
+      noise: o.noise as GanOptions['noise'], k: o.k as number, batchSize: o.batchSize as number, generatorLoss: o.generatorLoss as GanOptions['generatorLoss'],
+      labelSmoothing: o.labelSmoothing as number, optimizerD: o.optimizerD as OptimizerSpec, optimizerG: o.optimizerG as OptimizerSpec,
+      ...(o.ema !== undefined && { ema: o.ema as { decay: number } }),
+    });
+    // The GAN owns its average: copy the saved one in, then let the loaded copy go.
+    const saved = ctx.optional('generatorEma');
+    if (gan.generatorEma && !saved) throw new LatentkitError('corrupt latentkit model: a GAN with ema needs module generatorEma');
+    if (saved) {
+      gan.restoreEma(saved);
+      ctx.release(saved);
+    }
+    return gan;
+  },
+  rng: (gan) => gan.rng,
+  trainingState: (gan) => gan.trainingState(),
+  restoreTrainingState: (gan, s) => gan.restoreTrainingState(s),
+};

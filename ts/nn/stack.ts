@@ -6,6 +6,7 @@ import { type ActivationSpec, type ResolvedActivation, activationToSpec, resolve
 import { type InitName, defaultInit, initCode } from './init.js';
 import { predictChain } from './chain.js';
 import { type MatrixLike, type Matrix, asMatrix, positiveInt } from './matrix.js';
+import type { ModelKind } from '../io/model-kind.js';
 
 export interface StackOptions {
   /** Hidden layers' activation (default 'relu'). */
@@ -380,3 +381,14 @@ function firstNonFinite(values: Float32Array): number {
   for (let i = 0; i < values.length; i++) if (!Number.isFinite(values[i]!)) return i;
   return -1;
 }
+
+/** A lone stack in a file: module `layers`, its tensors named as a bare nn.Sequential's. */
+export const stackKind: ModelKind<Stack> = {
+  kind: 'stack',
+  prefixed: false,
+  is: (m): m is Stack => m instanceof Stack,
+  modules: (s) => [['layers', s]],
+  optimizers: () => [],
+  options: () => ({}),
+  build: (ctx) => ctx.module('layers'),
+};
