@@ -1,6 +1,6 @@
 // The training worker: owns the data and the model, trains in slices of ~50 ms between
 // messages so pause/reset act at once, and posts a frame of charts and pictures ~5 times a second.
-import { Autoencoder, GAN, PCA, Rng, checkpoint, idxImages, load, mlp, readIdx, sampleRing, save, setThreads, threads } from 'latentkit';
+import { Autoencoder, GAN, PCA, Rng, checkpoint, idxImages, load, minibatches, mlp, readIdx, sampleRing, save, setThreads, threads } from 'latentkit';
 import type { Matrix, Stack } from 'latentkit';
 import { type AeConfig, type DataSource, type DatasetInfo, type FromWorker, type GanConfig, GRID, INTERPOLATION_STEPS, type ModelConfig, SAMPLE_SEED, STRIP, type ToWorker } from './protocol';
 
@@ -17,21 +17,39 @@ interface Dataset {
   heldOut: Matrix;
 }
 
+/** An autoencoder's minibatches: seeded shuffled passes over the training rows, one after another. */
+class Passes {
+  /** Passes completed. */
+  epoch = 0;
+  private batches: Iterator<{ x: Matrix }> | null = null;
+
+  constructor(
+    private readonly rows: Matrix,
+    private readonly batchSize: number,
+  ) {}
+
+  next(): Matrix {
+    for (;;) {
+      this.batches ??= minibatches(this.rows, this.batchSize, { seed: this.epoch + 1 });
+      const b = this.batches.next();
+      if (!b.done) return b.value.x;
+      this.batches = null;
+      this.epoch++;
+    }
+  }
+}
+
+type Model = { loaded: string | null; stacks: Stack[] } & ({ kind: 'ae'; ae: Autoencoder; batchSize: number; passes: Passes | null } | { kind: 'gan'; gan: GAN; real: Matrix });
+
 let data: Dataset | null = null;
-let model: { kind: 'ae'; ae: Autoencoder; stacks: Stack[] } | { kind: 'gan'; gan: GAN; stacks: Stack[]; real: Matrix } | null = null;
+let model: Model | null = null;
 let running = false;
-let loadedName: string | null = null;
-let epoch = 0;
-let cursor = 0;
-let order: Uint32Array = new Uint32Array(0);
-let batch = new Float32Array(0);
-const rng = new Rng(1);
 let stats = { n: 0, loss: 0, lossD: 0, lossG: 0, dReal: 0, dFake: 0, since: performance.now() };
 let lastFrame = 0;
 
 const post = (m: FromWorker, transfer: Transferable[] = []) => (self as unknown as Worker).postMessage(m, transfer);
 const fail = (e: unknown) => post({ type: 'error', message: e instanceof Error ? e.message : String(e) });
-const postState = () => post({ type: 'state', running, model: model?.kind ?? null, loaded: loadedName });
+const postState = () => post({ type: 'state', running, model: model?.kind ?? null, loaded: model?.loaded ?? null });
 
 async function fetchIdx(url: string): Promise<ReturnType<typeof readIdx>> {
   const res = await fetch(url);
@@ -78,7 +96,6 @@ function disposeModel(): void {
   else model.gan.dispose();
   model.stacks.forEach((s) => s.dispose());
   model = null;
-  loadedName = null;
 }
 
 function build(config: ModelConfig): void {
@@ -91,17 +108,7 @@ function build(config: ModelConfig): void {
   } else {
     model = buildGan(config, f);
   }
-  epoch = 0;
-  newPass(data, config.mode === 'ae' ? config.batchSize : 0);
   resetStats();
-}
-
-/** A fresh shuffled pass over the training rows, in autoencoder minibatches of `batchRows` (GANs draw their own). */
-function newPass(d: Dataset, batchRows: number): void {
-  const rows = d.train.shape[0];
-  cursor = rows;
-  order = Uint32Array.from({ length: rows }, (_, i) => i);
-  batch = new Float32Array(Math.min(batchRows, rows) * d.info.features);
 }
 
 /** What a GAN trains on: images in [−1, 1] to match the generator's tanh, points as they are. */
@@ -113,7 +120,7 @@ function buildAe(c: AeConfig, f: number) {
   const encoder = mlp([f, ...c.hidden, c.code], { activation: 'relu', outputActivation: 'linear', seed: c.seed });
   const decoder = mlp([c.code, ...[...c.hidden].reverse(), f], { activation: 'relu', outputActivation: 'linear', seed: c.seed + 1 });
   const ae = new Autoencoder({ encoder, decoder, loss: 'bce-with-logits', optimizer: { type: 'adam', lr: c.lr }, seed: c.seed + 2 });
-  return { kind: 'ae' as const, ae, stacks: [encoder, decoder] };
+  return { kind: 'ae' as const, ae, stacks: [encoder, decoder], batchSize: c.batchSize, passes: null, loaded: null };
 }
 
 function buildGan(c: GanConfig, f: number) {
@@ -127,43 +134,19 @@ function buildGan(c: GanConfig, f: number) {
     generator, discriminator, conditions, noise: { dim: c.noiseDim, distribution: 'normal' }, k: c.k, batchSize: Math.min(c.batchSize, data!.train.shape[0]), generatorLoss: c.loss,
     optimizerD: { type: 'adam', lr: c.lrD, beta1: 0.5 }, optimizerG: { type: 'adam', lr: c.lrG, beta1: 0.5 }, seed: c.seed + 2,
   });
-  return { kind: 'gan' as const, gan, stacks: [generator, discriminator], real: ganRows(data!) };
+  return { kind: 'gan' as const, gan, stacks: [generator, discriminator], real: ganRows(data!), loaded: null };
 }
 
 function resetStats(): void {
   stats = { n: 0, loss: 0, lossD: 0, lossG: 0, dReal: 0, dFake: 0, since: performance.now() };
 }
 
-function shuffle(a: Uint32Array): void {
-  for (let i = a.length - 1; i > 0; i--) {
-    const j = rng.below(i + 1);
-    const t = a[i]!;
-    a[i] = a[j]!;
-    a[j] = t;
-  }
-}
-
-/** The next minibatch of the shuffled training rows, copied into `batch`. */
-function nextBatch(x: Matrix): Matrix {
-  const f = x.shape[1];
-  const m = batch.length / f;
-  for (let r = 0; r < m; r++) {
-    if (cursor >= order.length) {
-      shuffle(order);
-      cursor = 0;
-      epoch++;
-    }
-    const row = order[cursor++]!;
-    batch.set(x.data.subarray(row * f, row * f + f), r * f);
-  }
-  return { data: batch, shape: [m, f] };
-}
-
 function trainSlice(): void {
   const until = performance.now() + SLICE_MS;
   if (model?.kind === 'ae') {
+    const passes = (model.passes ??= new Passes(data!.train, Math.min(model.batchSize, data!.train.shape[0])));
     while (performance.now() < until) {
-      stats.loss += model.ae.trainStep(nextBatch(data!.train));
+      stats.loss += model.ae.trainStep(passes.next());
       stats.n++;
     }
   } else if (model?.kind === 'gan') {
@@ -190,7 +173,7 @@ function frame(): void {
     const codes = ae.codeSize === 2 ? ae.encode(data.heldOut).data : null;
     post({
       type: 'frame',
-      frame: { mode: 'ae', iteration: ae.steps, epoch, trainLoss: stats.loss / n, heldOutLoss: ae.loss(data.heldOut), inputs: strip.data.slice(), reconstructions: recon, codes, itPerSec, running },
+      frame: { mode: 'ae', iteration: ae.steps, epoch: model.passes?.epoch ?? 0, trainLoss: stats.loss / n, heldOutLoss: ae.loss(data.heldOut), inputs: strip.data.slice(), reconstructions: recon, codes, itPerSec, running },
     });
   } else {
     const gan = model.gan;
@@ -263,16 +246,14 @@ function adopt(bytes: Uint8Array, name: string): void {
   if (m instanceof GAN) {
     if (data && m.generator.outputSize !== data.info.features) throw new Error(`${name} generates ${m.generator.outputSize} values per sample but the data has ${data.info.features}`);
     disposeModel();
-    model = { kind: 'gan', gan: m, stacks: [m.generator, m.discriminator, ...(m.generatorEma ? [m.generatorEma] : [])], real: data ? ganRows(data) : { data: new Float32Array(0), shape: [0, 0] } };
+    model = { kind: 'gan', gan: m, stacks: [m.generator, m.discriminator, ...(m.generatorEma ? [m.generatorEma] : [])], real: data ? ganRows(data) : { data: new Float32Array(0), shape: [0, 0] }, loaded: name };
   } else if (m instanceof Autoencoder) {
     if (data && m.inputSize !== data.info.features) throw new Error(`${name} encodes ${m.inputSize} values per image but the data has ${data.info.features}`);
     disposeModel();
-    model = { kind: 'ae', ae: m, stacks: [m.encoder, m.decoder] };
+    model = { kind: 'ae', ae: m, stacks: [m.encoder, m.decoder], batchSize: 64, passes: null, loaded: name };
   } else {
     throw new Error(`${name} holds a ${m.constructor.name}; the playground shows autoencoders and GANs`);
   }
-  loadedName = name;
-  if (data) newPass(data, model.kind === 'ae' ? 64 : 0);
   resetStats();
   frame();
 }
