@@ -1,0 +1,76 @@
+#!/usr/bin/env node
+// Before/after for a change: latentkit's benchmark process (bench/latentkit.mjs) from git
+// revision REV and from this working tree, alternately in fresh processes, paired per round so
+// both see the same phases of the VM. Prints each round's figures and the after/before ratio
+// of the per-round medians; writes bench/compare.json.
+//   node bench/compare-builds.mjs --base REV [--rounds 5]
+// REV is checked out into a temporary git worktree (node_modules linked from here) and built
+// with its own tsup; this tree must be built (npm run build) first.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const { values } = parseArgs({ options: { base: { type: 'string' }, rounds: { type: 'string', default: '5' } } });
+if (!values.base) {
+  console.error('usage: node bench/compare-builds.mjs --base REV [--rounds N]');
+  process.exit(2);
+}
+const rounds = Number(values.rounds);
+if (!Number.isInteger(rounds) || rounds < 1) {
+  console.error(`--rounds must be a positive integer, got ${values.rounds}`);
+  process.exit(2);
+}
+if (!existsSync(join(root, 'dist/index.js'))) {
+  console.error('build this tree first: npm run build');
+  process.exit(2);
+}
+
+const baseDir = join(mkdtempSync(join(tmpdir(), 'lk-base-')), 'tree');
+execFileSync('git', ['worktree', 'add', '--detach', baseDir, values.base], { cwd: root, stdio: 'ignore' });
+try {
+  symlinkSync(join(root, 'node_modules'), join(baseDir, 'node_modules'), 'dir');
+  execFileSync('npx', ['tsup', '--silent'], { cwd: baseDir, stdio: 'inherit' });
+  const run = (dir) => {
+    const r = spawnSync('node', ['bench/latentkit.mjs'], { cwd: dir, encoding: 'utf8', maxBuffer: 1 << 26, timeout: 20 * 60_000 });
+    if (r.status !== 0) throw new Error(`bench/latentkit.mjs in ${dir} failed: ${(r.stderr || '').split('\n').slice(-5).join(' ')}`);
+    return JSON.parse(r.stdout.trim().split('\n').pop());
+  };
+  const names = ['ae', 'gan64', 'gan256', 'ae784', 'pca'];
+  const rows = [];
+  for (let round = 1; round <= rounds; round++) {
+    // Alternate which build goes first, so neither always follows the other.
+    const order = round % 2 ? ['before', 'after'] : ['after', 'before'];
+    const got = {};
+    for (const which of order) {
+      process.stderr.write(`round ${round} of ${rounds}: ${which} …\n`);
+      got[which] = run(which === 'before' ? baseDir : root);
+    }
+    rows.push(got);
+  }
+  const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
+  const table = [];
+  const line = (label, pick, unit) => {
+    const before = rows.map((r) => pick(r.before));
+    const after = rows.map((r) => pick(r.after));
+    table.push({ workload: label, unit, before, after, ratio: median(after) / median(before) });
+    const f = (v) => (v >= 100 ? v.toFixed(1) : v >= 1 ? v.toFixed(2) : v.toFixed(3));
+    console.log(`| ${label} | ${rows.map((_, i) => `${f(before[i])} / ${f(after[i])}`).join(' | ')} | ${(median(after) / median(before)).toFixed(3)} |`);
+  };
+  console.log(`before = ${values.base}, after = this tree; per round before / after; last column after/before of the medians`);
+  console.log(`| workload | ${rows.map((_, i) => `round ${i + 1}`).join(' | ')} | ratio |`);
+  console.log(`|---|${rows.map(() => '---|').join('')}---|`);
+  for (const n of names) {
+    line(`${n} 1 thread (ms)`, (r) => r.workloads[n].median, 'ms');
+    line(`${n} 2 threads (ms)`, (r) => r.workloads2t[n].median, 'ms');
+  }
+  for (const g of ['gemm-NN', 'gemm-NT', 'gemm-TN']) line(`${g} (GFLOP/s)`, (r) => r.workloads[g].median, 'GFLOP/s');
+  line('SIMD ceiling (GFLOP/s)', (r) => r.simd.gflops, 'GFLOP/s');
+  writeFileSync(join(root, 'bench/compare.json'), JSON.stringify({ base: values.base, rounds: rows, table }, null, 1));
+} finally {
+  execFileSync('git', ['worktree', 'remove', '--force', baseDir], { cwd: root, stdio: 'ignore' });
+  rmSync(dirname(baseDir), { recursive: true, force: true });
+}
