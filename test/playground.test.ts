@@ -224,7 +224,8 @@ describe('playground', () => {
     await page.waitForFunction(() => {
       const p = (globalThis as unknown as { playground: PageState }).playground;
       return (p.last?.iteration ?? 0) >= 1500;
-    }, null, { timeout: 90_000 });
+      // Alone this takes ~30 s; beside the examples' training in the other vitest worker, both on every core, ~3× that.
+    }, null, { timeout: 240_000 });
     await page.click('#pause');
     await page.waitForFunction(() => !(globalThis as unknown as { playground: PageState }).playground.running);
     const s = await pageState(page);
@@ -240,7 +241,7 @@ describe('playground', () => {
     console.log(`playground AE: held-out loss ${s.firstHeldOutLoss.toFixed(4)} → ${s.last!.heldOutLoss!.toFixed(4)} after ${s.last!.iteration} steps; scatter pixels per digit colour ${counts.join(', ')}`);
     await page.screenshot({ path: join(outDir, 'playground-ae.png'), fullPage: true });
     await page.close();
-  });
+  }, 300_000);
 
   it('trains on three dropped PNG files; a dropped text file gets a message and changes nothing', async () => {
     const logs: string[] = [];
