@@ -21,11 +21,11 @@ const workerSource: Plugin = {
 };
 
 export default defineConfig({
-  // index: the library, WebAssembly embedded. jpeg, png: the optional image codecs, kept
-  // separate so the core bundle carries no decoder. internal: the raw kernels and heap for
+  // index: the library, WebAssembly embedded. jpeg, png: the optional image codecs, and onnx,
+  // the ONNX export, kept separate so the core bundle carries no decoder or protobuf library. internal: the raw kernels and heap for
   // latentkit's own tests and benchmarks; it shares modules with index (one WebAssembly
   // instance) and is not in package.json's exports.
-  entry: { index: 'ts/index.ts', internal: 'ts/internal.ts', jpeg: 'ts/jpeg.ts', png: 'ts/png.ts', node: 'ts/node.ts' },
+  entry: { index: 'ts/index.ts', internal: 'ts/internal.ts', jpeg: 'ts/jpeg.ts', png: 'ts/png.ts', node: 'ts/node.ts', onnx: 'ts/onnx.ts' },
   format: ['esm'],
   target: 'es2022',
   platform: 'neutral',
@@ -37,7 +37,7 @@ export default defineConfig({
   minify: false,
   sourcemap: true,
   // latentkit/node and latentkit/jpeg import the main entry by name, so each file stands alone.
-  external: ['jpeg-js', 'fast-png', 'latentkit', /^node:/],
+  external: ['jpeg-js', 'fast-png', 'onnx-proto', 'latentkit', /^node:/],
   // The WebAssembly module is embedded, so one file works in Node, Deno and browsers.
   loader: { '.wasm': 'base64' },
   esbuildPlugins: [workerSource],

@@ -1,10 +1,11 @@
 #!/usr/bin/env node
-// The latentkit command line: train-ae, train-gan, sample, encode, eval.
+// The latentkit command line: train-ae, train-gan, sample, encode, eval, export.
 // Every flag is parsed and checked before any file is read, so a typo costs nothing.
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { Autoencoder, GAN, LatentkitError, checkpoint, grayToBytes, imageGrid, mlp, setThreads, threads } from 'latentkit';
+import { Autoencoder, Classifier, GAN, LatentkitError, checkpoint, grayToBytes, imageGrid, mlp, setThreads, threads } from 'latentkit';
 import { loadFile, writeFileAtomic } from 'latentkit/node';
+import { toOnnx } from 'latentkit/onnx';
 import { encodePng } from 'latentkit/png';
 import { CliError, loadData, loadLabels } from './data.mjs';
 
@@ -80,6 +81,14 @@ const COMMANDS = {
   eval: {
     about: 'reconstruction error of an autoencoder on data',
     flags: { model: flag('path', 'autoencoder model file (required)'), data: flag('path', 'IDX file or image folder (required)'), ...THREADS },
+  },
+  export: {
+    about: 'write one part of a model as ONNX (opset 17) for deployment',
+    flags: {
+      model: flag('path', 'model file (required)'),
+      onnx: flag('path', 'ONNX file to write (required)'),
+      part: flag(['autoencoder', 'encoder', 'decoder', 'generator', 'discriminator', 'classifier'], "which network (default: the model's whole inference path)"),
+    },
   },
 };
 
@@ -164,7 +173,7 @@ function parse(argv) {
   for (const [name, f] of Object.entries(spec.flags)) {
     settings[name] = values[name] === undefined ? f.fallback : convert(name, f.kind, values[name]);
   }
-  for (const name of ['data', 'model']) {
+  for (const name of ['data', 'model', 'onnx']) {
     if (name in spec.flags && settings[name] === undefined) throw new CliError(`--${name} is required`);
   }
   return { cmd, settings, given: new Set(Object.keys(values)) };
@@ -348,7 +357,7 @@ async function main() {
   const { cmd, help, settings: s } = parse(process.argv.slice(2));
   if (!cmd) return console.log(usage());
   if (help) return console.log(usage(cmd));
-  setThreads(s.threads);
+  if (s.threads !== undefined) setThreads(s.threads);
   switch (cmd) {
     case 'train-ae': return trainAe(s);
     case 'train-gan': return trainGan(s);
@@ -371,6 +380,13 @@ async function main() {
     case 'eval': {
       const { ae, x } = autoencoderAndData(s);
       return console.log(`reconstruction MSE ${ae.reconstructionError(x).toFixed(6)} over ${x.shape[0]} rows`);
+    }
+    case 'export': {
+      const model = loadFile(s.model);
+      const what = model instanceof Autoencoder ? 'autoencoder' : model instanceof GAN ? 'GAN' : model instanceof Classifier ? 'classifier' : 'stack';
+      const bytes = toOnnx(model, s.part === undefined ? {} : { part: s.part });
+      writeFileAtomic(s.onnx, bytes);
+      return console.log(`wrote ${s.onnx} (${s.part ?? `the ${what}`} of ${s.model}, ONNX opset 17, ${bytes.length} bytes)`);
     }
   }
 }

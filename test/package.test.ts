@@ -78,7 +78,7 @@ describe('the packed package', () => {
     const files = listing[0]!.files.map((f) => f.path);
     const unexpected = files.filter((f) => !/^(dist\/[\w.-]+\.(js|d\.ts|js\.map)|bin\/[\w-]+\.mjs|README\.md|LICENSE|package\.json)$/.test(f));
     expect(unexpected, `files users do not need: ${unexpected.join(', ')}`).toEqual([]);
-    for (const needed of ['dist/index.js', 'dist/index.d.ts', 'dist/index.js.map', 'dist/png.js', 'dist/jpeg.js', 'dist/node.js', 'bin/latentkit.mjs', 'LICENSE']) {
+    for (const needed of ['dist/index.js', 'dist/index.d.ts', 'dist/index.js.map', 'dist/png.js', 'dist/jpeg.js', 'dist/node.js', 'dist/onnx.js', 'bin/latentkit.mjs', 'LICENSE']) {
       expect(files, needed).toContain(needed);
     }
   });
@@ -95,10 +95,10 @@ describe('the packed package', () => {
     expect(r.stderr).toMatch(/\bmlp\b.*\.ts:\d+/);
   });
 
-  it('trains in Node when imported by name; latentkit/node, /jpeg and /png import', () => {
+  it('trains in Node when imported by name; latentkit/node, /jpeg, /png and /onnx import', () => {
     const r = JSON.parse(sh('node', ['consumer.mjs'], project)) as TrainResult;
     expectTrained(r, 'Node');
-    expect(r.entries).toEqual(['function', 'function', 'function']);
+    expect(r.entries).toEqual(['function', 'function', 'function', 'function']);
   });
 
   it('npx latentkit --help runs the installed command line', () => {
@@ -142,6 +142,6 @@ describe('the packed package', () => {
     });
     const r = JSON.parse(out.trim().split('\n').at(-1)!) as TrainResult;
     expectTrained(r, 'Deno');
-    expect(r.entries).toEqual(['function', 'function', 'function']);
+    expect(r.entries).toEqual(['function', 'function', 'function', 'function']);
   });
 });

@@ -7,5 +7,6 @@ const result = await train();
 const node = await import('latentkit/node');
 const jpeg = await import('latentkit/jpeg');
 const png = await import('latentkit/png');
-result.entries = [typeof node.writeFileAtomic, typeof jpeg.decodeJpegGray, typeof png.decodePngGray];
+const onnx = await import('latentkit/onnx');
+result.entries = [typeof node.writeFileAtomic, typeof jpeg.decodeJpegGray, typeof png.decodePngGray, typeof onnx.toOnnx];
 console.log(JSON.stringify(result));

@@ -1,0 +1,184 @@
+// latentkit/onnx: a model's inference graph as ONNX (opset 17), written through onnx-proto's
+// protobufjs classes and kept out of the core bundle. It reads models only through the public API,
+// so it shares the main entry's WebAssembly instance.
+import onnxProto from 'onnx-proto';
+import { type ActivationSpec, Autoencoder, Classifier, GAN, LatentkitError, Stack } from 'latentkit';
+
+const { onnx } = onnxProto;
+
+/** Which network of a model to export. */
+export type OnnxPart = 'encoder' | 'decoder' | 'autoencoder' | 'generator' | 'discriminator' | 'classifier';
+
+export interface OnnxOptions {
+  /** Default: the model's whole inference path (a stack; the autoencoder's reconstruction; the GAN's generator; the classifier). */
+  part?: OnnxPart;
+  /** The graph's name in the file (default `latentkit-<part>`). */
+  name?: string;
+}
+
+export const ONNX_OPSET = 17;
+// ONNX 1.12's IR version, the first with opset 17; older runtimes refuse newer IR versions.
+const IR_VERSION = 8;
+
+type Model = Stack | Autoencoder | GAN | Classifier;
+
+/** What one export computes: the stacks in order, what comes after the last, and the inputs. */
+interface Plan {
+  stacks: Stack[];
+  /** A conditional network's classes: a second input `labels` (int64 [batch]) joined one-hot after the first. */
+  conditions: number;
+  input: string;
+  outputs: { name: string; op: 'identity' | 'sigmoid' | 'softmax' }[];
+}
+
+const PARTS: Record<string, OnnxPart[]> = {
+  autoencoder: ['autoencoder', 'encoder', 'decoder'],
+  GAN: ['generator', 'discriminator'],
+  classifier: ['classifier'],
+};
+
+function plan(model: Model, part: OnnxPart | undefined): Plan {
+  const refuse = (kind: string) => {
+    throw new LatentkitError(`toOnnx: this ${kind} has no part ${JSON.stringify(part)}; its parts are ${PARTS[kind]!.join(', ')}`);
+  };
+  if (model instanceof Autoencoder) {
+    const p = part ?? 'autoencoder';
+    // decode and reconstruct return probabilities for a bce-with-logits autoencoder; so does the graph.
+    const decoded = model.lossName === 'bce-with-logits' ? 'sigmoid' : 'identity';
+    if (p === 'encoder') return { stacks: [model.encoder], conditions: 0, input: 'x', outputs: [{ name: 'code', op: 'identity' }] };
+    if (p === 'decoder') return { stacks: [model.decoder], conditions: 0, input: 'code', outputs: [{ name: 'reconstruction', op: decoded }] };
+    if (p === 'autoencoder') return { stacks: [model.encoder, model.decoder], conditions: 0, input: 'x', outputs: [{ name: 'reconstruction', op: decoded }] };
+    return refuse('autoencoder');
+  }
+  if (model instanceof GAN) {
+    const p = part ?? 'generator';
+    // Samples come from the moving average when the GAN keeps one (as gan.sample does).
+    if (p === 'generator') return { stacks: [model.generatorEma ?? model.generator], conditions: model.conditions, input: 'z', outputs: [{ name: 'sample', op: 'identity' }] };
+    if (p === 'discriminator') return { stacks: [model.discriminator], conditions: model.conditions, input: 'x', outputs: [{ name: 'logit', op: 'identity' }] };
+    return refuse('GAN');
+  }
+  if (model instanceof Classifier) {
+    if ((part ?? 'classifier') !== 'classifier') return refuse('classifier');
+    return { stacks: [...model.body, model.head], conditions: 0, input: 'x', outputs: [{ name: 'logits', op: 'identity' }, { name: 'probabilities', op: 'softmax' }] };
+  }
+  if (model instanceof Stack) {
+    if (part !== undefined) throw new LatentkitError(`toOnnx: a lone stack has no parts; got part ${JSON.stringify(part)}`);
+    return { stacks: [model], conditions: 0, input: 'x', outputs: [{ name: 'y', op: 'identity' }] };
+  }
+  throw new LatentkitError(`toOnnx: expected a Stack, Autoencoder, GAN or Classifier, got ${(model as object)?.constructor?.name ?? typeof model}`);
+}
+
+/** The ONNX node of an activation, or null for linear; an activation ONNX lacks is refused by name. */
+export function onnxActivation(spec: ActivationSpec, input: string, output: string): InstanceType<typeof onnx.NodeProto> | null {
+  const name = typeof spec === 'string' ? spec : spec.type;
+  switch (name) {
+    case 'linear':
+      return null;
+    case 'tanh':
+      return onnx.NodeProto.create({ opType: 'Tanh', input: [input], output: [output] });
+    case 'sigmoid':
+      return onnx.NodeProto.create({ opType: 'Sigmoid', input: [input], output: [output] });
+    case 'relu':
+      return onnx.NodeProto.create({ opType: 'Relu', input: [input], output: [output] });
+    case 'leaky-relu': {
+      const alpha = typeof spec === 'string' ? 0.01 : spec.alpha;
+      return onnx.NodeProto.create({ opType: 'LeakyRelu', input: [input], output: [output], attribute: [floatAttribute('alpha', alpha)] });
+    }
+    default:
+      throw new LatentkitError(`toOnnx: ONNX has no operator for the activation ${JSON.stringify(spec)}`);
+  }
+}
+
+function floatAttribute(name: string, f: number) {
+  return onnx.AttributeProto.create({ name, type: onnx.AttributeProto.AttributeType.FLOAT, f });
+}
+
+function intAttribute(name: string, i: number) {
+  return onnx.AttributeProto.create({ name, type: onnx.AttributeProto.AttributeType.INT, i });
+}
+
+function floatTensor(name: string, dims: number[], values: Float32Array) {
+  const bytes = new Uint8Array(values.length * 4);
+  const view = new DataView(bytes.buffer);
+  values.forEach((v, i) => view.setFloat32(i * 4, v, true));
+  return onnx.TensorProto.create({ name, dims, dataType: onnx.TensorProto.DataType.FLOAT, rawData: bytes });
+}
+
+function int64Tensor(name: string, dims: number[], values: number[]) {
+  return onnx.TensorProto.create({ name, dims, dataType: onnx.TensorProto.DataType.INT64, int64Data: values });
+}
+
+function valueInfo(name: string, elemType: number, dims: (number | string)[]) {
+  return onnx.ValueInfoProto.create({
+    name,
+    type: onnx.TypeProto.create({
+      tensorType: onnx.TypeProto.Tensor.create({
+        elemType,
+        shape: onnx.TensorShapeProto.create({ dim: dims.map((d) => onnx.TensorShapeProto.Dimension.create(typeof d === 'string' ? { dimParam: d } : { dimValue: d })) }),
+      }),
+    }),
+  });
+}
+
+/**
+ * The bytes of an ONNX model (opset 17) of one part of `model`, inputs and outputs float32
+ * `[batch, features]` with a free batch size: `Gemm` per layer and the activations' operators;
+ * dropout is left out (inference). A conditional GAN's part takes a second input `labels`
+ * (int64 `[batch]`), joined one-hot after `z` or `x` as in training. Outputs equal latentkit's:
+ * `encode`, `decode`, `reconstruct`, `sample` (the moving average when kept), the discriminator's
+ * logit, and a classifier's `logits` and `probabilities`.
+ */
+export function toOnnx(model: Model, opts: OnnxOptions = {}): Uint8Array {
+  if (typeof opts !== 'object' || opts === null) throw new LatentkitError('toOnnx: options must be an object');
+  for (const k of Object.keys(opts)) if (k !== 'part' && k !== 'name') throw new LatentkitError(`toOnnx: unknown option '${k}'; expected part, name`);
+  const p = plan(model, opts.part);
+  const nodes: InstanceType<typeof onnx.NodeProto>[] = [];
+  const initializers: InstanceType<typeof onnx.TensorProto>[] = [];
+  const first = p.stacks[0]!;
+  const inputWidth = first.sizes[0]! - p.conditions;
+  const inputs = [valueInfo(p.input, onnx.TensorProto.DataType.FLOAT, ['batch', inputWidth])];
+  let current = p.input;
+  if (p.conditions > 0) {
+    inputs.push(valueInfo('labels', onnx.TensorProto.DataType.INT64, ['batch']));
+    initializers.push(int64Tensor('classes', [1], [p.conditions]), floatTensor('off_on', [2], Float32Array.of(0, 1)));
+    nodes.push(
+      onnx.NodeProto.create({ opType: 'OneHot', input: ['labels', 'classes', 'off_on'], output: ['one_hot'], attribute: [intAttribute('axis', -1)] }),
+      onnx.NodeProto.create({ opType: 'Concat', input: [p.input, 'one_hot'], output: ['joined'], attribute: [intAttribute('axis', 1)] }),
+    );
+    current = 'joined';
+  }
+  p.stacks.forEach((s, si) => {
+    const d = s.describe();
+    s.layers.forEach((l, li) => {
+      const { weight, bias } = s.layerParameters(li);
+      const at = `s${si}.l${li}`;
+      initializers.push(floatTensor(`${at}.weight`, [l.inputs, l.outputs], weight), floatTensor(`${at}.bias`, [l.outputs], bias));
+      nodes.push(onnx.NodeProto.create({ opType: 'Gemm', input: [current, `${at}.weight`, `${at}.bias`], output: [`${at}.gemm`] }));
+      current = `${at}.gemm`;
+      const act = onnxActivation(li === s.layers.length - 1 ? d.outputActivation : d.activation, current, `${at}.out`);
+      if (act) {
+        nodes.push(act);
+        current = `${at}.out`;
+      }
+    });
+  });
+  const width = p.stacks[p.stacks.length - 1]!.sizes.at(-1)!;
+  for (const o of p.outputs) {
+    const op = { identity: 'Identity', sigmoid: 'Sigmoid', softmax: 'Softmax' }[o.op];
+    nodes.push(onnx.NodeProto.create({ opType: op, input: [current], output: [o.name], ...(o.op === 'softmax' && { attribute: [intAttribute('axis', -1)] }) }));
+  }
+  const graph = onnx.GraphProto.create({
+    name: opts.name ?? `latentkit-${opts.part ?? 'model'}`,
+    node: nodes,
+    initializer: initializers,
+    input: inputs,
+    output: p.outputs.map((o) => valueInfo(o.name, onnx.TensorProto.DataType.FLOAT, ['batch', width])),
+  });
+  const modelProto = onnx.ModelProto.create({
+    irVersion: IR_VERSION,
+    producerName: 'latentkit',
+    opsetImport: [onnx.OperatorSetIdProto.create({ domain: '', version: ONNX_OPSET })],
+    graph,
+  });
+  return onnx.ModelProto.encode(modelProto).finish();
+}
