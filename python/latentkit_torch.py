@@ -13,6 +13,14 @@ is in the file's metadata. Needs only ``torch`` and ``safetensors``.
 
     net = nn.Sequential(nn.Linear(20, 12), nn.Tanh(), nn.Linear(12, 4))
     lt.save(net, "net.safetensors")          # a latentkit stack (mlp)
+
+Checkpoints travel with their optimizers, both ways (see load_checkpoint and save_checkpoint):
+
+    model, opt = lt.load_checkpoint("ae.ckpt")   # opt: torch.optim.Adam holding latentkit's moments and step
+    loss = model.training_loss(x); opt.zero_grad(); loss.backward(); opt.step()
+    lt.save_checkpoint(model, opt, "ae-torch.ckpt")  # latentkit's load() resumes it
+
+Nothing here unpickles: files are safetensors, read with safetensors' own parser.
 """
 
 from __future__ import annotations
@@ -25,7 +33,7 @@ from safetensors.torch import load as _load_bytes
 from safetensors.torch import save as _save_bytes
 from torch import nn
 
-__all__ = ["Autoencoder", "GAN", "Classifier", "load", "save", "sequential", "weights"]
+__all__ = ["Autoencoder", "GAN", "Classifier", "RMSprop", "load", "save", "sequential", "weights", "load_checkpoint", "save_checkpoint", "train_step"]
 
 FORMAT = "latentkit"
 VERSION = "2"
@@ -47,6 +55,29 @@ class Autoencoder(nn.ModuleDict):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.decode(self.encode(x))
+
+    def training_loss(self, x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+        """latentkit's training objective on a minibatch: the mean loss (``mse`` or
+        ``bce-with-logits``) of the reconstruction of x (corrupted first for a denoising
+        autoencoder, with torch's random numbers), plus ``sparsity`` · mean_rows Σ|code|."""
+        o = self.latentkit_options
+        inp = x
+        corruption = o.get("denoising")
+        if corruption:
+            if corruption["type"] == "gaussian":
+                inp = x + corruption["std"] * torch.randn(x.shape, generator=generator, dtype=x.dtype)
+            else:
+                inp = x * (torch.rand(x.shape, generator=generator, dtype=x.dtype) >= corruption["rate"]).to(x.dtype)
+        code = self.encode(inp)
+        out = self.decode(code)
+        if o.get("loss", "mse") == "bce-with-logits":
+            loss = nn.functional.binary_cross_entropy_with_logits(out, x)
+        else:
+            loss = nn.functional.mse_loss(out, x)
+        sparsity = float(o.get("sparsity", 0) or 0)
+        if sparsity > 0:
+            loss = loss + sparsity * code.abs().sum(dim=1).mean()
+        return loss
 
 
 class GAN(nn.ModuleDict):
@@ -89,6 +120,28 @@ class GAN(nn.ModuleDict):
     def discriminate(self, x: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
         """The discriminator's logit for x (and its labels, when conditional)."""
         return self["discriminator"](self._with_labels(x, labels))
+
+    def discriminator_loss(self, real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:
+        """latentkit's discriminator objective: −log D(x) (against 1 − labelSmoothing) plus −log(1 − D(G(z))), each a mean."""
+        bce = nn.functional.binary_cross_entropy_with_logits
+        smoothing = float(self.latentkit_options.get("labelSmoothing", 0) or 0)
+        return bce(real_logits, torch.full_like(real_logits, 1 - smoothing)) + bce(fake_logits, torch.zeros_like(fake_logits))
+
+    def generator_loss(self, fake_logits: torch.Tensor) -> torch.Tensor:
+        """latentkit's generator objective: −log D(G(z)) (non-saturating) or log(1 − D(G(z))) (minimax), a mean."""
+        bce = nn.functional.binary_cross_entropy_with_logits
+        if self.latentkit_options.get("generatorLoss", "non-saturating") == "minimax":
+            return -bce(fake_logits, torch.zeros_like(fake_logits))
+        return bce(fake_logits, torch.ones_like(fake_logits))
+
+    @torch.no_grad()
+    def update_average(self) -> None:
+        """generatorEma ← decay·generatorEma + (1 − decay)·generator, as latentkit does after each generator step."""
+        if "generatorEma" not in self:
+            return
+        decay = float(self.latentkit_options["ema"]["decay"])
+        for avg, p in zip(self["generatorEma"].parameters(), self["generator"].parameters()):
+            avg.mul_(decay).add_(p, alpha=1 - decay)
 
 
 class Classifier(nn.ModuleDict):
@@ -305,3 +358,318 @@ def save(model: nn.Module, path: str | None = None) -> bytes:
         with open(path, "wb") as f:
             f.write(data)
     return data
+
+
+# --- checkpoints with their optimizers ---------------------------------------------------------
+#
+# A latentkit checkpoint holds, beside the weights, each optimizer's state as one flat tensor per
+# module and slot (``optimizer.encoder.state0``), laid out as latentkit's parameter buffer: per
+# layer, the weight as [in, out] row-major, then the bias. The JSON under ``__metadata__.checkpoint``
+# has each optimizer's step count, the RNG states and the data cursor.
+#
+# The update rules are optax's; torch.optim's match them as follows:
+#   adam    -> torch.optim.Adam(lr, betas=(beta1, beta2), eps): the same update (eps outside the root,
+#              bias corrections 1 − βᵗ); m and v are exp_avg and exp_avg_sq, the step count is `step`.
+#   adamw   -> torch.optim.AdamW(..., weight_decay): the same decoupled decay, p ← p − lr·λ·p.
+#   sgd     -> torch.optim.SGD(lr, momentum, nesterov, dampening=0): v ← g + μ·v is the momentum
+#              buffer (momentum 0 has no state).
+#   rmsprop -> latentkit_torch.RMSprop (below): optax puts eps inside the root, p ← p − lr·g/√(ν + ε),
+#              torch.optim.RMSprop outside it, p ← p − lr·g/(√ν + ε). No eps makes the two agree for
+#              every ν, so the checkpoint loads into this subclass of torch.optim.Optimizer; save_checkpoint
+#              refuses torch.optim.RMSprop rather than change the update silently.
+#   clipNorm -> no torch.optim equivalent: call torch.nn.utils.clip_grad_norm_(params, clip_norm)
+#              before step(); load_checkpoint records it as optimizer.latentkit_clip_norm.
+
+_OPTIMIZED = {
+    "stack": {},
+    "autoencoder": {"optimizer": ["encoder", "decoder"]},
+    "gan": {"optimizerD": ["discriminator"], "optimizerG": ["generator"]},
+}
+
+
+class RMSprop(torch.optim.Optimizer):
+    """RMSprop as optax and latentkit define it: ν ← ρ·ν + (1 − ρ)·g²; p ← p − lr·g/√(ν + ε)."""
+
+    def __init__(self, params, lr: float = 1e-3, decay: float = 0.9, eps: float = 1e-8):
+        if not (lr > 0 and 0 <= decay < 1 and eps > 0):
+            raise ValueError(f"latentkit_torch.RMSprop: lr {lr} must be > 0, decay {decay} in [0, 1), eps {eps} > 0")
+        super().__init__(params, {"lr": lr, "decay": decay, "eps": eps})
+
+    @torch.no_grad()
+    def step(self, closure=None):
+        loss = None
+        if closure is not None:
+            with torch.enable_grad():
+                loss = closure()
+        for group in self.param_groups:
+            for p in group["params"]:
+                if p.grad is None:
+                    continue
+                state = self.state[p]
+                if not state:
+                    state["step"] = torch.tensor(0.0)
+                    state["square_avg"] = torch.zeros_like(p)
+                state["step"] += 1
+                nu = state["square_avg"]
+                nu.mul_(group["decay"]).addcmul_(p.grad, p.grad, value=1 - group["decay"])
+                p.addcdiv_(p.grad, (nu + group["eps"]).sqrt(), value=-group["lr"])
+        return loss
+
+
+def _modules_of(kind: str, names: list[str]) -> dict[str, list[str]]:
+    if kind == "classifier":
+        return {"optimizer": sorted((n for n in names if n.startswith("body")), key=lambda n: int(n[4:])) + ["head"]}
+    if kind not in _OPTIMIZED:
+        raise ValueError(f"latentkit_torch: unknown model kind {kind!r}")
+    return _OPTIMIZED[kind]
+
+
+def _linear_params(seq: nn.Sequential) -> list[tuple[nn.Linear, int, int]]:
+    """(layer, weight offset, bias offset) in latentkit's flat parameter buffer of this stack."""
+    out, offset = [], 0
+    for lin in _linears(seq):
+        w = lin.in_features * lin.out_features
+        out.append((lin, offset, offset + w))
+        offset += w + lin.out_features
+    return out
+
+
+def _flat_to_params(flat: torch.Tensor, seq: nn.Sequential) -> dict[nn.Parameter, torch.Tensor]:
+    got = {}
+    for lin, w_at, b_at in _linear_params(seq):
+        n_in, n_out = lin.in_features, lin.out_features
+        got[lin.weight] = flat[w_at : w_at + n_in * n_out].reshape(n_in, n_out).t().contiguous().clone()
+        got[lin.bias] = flat[b_at : b_at + n_out].clone()
+    return got
+
+
+def _params_to_flat(values: dict[nn.Parameter, torch.Tensor], seq: nn.Sequential) -> torch.Tensor:
+    parts = []
+    for lin, _, _ in _linear_params(seq):
+        parts += [values[lin.weight].detach().t().reshape(-1), values[lin.bias].detach().reshape(-1)]
+    return torch.cat(parts).to(torch.float32).contiguous()
+
+
+def _slots(spec: dict) -> list[str]:
+    t = spec["type"]
+    if t in ("adam", "adamw"):
+        return ["exp_avg", "exp_avg_sq"]
+    if t == "rmsprop":
+        return ["square_avg"]
+    if t == "sgd":
+        return ["momentum_buffer"] if spec.get("momentum", 0) > 0 else []
+    raise ValueError(f"latentkit_torch: unknown optimizer type {t!r}")
+
+
+def _torch_optimizer(spec: dict, params: list[nn.Parameter]) -> torch.optim.Optimizer:
+    t = spec["type"]
+    betas = (spec.get("beta1", 0.9), spec.get("beta2", 0.999))
+    if t == "adam":
+        opt: torch.optim.Optimizer = torch.optim.Adam(params, lr=spec["lr"], betas=betas, eps=spec.get("eps", 1e-8))
+    elif t == "adamw":
+        opt = torch.optim.AdamW(params, lr=spec["lr"], betas=betas, eps=spec.get("eps", 1e-8), weight_decay=spec.get("weightDecay", 1e-4))
+    elif t == "sgd":
+        opt = torch.optim.SGD(params, lr=spec["lr"], momentum=spec.get("momentum", 0), nesterov=bool(spec.get("nesterov", False)))
+    elif t == "rmsprop":
+        opt = RMSprop(params, lr=spec["lr"], decay=spec.get("decay", 0.9), eps=spec.get("eps", 1e-8))
+    else:
+        raise ValueError(f"latentkit_torch: unknown optimizer type {t!r}")
+    opt.latentkit_clip_norm = float(spec.get("clipNorm", 0) or 0)
+    return opt
+
+
+def _spec_of(opt: torch.optim.Optimizer, where: str) -> dict:
+    if len(opt.param_groups) != 1:
+        raise ValueError(f"latentkit_torch.save_checkpoint: {where} has {len(opt.param_groups)} parameter groups; latentkit optimizers have one")
+    g = opt.param_groups[0]
+    clip = float(getattr(opt, "latentkit_clip_norm", 0) or 0)
+    if isinstance(opt, torch.optim.AdamW) or isinstance(opt, torch.optim.Adam):
+        if g.get("amsgrad") or g.get("maximize"):
+            raise ValueError(f"latentkit_torch.save_checkpoint: {where} uses amsgrad or maximize, which latentkit's Adam has not")
+        adamw = isinstance(opt, torch.optim.AdamW) or bool(g.get("decoupled_weight_decay"))
+        if not adamw and g["weight_decay"] != 0:
+            raise ValueError(f"latentkit_torch.save_checkpoint: {where} is Adam with L2 weight_decay {g['weight_decay']}; latentkit has decoupled decay only (use AdamW)")
+        spec = {"type": "adamw" if adamw else "adam", "lr": g["lr"], "beta1": g["betas"][0], "beta2": g["betas"][1], "eps": g["eps"]}
+        if adamw:
+            spec["weightDecay"] = g["weight_decay"]
+    elif isinstance(opt, torch.optim.SGD):
+        if g["dampening"] != 0 or g["weight_decay"] != 0 or g.get("maximize"):
+            raise ValueError(f"latentkit_torch.save_checkpoint: {where} is SGD with dampening, weight_decay or maximize, which latentkit's SGD has not")
+        spec = {"type": "sgd", "lr": g["lr"], "momentum": g["momentum"], "nesterov": bool(g["nesterov"])}
+    elif isinstance(opt, RMSprop):
+        spec = {"type": "rmsprop", "lr": g["lr"], "decay": g["decay"], "eps": g["eps"]}
+    elif isinstance(opt, torch.optim.RMSprop):
+        raise ValueError(f"latentkit_torch.save_checkpoint: {where} is torch.optim.RMSprop, whose eps sits outside the root; use latentkit_torch.RMSprop (eps inside, as latentkit)")
+    else:
+        raise ValueError(f"latentkit_torch.save_checkpoint: {where} is {type(opt).__name__}; latentkit has Adam, AdamW, SGD and latentkit_torch.RMSprop")
+    spec["clipNorm"] = clip
+    return spec
+
+
+def _splitmix_state(seed: int) -> list[int]:
+    """xoshiro128**'s state from a 64-bit seed through splitmix64, as latentkit's Rng(seed)."""
+    mask = (1 << 64) - 1
+    state, words = seed & mask, []
+    for _ in range(2):
+        state = (state + 0x9E3779B97F4A7C15) & mask
+        z = state
+        z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & mask
+        z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & mask
+        z ^= z >> 31
+        words += [z & 0xFFFFFFFF, z >> 32]
+    return words if any(words) else [1, 0, 0, 0]
+
+
+def load_checkpoint(source: str | bytes):
+    """A latentkit checkpoint as ``(model, optimizer)``: the module of ``load`` and a torch.optim
+    optimizer over its trained parameters whose state holds latentkit's moments and step count, so
+    that the next step equals latentkit's next step on the same minibatch (to float rounding).
+    For a GAN, ``optimizer`` is ``{"discriminator": …, "generator": …}``. The checkpoint's RNG
+    states and data order ride along in ``model.latentkit_checkpoint`` for ``save_checkpoint``."""
+    try:
+        tensors, metadata = _read(source)
+    except ValueError:
+        raise
+    except Exception as e:  # safetensors' own parse errors, a truncated header, bad JSON
+        raise ValueError(f"latentkit_torch.load_checkpoint: not a readable latentkit file ({type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''})") from None
+    if "checkpoint" not in metadata:
+        raise ValueError("latentkit_torch.load_checkpoint: this file has weights only (latentkit's save); write it with checkpoint() to carry the optimizer")
+    state = json.loads(metadata["checkpoint"])
+    arch = json.loads(metadata["architecture"])
+    if any(m.get("tiedTo") for m in arch["modules"].values()):
+        raise ValueError("latentkit_torch.load_checkpoint: a tied autoencoder shares one weight between encoder and decoder, which nn.Sequential cannot; untie it in latentkit first")
+    model = load(source)
+    stacks = {name: (model if arch["kind"] == "stack" else model[name]) for name in arch["modules"]}
+    optimizers = {}
+    for opt_name, module_names in _modules_of(arch["kind"], list(arch["modules"])).items():
+        spec = arch["options"][opt_name]
+        spec = {"type": spec} if isinstance(spec, str) else spec
+        params = [p for n in module_names for p in stacks[n].parameters()]
+        opt = _torch_optimizer(spec, params)
+        steps = state.get("optimizers", {}).get(opt_name, {}).get("steps")
+        if not isinstance(steps, int) or steps < 0:
+            raise ValueError(f"latentkit_torch.load_checkpoint: corrupt checkpoint, no step count for {opt_name}")
+        for n in module_names:
+            per_slot = []
+            for slot, key in enumerate(_slots(spec)):
+                name = f"{opt_name}.{n}.state{slot}"
+                flat = tensors.get(name)
+                count = sum(p.numel() for p in stacks[n].parameters())
+                if flat is None or flat.numel() != count:
+                    raise ValueError(f"latentkit_torch.load_checkpoint: tensor {name} is {'missing' if flat is None else f'{flat.numel()} values'}, the optimizer needs {count}")
+                per_slot.append((key, _flat_to_params(flat, stacks[n])))
+            if steps == 0:
+                continue  # torch creates the state on its first step, as latentkit's zeros
+            for p in stacks[n].parameters():
+                st = {key: values[p] for key, values in per_slot}
+                if spec["type"] != "sgd":
+                    st["step"] = torch.tensor(float(steps))
+                opt.state[p] = st
+        opt.latentkit_steps_at_load = steps
+        _count_steps(opt)
+        optimizers[opt_name] = opt
+    model.latentkit_checkpoint = {"state": state, "order": tensors.get("state.order")}
+    if arch["kind"] == "classifier":
+        # A body frozen in latentkit stays frozen: torch's optimizers skip parameters without gradients.
+        for i, frozen in enumerate(arch["options"].get("frozenBody", [])):
+            if frozen:
+                model[f"body{i}"].requires_grad_(False)
+    if arch["kind"] == "gan":
+        return model, {"discriminator": optimizers["optimizerD"], "generator": optimizers["optimizerG"]}
+    return model, optimizers.get("optimizer")
+
+
+def train_step(optimizer: torch.optim.Optimizer, loss_fn) -> float:
+    """One latentkit-style update: zero the gradients, ``loss_fn()`` backward, clip the global
+    gradient norm when the checkpoint's optimizer did (``clipNorm``), step. Returns the loss."""
+    optimizer.zero_grad(set_to_none=True)
+    loss = loss_fn()
+    loss.backward()
+    clip = float(getattr(optimizer, "latentkit_clip_norm", 0) or 0)
+    if clip > 0:
+        torch.nn.utils.clip_grad_norm_([p for g in optimizer.param_groups for p in g["params"]], clip)
+    optimizer.step()
+    return float(loss.detach())
+
+
+def _count_steps(opt: torch.optim.Optimizer) -> None:
+    """SGD keeps no step count in its state; a hook counts its steps for the checkpoint's counters."""
+    opt.latentkit_steps_since_load = 0
+
+    def counted(optimizer, args, kwargs):
+        optimizer.latentkit_steps_since_load += 1
+
+    opt.register_step_post_hook(counted)
+
+
+def _steps_of(opt: torch.optim.Optimizer) -> int:
+    steps = set()
+    for p, st in opt.state.items():
+        if "step" in st:
+            steps.add(int(st["step"]))
+    if len(steps) > 1:
+        raise ValueError(f"latentkit_torch.save_checkpoint: the optimizer's parameters have taken different step counts {sorted(steps)}; latentkit keeps one")
+    if steps:
+        return steps.pop()
+    # SGD keeps no count: what the checkpoint had plus the steps counted since (0 for an optimizer made in PyTorch).
+    return int(getattr(opt, "latentkit_steps_at_load", 0)) + int(getattr(opt, "latentkit_steps_since_load", 0))
+
+
+def save_checkpoint(model: nn.Module, optimizer, path: str | None = None, seed: int = 0) -> bytes:
+    """Writes a latentkit checkpoint of ``model`` and its optimizer (for a GAN, the dict
+    ``{"discriminator": …, "generator": …}``) that latentkit's ``load``/``--resume`` continues.
+    The RNG states and data order come from the checkpoint the model was loaded from, or are seeded
+    from ``seed`` for a model built in PyTorch. SGD keeps no step count in torch: an optimizer from
+    ``load_checkpoint`` counts its steps itself; one made in PyTorch starts latentkit's count at 0
+    (SGD's update does not depend on it)."""
+    data = save(model)
+    tensors, metadata = _read(data)
+    arch = json.loads(metadata["architecture"])
+    kind = arch["kind"]
+    if kind == "stack":
+        raise ValueError("latentkit_torch.save_checkpoint: a lone nn.Sequential has no optimizer in latentkit; wrap it as an Autoencoder, GAN or Classifier, or use save()")
+    opts = {"optimizerD": optimizer["discriminator"], "optimizerG": optimizer["generator"]} if kind == "gan" else {"optimizer": optimizer}
+    stacks = {name: model[name] for name in arch["modules"]}
+    previous = getattr(model, "latentkit_checkpoint", None)
+    old = dict(previous["state"]) if previous else {}
+    state: dict = {"optimizers": {}}
+    deltas = {}
+    for opt_name, module_names in _modules_of(kind, list(arch["modules"])).items():
+        opt = opts[opt_name]
+        if not isinstance(opt, torch.optim.Optimizer):
+            raise ValueError(f"latentkit_torch.save_checkpoint: expected a torch.optim optimizer for {opt_name}, got {type(opt).__name__}")
+        spec = _spec_of(opt, opt_name)
+        arch["options"][opt_name] = spec
+        owned = {id(p) for g in opt.param_groups for p in g["params"]}
+        for n in module_names:
+            missing = [pn for pn, p in stacks[n].named_parameters() if id(p) not in owned]
+            if missing:
+                raise ValueError(f"latentkit_torch.save_checkpoint: {opt_name} does not hold {n}'s parameters {missing[:3]}")
+        steps = _steps_of(opt)
+        deltas[opt_name] = steps - int(getattr(opt, "latentkit_steps_at_load", 0))
+        state["optimizers"][opt_name] = {"steps": steps}
+        for n in module_names:
+            for slot, key in enumerate(_slots(spec)):
+                values = {p: (opt.state[p][key] if p in opt.state and opt.state[p].get(key) is not None else torch.zeros_like(p)) for p in stacks[n].parameters()}
+                tensors[f"{opt_name}.{n}.state{slot}"] = _params_to_flat(values, stacks[n])
+    # Counters: latentkit's steps (autoencoder steps, GAN iterations) move with the optimizer.
+    moved = deltas.get("optimizerG", deltas.get("optimizer", 0))
+    state["steps"] = int(old.get("steps", 0)) + moved
+    for counter in ("epochs", "cursor"):
+        if counter in old:
+            state[counter] = old[counter]
+    state["rng"] = old.get("rng") or _splitmix_state(seed)
+    dropout = {n: s for n, s in (old.get("dropoutRng") or {}).items() if n in stacks}
+    for i, (n, m) in enumerate(arch["modules"].items()):
+        if m.get("dropout", 0) > 0 and n not in dropout:
+            dropout[n] = _splitmix_state(seed ^ 0xD5A61266F0C9392C ^ (i + 1))
+    if dropout:
+        state["dropoutRng"] = dropout
+    if previous is not None and previous.get("order") is not None:
+        tensors["state.order"] = previous["order"]
+    metadata = {**metadata, "architecture": json.dumps(arch), "checkpoint": json.dumps(state)}
+    out = _save_bytes({k: v.contiguous() for k, v in tensors.items()}, metadata=metadata)
+    if path is not None:
+        with open(path, "wb") as f:
+            f.write(out)
+    return out

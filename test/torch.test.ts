@@ -6,7 +6,7 @@ import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { Autoencoder, Classifier, GAN, checkpoint, load, mlp, save } from '../dist/index.js';
+import { Autoencoder, Classifier, GAN, type OptimizerConfig, checkpoint, decodeSafetensors, load, mlp, save } from '../dist/index.js';
 import { expectClose, randomArray } from './helpers.js';
 
 const root = new URL('..', import.meta.url).pathname;
@@ -125,5 +125,115 @@ describe('PyTorch', () => {
       g.generator.dispose();
       g.discriminator.dispose();
     }
+  });
+
+  describe('checkpoints with their optimizers, both ways', () => {
+    const weightsOf = (bytes: Uint8Array) => decodeSafetensors(bytes).tensors;
+    const expectSameWeights = (got: Uint8Array, model: Autoencoder, tol: number, what: string) => {
+      const want = weightsOf(save(model));
+      const have = weightsOf(got);
+      expect(Object.keys(have).sort(), what).toEqual(Object.keys(want).sort());
+      for (const [name, t] of Object.entries(want)) expectClose(have[name]!.data, t.data, 0, tol, `${what}: ${name}`);
+    };
+    const optimizers: [string, OptimizerConfig, 'mse' | 'bce-with-logits'][] = [
+      ['Adam', { type: 'adam', lr: 3e-3 }, 'mse'],
+      ['AdamW', { type: 'adamw', lr: 3e-3, weightDecay: 0.05 }, 'bce-with-logits'],
+      ['SGD with Nesterov momentum', { type: 'sgd', lr: 0.05, momentum: 0.9, nesterov: true }, 'mse'],
+      ['SGD', { type: 'sgd', lr: 0.05 }, 'mse'],
+      ['RMSprop', { type: 'rmsprop', lr: 1e-3, decay: 0.95 }, 'mse'],
+      ['Adam with a clipped gradient norm', { type: 'adam', lr: 3e-3, clipNorm: 0.05 }, 'bce-with-logits'],
+    ];
+    for (const [name, optimizer, loss] of optimizers) {
+      it(`${name}: PyTorch's next step equals latentkit's to 1e-6, from a latentkit checkpoint and back into one`, () => {
+        const dir = mkdtempSync(join(tmpdir(), 'lk-ckpt-'));
+        const x = randomArray(96 * 16, 11, 0, 1);
+        const ae = new Autoencoder({
+          encoder: mlp([16, 12, 6], { activation: 'tanh', seed: 1 }),
+          decoder: mlp([6, 12, 16], { activation: 'relu', seed: 2 }),
+          loss, optimizer, seed: 3, ...(loss === 'mse' && { sparsity: 1e-3 }),
+        });
+        ae.fit(x, { epochs: 3, batchSize: 32 });
+        const c0 = checkpoint(ae);
+        writeFileSync(join(dir, 'c0.ckpt'), c0);
+        const x1 = randomArray(32 * 16, 12, 0, 1);
+        const x2 = randomArray(32 * 16, 13, 0, 1);
+        writeFileSync(join(dir, 'x1.f32'), x1);
+        writeFileSync(join(dir, 'x2.f32'), x2);
+        bridge('step', join(dir, 'c0.ckpt'), join(dir, 'x1.f32'), join(dir, 'x2.f32'), join(dir, 'out'));
+
+        // Saved straight after loading: the same tensors, bit for bit, and the same state.
+        const same = decodeSafetensors(readFileSync(join(dir, 'out.same.ckpt')));
+        const orig = decodeSafetensors(c0);
+        expect(Object.keys(same.tensors).sort()).toEqual(Object.keys(orig.tensors).sort());
+        for (const [t, v] of Object.entries(orig.tensors)) expect(Array.from(same.tensors[t]!.data), t).toEqual(Array.from(v.data));
+        expect(JSON.parse(same.metadata.checkpoint!)).toEqual(JSON.parse(orig.metadata.checkpoint!));
+        expect(JSON.parse(same.metadata.architecture!).options.optimizer).toEqual(JSON.parse(orig.metadata.architecture!).options.optimizer);
+
+        // latentkit → PyTorch: one step on x1 each.
+        const here = load(c0) as Autoencoder;
+        here.trainStep({ data: x1, shape: [32, 16] });
+        expectSameWeights(readFileSync(join(dir, 'out.after1.safetensors')), here, 1e-6, `${name}, PyTorch's first step vs latentkit's`);
+
+        // PyTorch → latentkit: its checkpoint resumes here, and the next step on x2 agrees.
+        const back = load(readFileSync(join(dir, 'out.ckpt'))) as Autoencoder;
+        expect(back.steps).toBe(ae.steps + 1);
+        back.trainStep({ data: x2, shape: [32, 16] });
+        expectSameWeights(readFileSync(join(dir, 'out.after2.safetensors')), back, 1e-6, `${name}, latentkit's step from PyTorch's checkpoint vs PyTorch's`);
+        for (const m of [ae, here, back]) m.dispose();
+      });
+    }
+
+    it('a GAN carries both optimizers and the moving average: unchanged through PyTorch, and it trains on in both', () => {
+      const dir = mkdtempSync(join(tmpdir(), 'lk-ckpt-'));
+      const x = randomArray(256 * 8, 21);
+      const make = () => new GAN({
+        generator: mlp([4, 16, 8], { activation: 'relu', seed: 1 }),
+        discriminator: mlp([8, 16, 1], { activation: 'leaky-relu', dropout: 0.2, seed: 2 }),
+        noise: { dim: 4 }, batchSize: 32, ema: { decay: 0.95 }, optimizerD: { type: 'adam', lr: 1e-3, beta1: 0.5 }, optimizerG: { type: 'sgd', lr: 0.01, momentum: 0.8 }, seed: 3,
+      });
+      const gan = make();
+      gan.fit(x, { iterations: 40 });
+      writeFileSync(join(dir, 'gan.ckpt'), checkpoint(gan));
+      writeFileSync(join(dir, 'x.f32'), x);
+      expect(JSON.parse(bridge('gan', join(dir, 'gan.ckpt'), join(dir, 'x.f32'), '30', join(dir, 'out')))).toEqual({ discriminator: 'Adam', generator: 'SGD' });
+      // Through PyTorch unchanged: training on from either file gives the same bits.
+      const a = load(checkpoint(gan)) as GAN;
+      const b = load(readFileSync(join(dir, 'out.same.ckpt'))) as GAN;
+      a.fit(x, { iterations: 60 });
+      b.fit(x, { iterations: 60 });
+      expect(save(b)).toEqual(save(a));
+      // After 30 iterations in PyTorch: the counts moved, the average moved with the generator, and latentkit trains on.
+      const c = load(readFileSync(join(dir, 'out.ckpt'))) as GAN;
+      expect(c.iterations).toBe(70);
+      const g = (m: GAN) => m.generator.getWeights();
+      const avg = (m: GAN) => m.generatorEma!.getWeights();
+      expect(g(c)).not.toEqual(g(gan));
+      expect(avg(c)).not.toEqual(avg(gan));
+      const dist = (p: Float32Array, q: Float32Array) => Math.sqrt(p.reduce((s, v, i) => s + (v - q[i]!) ** 2, 0));
+      expect(dist(avg(c), g(c)), 'the average trails the generator').toBeLessThan(dist(avg(gan), g(c)));
+      c.fit(x, { iterations: 10 });
+      expect(c.iterations).toBe(80);
+      for (const m of [gan, a, b, c]) m.dispose();
+    });
+
+    it('a damaged or mismatched checkpoint gets a one-line error in Python', () => {
+      const dir = mkdtempSync(join(tmpdir(), 'lk-ckpt-'));
+      const ae = new Autoencoder({ encoder: mlp([6, 3], { seed: 1 }), decoder: mlp([3, 6], { seed: 2 }) });
+      const good = checkpoint(ae);
+      writeFileSync(join(dir, 'cut.ckpt'), good.subarray(0, good.length - 20));
+      writeFileSync(join(dir, 'weights.safetensors'), save(ae));
+      const tied = new Autoencoder({ encoder: mlp([6, 3], { seed: 1 }), tiedWeights: true });
+      writeFileSync(join(dir, 'tied.ckpt'), checkpoint(tied));
+      const run = (file: string) => spawnSync(python, ['-c', `import sys; sys.path.insert(0, ${JSON.stringify(join(root, 'python'))}); import latentkit_torch as lt\ntry:\n  lt.load_checkpoint(${JSON.stringify(join(dir, file))})\nexcept ValueError as e:\n  print(e)`], { encoding: 'utf8' }).stdout.trim();
+      for (const [file, message] of [
+        ['cut.ckpt', /^latentkit_torch.load_checkpoint: not a readable latentkit file \(/],
+        ['weights.safetensors', /^latentkit_torch.load_checkpoint: this file has weights only/],
+        ['tied.ckpt', /^latentkit_torch.load_checkpoint: a tied autoencoder shares one weight/],
+      ] as const) {
+        const out = run(file);
+        expect(out, file).toMatch(message);
+        expect(out.split('\n'), `${file}: one line`).toHaveLength(1);
+      }
+    });
   });
 });

@@ -11,6 +11,13 @@ as latentkit files. Arrays travel as raw little-endian float32 files.
     bridge.py cgan MODEL Z LABELS X OUT  a conditional GAN: model(z, labels) -> OUT.g.f32,
                                         model.discriminate(x, labels) -> OUT.d.f32, and the model
                                         saved again by latentkit_torch -> OUT.safetensors
+    bridge.py step CKPT X1 X2 OUT       lt.load_checkpoint, one step on X1 -> OUT.after1.safetensors,
+                                        lt.save_checkpoint -> OUT.ckpt, one step on X2 ->
+                                        OUT.after2.safetensors; and the checkpoint saved straight
+                                        after loading -> OUT.same.ckpt
+    bridge.py gan CKPT X ITERS OUT      a GAN checkpoint: saved straight after loading ->
+                                        OUT.same.ckpt; ITERS Algorithm-1 iterations on X with both
+                                        optimizers and the moving average -> OUT.ckpt
 """
 import json
 import sys
@@ -120,5 +127,38 @@ def cmd_cgan(model_path, z_path, labels_path, x_path, out):
     print(json.dumps({"conditions": model.conditions, "noise": gen["noise"]}))
 
 
+def cmd_step(ckpt, x1_path, x2_path, out):
+    model, opt = lt.load_checkpoint(ckpt)
+    lt.save_checkpoint(model, opt, f"{out}.same.ckpt")
+    cols = model["encoder"][0].in_features
+    x1, x2 = read(x1_path, cols), read(x2_path, cols)
+    lt.train_step(opt, lambda: model.training_loss(x1))
+    lt.save(model, f"{out}.after1.safetensors")
+    lt.save_checkpoint(model, opt, f"{out}.ckpt")
+    lt.train_step(opt, lambda: model.training_loss(x2))
+    lt.save(model, f"{out}.after2.safetensors")
+    print(json.dumps({"optimizer": type(opt).__name__}))
+
+
+def cmd_gan(ckpt, x_path, iters, out):
+    model, opts = lt.load_checkpoint(ckpt)
+    lt.save_checkpoint(model, opts, f"{out}.same.ckpt")
+    o = model.latentkit_options
+    x = read(x_path, model["discriminator"][0].in_features)
+    g = torch.Generator().manual_seed(1)
+    m = int(o["batchSize"])
+    for _ in range(int(iters)):
+        for _ in range(int(o["k"])):
+            real = x[torch.randint(0, x.shape[0], (m,), generator=g)]
+            fake = model(model.noise(m, g)).detach()
+            lt.train_step(opts["discriminator"], lambda: model.discriminator_loss(model.discriminate(real), model.discriminate(fake)))
+        z = model.noise(m, g)
+        lt.train_step(opts["generator"], lambda: model.generator_loss(model.discriminate(model(z))))
+        model.update_average()
+    lt.save_checkpoint(model, opts, f"{out}.ckpt")
+    print(json.dumps({"discriminator": type(opts["discriminator"]).__name__, "generator": type(opts["generator"]).__name__}))
+
+
 if __name__ == "__main__":
-    {"forward": cmd_forward, "export": cmd_export, "finetune": cmd_finetune, "cgan": cmd_cgan}[sys.argv[1]](*sys.argv[2:])
+    commands = {"forward": cmd_forward, "export": cmd_export, "finetune": cmd_finetune, "cgan": cmd_cgan, "step": cmd_step, "gan": cmd_gan}
+    commands[sys.argv[1]](*sys.argv[2:])
