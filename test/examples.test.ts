@@ -26,14 +26,15 @@ describe('examples, reduced', () => {
     const { results } = runReduction({ epochs: 5, trainRows: 30_000, testRows: 2_000, ks: [2, 8], log: () => {} });
     expect(results[0].aeTestMse, JSON.stringify(results)).toBeLessThan(results[0].pcaTestMse);
     expect(results[1].aeTestMse / results[1].pcaTestMse, JSON.stringify(results)).toBeLessThanOrEqual(0.6);
-  });
+    // ~90 s alone; the other vitest worker (PyTorch's two DDP processes, Chromium) can double it.
+  }, 600_000);
 
   it('deep autoencoder: 784-1000-500-250-30 beats PCA-30 after 2 epochs on 20,000 images, and its error falls every epoch', () => {
     const { result } = runDeepAutoencoder({ epochs: 2, trainRows: 20_000, testRows: 2_000, log: () => {} });
     expect(result.aeSquaredErrorPerImage, JSON.stringify(result)).toBeLessThan(result.pcaSquaredErrorPerImage);
     expect(result.curve[1].testSquaredErrorPerImage).toBeLessThan(result.curve[0].testSquaredErrorPerImage);
     expect(result.pcaSquaredErrorPerImage).toBeGreaterThan(10); // PCA-30 on MNIST: about 13.9 per image
-  });
+  }, 600_000);
 
   it('pretraining: with 100 labels, the recipe (denoising AE, warm-up, fine-tune at 1e-4) beats the tuned scratch network', () => {
     // The full run: 5 seeds, 30 epochs of pretraining on 55,000 images, 100 and 1,000 labels.
