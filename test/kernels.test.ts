@@ -132,6 +132,7 @@ describe('kernel declarations', () => {
     expect(ts(internal.LOSS)).toEqual(rust('loss.rs', 'Loss'));
     expect(ts(internal.INIT)).toEqual(rust('init.rs', 'Init'));
     expect(ts(internal.GEMM_LAYOUT)).toEqual(rust('gemm/mod.rs', 'Layout'));
+    expect(ts(internal.LIKELIHOOD)).toEqual(rust('gaussian.rs', 'Likelihood'));
   });
 
   it('an unknown code traps instead of computing something else', () => {

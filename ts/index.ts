@@ -19,6 +19,7 @@ export { Classifier, type ClassifierOptions, type ClassifierFitOptions, type Cla
 export { type GrayImage, rgbaToGray, crop, gridCrops, randomPatches, tilePatches, untilePatches, grayToBytes, imageGrid } from './data/image.js';
 export { columnStats, standardize, centerRows, addRowMeans, rescale } from './data/normalize.js';
 export { minibatches } from './data/batches.js';
+export { VAE, type VaeOptions, type VaeLikelihood, type VaeFitOptions, type VaeEpochLogs, type VaeHistory, type VaeStep } from './models/vae.js';
 export { GAN, type GanOptions, type GanStep, type GanUpdate, type GanFitOptions, type GanSampleOptions, type GanTrainStepOptions } from './models/gan.js';
 export { ringCentres, sampleRing, ringQuality } from './metrics/ring.js';
 export { parzenLogLikelihood, parzenWindow, type ParzenScore, type ParzenWindowOptions } from './metrics/parzen.js';

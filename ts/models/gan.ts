@@ -198,7 +198,7 @@ export class GAN {
     // noise (a conditional GAN's fakes take the real minibatch's labels). Generator: fresh noise
     // (and labels drawn from the training labels) through G and D, D passing gradients only.
     const m = this.batchSize;
-    const joined = (labels: () => Int32Array): ChainNode[] => (c > 0 ? [G, new LabelColumns(G.outputSize, c, labels, D, this.dInput!), D] : [G, D]);
+    const joined = (labels: () => Int32Array): ChainNode[] => (c > 0 ? [G, new LabelColumns(G.outputSize, c, labels, D, () => this.dInput!), D] : [G, D]);
     this.realLoss = ganObjectives.real(s);
     this.fakeLoss = ganObjectives.fake();
     this.generatorObjective = ganObjectives[loss]();

@@ -16,8 +16,8 @@ export class LabelColumns implements ChainNode {
     /** The label of each row of the current batch. */
     private readonly labels: () => Int32Array,
     private readonly next: Stack,
-    /** ∂L/∂[x, y]: rows × (width + classes) floats, written by the next stack's backward. */
-    private readonly grad: Block,
+    /** ∂L/∂[x, y]: rows × (width + classes) floats, written by the next stack's backward (the model sizes it to its batches). */
+    private readonly grad: () => Block,
   ) {}
 
   get outputSize(): number {
@@ -25,7 +25,7 @@ export class LabelColumns implements ChainNode {
   }
 
   get outputGradPtr(): number {
-    return this.grad.ptr;
+    return this.grad().ptr;
   }
 
   forward(x: number, rows: number): number {
@@ -46,7 +46,8 @@ export class LabelColumns implements ChainNode {
     const f = this.width;
     const c = this.classes;
     const f32 = heap.f32;
-    for (let r = 0; r < rows; r++) f32.copyWithin((dInput >>> 2) + r * f, this.grad.index + r * (f + c), this.grad.index + r * (f + c) + f);
+    const grad = this.grad();
+    for (let r = 0; r < rows; r++) f32.copyWithin((dInput >>> 2) + r * f, grad.index + r * (f + c), grad.index + r * (f + c) + f);
     return 0;
   }
 }

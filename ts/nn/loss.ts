@@ -34,6 +34,14 @@ export function targetLoss(name: LossName, target: () => number, where: string):
   return { name, apply: (out, rows, cols, grad) => kernels.loss(code, out, target(), 0, rows, cols, grad, 1) };
 }
 
+/**
+ * A VAE decoder's reconstruction term: mean over rows of −log p(x|z) in nats per row (summed over
+ * the features), for the likelihood `kind` (LIKELIHOOD) with log-variance `logVar` when fixed.
+ */
+export function likelihoodLoss(kind: number, logVar: number, target: () => number, features: number): LossUnit {
+  return { name: 'negative log-likelihood', apply: (out, rows, _cols, grad) => kernels.likelihood_nll(kind, target(), out, rows, features, logVar, grad, 1) };
+}
+
 /** A GAN objective on the discriminator's logits; it keeps the mean D output, σ(logit), of its last batch. */
 export interface GanObjective extends LossUnit {
   meanD: number;

@@ -102,6 +102,23 @@ export const KERNELS = {
   },
   l1_penalty: { export: 'lk_l1_penalty', args: ['h:ptr', 'dh:ptr', 'n:usize', 'scale:f32'], returns: 'f64' },
 
+  // --- the variational autoencoder's latent and likelihoods (crates/kernels/src/gaussian.rs) ---
+  vae_reparameterize: { export: 'lk_vae_reparameterize', args: ['stats:ptr', 'eps:ptr', 'z:ptr', 'rows:usize', 'latent:usize'], trace: (a) => rows(a.rows!, a.latent!) },
+  vae_kl: {
+    export: 'lk_vae_kl', args: ['stats:ptr', 'eps:ptr', 'dz:ptr', 'dstats:ptr', 'rows:usize', 'latent:usize', 'weight:f32'], returns: 'f64',
+    trace: (a) => rows(a.rows!, a.latent!),
+  },
+  likelihood_nll: {
+    export: 'lk_likelihood_nll', args: ['kind:u32', 'x:ptr', 'out:ptr', 'rows:usize', 'd:usize', 'logVar:f32', 'grad:ptr', 'weight:f32'], returns: 'f64',
+    trace: (a) => `kind ${a.kind} ${rows(a.rows!, a.d!)}`,
+  },
+  importance_log_weights: {
+    export: 'lk_importance_log_weights',
+    args: ['kind:u32', 'x:ptr', 'd:usize', 'logVar:f32', 'out:ptr', 'stats:ptr', 'z:ptr', 'eps:ptr', 'latent:usize', 'perInput:usize', 'lead:usize', 'rows:usize', 'w:ptr'],
+    trace: (a) => `${a.rows} samples, ${a.perInput} per input`,
+  },
+  log_mean_exp: { export: 'lk_log_mean_exp', args: ['w:ptr', 'n:usize'], returns: 'f64' },
+
   // --- optimizers and the moving average ---
   sgd: {
     export: 'lk_sgd', args: ['p:ptr', 'g:ptr', 'vel:ptr', 'n:usize', 'lr:f32', 'momentum:f32', 'nesterov:u32'],

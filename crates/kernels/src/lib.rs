@@ -6,6 +6,7 @@
 pub mod codes;
 pub mod activation;
 pub mod dense;
+pub mod gaussian;
 pub mod gemm;
 pub mod init;
 pub mod loss;

@@ -20,6 +20,7 @@ use latentkit_kernels::gemm::{self, params, Layout, Scratch, Start};
 use latentkit_kernels::init::{init_weights, Init};
 use latentkit_kernels::rng::Xoshiro128ss;
 use latentkit_kernels::simd::Native;
+use latentkit_kernels::gaussian::{self, Likelihood};
 use latentkit_kernels::{dense, linalg, loss, optim};
 use std::alloc::{alloc, dealloc, Layout as AllocLayout};
 
@@ -266,6 +267,52 @@ pub unsafe extern "C" fn lk_rng_mask(state: *mut Xoshiro128ss, x: *mut f32, n: u
 #[no_mangle]
 pub unsafe extern "C" fn lk_l1_penalty(h: *const f32, dh: *mut f32, n: usize, scale: f32) -> f64 {
     loss::l1_penalty(s(h, n), sm(dh, n), scale)
+}
+
+/// The VAE's sample z[rows×latent] = μ + exp(½·logvar)·ε from stats[rows×2·latent] and eps.
+#[no_mangle]
+pub unsafe extern "C" fn lk_vae_reparameterize(stats: *const f32, eps: *const f32, z: *mut f32, rows: usize, latent: usize) {
+    let n = rows * latent;
+    gaussian::reparameterize(s(stats, 2 * n), s(eps, n), sm(z, n), latent);
+}
+
+/// Σ_rows KL(q ‖ N(0, I)); with a non-null `dstats`, also the gradient of weight·ΣKL plus the
+/// sample's path from dz (see gaussian::kl).
+#[no_mangle]
+pub unsafe extern "C" fn lk_vae_kl(stats: *const f32, eps: *const f32, dz: *const f32, dstats: *mut f32, rows: usize, latent: usize, weight: f32) -> f64 {
+    let n = rows * latent;
+    if dstats.is_null() {
+        return gaussian::kl(s(stats, 2 * n), &[], &[], None, latent, weight);
+    }
+    gaussian::kl(s(stats, 2 * n), s(eps, n), s(dz, n), Some(sm(dstats, 2 * n)), latent, weight)
+}
+
+/// weight · mean over rows of −log p(x|out) under likelihood `kind`; its gradient into a
+/// non-null `grad` (rows × the output width).
+#[no_mangle]
+pub unsafe extern "C" fn lk_likelihood_nll(kind: u32, x: *const f32, out: *const f32, rows: usize, d: usize, log_var: f32, grad: *mut f32, weight: f32) -> f64 {
+    let kind = code(Likelihood::from_code(kind));
+    let w = gaussian::output_width(kind, d) * rows;
+    let g = if grad.is_null() { None } else { Some(sm(grad, w)) };
+    gaussian::nll(kind, s(x, rows * d), s(out, w), d, log_var, g, weight)
+}
+
+/// Burda et al.'s log importance weights of `rows` samples, `per_input` per input row and the
+/// first being sample `lead` of its input, into w[rows] (f64).
+#[no_mangle]
+pub unsafe extern "C" fn lk_importance_log_weights(kind: u32, x: *const f32, d: usize, log_var: f32, out: *const f32, stats: *const f32, z: *const f32, eps: *const f32, latent: usize, per_input: usize, lead: usize, rows: usize, w: *mut f64) {
+    let kind = code(Likelihood::from_code(kind));
+    let inputs = (lead + rows + per_input - 1) / per_input;
+    let width = gaussian::output_width(kind, d);
+    let n = rows * latent;
+    let weights = if rows == 0 { &mut [][..] } else { from_raw_parts_mut(w, rows) };
+    gaussian::importance_log_weights(kind, s(x, inputs * d), d, log_var, s(out, rows * width), s(stats, inputs * 2 * latent), s(z, n), s(eps, n), latent, per_input, lead, weights);
+}
+
+/// ln((1/n) Σ e^{w_i}) over w[n] (f64), stable.
+#[no_mangle]
+pub unsafe extern "C" fn lk_log_mean_exp(w: *const f64, n: usize) -> f64 {
+    gaussian::log_mean_exp(if n == 0 { &[] } else { from_raw_parts(w, n) })
 }
 
 unsafe fn su<'a>(p: *const u32, n: usize) -> &'a [u32] {

@@ -1,0 +1,182 @@
+//! The diagonal-Gaussian latent of a variational autoencoder and the likelihoods its decoder
+//! defines. An encoder row holds the statistics of q(z|x): `latent` means μ, then `latent`
+//! log-variances. Sums run in f64 in index order and the exponentials are mathf's, so the bits
+//! do not depend on the runtime.
+
+use crate::mathf;
+
+/// ln 2π.
+const LN_2PI: f64 = 1.837_877_066_409_345_5;
+
+/// The reparameterised sample z = μ + exp(½·logvar)·ε, row by row: `stats` is rows×2·latent,
+/// `eps` and `z` rows×latent.
+pub fn reparameterize(stats: &[f32], eps: &[f32], z: &mut [f32], latent: usize) {
+    assert!(latent > 0 && stats.len() == 2 * eps.len() && z.len() == eps.len() && eps.len() % latent == 0);
+    for ((s, e), zr) in stats.chunks_exact(2 * latent).zip(eps.chunks_exact(latent)).zip(z.chunks_exact_mut(latent)) {
+        let (mu, logvar) = s.split_at(latent);
+        for j in 0..latent {
+            zr[j] = mu[j] + mathf::exp(0.5 * logvar[j]) * e[j];
+        }
+    }
+}
+
+/// KL(q(z|x) ‖ N(0, I)) = ½ Σ_j (μ_j² + e^logvar_j − 1 − logvar_j), summed over all rows (the
+/// warm-up's weight can be 0, and the term is still reported). With `dstats`, writes ∂/∂stats of
+/// weight·ΣKL plus the sample's path:
+/// ∂μ = dz + weight·μ and ∂logvar = ½·dz·ε·e^{½·logvar} + ½·weight·(e^logvar − 1), where dz is
+/// ∂L/∂z from the decoder (rows×latent).
+pub fn kl(stats: &[f32], eps: &[f32], dz: &[f32], dstats: Option<&mut [f32]>, latent: usize, weight: f32) -> f64 {
+    assert!(latent > 0 && stats.len() % (2 * latent) == 0);
+    let rows = stats.len() / (2 * latent);
+    let mut sum = 0.0f64;
+    for s in stats.chunks_exact(2 * latent) {
+        let (mu, logvar) = s.split_at(latent);
+        for j in 0..latent {
+            let var = mathf::exp(logvar[j]) as f64;
+            sum += 0.5 * ((mu[j] as f64) * (mu[j] as f64) + var - 1.0 - logvar[j] as f64);
+        }
+    }
+    if let Some(d) = dstats {
+        assert!(d.len() == stats.len() && eps.len() == rows * latent && dz.len() == rows * latent);
+        for (((s, e), g), ds) in stats.chunks_exact(2 * latent).zip(eps.chunks_exact(latent)).zip(dz.chunks_exact(latent)).zip(d.chunks_exact_mut(2 * latent)) {
+            let (mu, logvar) = s.split_at(latent);
+            let (dmu, dlogvar) = ds.split_at_mut(latent);
+            for j in 0..latent {
+                let sigma = mathf::exp(0.5 * logvar[j]);
+                dmu[j] = g[j] + weight * mu[j];
+                dlogvar[j] = 0.5 * g[j] * e[j] * sigma + 0.5 * weight * (mathf::exp(logvar[j]) - 1.0);
+            }
+        }
+    }
+    sum
+}
+
+code_enum! {
+    /// A decoder's likelihood p(x|z) (ts/runtime/codes.ts: LIKELIHOOD).
+    pub enum Likelihood {
+        /// Bernoulli on logits: the decoder outputs one logit per feature.
+        Bernoulli = 0,
+        /// Gaussian with one fixed variance: the decoder outputs the means.
+        GaussianFixed = 1,
+        /// Gaussian with learned variances: the decoder outputs the means, then the log-variances.
+        GaussianLearned = 2,
+    }
+}
+
+/// −log p(x_r | out_r) of one row: `x` has d features; `out` the decoder's row (d values, or 2·d
+/// for learned variances).
+fn nll_row(kind: Likelihood, x: &[f32], out: &[f32], log_var: f32, grad: Option<&mut [f32]>, g_scale: f32) -> f64 {
+    let d = x.len();
+    let mut sum = 0.0f64;
+    match kind {
+        Likelihood::Bernoulli => {
+            for j in 0..d {
+                let (z, t) = (out[j], x[j]);
+                let e = mathf::exp(-z.abs()) as f64;
+                let zd = z as f64;
+                sum += zd.max(0.0) - zd * t as f64 + mathf::ln1p64(e);
+            }
+            if let Some(g) = grad {
+                for j in 0..d {
+                    let (z, t) = (out[j], x[j]);
+                    let e = mathf::exp(-z.abs()) as f64;
+                    let sig = if z >= 0.0 { 1.0 / (1.0 + e) } else { e / (1.0 + e) };
+                    g[j] = ((sig - t as f64) as f32) * g_scale;
+                }
+            }
+        }
+        Likelihood::GaussianFixed => {
+            let inv_var = mathf::exp(-log_var);
+            for j in 0..d {
+                let r = (x[j] - out[j]) as f64;
+                sum += 0.5 * (r * r * inv_var as f64 + log_var as f64 + LN_2PI);
+            }
+            if let Some(g) = grad {
+                for j in 0..d {
+                    g[j] = (out[j] - x[j]) * inv_var * g_scale;
+                }
+            }
+        }
+        Likelihood::GaussianLearned => {
+            let (mean, lv) = out.split_at(d);
+            for j in 0..d {
+                let r = (x[j] - mean[j]) as f64;
+                sum += 0.5 * (r * r * mathf::exp(-lv[j]) as f64 + lv[j] as f64 + LN_2PI);
+            }
+            if let Some(g) = grad {
+                let (gm, glv) = g.split_at_mut(d);
+                for j in 0..d {
+                    let inv_var = mathf::exp(-lv[j]);
+                    let r = x[j] - mean[j];
+                    gm[j] = -r * inv_var * g_scale;
+                    glv[j] = 0.5 * (1.0 - r * r * inv_var) * g_scale;
+                }
+            }
+        }
+    }
+    sum
+}
+
+/// Width of the decoder's output for `d` features.
+pub fn output_width(kind: Likelihood, d: usize) -> usize {
+    if kind == Likelihood::GaussianLearned { 2 * d } else { d }
+}
+
+/// The reconstruction term: mean over rows of −log p(x_r | out_r) (nats per row), times
+/// `weight`; writes its gradient with respect to `out` when `grad` is given.
+pub fn nll(kind: Likelihood, x: &[f32], out: &[f32], d: usize, log_var: f32, mut grad: Option<&mut [f32]>, weight: f32) -> f64 {
+    assert!(d > 0 && x.len() % d == 0);
+    let rows = x.len() / d;
+    let w = output_width(kind, d);
+    assert!(out.len() == rows * w);
+    if rows == 0 {
+        return 0.0;
+    }
+    let g_scale = weight / rows as f32;
+    let mut sum = 0.0f64;
+    for r in 0..rows {
+        let g = grad.as_deref_mut().map(|g| &mut g[r * w..(r + 1) * w]);
+        sum += nll_row(kind, &x[r * d..(r + 1) * d], &out[r * w..(r + 1) * w], log_var, g, g_scale);
+    }
+    weight as f64 * sum / rows as f64
+}
+
+/// Importance weights of Burda et al. (2016): for each of `w.len()` samples, log w = log p(x|z) +
+/// log p(z) − log q(z|x), into `w` (f64). Samples come `per_input` to an input row, and the first
+/// is sample `lead` of the first input: sample r belongs to input (lead + r) / per_input of `x`
+/// and `stats` (one row per input); `out`, `z` and `eps` have one row per sample. log q uses ε
+/// directly: −½ Σ (ε² + logvar + ln 2π).
+pub fn importance_log_weights(kind: Likelihood, x: &[f32], d: usize, log_var: f32, out: &[f32], stats: &[f32], z: &[f32], eps: &[f32], latent: usize, per_input: usize, lead: usize, w: &mut [f64]) {
+    let rows = w.len();
+    let width = output_width(kind, d);
+    assert!(per_input > 0 && lead < per_input && out.len() == rows * width && z.len() == rows * latent && eps.len() == rows * latent);
+    let inputs = (lead + rows + per_input - 1) / per_input;
+    assert!(x.len() >= inputs * d && stats.len() >= inputs * 2 * latent);
+    for r in 0..rows {
+        let i = (lead + r) / per_input;
+        let log_px = -nll_row(kind, &x[i * d..(i + 1) * d], &out[r * width..(r + 1) * width], log_var, None, 0.0);
+        let logvar = &stats[i * 2 * latent + latent..(i + 1) * 2 * latent];
+        let (mut log_pz, mut log_qz) = (0.0f64, 0.0f64);
+        for j in 0..latent {
+            let (zj, ej) = (z[r * latent + j] as f64, eps[r * latent + j] as f64);
+            log_pz -= 0.5 * (zj * zj + LN_2PI);
+            log_qz -= 0.5 * (ej * ej + logvar[j] as f64 + LN_2PI);
+        }
+        w[r] = log_px + log_pz - log_qz;
+    }
+}
+
+/// ln((1/n) Σ e^{w_i}), stable for any spread: the largest weight is taken out first, so every
+/// term is e^{≤0}, taken in f32 (mathf::exp, ~1e-7 relative) and summed in f64. Differences below
+/// −87 count as e^−87, which changes the sum by less than n·e^−87.
+pub fn log_mean_exp(w: &[f64]) -> f64 {
+    if w.is_empty() {
+        return f64::NAN;
+    }
+    let max = w.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
+    if !max.is_finite() {
+        return max;
+    }
+    let sum: f64 = w.iter().map(|&v| mathf::exp((v - max).max(-87.0) as f32) as f64).sum();
+    max + mathf::ln64(sum / w.len() as f64)
+}

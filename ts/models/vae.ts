@@ -1,0 +1,553 @@
+import { LatentkitError } from '../errors.js';
+import { LIKELIHOOD } from '../runtime/codes.js';
+import { Block, heap } from '../runtime/memory.js';
+import { Rng } from '../runtime/rng.js';
+import { kernels } from '../runtime/dispatch.js';
+import { GaussianLatent } from '../nn/gaussian-latent.js';
+import { LabelColumns } from '../nn/label-columns.js';
+import { likelihoodLoss } from '../nn/loss.js';
+import { MinibatchSource, writeOneHot } from '../nn/minibatches.js';
+import { type ChainNode, type StepPlan, divergenceGuard, trainingStep } from '../nn/train-step.js';
+import { type Matrix, type MatrixLike, asMatrix, positiveInt } from '../nn/matrix.js';
+import { Optimizer, type OptimizerConfig, type OptimizerSpec } from '../nn/optimizer.js';
+import type { ModelKind } from '../io/model-kind.js';
+import { checkKeys } from '../nn/sequential.js';
+import { Stack, assertFiniteBlock } from '../nn/stack.js';
+
+/**
+ * p(x|z): `'bernoulli'` (the decoder outputs one logit per feature; data in [0, 1]), or a
+ * Gaussian whose means the decoder outputs, with one fixed `variance` or, with
+ * `variance: 'learned'`, a log-variance per feature as the decoder's second half of outputs.
+ */
+export type VaeLikelihood = 'bernoulli' | { type: 'gaussian'; variance: number | 'learned' };
+
+export interface VaeOptions {
+  /** x (and the one-hot condition) → 2·latent values: the means of q(z|x), then their log-variances. */
+  encoder: Stack;
+  /** z (and the one-hot condition) → p(x|z)'s parameters (see `likelihood`). */
+  decoder: Stack;
+  likelihood?: VaeLikelihood;
+  /** Weight of the KL term (β-VAE, Higgins et al. 2017); default 1, the ELBO. */
+  beta?: number;
+  /** KL warm-up: the weight rises linearly from 0 to β over this many steps (default 0: β from the start). */
+  klWarmup?: number;
+  /** Conditional VAE: classes whose one-hot follows x into the encoder and z into the decoder. */
+  conditions?: number;
+  optimizer?: OptimizerSpec;
+  seed?: number | bigint;
+  guardNonFinite?: boolean;
+}
+
+export interface VaeFitOptions {
+  epochs?: number;
+  batchSize?: number;
+  shuffle?: boolean;
+  /** A conditional VAE's class of each row. */
+  labels?: ArrayLike<number>;
+  /** Held-out rows (and labels): their ELBO is reported after every epoch. */
+  validation?: MatrixLike;
+  validationLabels?: ArrayLike<number>;
+  onEpoch?: (epoch: number, logs: VaeEpochLogs) => void | boolean;
+  signal?: AbortSignal;
+}
+
+/** Per-epoch means over the training rows, in nats per row. */
+export interface VaeEpochLogs {
+  /** The objective trained: reconstruction + weight·KL. */
+  loss: number;
+  /** −E_q log p(x|z). */
+  reconstruction: number;
+  /** KL(q(z|x) ‖ p(z)). */
+  kl: number;
+  /** The ELBO of the validation rows, if given. */
+  valElbo?: number;
+}
+
+export interface VaeHistory {
+  loss: number[];
+  reconstruction: number[];
+  kl: number[];
+  valElbo: number[];
+}
+
+export interface VaeStep {
+  loss: number;
+  reconstruction: number;
+  kl: number;
+  /** The KL weight this step used (β, warmed up). */
+  beta: number;
+}
+
+interface ResolvedLikelihood {
+  kind: number;
+  /** Fixed Gaussian: ln σ²; otherwise unused. */
+  logVar: number;
+  spec: VaeLikelihood;
+}
+
+const OPTION_KEYS = ['encoder', 'decoder', 'likelihood', 'beta', 'klWarmup', 'conditions', 'optimizer', 'seed', 'guardNonFinite'];
+const FIT_KEYS = ['epochs', 'batchSize', 'shuffle', 'labels', 'validation', 'validationLabels', 'onEpoch', 'signal'];
+const disposeSymbol: symbol = (Symbol as { dispose?: symbol }).dispose ?? Symbol.for('Symbol.dispose');
+/** Rows per decoder pass when scoring: big enough for the GEMMs, small enough for the heap. */
+const SCORE_ROWS = 2048;
+
+/**
+ * A variational autoencoder (Kingma & Welling 2014): an encoder that outputs q(z|x) = N(μ, σ²),
+ * a reparameterised sample z = μ + σ·ε, and a decoder that defines p(x|z); trained on the
+ * negative ELBO, −E_q log p(x|z) + β·KL(q(z|x) ‖ N(0, I)), with the KL term in closed form. The
+ * decoder is a generator: `sample` decodes z ~ N(0, I).
+ */
+export class VAE {
+  readonly encoder: Stack;
+  readonly decoder: Stack;
+  readonly optimizer: Optimizer;
+  readonly rng: Rng;
+  readonly latentSize: number;
+  readonly inputSize: number;
+  readonly conditions: number;
+  readonly beta: number;
+  readonly klWarmup: number;
+  readonly likelihood: VaeLikelihood;
+  private readonly lik: ResolvedLikelihood;
+  private readonly latent: GaussianLatent;
+  private readonly source: MinibatchSource;
+  private readonly plan: StepPlan;
+  private target: Block | null = null;
+  /** A conditional VAE's ∂L/∂[z, y] (LabelColumns), sized to the batch. */
+  private joinGrad: Block | null = null;
+  private scratch: { x: Block | null; stats: Block | null; eps: Block | null; z: Block | null; w: Block | null } = { x: null, stats: null, eps: null, z: null, w: null };
+  private labels: ArrayLike<number> | null = null;
+  private stepLabels = new Int32Array(0);
+  private stepCount = 0;
+  private epochCount = 0;
+  private lastReconstruction = 0;
+  private disposed = false;
+
+  constructor(opts: VaeOptions) {
+    checkKeys(opts, OPTION_KEYS, 'VAE options');
+    const { encoder, decoder } = opts;
+    if (!(encoder instanceof Stack)) throw new LatentkitError('VAE needs an encoder stack whose output is 2·latent wide (means, then log-variances), e.g. mlp([784, 200, 100])');
+    if (!(decoder instanceof Stack)) throw new LatentkitError('VAE needs a decoder stack from the latent to the likelihood\'s parameters, e.g. mlp([50, 200, 784])');
+    if (encoder === decoder) throw new LatentkitError('VAE: the encoder and the decoder must be different stacks');
+    encoder.assertLive();
+    decoder.assertLive();
+    const c = opts.conditions ?? 0;
+    if (!Number.isInteger(c) || c < 0) throw new LatentkitError(`VAE conditions must be a non-negative integer (classes), got ${opts.conditions}`);
+    if (c === 1) throw new LatentkitError('VAE conditions: one class conditions on nothing; use 0, or 2 or more classes');
+    this.conditions = c;
+    if (encoder.outputSize % 2 !== 0) {
+      throw new LatentkitError(`VAE: the encoder [${encoder.sizes.join(', ')}] outputs ${encoder.outputSize} values; it needs 2·latent (the means, then the log-variances)`);
+    }
+    this.latentSize = encoder.outputSize / 2;
+    this.inputSize = encoder.inputSize - c;
+    if (this.inputSize < 1) throw new LatentkitError(`VAE: the encoder [${encoder.sizes.join(', ')}] takes ${encoder.inputSize} values, fewer than the ${c} condition columns plus one feature`);
+    if (decoder.inputSize !== this.latentSize + c) {
+      throw new LatentkitError(`VAE: the decoder [${decoder.sizes.join(', ')}] takes ${decoder.inputSize} values; it needs the latent's ${this.latentSize}${c > 0 ? ` plus ${c} condition columns` : ''} (the encoder [${encoder.sizes.join(', ')}] outputs 2 × ${this.latentSize})`);
+    }
+    this.lik = resolveLikelihood(opts.likelihood ?? 'bernoulli');
+    this.likelihood = this.lik.spec;
+    const width = this.lik.kind === LIKELIHOOD['gaussian-learned'] ? 2 * this.inputSize : this.inputSize;
+    if (decoder.outputSize !== width) {
+      throw new LatentkitError(`VAE: the decoder [${decoder.sizes.join(', ')}] outputs ${decoder.outputSize} values; a ${describeLikelihood(this.lik.spec)} over ${this.inputSize} features needs ${width}`);
+    }
+    this.beta = opts.beta ?? 1;
+    if (typeof this.beta !== 'number' || !Number.isFinite(this.beta) || this.beta < 0) throw new LatentkitError(`VAE beta must be a non-negative number, got ${opts.beta}`);
+    this.klWarmup = opts.klWarmup ?? 0;
+    if (!Number.isInteger(this.klWarmup) || this.klWarmup < 0) throw new LatentkitError(`VAE klWarmup must be a non-negative integer (steps), got ${opts.klWarmup}`);
+    this.encoder = encoder;
+    this.decoder = decoder;
+    this.rng = new Rng(opts.seed ?? 0);
+    this.optimizer = new Optimizer(opts.optimizer ?? 'adam', [encoder, decoder], 'the VAE');
+    this.source = new MinibatchSource(this.rng);
+    this.latent = new GaussianLatent(this.latentSize, this.rng, () => this.klWeight());
+    const chain: ChainNode[] = [encoder, this.latent];
+    if (c > 0) chain.push(new LabelColumns(this.latentSize, c, () => this.stepLabels, decoder, () => this.joinGrad!));
+    chain.push(decoder);
+    const recon = likelihoodLoss(this.lik.kind, this.lik.logVar, () => this.target!.ptr, this.inputSize);
+    this.plan = {
+      optimizer: this.optimizer,
+      terms: [{
+        chain,
+        input: (rows) => encoder.inputBlock(rows).ptr,
+        loss: { name: recon.name, apply: (out, rows, cols, grad) => (this.lastReconstruction = recon.apply(out, rows, cols, grad)) },
+      }],
+      diverged: divergenceGuard(opts.guardNonFinite ?? true, () => this.stepCount),
+    };
+  }
+
+  /** The KL term's weight at the next step: β·min(1, steps / klWarmup). */
+  klWeight(): number {
+    return this.klWarmup === 0 ? this.beta : this.beta * Math.min(1, this.stepCount / this.klWarmup);
+  }
+
+  get steps(): number {
+    return this.stepCount;
+  }
+
+  /** Passes over the data that `fit` has completed. */
+  get epochs(): number {
+    return this.epochCount;
+  }
+
+  /** One optimizer step on a minibatch (and its labels, when conditional). */
+  trainStep(x: MatrixLike, opts: { labels?: ArrayLike<number> } = {}): VaeStep {
+    this.assertLive();
+    checkKeys(opts, ['labels'], 'VAE trainStep options');
+    const m = asMatrix(x, this.inputSize, 'VAE trainStep x');
+    const rows = m.shape[0];
+    const labels = this.checkLabels(opts.labels, rows, 'VAE trainStep');
+    const input = this.encoder.inputBlock(rows);
+    const target = this.targetBlock(rows);
+    const f = this.inputSize;
+    const c = this.conditions;
+    const f32 = heap.f32;
+    if (this.stepLabels.length < rows) this.stepLabels = new Int32Array(rows);
+    for (let r = 0; r < rows; r++) {
+      const row = m.data.subarray(r * f, r * f + f);
+      f32.set(row, input.index + r * (f + c));
+      if (c > 0) {
+        writeOneHot(f32, input.index + r * (f + c) + f, c, labels![r]!);
+        this.stepLabels[r] = labels![r]!;
+      }
+    }
+    target.write(m.data);
+    return this.stepOnStaged(rows);
+  }
+
+  fit(x: MatrixLike, opts: VaeFitOptions = {}): VaeHistory {
+    this.assertLive();
+    checkKeys(opts, FIT_KEYS, 'VAE fit options');
+    const m = asMatrix(x, this.inputSize, 'VAE fit x');
+    const rows = m.shape[0];
+    const labels = this.checkLabels(opts.labels, rows, 'VAE fit');
+    const validation = opts.validation === undefined ? undefined : asMatrix(opts.validation, this.inputSize, 'VAE validation');
+    const validationLabels = validation ? this.checkLabels(opts.validationLabels, validation.shape[0], 'VAE validation') : null;
+    const epochs = positiveInt(opts.epochs ?? 1, 'epochs');
+    const batchSize = Math.min(positiveInt(opts.batchSize ?? 100, 'batchSize'), rows);
+    this.source.attach(m, labels ? { labels, classes: this.conditions } : null);
+    const history: VaeHistory = { loss: [], reconstruction: [], kl: [], valElbo: [] };
+    for (let epoch = 0; epoch < epochs; epoch++) {
+      if (opts.shuffle ?? true) this.source.shuffle();
+      let loss = 0;
+      let recon = 0;
+      let kl = 0;
+      for (let start = 0; start < rows; start += batchSize) {
+        if (opts.signal?.aborted) return history;
+        const n = Math.min(batchSize, rows - start);
+        this.source.copy(start, n, this.encoder.inputBlock(n));
+        this.source.copy(start, n, this.targetBlock(n), m);
+        if (this.conditions > 0) this.stepLabels = this.source.batchLabels;
+        const s = this.stepOnStaged(n);
+        loss += n * s.loss;
+        recon += n * s.reconstruction;
+        kl += n * s.kl;
+      }
+      const logs: VaeEpochLogs = { loss: loss / rows, reconstruction: recon / rows, kl: kl / rows };
+      history.loss.push(logs.loss);
+      history.reconstruction.push(logs.reconstruction);
+      history.kl.push(logs.kl);
+      if (validation) {
+        logs.valElbo = this.elbo(validation, validationLabels ? { labels: validationLabels } : {});
+        history.valElbo.push(logs.valElbo);
+      }
+      this.epochCount++;
+      if (opts.onEpoch?.(epoch, logs) === false) break;
+    }
+    return history;
+  }
+
+  /** The means of q(z|x): rows × latent. */
+  encode(x: MatrixLike, opts: { labels?: ArrayLike<number> } = {}): Matrix {
+    this.assertLive();
+    checkKeys(opts, ['labels'], 'VAE encode options');
+    const stats = this.encoder.predict(this.joined(x, opts.labels, this.inputSize, 'VAE encode x'));
+    const rows = stats.shape[0];
+    const L = this.latentSize;
+    const out = new Float32Array(rows * L);
+    for (let r = 0; r < rows; r++) out.set(stats.data.subarray(r * 2 * L, r * 2 * L + L), r * L);
+    return { data: out, shape: [rows, L] };
+  }
+
+  /** E[x|z]: Bernoulli probabilities (σ of the logits), or the Gaussian's means. */
+  decode(z: MatrixLike, opts: { labels?: ArrayLike<number> } = {}): Matrix {
+    this.assertLive();
+    checkKeys(opts, ['labels'], 'VAE decode options');
+    const out = this.decoder.predict(this.joined(z, opts.labels, this.latentSize, 'VAE decode z'));
+    return this.expectation(out);
+  }
+
+  /** decode(encode(x)): the reconstruction through the posterior mean. */
+  reconstruct(x: MatrixLike, opts: { labels?: ArrayLike<number> } = {}): Matrix {
+    return this.decode(this.encode(x, opts), opts);
+  }
+
+  /** n draws of z ~ N(0, I) decoded (E[x|z]); reproducible from `seed`. */
+  sample(n: number, opts: { seed?: number | bigint; labels?: ArrayLike<number> | number } = {}): Matrix {
+    this.assertLive();
+    checkKeys(opts, ['seed', 'labels'], 'VAE sample options');
+    positiveInt(n, 'sample count');
+    const labels = typeof opts.labels === 'number' ? new Array<number>(n).fill(opts.labels) : opts.labels;
+    if (labels !== undefined) this.checkLabels(labels, n, 'VAE sample');
+    const rng = new Rng(opts.seed ?? 0);
+    try {
+      return this.decode({ data: rng.normalArray(n * this.latentSize), shape: [n, this.latentSize] }, labels === undefined ? {} : { labels });
+    } finally {
+      rng.dispose();
+    }
+  }
+
+  /**
+   * The ELBO, E_q log p(x|z) − KL(q ‖ p), mean over rows in nats per row, with one seeded sample
+   * of z per row (the KL term in closed form).
+   */
+  elbo(x: MatrixLike, opts: { labels?: ArrayLike<number>; seed?: number | bigint } = {}): number {
+    this.assertLive();
+    checkKeys(opts, ['labels', 'seed'], 'VAE elbo options');
+    const m = asMatrix(x, this.inputSize, 'VAE elbo x');
+    const labels = this.checkLabels(opts.labels, m.shape[0], 'VAE elbo');
+    const rng = new Rng(opts.seed ?? 0);
+    const rows = m.shape[0];
+    const L = this.latentSize;
+    let total = 0;
+    try {
+      for (let r0 = 0; r0 < rows; r0 += SCORE_ROWS) {
+        const n = Math.min(SCORE_ROWS, rows - r0);
+        const { stats, x: xs } = this.encodeRows(m, labels, r0, n, 'VAE elbo x');
+        const s = this.scratch;
+        s.eps = heap.reserve(s.eps, n * L, 'the scoring noise ε');
+        rng.normal(s.eps, 0, 1, n * L);
+        const out = this.decodeSamples(stats, labels, r0, 1, 0, n);
+        total -= n * kernels.likelihood_nll(this.lik.kind, xs, out, n, this.inputSize, this.lik.logVar, 0, 1);
+        total -= kernels.vae_kl(stats, 0, 0, 0, n, L, 0);
+      }
+    } finally {
+      rng.dispose();
+    }
+    return total / rows;
+  }
+
+  /**
+   * log p(x) by importance sampling with q(z|x) as the proposal (Burda et al. 2016):
+   * log (1/k) Σ_j p(x, z_j)/q(z_j|x), mean over rows (nats per row), with k = `samples`
+   * (default 5,000) seeded draws per row; `perRow` returns each row's estimate instead. A lower
+   * bound on log p(x) that tightens as k grows; the log-mean-exp is taken stably.
+   */
+  logLikelihood(x: MatrixLike, opts?: { samples?: number; seed?: number | bigint; labels?: ArrayLike<number>; perRow?: false }): number;
+  logLikelihood(x: MatrixLike, opts: { samples?: number; seed?: number | bigint; labels?: ArrayLike<number>; perRow: true }): Float64Array;
+  logLikelihood(x: MatrixLike, opts: { samples?: number; seed?: number | bigint; labels?: ArrayLike<number>; perRow?: boolean } = {}): number | Float64Array {
+    this.assertLive();
+    checkKeys(opts, ['samples', 'seed', 'labels', 'perRow'], 'VAE logLikelihood options');
+    const k = positiveInt(opts.samples ?? 5000, 'logLikelihood samples');
+    if (k > 1_000_000) throw new LatentkitError(`logLikelihood samples: ${k} is more than 1,000,000 per row`);
+    const m = asMatrix(x, this.inputSize, 'VAE logLikelihood x');
+    const rows = m.shape[0];
+    const labels = this.checkLabels(opts.labels, rows, 'VAE logLikelihood');
+    const rng = new Rng(opts.seed ?? 0);
+    const per = new Float64Array(rows);
+    const L = this.latentSize;
+    const f = this.inputSize;
+    const s = this.scratch;
+    // Inputs go through the encoder a group at a time; their k samples each through the decoder
+    // in passes of at most SCORE_ROWS, the log weights kept (f64) until the group's are all in.
+    const group = Math.max(1, Math.floor(SCORE_ROWS / k));
+    try {
+      for (let g0 = 0; g0 < rows; g0 += group) {
+        const inputs = Math.min(group, rows - g0);
+        const { stats, x: xs } = this.encodeRows(m, labels, g0, inputs, 'VAE logLikelihood x');
+        s.w = heap.reserve(s.w, 2 * inputs * k + 2, 'the importance log-weights');
+        const w = (s.w.ptr + 7) & ~7;
+        for (let t0 = 0; t0 < inputs * k; t0 += SCORE_ROWS) {
+          const n = Math.min(SCORE_ROWS, inputs * k - t0);
+          s.eps = heap.reserve(s.eps, n * L, 'the scoring noise ε');
+          rng.normal(s.eps, 0, 1, n * L);
+          const out = this.decodeSamples(stats, labels, g0, k, t0, n);
+          const first = Math.floor(t0 / k);
+          kernels.importance_log_weights(this.lik.kind, xs + first * f * 4, f, this.lik.logVar, out, stats + first * 2 * L * 4, s.z!.ptr, s.eps.ptr, L, k, t0 - first * k, n, w + t0 * 8);
+        }
+        for (let i = 0; i < inputs; i++) per[g0 + i] = kernels.log_mean_exp(w + i * k * 8, k);
+      }
+    } finally {
+      rng.dispose();
+    }
+    if (opts.perRow) return per;
+    let total = 0;
+    for (const v of per) total += v;
+    return total / rows;
+  }
+
+  /**
+   * Rows r0 .. r0+n of m (with their labels) through the encoder; returns the byte offsets of
+   * their q(z|x) statistics and of the rows themselves, both copied to scratch blocks.
+   */
+  private encodeRows(m: Matrix, labels: ArrayLike<number> | null, r0: number, n: number, what: string): { stats: number; x: number } {
+    const f = this.inputSize;
+    const c = this.conditions;
+    const L = this.latentSize;
+    const s = this.scratch;
+    // Every allocation first: a growing heap replaces the views of its memory.
+    const input = this.encoder.inputBlock(n);
+    s.x = heap.reserve(s.x, n * f, 'the rows being scored');
+    s.stats = heap.reserve(s.stats, n * 2 * L, 'the posterior statistics being scored');
+    const f32 = heap.f32;
+    for (let i = 0; i < n; i++) {
+      f32.set(m.data.subarray((r0 + i) * f, (r0 + i + 1) * f), input.index + i * (f + c));
+      if (c > 0) writeOneHot(f32, input.index + i * (f + c) + f, c, labels![r0 + i]!);
+    }
+    assertFiniteBlock(input.ptr, n, f + c, what);
+    s.x.write(m.data.subarray(r0 * f, (r0 + n) * f));
+    const stats = this.encoder.forward(input.ptr, n);
+    f32.copyWithin(s.stats.index, stats >>> 2, (stats >>> 2) + n * 2 * L);
+    return { stats: s.stats.ptr, x: s.x.ptr };
+  }
+
+  /**
+   * Samples t0 .. t0+n (k per input; sample t of input t / k, inputs counted from `g0` for the
+   * labels) of z = μ + σ·ε from the statistics at `stats` and the noise in scratch.eps, into
+   * scratch.z, then through the decoder; returns the decoder output's byte offset.
+   */
+  private decodeSamples(stats: number, labels: ArrayLike<number> | null, g0: number, k: number, t0: number, n: number): number {
+    const L = this.latentSize;
+    const c = this.conditions;
+    const s = this.scratch;
+    s.z = heap.reserve(s.z, 3 * n * L, 'the scoring samples');
+    const input = this.decoder.inputBlock(n);
+    const f32 = heap.f32;
+    // Each sample's statistics (its input's row), then z over them.
+    const rep = s.z.index + n * L;
+    for (let t = 0; t < n; t++) {
+      const i = Math.floor((t0 + t) / k);
+      f32.copyWithin(rep + t * 2 * L, (stats >>> 2) + i * 2 * L, (stats >>> 2) + (i + 1) * 2 * L);
+    }
+    kernels.vae_reparameterize(rep * 4, s.eps!.ptr, s.z.ptr, n, L);
+    for (let t = 0; t < n; t++) {
+      f32.copyWithin(input.index + t * (L + c), s.z.index + t * L, s.z.index + (t + 1) * L);
+      if (c > 0) writeOneHot(f32, input.index + t * (L + c) + L, c, labels![g0 + Math.floor((t0 + t) / k)]!);
+    }
+    return this.decoder.forward(input.ptr, n);
+  }
+
+  /** @internal Everything beyond the weights that a resumed run needs. */
+  trainingState(): { steps: number; epochs: number; order: Float32Array | null } {
+    return { steps: this.stepCount, epochs: this.epochCount, order: this.source.orderToFloats() };
+  }
+
+  /** @internal */
+  restoreTrainingState(s: { steps: number; epochs?: number; order: Float32Array | null }): void {
+    this.stepCount = s.steps;
+    this.epochCount = s.epochs ?? 0;
+    if (s.order) this.source.restore(s.order, 0);
+  }
+
+  /** Frees the optimizer state and the VAE's buffers; the encoder and decoder stay yours. */
+  dispose(): void {
+    if (this.disposed) return;
+    this.optimizer.dispose();
+    this.rng.dispose();
+    this.latent.dispose();
+    this.source.dispose();
+    for (const b of [this.target, this.joinGrad, ...Object.values(this.scratch)]) if (b) heap.free(b);
+    this.disposed = true;
+  }
+
+  [disposeSymbol](): void {
+    this.dispose();
+  }
+
+  private stepOnStaged(rows: number): VaeStep {
+    assertFiniteBlock(this.encoder.inputBlock(rows).ptr, rows, this.inputSize + this.conditions, 'VAE input');
+    if (this.conditions > 0) this.joinGrad = heap.reserve(this.joinGrad, rows * (this.latentSize + this.conditions), 'a conditional VAE\'s ∂L/∂[z, y]');
+    const beta = this.klWeight();
+    const loss = trainingStep(this.plan, rows);
+    this.stepCount++;
+    return { loss, reconstruction: this.lastReconstruction, kl: this.latent.lastKl, beta };
+  }
+
+  private targetBlock(rows: number): Block {
+    this.target = heap.reserve(this.target, rows * this.inputSize, 'the VAE\'s target rows');
+    return this.target;
+  }
+
+  private expectation(out: Matrix): Matrix {
+    const rows = out.shape[0];
+    const f = this.inputSize;
+    if (this.lik.kind === LIKELIHOOD.bernoulli) {
+      for (let i = 0; i < out.data.length; i++) out.data[i] = 1 / (1 + Math.exp(-out.data[i]!));
+      return out;
+    }
+    if (this.lik.kind === LIKELIHOOD['gaussian-fixed']) return out;
+    const means = new Float32Array(rows * f);
+    for (let r = 0; r < rows; r++) means.set(out.data.subarray(r * 2 * f, r * 2 * f + f), r * f);
+    return { data: means, shape: [rows, f] };
+  }
+
+  /** x (rows × width) with each row's one-hot label appended, for a conditional VAE. */
+  private joined(x: MatrixLike, labels: ArrayLike<number> | undefined, width: number, what: string): Matrix {
+    const m = asMatrix(x, width, what);
+    const rows = m.shape[0];
+    const checked = this.checkLabels(labels, rows, what);
+    if (!checked) return m;
+    const c = this.conditions;
+    const out = new Float32Array(rows * (width + c));
+    for (let r = 0; r < rows; r++) {
+      out.set(m.data.subarray(r * width, r * width + width), r * (width + c));
+      out[r * (width + c) + width + checked[r]!] = 1;
+    }
+    return { data: out, shape: [rows, width + c] };
+  }
+
+  private checkLabels(labels: ArrayLike<number> | undefined, rows: number, what: string): ArrayLike<number> | null {
+    const c = this.conditions;
+    if (c === 0) {
+      if (labels !== undefined) throw new LatentkitError(`${what}: labels are for a conditional VAE (conditions: n); this VAE is unconditional`);
+      return null;
+    }
+    if (labels === undefined) throw new LatentkitError(`${what}: this VAE is conditioned on ${c} classes: pass labels, one per row of the ${rows} rows`);
+    if (!labels || typeof labels.length !== 'number') throw new LatentkitError(`${what}: labels must be an array of class indices`);
+    if (labels.length !== rows) throw new LatentkitError(`${what}: ${labels.length} labels for ${rows} rows`);
+    for (let i = 0; i < rows; i++) {
+      const l = labels[i]!;
+      if (!Number.isInteger(l) || l < 0 || l >= c) throw new LatentkitError(`${what}: label ${i} is ${l}, expected an integer in [0, ${c})`);
+    }
+    return labels;
+  }
+
+  private assertLive(): void {
+    if (this.disposed) throw new LatentkitError('this VAE was disposed');
+    this.encoder.assertLive();
+    this.decoder.assertLive();
+  }
+}
+
+function resolveLikelihood(spec: VaeLikelihood): ResolvedLikelihood {
+  if (spec === 'bernoulli') return { kind: LIKELIHOOD.bernoulli, logVar: 0, spec };
+  if (spec && typeof spec === 'object' && spec.type === 'gaussian') {
+    checkKeys(spec, ['type', 'variance'], 'VAE likelihood');
+    if (spec.variance === 'learned') return { kind: LIKELIHOOD['gaussian-learned'], logVar: 0, spec: { type: 'gaussian', variance: 'learned' } };
+    if (typeof spec.variance === 'number' && spec.variance > 0 && Number.isFinite(spec.variance)) {
+      return { kind: LIKELIHOOD['gaussian-fixed'], logVar: Math.log(spec.variance), spec: { type: 'gaussian', variance: spec.variance } };
+    }
+    throw new LatentkitError(`VAE likelihood: a Gaussian's variance must be a positive number or 'learned', got ${JSON.stringify(spec.variance)}`);
+  }
+  throw new LatentkitError(`unknown VAE likelihood ${JSON.stringify(spec)}; expected 'bernoulli' or { type: 'gaussian', variance: number | 'learned' }`);
+}
+
+function describeLikelihood(spec: VaeLikelihood): string {
+  if (spec === 'bernoulli') return 'Bernoulli likelihood (one logit per feature)';
+  return spec.variance === 'learned' ? 'Gaussian with learned variances (means, then log-variances)' : 'Gaussian with a fixed variance (one mean per feature)';
+}
+
+export const vaeKind: ModelKind<VAE> = {
+  kind: 'vae',
+  prefixed: true,
+  is: (m): m is VAE => m instanceof VAE,
+  modules: (vae) => [['encoder', vae.encoder], ['decoder', vae.decoder]],
+  optimizers: (vae) => [['optimizer', vae.optimizer]],
+  options: (vae) => ({ likelihood: vae.likelihood, beta: vae.beta, klWarmup: vae.klWarmup, ...(vae.conditions > 0 && { conditions: vae.conditions }) }),
+  build: (ctx, o) => new VAE({
+    encoder: ctx.module('encoder'), decoder: ctx.module('decoder'), likelihood: o.likelihood as VaeLikelihood, beta: o.beta as number,
+    klWarmup: o.klWarmup as number, ...(o.conditions !== undefined && { conditions: o.conditions as number }), optimizer: o.optimizer as OptimizerConfig,
+  }),
+  rng: (vae) => vae.rng,
+  trainingState: (vae) => vae.trainingState(),
+  restoreTrainingState: (vae, s) => vae.restoreTrainingState(s),
+};
