@@ -326,6 +326,21 @@ export class VAE {
     return total / rows;
   }
 
+  /** KL(q(z|x) ‖ N(0, I)), mean over rows in nats per row (closed form). */
+  kl(x: MatrixLike, opts: { labels?: ArrayLike<number> } = {}): number {
+    this.assertLive();
+    checkKeys(opts, ['labels'], 'VAE kl options');
+    const m = asMatrix(x, this.inputSize, 'VAE kl x');
+    const rows = m.shape[0];
+    const labels = this.checkLabels(opts.labels, rows, 'VAE kl');
+    let total = 0;
+    for (let r0 = 0; r0 < rows; r0 += SCORE_ROWS) {
+      const n = Math.min(SCORE_ROWS, rows - r0);
+      total += kernels.vae_kl(this.encodeRows(m, labels, r0, n, 'VAE kl x').stats, 0, 0, 0, n, this.latentSize, 0);
+    }
+    return total / rows;
+  }
+
   /**
    * log p(x) by importance sampling with q(z|x) as the proposal (Burda et al. 2016):
    * log (1/k) Σ_j p(x, z_j)/q(z_j|x), mean over rows (nats per row), with k = `samples`

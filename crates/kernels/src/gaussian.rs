@@ -4,6 +4,7 @@
 //! do not depend on the runtime.
 
 use crate::mathf;
+use crate::simd::F32x4;
 
 /// ln 2π.
 const LN_2PI: f64 = 1.837_877_066_409_345_5;
@@ -63,28 +64,71 @@ code_enum! {
     }
 }
 
+/// Σ_j of the binary cross-entropy on logits, max(z, 0) − z·t + ln(1 + e^−|z|), four lanes at a
+/// time in f32 (each block of 256 features' lanes then added in f64 in a fixed order; a ragged
+/// end is padded with z = t = 0 and its lanes past the end dropped); with `grad`, (σ(z) − t)·g_scale.
+fn bernoulli_row<V: F32x4>(x: &[f32], z: &[f32], mut grad: Option<&mut [f32]>, g_scale: f32) -> f64 {
+    let d = x.len();
+    let zero = V::splat(0.0);
+    let one = V::splat(1.0);
+    let abs_mask = V::splat(f32::from_bits(0x7fff_ffff));
+    let scale = V::splat(g_scale);
+    let mut sum = 0.0f64;
+    let mut lanes = [0f32; 4];
+    let mut tg = [0f32; 4];
+    let mut block = 0;
+    while block < d {
+        let end = (block + 256).min(d);
+        let mut acc = zero;
+        let mut j = block;
+        while j < end {
+            let live = (end - j).min(4);
+            let (zv, tv) = if live == 4 {
+                unsafe { (V::load(z.as_ptr().add(j)), V::load(x.as_ptr().add(j))) }
+            } else {
+                let (mut tz, mut tx) = ([0f32; 4], [0f32; 4]);
+                tz[..live].copy_from_slice(&z[j..end]);
+                tx[..live].copy_from_slice(&x[j..end]);
+                unsafe { (V::load(tz.as_ptr()), V::load(tx.as_ptr())) }
+            };
+            let e = mathf::exp_v(zero.sub(zv.and(abs_mask)));
+            let term = zv.max(zero).sub(zv.mul(tv)).add(mathf::ln1p_unit_v(e));
+            if live == 4 {
+                acc = acc.add(term);
+            } else {
+                unsafe { term.store(lanes.as_mut_ptr()) };
+                for l in live..4 {
+                    lanes[l] = 0.0;
+                }
+                acc = acc.add(unsafe { V::load(lanes.as_ptr()) });
+            }
+            if let Some(g) = grad.as_deref_mut() {
+                let r = one.div(one.add(e));
+                let sig = zv.lt(zero).select(e.mul(r), r);
+                let gv = sig.sub(tv).mul(scale);
+                if live == 4 {
+                    unsafe { gv.store(g.as_mut_ptr().add(j)) };
+                } else {
+                    unsafe { gv.store(tg.as_mut_ptr()) };
+                    g[j..end].copy_from_slice(&tg[..live]);
+                }
+            }
+            j += 4;
+        }
+        unsafe { acc.store(lanes.as_mut_ptr()) };
+        sum += lanes.iter().map(|&v| v as f64).sum::<f64>();
+        block = end;
+    }
+    sum
+}
+
 /// −log p(x_r | out_r) of one row: `x` has d features; `out` the decoder's row (d values, or 2·d
 /// for learned variances).
-fn nll_row(kind: Likelihood, x: &[f32], out: &[f32], log_var: f32, grad: Option<&mut [f32]>, g_scale: f32) -> f64 {
+fn nll_row<V: F32x4>(kind: Likelihood, x: &[f32], out: &[f32], log_var: f32, grad: Option<&mut [f32]>, g_scale: f32) -> f64 {
     let d = x.len();
     let mut sum = 0.0f64;
     match kind {
-        Likelihood::Bernoulli => {
-            for j in 0..d {
-                let (z, t) = (out[j], x[j]);
-                let e = mathf::exp(-z.abs()) as f64;
-                let zd = z as f64;
-                sum += zd.max(0.0) - zd * t as f64 + mathf::ln1p64(e);
-            }
-            if let Some(g) = grad {
-                for j in 0..d {
-                    let (z, t) = (out[j], x[j]);
-                    let e = mathf::exp(-z.abs()) as f64;
-                    let sig = if z >= 0.0 { 1.0 / (1.0 + e) } else { e / (1.0 + e) };
-                    g[j] = ((sig - t as f64) as f32) * g_scale;
-                }
-            }
-        }
+        Likelihood::Bernoulli => sum = bernoulli_row::<V>(x, &out[..d], grad, g_scale),
         Likelihood::GaussianFixed => {
             let inv_var = mathf::exp(-log_var);
             for j in 0..d {
@@ -124,7 +168,7 @@ pub fn output_width(kind: Likelihood, d: usize) -> usize {
 
 /// The reconstruction term: mean over rows of −log p(x_r | out_r) (nats per row), times
 /// `weight`; writes its gradient with respect to `out` when `grad` is given.
-pub fn nll(kind: Likelihood, x: &[f32], out: &[f32], d: usize, log_var: f32, mut grad: Option<&mut [f32]>, weight: f32) -> f64 {
+pub fn nll<V: F32x4>(kind: Likelihood, x: &[f32], out: &[f32], d: usize, log_var: f32, mut grad: Option<&mut [f32]>, weight: f32) -> f64 {
     assert!(d > 0 && x.len() % d == 0);
     let rows = x.len() / d;
     let w = output_width(kind, d);
@@ -136,7 +180,7 @@ pub fn nll(kind: Likelihood, x: &[f32], out: &[f32], d: usize, log_var: f32, mut
     let mut sum = 0.0f64;
     for r in 0..rows {
         let g = grad.as_deref_mut().map(|g| &mut g[r * w..(r + 1) * w]);
-        sum += nll_row(kind, &x[r * d..(r + 1) * d], &out[r * w..(r + 1) * w], log_var, g, g_scale);
+        sum += nll_row::<V>(kind, &x[r * d..(r + 1) * d], &out[r * w..(r + 1) * w], log_var, g, g_scale);
     }
     weight as f64 * sum / rows as f64
 }
@@ -146,7 +190,7 @@ pub fn nll(kind: Likelihood, x: &[f32], out: &[f32], d: usize, log_var: f32, mut
 /// is sample `lead` of the first input: sample r belongs to input (lead + r) / per_input of `x`
 /// and `stats` (one row per input); `out`, `z` and `eps` have one row per sample. log q uses ε
 /// directly: −½ Σ (ε² + logvar + ln 2π).
-pub fn importance_log_weights(kind: Likelihood, x: &[f32], d: usize, log_var: f32, out: &[f32], stats: &[f32], z: &[f32], eps: &[f32], latent: usize, per_input: usize, lead: usize, w: &mut [f64]) {
+pub fn importance_log_weights<V: F32x4>(kind: Likelihood, x: &[f32], d: usize, log_var: f32, out: &[f32], stats: &[f32], z: &[f32], eps: &[f32], latent: usize, per_input: usize, lead: usize, w: &mut [f64]) {
     let rows = w.len();
     let width = output_width(kind, d);
     assert!(per_input > 0 && lead < per_input && out.len() == rows * width && z.len() == rows * latent && eps.len() == rows * latent);
@@ -154,7 +198,7 @@ pub fn importance_log_weights(kind: Likelihood, x: &[f32], d: usize, log_var: f3
     assert!(x.len() >= inputs * d && stats.len() >= inputs * 2 * latent);
     for r in 0..rows {
         let i = (lead + r) / per_input;
-        let log_px = -nll_row(kind, &x[i * d..(i + 1) * d], &out[r * width..(r + 1) * width], log_var, None, 0.0);
+        let log_px = -nll_row::<V>(kind, &x[i * d..(i + 1) * d], &out[r * width..(r + 1) * width], log_var, None, 0.0);
         let logvar = &stats[i * 2 * latent + latent..(i + 1) * 2 * latent];
         let (mut log_pz, mut log_qz) = (0.0f64, 0.0f64);
         for j in 0..latent {

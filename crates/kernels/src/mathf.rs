@@ -104,6 +104,21 @@ pub fn ln1p64(u: f64) -> f64 {
     }
 }
 
+/// ln(1 + u) on four lanes for u ∈ [0, 1] (the softplus of a non-positive number, ln(1 + e^−|z|)):
+/// 2·atanh(s) with s = u/(2 + u) ∈ [0, ⅓], seven terms of the series (the first left out is
+/// below 1e-8), plain multiplies and adds so every runtime rounds alike.
+#[inline(always)]
+pub fn ln1p_unit_v<V: F32x4>(u: V) -> V {
+    let s = u.div(V::splat(2.0).add(u));
+    let z = s.mul(s);
+    // Horner from the s¹³/13 term down to 1.
+    let mut series = V::splat(1.0 / 13.0);
+    for k in [11.0f32, 9.0, 7.0, 5.0, 3.0, 1.0] {
+        series = V::splat(1.0 / k).add(z.mul(series));
+    }
+    V::splat(2.0).mul(s).mul(series)
+}
+
 /// atanh(s) = s + s³/3 + s⁵/5 + … for |s| ≤ 0.18, to double precision.
 fn atanh_series(s: f64) -> f64 {
     let z = s * s;

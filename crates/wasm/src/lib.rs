@@ -294,7 +294,7 @@ pub unsafe extern "C" fn lk_likelihood_nll(kind: u32, x: *const f32, out: *const
     let kind = code(Likelihood::from_code(kind));
     let w = gaussian::output_width(kind, d) * rows;
     let g = if grad.is_null() { None } else { Some(sm(grad, w)) };
-    gaussian::nll(kind, s(x, rows * d), s(out, w), d, log_var, g, weight)
+    gaussian::nll::<Native>(kind, s(x, rows * d), s(out, w), d, log_var, g, weight)
 }
 
 /// Burda et al.'s log importance weights of `rows` samples, `per_input` per input row and the
@@ -306,7 +306,7 @@ pub unsafe extern "C" fn lk_importance_log_weights(kind: u32, x: *const f32, d: 
     let width = gaussian::output_width(kind, d);
     let n = rows * latent;
     let weights = if rows == 0 { &mut [][..] } else { from_raw_parts_mut(w, rows) };
-    gaussian::importance_log_weights(kind, s(x, inputs * d), d, log_var, s(out, rows * width), s(stats, inputs * 2 * latent), s(z, n), s(eps, n), latent, per_input, lead, weights);
+    gaussian::importance_log_weights::<Native>(kind, s(x, inputs * d), d, log_var, s(out, rows * width), s(stats, inputs * 2 * latent), s(z, n), s(eps, n), latent, per_input, lead, weights);
 }
 
 /// ln((1/n) Σ e^{w_i}) over w[n] (f64), stable.
