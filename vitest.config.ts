@@ -8,8 +8,8 @@ const shared = { testTimeout: 120_000, hookTimeout: 120_000 };
 export default defineConfig({
   test: {
     projects: [
-      { test: { ...shared, name: 'page timing', include: ['test/playground.test.ts'], maxWorkers: 1, sequence: { groupOrder: 0 } } },
-      { test: { ...shared, name: 'suite', include: ['test/**/*.test.ts'], exclude: ['test/playground.test.ts'], maxWorkers: 2, sequence: { groupOrder: 1 } } },
+      { test: { ...shared, name: 'page timing', include: ['test/playground.test.ts'], maxWorkers: 1, sequence: { groupOrder: 1 } } },
+      { test: { ...shared, name: 'suite', include: ['test/**/*.test.ts'], exclude: ['test/playground.test.ts'], maxWorkers: 2, sequence: { groupOrder: 2 } } },
     ],
   },
 });

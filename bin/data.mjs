@@ -54,6 +54,6 @@ export function loadLabels(path, rows, dataPath) {
     if (labels[i] !== t.data[i] || labels[i] < 0) throw new CliError(`${path}: label ${i} is ${t.data[i]}, expected a class index (an integer ≥ 0)`);
   }
   const classes = labels.reduce((m, v) => Math.max(m, v), 0) + 1;
-  if (classes < 2) throw new CliError(`${path}: every label is 0; a conditional GAN needs at least two classes`);
+  if (classes < 2) throw new CliError(`${path}: every label is 0; a conditional model needs at least two classes`);
   return { labels, classes };
 }

@@ -1,9 +1,9 @@
 #!/usr/bin/env node
-// The latentkit command line: train-ae, train-gan, sample, encode, eval, export.
+// The latentkit command line: train-ae, train-gan, train-vae, sample, encode, eval, export.
 // Every flag is parsed and checked before any file is read, so a typo costs nothing.
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { Autoencoder, Classifier, GAN, LatentkitError, checkpoint, grayToBytes, imageGrid, mlp, setThreads, threads } from 'latentkit';
+import { Autoencoder, Classifier, GAN, LatentkitError, VAE, checkpoint, grayToBytes, imageGrid, mlp, setThreads, threads } from 'latentkit';
 import { loadFile, writeFileAtomic } from 'latentkit/node';
 import { toOnnx } from 'latentkit/onnx';
 import { encodePng } from 'latentkit/png';
@@ -66,17 +66,45 @@ const COMMANDS = {
       ...THREADS,
     },
   },
-  sample: {
-    about: 'write a PNG grid of GAN samples',
+  'train-vae': {
+    about: 'train a variational autoencoder on an IDX file or a folder of images (pixels in [0, 1])',
     flags: {
-      model: flag('path', 'GAN model file (required)'), n: flag('positive', 'samples', 64),
-      label: flag('count', 'conditional GANs: the class of every sample (default: one class per grid row)'),
+      data: flag('path', 'IDX images file or folder of images (required)'),
+      labels: flag('path', 'IDX labels file, one class per image: trains a conditional VAE over classes 0..max label'),
+      out: flag('path', 'model file to write', 'vae.safetensors'),
+      layers: flag('sizes', 'encoder hidden sizes (the decoder mirrors them)', [200, 200]),
+      latent: flag('positive', 'latent dimensions', 50),
+      activation: flag(ACTIVATIONS, 'hidden activation', 'tanh'),
+      likelihood: flag(['bernoulli', 'gaussian', 'gaussian-learned'], 'p(x|z): Bernoulli logits, a Gaussian of --variance, or one with learned variances', 'bernoulli'),
+      variance: flag('rate', 'the Gaussian likelihood\'s fixed variance', 0.1),
+      beta: flag('fraction-or-more', 'weight of the KL term (β-VAE; 1 = the ELBO)', 1),
+      'kl-warmup': flag('count', 'steps over which the KL weight rises from 0 to β', 0),
+      lr: flag('rate', 'Adam learning rate', 1e-3),
+      epochs: flag('positive', 'total passes over the data; with --resume, those the checkpoint trained count', 10),
+      'batch-size': flag('positive', 'rows per step', 100),
+      'checkpoint-every': flag('positive', 'epochs between checkpoints', 1),
+      checkpoint: flag('path', 'checkpoint file (default <out>.ckpt)'),
+      'png-every': flag('count', 'epochs between grids of reconstructions and samples (0 = never)', 1),
+      png: flag('path', 'grid file (default <out>.png)'),
+      resume: flag('path', RESUME),
+      ...SEED,
+      ...THREADS,
+    },
+  },
+  sample: {
+    about: 'write a PNG grid of samples of a GAN or a VAE',
+    flags: {
+      model: flag('path', 'GAN or VAE model file (required)'), n: flag('positive', 'samples', 64),
+      label: flag('count', 'conditional models: the class of every sample (default: one class per grid row)'),
       out: flag('path', 'PNG file', 'samples.png'), ...SEED, ...THREADS,
     },
   },
   encode: {
-    about: 'write the latent codes of data as CSV',
-    flags: { model: flag('path', 'autoencoder model file (required)'), data: flag('path', 'IDX file or image folder (required)'), out: flag('path', 'CSV file', 'codes.csv'), ...THREADS },
+    about: 'write the latent codes of data as CSV (a VAE\'s: the means of q(z|x))',
+    flags: {
+      model: flag('path', 'autoencoder or VAE model file (required)'), data: flag('path', 'IDX file or image folder (required)'),
+      labels: flag('path', 'IDX labels, for a conditional VAE'), out: flag('path', 'CSV file', 'codes.csv'), ...THREADS,
+    },
   },
   eval: {
     about: 'reconstruction error of an autoencoder on data',
@@ -133,6 +161,11 @@ function convert(name, kind, text) {
       if (text === 'auto') return text;
       const v = /^\s*\d+\s*$/.test(text) ? Number(text) : NaN;
       if (!Number.isSafeInteger(v) || v < 1 || v > 64) throw bad("'auto' or an integer from 1 to 64");
+      return v;
+    }
+    case 'fraction-or-more': {
+      const v = text.trim() === '' ? NaN : Number(text);
+      if (!(Number.isFinite(v) && v >= 0)) throw bad('a number ≥ 0');
       return v;
     }
     case 'rate':
@@ -209,19 +242,24 @@ function gridPng(images, width, height, lo, hi) {
  * A PNG grid of n samples. A conditional GAN without a fixed label gets one class per grid row
  * (as many rows as classes, when n allows).
  */
-function samplePng(gan, n, opts, width, height) {
-  const c = gan.conditions;
+/** A grid of n samples of a GAN (values in [−1, 1]) or a VAE (in [0, 1]); a conditional model's rows are its classes unless opts.label fixes one. */
+function samplePng(model, n, opts, width, height) {
+  const c = model.conditions;
   let columns = Math.ceil(Math.sqrt(n));
   let labels = opts.label;
   if (c > 0 && labels === undefined) {
     columns = Math.max(1, Math.ceil(n / c));
     labels = Int32Array.from({ length: n }, (_, i) => Math.floor(i / columns) % c);
   }
-  if (c === 0 && labels !== undefined) throw new CliError('--label is for a conditional GAN; this model is unconditional');
-  const data = gan.sample(n, { seed: opts.seed, ...(labels !== undefined && { labels }) });
-  const images = Array.from({ length: n }, (_, i) => ({ data: data.subarray(i * gan.sampleSize, (i + 1) * gan.sampleSize), width, height }));
-  const g = imageGrid(images, columns, 2, -1);
-  return encodePng(grayToBytes(g, -1, 1), g.width, g.height, 1);
+  if (c === 0 && labels !== undefined) throw new CliError('--label is for a conditional model; this model is unconditional');
+  const vae = model instanceof VAE;
+  const size = vae ? model.inputSize : model.sampleSize;
+  const drawn = model.sample(n, { seed: opts.seed, ...(labels !== undefined && { labels }) });
+  const data = vae ? drawn.data : drawn;
+  const images = Array.from({ length: n }, (_, i) => ({ data: data.subarray(i * size, (i + 1) * size), width, height }));
+  const lo = vae ? 0 : -1;
+  const g = imageGrid(images, columns, 2, lo);
+  return encodePng(grayToBytes(g, lo, 1), g.width, g.height, 1);
 }
 
 const rows = (m, from, to) => Array.from({ length: to - from }, (_, i) => m.data.subarray((from + i) * m.shape[1], (from + i + 1) * m.shape[1]));
@@ -340,6 +378,56 @@ async function trainGan(s) {
   console.log(`wrote ${s.out} after ${gan.iterations} iterations; checkpoint ${ckpt}`);
 }
 
+async function trainVae(s) {
+  const data = loadData(s.data);
+  const x = data.x;
+  const width = x.shape[1];
+  const labels = s.labels === undefined ? null : loadLabels(s.labels, x.shape[0], s.data);
+  const ckpt = s.checkpoint ?? `${s.out}.ckpt`;
+  const pngPath = s.png ?? `${s.out}.png`;
+  let vae;
+  if (s.resume) {
+    vae = resumed(s.resume, VAE, 'a VAE');
+    if (vae.inputSize !== width) throw new CliError(`${s.resume} takes ${vae.inputSize} values per row, the data has ${width}`);
+    if (vae.conditions > 0 && !labels) throw new CliError(`${s.resume} is a conditional VAE over ${vae.conditions} classes: give its --labels`);
+    if (vae.conditions === 0 && labels) throw new CliError(`${s.resume} is an unconditional VAE: drop --labels`);
+    if (labels && labels.classes > vae.conditions) throw new CliError(`${s.labels} has classes up to ${labels.classes - 1} but ${s.resume} knows ${vae.conditions}`);
+  } else {
+    const c = labels?.classes ?? 0;
+    const likelihood = s.likelihood === 'bernoulli' ? 'bernoulli' : { type: 'gaussian', variance: s.likelihood === 'gaussian-learned' ? 'learned' : s.variance };
+    const out = s.likelihood === 'gaussian-learned' ? 2 * width : width;
+    const encoder = mlp([width + c, ...s.layers, 2 * s.latent], { activation: s.activation, outputActivation: 'linear', seed: s.seed });
+    const decoder = mlp([s.latent + c, ...[...s.layers].reverse(), out], { activation: s.activation, outputActivation: 'linear', seed: s.seed + 1 });
+    vae = new VAE({ encoder, decoder, likelihood, beta: s.beta, klWarmup: s['kl-warmup'], conditions: c, optimizer: { type: 'adam', lr: s.lr }, seed: s.seed + 2 });
+  }
+  console.log(`training ${vae.conditions ? `a conditional VAE over ${vae.conditions} classes ` : 'a VAE '}on ${threads().count} thread${threads().count > 1 ? 's' : ''}`);
+  if (vae.epochs >= s.epochs) console.log(`the checkpoint has trained ${vae.epochs} epochs, --epochs is ${s.epochs}: nothing left to train`);
+  const bar = progress('train-vae epoch', s.epochs);
+  const fitLabels = labels ? { labels: labels.labels } : {};
+  while (vae.epochs < s.epochs && !interrupted) {
+    await yieldToEvents();
+    if (interrupted) break;
+    const h = vae.fit(x, { epochs: 1, batchSize: s['batch-size'], signal: controller.signal, ...fitLabels });
+    if (interrupted) break;
+    const e = vae.epochs;
+    bar(e, `−ELBO ${h.loss.at(-1)?.toFixed(2) ?? '—'} (reconstruction ${h.reconstruction.at(-1)?.toFixed(2) ?? '—'}, KL ${h.kl.at(-1)?.toFixed(2) ?? '—'})`);
+    if (e % s['checkpoint-every'] === 0) writeFileAtomic(ckpt, checkpoint(vae));
+    if (s['png-every'] > 0 && e % s['png-every'] === 0) {
+      const n = Math.min(32, x.shape[0]);
+      const batch = { data: x.data.subarray(0, n * width), shape: [n, width] };
+      const r = vae.reconstruct(batch, labels ? { labels: labels.labels.slice(0, n) } : {});
+      const pairs = rows(batch, 0, n).flatMap((row, i) => [row, rows(r, i, i + 1)[0]]);
+      writeFileSync(pngPath, gridPng(pairs, data.width, data.height, 0, 1));
+    }
+  }
+  exitIfInterrupted(vae, ckpt);
+  writeFileAtomic(ckpt, checkpoint(vae));
+  writeFileAtomic(s.out, vae);
+  const n = Math.min(1000, x.shape[0]);
+  const head = { data: x.data.subarray(0, n * width), shape: [n, width] };
+  console.log(`wrote ${s.out} after ${vae.epochs} epochs (ELBO ${vae.elbo(head, labels ? { labels: labels.labels.slice(0, n) } : {}).toFixed(2)} nats per row on the first ${n} rows); checkpoint ${ckpt}`);
+}
+
 function modelOf(path, Kind, what) {
   const m = loadFile(path);
   if (!(m instanceof Kind)) throw new CliError(`${path} is not ${what}`);
@@ -361,19 +449,28 @@ async function main() {
   switch (cmd) {
     case 'train-ae': return trainAe(s);
     case 'train-gan': return trainGan(s);
+    case 'train-vae': return trainVae(s);
     case 'sample': {
-      const gan = modelOf(s.model, GAN, 'a GAN model');
-      const d = gan.sampleSize;
+      const model = loadFile(s.model);
+      if (!(model instanceof GAN) && !(model instanceof VAE)) throw new CliError(`${s.model} is not a GAN or VAE model`);
+      const d = model instanceof VAE ? model.inputSize : model.sampleSize;
       const side = Math.round(Math.sqrt(d));
       const [w, h] = side * side === d ? [side, side] : [d, 1];
-      if (s.label !== undefined && gan.conditions > 0 && s.label >= gan.conditions) throw new CliError(`--label must be below ${gan.conditions}, the classes of ${s.model}; got ${s.label}`);
-      writeFileSync(s.out, samplePng(gan, s.n, { seed: s.seed, label: s.label }, w, h));
-      const what = gan.conditions === 0 ? '' : s.label === undefined ? `, one class per row of ${gan.conditions}` : `, all of class ${s.label}`;
+      if (s.label !== undefined && model.conditions > 0 && s.label >= model.conditions) throw new CliError(`--label must be below ${model.conditions}, the classes of ${s.model}; got ${s.label}`);
+      writeFileSync(s.out, samplePng(model, s.n, { seed: s.seed, label: s.label }, w, h));
+      const what = model.conditions === 0 ? '' : s.label === undefined ? `, one class per row of ${model.conditions}` : `, all of class ${s.label}`;
       return console.log(`wrote ${s.out} (${s.n} samples${what})`);
     }
     case 'encode': {
-      const { ae, x } = autoencoderAndData(s);
-      const z = ae.encode(x);
+      const model = loadFile(s.model);
+      if (!(model instanceof Autoencoder) && !(model instanceof VAE)) throw new CliError(`${s.model} is not an autoencoder or VAE model`);
+      const { x } = loadData(s.data);
+      if (x.shape[1] !== model.inputSize) throw new CliError(`the model takes ${model.inputSize} values per row, ${s.data} has ${x.shape[1]}`);
+      const conditions = model instanceof VAE ? model.conditions : 0;
+      if (conditions > 0 && s.labels === undefined) throw new CliError(`${s.model} is a conditional VAE over ${conditions} classes: give --labels`);
+      if (conditions === 0 && s.labels !== undefined) throw new CliError('--labels is for a conditional VAE; this model is unconditional');
+      const labels = s.labels === undefined ? null : loadLabels(s.labels, x.shape[0], s.data);
+      const z = labels ? model.encode(x, { labels: labels.labels }) : model.encode(x);
       writeFileSync(s.out, rows(z, 0, z.shape[0]).map((r) => Array.from(r).join(',')).join('\n') + '\n');
       return console.log(`wrote ${s.out} (${z.shape[0]} codes of ${z.shape[1]} values)`);
     }
@@ -383,7 +480,7 @@ async function main() {
     }
     case 'export': {
       const model = loadFile(s.model);
-      const what = model instanceof Autoencoder ? 'autoencoder' : model instanceof GAN ? 'GAN' : model instanceof Classifier ? 'classifier' : 'stack';
+      const what = model instanceof Autoencoder ? 'autoencoder' : model instanceof GAN ? 'GAN' : model instanceof VAE ? 'VAE' : model instanceof Classifier ? 'classifier' : 'stack';
       const bytes = toOnnx(model, s.part === undefined ? {} : { part: s.part });
       writeFileAtomic(s.onnx, bytes);
       return console.log(`wrote ${s.onnx} (${s.part ?? `the ${what}`} of ${s.model}, ONNX opset 17, ${bytes.length} bytes)`);

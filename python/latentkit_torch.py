@@ -33,11 +33,25 @@ from safetensors.torch import load as _load_bytes
 from safetensors.torch import save as _save_bytes
 from torch import nn
 
-__all__ = ["Autoencoder", "GAN", "Classifier", "RMSprop", "load", "save", "sequential", "weights", "load_checkpoint", "save_checkpoint", "train_step"]
+__all__ = ["Autoencoder", "GAN", "Classifier", "VAE", "RMSprop", "load", "save", "sequential", "weights", "load_checkpoint", "save_checkpoint", "train_step"]
 
 FORMAT = "latentkit"
 VERSION = "2"
 SUPPORTED = "Linear, Tanh, Sigmoid, ReLU, LeakyReLU and Dropout"
+
+
+def _join_labels(x: torch.Tensor, labels: torch.Tensor | None, conditions: int, what: str) -> torch.Tensor:
+    """x with each row's one-hot label appended (a conditional model), or x alone."""
+    if conditions == 0:
+        if labels is not None:
+            raise ValueError(f"labels are for a conditional {what}; this one is unconditional")
+        return x
+    if labels is None:
+        raise ValueError(f"this {what} is conditioned on {conditions} classes: pass labels, one per row")
+    labels = torch.as_tensor(labels, dtype=torch.long)
+    if labels.shape != (x.shape[0],):
+        raise ValueError(f"labels have shape {tuple(labels.shape)}, expected ({x.shape[0]},)")
+    return torch.cat([x, nn.functional.one_hot(labels, conditions).to(x.dtype)], dim=1)
 
 
 class Autoencoder(nn.ModuleDict):
@@ -103,16 +117,7 @@ class GAN(nn.ModuleDict):
         return torch.randn(n, spec["dim"], generator=generator)
 
     def _with_labels(self, x: torch.Tensor, labels: torch.Tensor | None) -> torch.Tensor:
-        if self.conditions == 0:
-            if labels is not None:
-                raise ValueError("labels are for a conditional GAN; this one is unconditional")
-            return x
-        if labels is None:
-            raise ValueError(f"this GAN is conditioned on {self.conditions} classes: pass labels, one per row")
-        labels = torch.as_tensor(labels, dtype=torch.long)
-        if labels.shape != (x.shape[0],):
-            raise ValueError(f"labels have shape {tuple(labels.shape)}, expected ({x.shape[0]},)")
-        return torch.cat([x, nn.functional.one_hot(labels, self.conditions).to(x.dtype)], dim=1)
+        return _join_labels(x, labels, self.conditions, "GAN")
 
     def forward(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
         return self["generator"](self._with_labels(z, labels))
@@ -142,6 +147,71 @@ class GAN(nn.ModuleDict):
         decay = float(self.latentkit_options["ema"]["decay"])
         for avg, p in zip(self["generatorEma"].parameters(), self["generator"].parameters()):
             avg.mul_(decay).add_(p, alpha=1 - decay)
+
+
+class VAE(nn.ModuleDict):
+    """A variational autoencoder: ``encoder(x)`` gives q(z|x)'s means then log-variances, and
+    ``decoder(z)`` p(x|z)'s parameters (Bernoulli logits, Gaussian means, or means then
+    log-variances when learned). A conditional VAE (latentkit's ``conditions: n``) takes one-hot
+    labels after x and after z: ``model.encode(x, labels)``, ``model.decode(z, labels)``."""
+
+    def __init__(self, encoder: nn.Sequential, decoder: nn.Sequential, options: dict | None = None):
+        super().__init__({"encoder": encoder, "decoder": decoder})
+        self.latentkit_options = dict(options or {})
+        self.latentkit_options.setdefault("likelihood", "bernoulli")
+        self.conditions = int(self.latentkit_options.get("conditions", 0) or 0)
+        self.latent = _linears(encoder)[-1].out_features // 2
+        self.features = _linears(encoder)[0].in_features - self.conditions
+
+    def _with_labels(self, x: torch.Tensor, labels: torch.Tensor | None) -> torch.Tensor:
+        return _join_labels(x, labels, self.conditions, "VAE")
+
+    def _stats(self, x: torch.Tensor, labels: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        stats = self["encoder"](self._with_labels(x, labels))
+        return stats[:, : self.latent], stats[:, self.latent :]
+
+    def encode(self, x: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+        """The means of q(z|x)."""
+        return self._stats(x, labels)[0]
+
+    def _expectation(self, out: torch.Tensor) -> torch.Tensor:
+        lik = self.latentkit_options["likelihood"]
+        if lik == "bernoulli":
+            return torch.sigmoid(out)
+        return out[:, : self.features]
+
+    def decode(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+        """E[x|z]: Bernoulli probabilities or the Gaussian's means."""
+        return self._expectation(self["decoder"](self._with_labels(z, labels)))
+
+    def forward(self, x: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+        """The reconstruction through the posterior mean, decode(encode(x))."""
+        return self.decode(self.encode(x, labels), labels)
+
+    def sample(self, n: int, labels: torch.Tensor | None = None, generator: torch.Generator | None = None) -> torch.Tensor:
+        return self.decode(torch.randn(n, self.latent, generator=generator), labels)
+
+    def _nll(self, x: torch.Tensor, out: torch.Tensor) -> torch.Tensor:
+        """−log p(x|out) per row, summed over features."""
+        lik = self.latentkit_options["likelihood"]
+        if lik == "bernoulli":
+            return nn.functional.binary_cross_entropy_with_logits(out, x, reduction="none").sum(dim=1)
+        ln2pi = torch.log(torch.tensor(2 * torch.pi, dtype=x.dtype))
+        if lik["variance"] == "learned":
+            mean, lv = out[:, : self.features], out[:, self.features :]
+        else:
+            mean, lv = out, torch.full_like(out, float(torch.log(torch.tensor(float(lik["variance"])))))
+        return (0.5 * ((x - mean) ** 2 * torch.exp(-lv) + lv + ln2pi)).sum(dim=1)
+
+    def training_loss(self, x: torch.Tensor, labels: torch.Tensor | None = None, generator: torch.Generator | None = None, weight: float | None = None) -> torch.Tensor:
+        """latentkit's objective on a minibatch: mean over rows of −log p(x|z) + weight·KL(q ‖ N(0, I)),
+        z = μ + σ·ε with torch's ε; weight defaults to β (latentkit's warm-up is the caller's)."""
+        mu, logvar = self._stats(x, labels)
+        z = mu + torch.exp(0.5 * logvar) * torch.randn(mu.shape, generator=generator, dtype=mu.dtype)
+        out = self["decoder"](self._with_labels(z, labels))
+        kl = 0.5 * (mu**2 + torch.exp(logvar) - 1 - logvar).sum(dim=1)
+        w = float(self.latentkit_options.get("beta", 1)) if weight is None else weight
+        return (self._nll(x, out) + w * kl).mean()
 
 
 class Classifier(nn.ModuleDict):
@@ -251,6 +321,8 @@ def load(source: str | bytes) -> nn.Module:
     elif kind == "classifier":
         bodies = [mods[k] for k in sorted((k for k in mods if k.startswith("body")), key=lambda k: int(k[4:]))]
         model = Classifier(bodies, mods["head"], options)
+    elif kind == "vae":
+        model = VAE(mods["encoder"], mods["decoder"], options)
     else:
         raise ValueError(f"latentkit_torch: unknown model kind {kind!r}")
     model.load_state_dict(state, strict=True)
@@ -320,11 +392,13 @@ def _describe(seq: nn.Sequential, where: str) -> tuple[dict, list[tuple[torch.Te
 def save(model: nn.Module, path: str | None = None) -> bytes:
     """Writes ``model`` as a latentkit file (returns its bytes; also writes ``path`` if given).
 
-    ``model``: an nn.Sequential (a latentkit stack), or an Autoencoder, GAN or Classifier of this
-    module, or any ModuleDict with encoder/decoder, generator/discriminator or body0…/head.
+    ``model``: an nn.Sequential (a latentkit stack), or an Autoencoder, GAN, VAE or Classifier of
+    this module, or any ModuleDict with encoder/decoder, generator/discriminator or body0…/head.
     """
     if isinstance(model, nn.Sequential):
         kind, named = "stack", {"layers": model}
+    elif isinstance(model, VAE):
+        kind, named = "vae", dict(model.items())
     elif isinstance(model, nn.ModuleDict):
         keys = set(model.keys())
         if keys == {"encoder", "decoder"}:
@@ -384,6 +458,7 @@ _OPTIMIZED = {
     "stack": {},
     "autoencoder": {"optimizer": ["encoder", "decoder"]},
     "gan": {"optimizerD": ["discriminator"], "optimizerG": ["generator"]},
+    "vae": {"optimizer": ["encoder", "decoder"]},
 }
 
 

@@ -27,6 +27,17 @@ async function expectCheckpointOnCtrlC(args: string[], out: string): Promise<voi
   expect(existsSync(`${out}.ckpt`)).toBe(true);
 }
 
+/** An IDX labels file of `values` in a folder of its own; returns its path. */
+function idxLabels(values: number[]): string {
+  const b = new Uint8Array(8 + values.length);
+  new DataView(b.buffer).setUint32(0, 0x801);
+  new DataView(b.buffer).setUint32(4, values.length);
+  b.set(values, 8);
+  const path = join(mkdtempSync(join(tmpdir(), 'lk-labels-')), 'labels.idx');
+  writeFileSync(path, b);
+  return path;
+}
+
 function pngFolder(sizes: [number, number][]): string {
   const dir = mkdtempSync(join(tmpdir(), 'lk-img-'));
   sizes.forEach(([w, h], i) => {
@@ -39,7 +50,26 @@ function pngFolder(sizes: [number, number][]): string {
 describe('latentkit command line', () => {
   it('prints help for each command', () => {
     expect(run('--help').stdout).toMatch(/train-ae.*\n.*train-gan/s);
-    for (const c of ['train-ae', 'train-gan', 'sample', 'encode', 'eval']) expect(run(c, '--help').stdout).toMatch(new RegExp(`usage: latentkit ${c}`));
+    for (const c of ['train-ae', 'train-gan', 'train-vae', 'sample', 'encode', 'eval', 'export']) expect(run(c, '--help').stdout).toMatch(new RegExp(`usage: latentkit ${c}`));
+  });
+
+  it('trains a conditional VAE on a folder of PNGs with labels, resumes it, samples one class and encodes', () => {
+    const dir = pngFolder(Array.from({ length: 40 }, () => [8, 8] as [number, number]));
+    const labels = idxLabels(Array.from({ length: 40 }, (_, i) => i % 4));
+    const out = join(mkdtempSync(join(tmpdir(), 'lk-out-')), 'vae.safetensors');
+    const r = run('train-vae', '--data', dir, '--labels', labels, '--layers', '16', '--latent', '3', '--epochs', '2', '--batch-size', '8', '--kl-warmup', '5', '--out', out);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/training a conditional VAE over 4 classes/);
+    expect(r.stdout).toMatch(/wrote .*vae\.safetensors after 2 epochs \(ELBO -?[0-9.]+ nats per row on the first 40 rows\)/);
+    expect(existsSync(`${out}.ckpt`) && existsSync(`${out}.png`)).toBe(true);
+    const resumed = run('train-vae', '--data', dir, '--labels', labels, '--epochs', '3', '--batch-size', '8', '--out', out, '--resume', `${out}.ckpt`);
+    expect(resumed.status, resumed.stderr).toBe(0);
+    expect(resumed.stdout).toMatch(/after 3 epochs/);
+    expect(run('train-vae', '--data', dir, '--epochs', '4', '--out', out, '--resume', `${out}.ckpt`).stderr).toMatch(/is a conditional VAE over 4 classes: give its --labels/);
+    const png = join(mkdtempSync(join(tmpdir(), 'lk-out-')), 'threes.png');
+    expect(run('sample', '--model', out, '--label', '3', '--n', '9', '--out', png).stdout).toMatch(/wrote .*threes\.png \(9 samples, all of class 3\)/);
+    expect(run('encode', '--model', out, '--data', dir, '--out', join(dir, 'codes.csv')).stderr).toMatch(/is a conditional VAE over 4 classes: give --labels/);
+    expect(run('encode', '--model', out, '--data', dir, '--labels', labels, '--out', join(dir, 'codes.csv')).stdout).toMatch(/40 codes of 3 values/);
   });
 
   it('trains an autoencoder on a folder of PNGs, checkpoints, resumes, encodes and evaluates', () => {
@@ -71,15 +101,6 @@ describe('latentkit command line', () => {
 
   it('trains a conditional GAN from --labels and samples a chosen class with sample --label', () => {
     const dir = pngFolder(Array.from({ length: 60 }, () => [4, 4] as [number, number]));
-    const idxLabels = (values: number[]) => {
-      const b = new Uint8Array(8 + values.length);
-      new DataView(b.buffer).setUint32(0, 0x801);
-      new DataView(b.buffer).setUint32(4, values.length);
-      b.set(values, 8);
-      const path = join(mkdtempSync(join(tmpdir(), 'lk-labels-')), 'labels.idx');
-      writeFileSync(path, b);
-      return path;
-    };
     const labels = idxLabels(Array.from({ length: 60 }, (_, i) => i % 3));
     const out = join(mkdtempSync(join(tmpdir(), 'lk-out-')), 'cgan.safetensors');
     const common = ['--data', dir, '--batch-size', '16', '--generator', '8', '--discriminator', '8', '--noise-dim', '4', '--out', out];
@@ -97,12 +118,12 @@ describe('latentkit command line', () => {
       [['sample', '--model', out, '--label', '3'], /--label must be below 3, the classes of .*cgan.safetensors; got 3/],
       [['train-gan', ...common, '--iterations', '40', '--resume', `${out}.ckpt`], /is a conditional GAN over 3 classes: give its --labels/],
       [['train-gan', ...common, '--labels', idxLabels([0, 1, 2])], /has 3 labels but .* has 60 images/],
-      [['train-gan', ...common, '--labels', idxLabels(new Array(60).fill(0))], /every label is 0; a conditional GAN needs at least two classes/],
+      [['train-gan', ...common, '--labels', idxLabels(new Array(60).fill(0))], /every label is 0; a conditional model needs at least two classes/],
       [['train-gan', ...common, '--labels', '/nonexistent/labels.idx'], /no such file/],
     ];
     const plain = join(mkdtempSync(join(tmpdir(), 'lk-out-')), 'gan.safetensors');
     expect(run('train-gan', '--data', dir, '--batch-size', '16', '--generator', '8', '--discriminator', '8', '--iterations', '5', '--out', plain).status).toBe(0);
-    failures.push([['sample', '--model', plain, '--label', '1'], /--label is for a conditional GAN; this model is unconditional/]);
+    failures.push([['sample', '--model', plain, '--label', '1'], /--label is for a conditional model; this model is unconditional/]);
     for (const [args, pattern] of failures) {
       const f = run(...args);
       expect(f.status, args.join(' ')).toBe(2);

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import ort from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser } from 'playwright-core';
-import { Autoencoder, Classifier, GAN, type Matrix, mlp, save, type Stack } from '../dist/index.js';
+import { Autoencoder, Classifier, GAN, type Matrix, VAE, mlp, save, type Stack } from '../dist/index.js';
 import { onnxActivation, toOnnx } from '../dist/onnx.js';
 import { launchChromium, serveStatic } from './browser.js';
 import { expectClose, randomArray } from './helpers.js';
@@ -71,6 +71,17 @@ function cases(): Case[] {
     { name: 'discriminator', bytes: toOnnx(gan, { part: 'discriminator' }), inputs: { x: floats(x12, 12), labels: labelInput }, want: { logit: gan.discriminator.predict(oneHotJoin(x12, 12, labels, 3)).data } },
   );
 
+  const vae = new VAE({ encoder: mlp([12 + 3, 10, 8], { activation: 'tanh', seed: 12 }), decoder: mlp([4 + 3, 10, 12], { activation: 'tanh', seed: 13 }), conditions: 3 });
+  const stats = vae.encoder.predict(oneHotJoin(x12, 12, labels, 3));
+  const columns = (mtx: Matrix, from: number, to: number) => Array.from({ length: mtx.shape[0] * (to - from) }, (_, i) => mtx.data[Math.floor(i / (to - from)) * mtx.shape[1] + from + (i % (to - from))]!);
+  const z4 = randomArray(ROWS * 4, 14);
+  out.push(
+    { name: 'VAE encoder', bytes: toOnnx(vae, { part: 'encoder' }), inputs: { x: floats(x12, 12), labels: labelInput }, want: { mean: columns(stats, 0, 4), log_variance: columns(stats, 4, 8) } },
+    { name: 'VAE decoder', bytes: toOnnx(vae), inputs: { z: floats(z4, 4), labels: labelInput }, want: { mean: vae.decode(m(z4, 4), { labels }).data } },
+  );
+  const learned = new VAE({ encoder: mlp([12, 10, 8], { seed: 15 }), decoder: mlp([4, 10, 24], { seed: 16 }), likelihood: { type: 'gaussian', variance: 'learned' } });
+  out.push({ name: 'VAE decoder, learned variances', bytes: toOnnx(learned, { part: 'decoder' }), inputs: { z: floats(z4, 4) }, want: { mean: learned.decode(m(z4, 4)).data } });
+
   const clf = new Classifier({ body: [mlp([12, 10], { outputActivation: 'relu', seed: 10 })], head: mlp([10, 4], { seed: 11 }) });
   out.push({ name: 'classifier', bytes: toOnnx(clf), inputs: { x: floats(x12, 12) }, want: { logits: clf.logits(m(x12, 12)).data, probabilities: clf.predictProba(m(x12, 12)).data } });
   return out;
@@ -83,7 +94,7 @@ function tensors(c: Case): Record<string, ort.Tensor> {
 describe('ONNX export', () => {
   const all = cases();
 
-  it('onnxruntime-node gives latentkit\'s outputs to 1e-5 for every part (stack, autoencoder, encoder, decoder, tied, conditional generator and discriminator, classifier)', async () => {
+  it('onnxruntime-node gives latentkit\'s outputs to 1e-5 for every part (stack, autoencoder, encoder, decoder, tied, conditional generator and discriminator, VAE encoder and decoder, classifier)', async () => {
     for (const c of all) {
       const session = await ort.InferenceSession.create(c.bytes);
       expect(session.outputNames, c.name).toEqual(Object.keys(c.want));
@@ -139,7 +150,7 @@ describe('ONNX export', () => {
     expect(() => toOnnx(ae, { part: 'generator' })).toThrow('toOnnx: this autoencoder has no part "generator"; its parts are autoencoder, encoder, decoder');
     expect(() => toOnnx(ae, { parts: 'encoder' } as never)).toThrow("toOnnx: unknown option 'parts'; expected part, name");
     expect(() => toOnnx(mlp([4, 2]), { part: 'encoder' })).toThrow('toOnnx: a lone stack has no parts');
-    expect(() => toOnnx({} as never)).toThrow('toOnnx: expected a Stack, Autoencoder, GAN or Classifier, got Object');
+    expect(() => toOnnx({} as never)).toThrow('toOnnx: expected a Stack, Autoencoder, GAN, VAE or Classifier, got Object');
   });
 
   it('latentkit export --onnx writes the model onnxruntime-node runs; a wrong part exits 2 with the parts', async () => {

@@ -6,7 +6,7 @@ import { existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } fro
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { Autoencoder, Classifier, GAN, type OptimizerConfig, checkpoint, decodeSafetensors, idxImages, load, mlp, readIdx, save } from '../dist/index.js';
+import { Autoencoder, Classifier, GAN, type OptimizerConfig, VAE, checkpoint, decodeSafetensors, idxImages, load, mlp, readIdx, save } from '../dist/index.js';
 import { expectClose, randomArray } from './helpers.js';
 
 const root = new URL('..', import.meta.url).pathname;
@@ -125,6 +125,27 @@ describe('PyTorch', () => {
       g.generator.dispose();
       g.discriminator.dispose();
     }
+  });
+
+  it('a VAE (conditional, Gaussian with learned variances): PyTorch\'s encode and forward match latentkit to 1e-5, and its save loads back', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'lk-torch-'));
+    const vae = new VAE({
+      encoder: mlp([10 + 3, 16, 8], { activation: 'tanh', seed: 1 }), decoder: mlp([4 + 3, 16, 20], { activation: 'tanh', seed: 2 }),
+      likelihood: { type: 'gaussian', variance: 'learned' }, conditions: 3, beta: 0.5, seed: 3,
+    });
+    const x = randomArray(9 * 10, 4);
+    const labels = Array.from({ length: 9 }, (_, i) => i % 3);
+    vae.fit(randomArray(60 * 10, 5), { epochs: 2, batchSize: 20, labels: Array.from({ length: 60 }, (_, i) => i % 3) });
+    writeFileSync(join(dir, 'vae.safetensors'), save(vae));
+    writeFileSync(join(dir, 'x.f32'), x);
+    writeFileSync(join(dir, 'labels.f32'), Float32Array.from(labels));
+    const info = JSON.parse(bridge('vae', join(dir, 'vae.safetensors'), join(dir, 'x.f32'), join(dir, 'labels.f32'), join(dir, 'out')));
+    expect(info).toEqual({ kind: 'VAE', latent: 4, conditions: 3, likelihood: { type: 'gaussian', variance: 'learned' } });
+    expectClose(f32(join(dir, 'out.code.f32')), vae.encode(x, { labels }).data, 0, 1e-5, 'VAE encode in PyTorch');
+    expectClose(f32(join(dir, 'out.rec.f32')), vae.reconstruct(x, { labels }).data, 0, 1e-5, 'VAE forward in PyTorch');
+    const back = load(readFileSync(join(dir, 'out.safetensors'))) as VAE;
+    expect([back.latentSize, back.conditions, back.beta, back.likelihood]).toEqual([4, 3, 0.5, { type: 'gaussian', variance: 'learned' }]);
+    expect(back.sample(5, { seed: 1, labels: 2 })).toEqual(vae.sample(5, { seed: 1, labels: 2 }));
   });
 
   describe('checkpoints with their optimizers, both ways', () => {

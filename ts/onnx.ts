@@ -2,7 +2,7 @@
 // protobufjs classes and kept out of the core bundle. It reads models only through the public API,
 // so it shares the main entry's WebAssembly instance.
 import onnxProto from 'onnx-proto';
-import { type ActivationSpec, Autoencoder, Classifier, GAN, LatentkitError, Stack } from 'latentkit';
+import { type ActivationSpec, Autoencoder, Classifier, GAN, LatentkitError, Stack, VAE } from 'latentkit';
 
 const { onnx } = onnxProto;
 
@@ -10,7 +10,7 @@ const { onnx } = onnxProto;
 export type OnnxPart = 'encoder' | 'decoder' | 'autoencoder' | 'generator' | 'discriminator' | 'classifier';
 
 export interface OnnxOptions {
-  /** Default: the model's whole inference path (a stack; the autoencoder's reconstruction; the GAN's generator; the classifier). */
+  /** Default: the model's whole inference path (a stack; the autoencoder's reconstruction; the GAN's generator; the VAE's decoder; the classifier). */
   part?: OnnxPart;
   /** The graph's name in the file (default `latentkit-<part>`). */
   name?: string;
@@ -20,7 +20,7 @@ export const ONNX_OPSET = 17;
 // ONNX 1.12's IR version, the first with opset 17; older runtimes refuse newer IR versions.
 const IR_VERSION = 8;
 
-type Model = Stack | Autoencoder | GAN | Classifier;
+type Model = Stack | Autoencoder | GAN | Classifier | VAE;
 
 /** What one export computes: the stacks in order, what comes after the last, and the inputs. */
 interface Plan {
@@ -28,13 +28,15 @@ interface Plan {
   /** A conditional network's classes: a second input `labels` (int64 [batch]) joined one-hot after the first. */
   conditions: number;
   input: string;
-  outputs: { name: string; op: 'identity' | 'sigmoid' | 'softmax' }[];
+  /** Each output from the last stack's: as is, through σ or softmax, or columns [from, to). */
+  outputs: { name: string; op: 'identity' | 'sigmoid' | 'softmax' | 'columns'; from?: number; to?: number }[];
 }
 
 const PARTS: Record<string, OnnxPart[]> = {
   autoencoder: ['autoencoder', 'encoder', 'decoder'],
   GAN: ['generator', 'discriminator'],
   classifier: ['classifier'],
+  VAE: ['decoder', 'encoder'],
 };
 
 function plan(model: Model, part: OnnxPart | undefined): Plan {
@@ -57,6 +59,21 @@ function plan(model: Model, part: OnnxPart | undefined): Plan {
     if (p === 'discriminator') return { stacks: [model.discriminator], conditions: model.conditions, input: 'x', outputs: [{ name: 'logit', op: 'identity' }] };
     return refuse('GAN');
   }
+  if (model instanceof VAE) {
+    const p = part ?? 'decoder';
+    const L = model.latentSize;
+    const f = model.inputSize;
+    if (p === 'encoder') {
+      return { stacks: [model.encoder], conditions: model.conditions, input: 'x', outputs: [{ name: 'mean', op: 'columns', from: 0, to: L }, { name: 'log_variance', op: 'columns', from: L, to: 2 * L }] };
+    }
+    if (p === 'decoder') {
+      // E[x|z], as vae.decode: Bernoulli probabilities, or the Gaussian's means.
+      const lik = model.likelihood;
+      const out = lik === 'bernoulli' ? { name: 'mean', op: 'sigmoid' as const } : { name: 'mean', op: 'columns' as const, from: 0, to: f };
+      return { stacks: [model.decoder], conditions: model.conditions, input: 'z', outputs: [out] };
+    }
+    return refuse('VAE');
+  }
   if (model instanceof Classifier) {
     if ((part ?? 'classifier') !== 'classifier') return refuse('classifier');
     return { stacks: [...model.body, model.head], conditions: 0, input: 'x', outputs: [{ name: 'logits', op: 'identity' }, { name: 'probabilities', op: 'softmax' }] };
@@ -65,7 +82,7 @@ function plan(model: Model, part: OnnxPart | undefined): Plan {
     if (part !== undefined) throw new LatentkitError(`toOnnx: a lone stack has no parts; got part ${JSON.stringify(part)}`);
     return { stacks: [model], conditions: 0, input: 'x', outputs: [{ name: 'y', op: 'identity' }] };
   }
-  throw new LatentkitError(`toOnnx: expected a Stack, Autoencoder, GAN or Classifier, got ${(model as object)?.constructor?.name ?? typeof model}`);
+  throw new LatentkitError(`toOnnx: expected a Stack, Autoencoder, GAN, VAE or Classifier, got ${(model as object)?.constructor?.name ?? typeof model}`);
 }
 
 /** The ONNX node of an activation, or null for linear; an activation ONNX lacks is refused by name. */
@@ -126,7 +143,8 @@ function valueInfo(name: string, elemType: number, dims: (number | string)[]) {
  * dropout is left out (inference). A conditional GAN's part takes a second input `labels`
  * (int64 `[batch]`), joined one-hot after `z` or `x` as in training. Outputs equal latentkit's:
  * `encode`, `decode`, `reconstruct`, `sample` (the moving average when kept), the discriminator's
- * logit, and a classifier's `logits` and `probabilities`.
+ * logit, a classifier's `logits` and `probabilities`, a VAE encoder's `mean` and `log_variance`
+ * of q(z|x) and its decoder's E[x|z] (`mean`).
  */
 export function toOnnx(model: Model, opts: OnnxOptions = {}): Uint8Array {
   if (typeof opts !== 'object' || opts === null) throw new LatentkitError('toOnnx: options must be an object');
@@ -164,6 +182,11 @@ export function toOnnx(model: Model, opts: OnnxOptions = {}): Uint8Array {
   });
   const width = p.stacks[p.stacks.length - 1]!.sizes.at(-1)!;
   for (const o of p.outputs) {
+    if (o.op === 'columns') {
+      initializers.push(int64Tensor(`${o.name}.starts`, [1], [o.from!]), int64Tensor(`${o.name}.ends`, [1], [o.to!]), int64Tensor(`${o.name}.axes`, [1], [1]));
+      nodes.push(onnx.NodeProto.create({ opType: 'Slice', input: [current, `${o.name}.starts`, `${o.name}.ends`, `${o.name}.axes`], output: [o.name] }));
+      continue;
+    }
     const op = { identity: 'Identity', sigmoid: 'Sigmoid', softmax: 'Softmax' }[o.op];
     nodes.push(onnx.NodeProto.create({ opType: op, input: [current], output: [o.name], ...(o.op === 'softmax' && { attribute: [intAttribute('axis', -1)] }) }));
   }
@@ -172,7 +195,7 @@ export function toOnnx(model: Model, opts: OnnxOptions = {}): Uint8Array {
     node: nodes,
     initializer: initializers,
     input: inputs,
-    output: p.outputs.map((o) => valueInfo(o.name, onnx.TensorProto.DataType.FLOAT, ['batch', width])),
+    output: p.outputs.map((o) => valueInfo(o.name, onnx.TensorProto.DataType.FLOAT, ['batch', o.op === 'columns' ? o.to! - o.from! : width])),
   });
   const modelProto = onnx.ModelProto.create({
     irVersion: IR_VERSION,

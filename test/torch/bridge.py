@@ -15,6 +15,8 @@ as latentkit files. Arrays travel as raw little-endian float32 files.
                                         lt.save_checkpoint -> OUT.ckpt, one step on X2 ->
                                         OUT.after2.safetensors; and the checkpoint saved straight
                                         after loading -> OUT.same.ckpt
+    bridge.py vae MODEL X LABELS OUT    a (conditional) VAE: encode -> OUT.code.f32, decode(encode) ->
+                                        OUT.rec.f32, saved again -> OUT.safetensors
     bridge.py gan CKPT X ITERS OUT      a GAN checkpoint: saved straight after loading ->
                                         OUT.same.ckpt; ITERS Algorithm-1 iterations on X with both
                                         optimizers and the moving average -> OUT.ckpt
@@ -140,6 +142,17 @@ def cmd_step(ckpt, x1_path, x2_path, out):
     print(json.dumps({"optimizer": type(opt).__name__}))
 
 
+def cmd_vae(model_path, x_path, labels_path, out):
+    model = lt.load(model_path).eval()
+    labels = torch.from_numpy(np.fromfile(labels_path, dtype="<f4").astype(np.int64)) if model.conditions else None
+    x = read(x_path, model.features)
+    with torch.no_grad():
+        write(f"{out}.code.f32", model.encode(x, labels))
+        write(f"{out}.rec.f32", model(x, labels))
+    lt.save(model, f"{out}.safetensors")
+    print(json.dumps({"kind": type(model).__name__, "latent": model.latent, "conditions": model.conditions, "likelihood": model.latentkit_options["likelihood"]}))
+
+
 def cmd_gan(ckpt, x_path, iters, out):
     model, opts = lt.load_checkpoint(ckpt)
     lt.save_checkpoint(model, opts, f"{out}.same.ckpt")
@@ -160,5 +173,5 @@ def cmd_gan(ckpt, x_path, iters, out):
 
 
 if __name__ == "__main__":
-    commands = {"forward": cmd_forward, "export": cmd_export, "finetune": cmd_finetune, "cgan": cmd_cgan, "step": cmd_step, "gan": cmd_gan}
+    commands = {"forward": cmd_forward, "export": cmd_export, "finetune": cmd_finetune, "cgan": cmd_cgan, "step": cmd_step, "gan": cmd_gan, "vae": cmd_vae}
     commands[sys.argv[1]](*sys.argv[2:])
