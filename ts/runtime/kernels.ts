@@ -113,8 +113,10 @@ export const KERNELS = {
     trace: (a) => `kind ${a.kind} ${rows(a.rows!, a.d!)}`,
   },
   importance_log_weights: {
-    export: 'lk_importance_log_weights',
+    export: 'lk_importance_log_weights_columns',
     args: ['kind:u32', 'x:ptr', 'd:usize', 'logVar:f32', 'out:ptr', 'stats:ptr', 'z:ptr', 'eps:ptr', 'latent:usize', 'perInput:usize', 'lead:usize', 'rows:usize', 'w:ptr'],
+    // Samples are independent: parts of rows, each weighing d features.
+    split: { kind: 'columns', over: 'rows', align: 1, work: ['rows', 'd'], minWork: 1 << 16 },
     trace: (a) => `${a.rows} samples, ${a.perInput} per input`,
   },
   log_mean_exp: { export: 'lk_log_mean_exp', args: ['w:ptr', 'n:usize'], returns: 'f64' },

@@ -297,16 +297,30 @@ pub unsafe extern "C" fn lk_likelihood_nll(kind: u32, x: *const f32, out: *const
     gaussian::nll::<Native>(kind, s(x, rows * d), s(out, w), d, log_var, g, weight)
 }
 
-/// Burda et al.'s log importance weights of `rows` samples, `per_input` per input row and the
-/// first being sample `lead` of its input, into w[rows] (f64).
+/// Samples r0..r1 of Burda et al.'s log importance weights, of `rows` samples in all, `per_input`
+/// per input row, the first being sample `lead` of its input; into w[r0..r1] (f64). Each sample's
+/// weight depends on its own row only, so any split gives the same bits. `pack` is unused: the
+/// signature is the pool's column-split one.
 #[no_mangle]
-pub unsafe extern "C" fn lk_importance_log_weights(kind: u32, x: *const f32, d: usize, log_var: f32, out: *const f32, stats: *const f32, z: *const f32, eps: *const f32, latent: usize, per_input: usize, lead: usize, rows: usize, w: *mut f64) {
+pub unsafe extern "C" fn lk_importance_log_weights_columns(
+    kind: u32, x: *const f32, d: usize, log_var: f32, out: *const f32, stats: *const f32, z: *const f32, eps: *const f32, latent: usize, per_input: usize, lead: usize,
+    rows: usize, w: *mut f64, r0: usize, r1: usize, _pack: *mut f32,
+) {
     let kind = code(Likelihood::from_code(kind));
-    let inputs = (lead + rows + per_input - 1) / per_input;
+    assert!(r0 <= r1 && r1 <= rows && per_input > 0 && lead < per_input);
+    let n = r1 - r0;
+    if n == 0 {
+        return;
+    }
     let width = gaussian::output_width(kind, d);
-    let n = rows * latent;
-    let weights = if rows == 0 { &mut [][..] } else { from_raw_parts_mut(w, rows) };
-    gaussian::importance_log_weights::<Native>(kind, s(x, inputs * d), d, log_var, s(out, rows * width), s(stats, inputs * 2 * latent), s(z, n), s(eps, n), latent, per_input, lead, weights);
+    // The part's first sample: sample (lead + r0) % per_input of input (lead + r0) / per_input.
+    let first = (lead + r0) / per_input;
+    let part_lead = (lead + r0) % per_input;
+    let inputs = (part_lead + n + per_input - 1) / per_input;
+    gaussian::importance_log_weights::<Native>(
+        kind, s(x.add(first * d), inputs * d), d, log_var, s(out.add(r0 * width), n * width), s(stats.add(first * 2 * latent), inputs * 2 * latent),
+        s(z.add(r0 * latent), n * latent), s(eps.add(r0 * latent), n * latent), latent, per_input, part_lead, from_raw_parts_mut(w.add(r0), n),
+    );
 }
 
 /// ln((1/n) Σ e^{w_i}) over w[n] (f64), stable.
