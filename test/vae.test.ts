@@ -203,6 +203,17 @@ describe('VAE', () => {
     expect(after.liveAllocations).toBe(before.liveAllocations);
   });
 
+  it('manifold: a 2-D latent decoded over an n × n grid of Gaussian quantiles, z₂ falling down the rows', () => {
+    const vae = new VAE({ encoder: mlp([6, 8, 4], { seed: 1 }), decoder: mlp([2, 8, 6], { seed: 2 }) });
+    const grid = vae.manifold(5);
+    expect(grid.shape).toEqual([25, 6]);
+    // Row 0, column 2 is z = (Φ⁻¹(0.5), Φ⁻¹(0.9)) = (0, 1.2816); the centre, z = (0, 0).
+    expect(Array.from(grid.data.subarray(2 * 6, 3 * 6))).toEqual(Array.from(vae.decode({ data: Float32Array.of(0, 1.2815515655446004), shape: [1, 2] }).data));
+    expect(Array.from(grid.data.subarray(12 * 6, 13 * 6))).toEqual(Array.from(vae.decode({ data: Float32Array.of(0, 0), shape: [1, 2] }).data));
+    const wide = new VAE({ encoder: mlp([6, 8]), decoder: mlp([4, 6]) });
+    expect(() => wide.manifold()).toThrow("manifold draws a 2-D latent; this VAE's latent has 4 dimensions");
+  });
+
   it('refuses bad input with messages that name the shapes', () => {
     const enc = mlp([6, 5]);
     const dec = mlp([2, 6]);

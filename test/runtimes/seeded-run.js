@@ -1,5 +1,6 @@
 // One seeded training run, identical in every runtime: returns the SHA-256 of the
-// final weights. Data come from integer arithmetic only, so no engine's Math.* is involved.
+// final weights, and of a VAE's weights and importance-weighted log-likelihood on the same data.
+// Data come from integer arithmetic only, so no engine's Math.* is involved.
 // `size: 'large'` trains layers big enough to be split across threads.
 export async function seededRun(lk, { size = 'small' } = {}) {
   const large = size === 'large';
@@ -15,14 +16,23 @@ export async function seededRun(lk, { size = 'small' } = {}) {
   const model = new lk.Sequential([enc, dec], { loss: 'mse', optimizer: { type: 'adamw', lr: 0.01, weightDecay: 0.01, clipNorm: 1 }, seed: 7 });
   const history = model.fit(x, x, { epochs, batchSize: batch, shuffle: true });
   const weights = new Float32Array([...enc.getWeights(), ...dec.getWeights()]);
-  const digest = await crypto.subtle.digest('SHA-256', new Uint8Array(weights.buffer));
+  const hex = async (bytes) => [...new Uint8Array(await crypto.subtle.digest('SHA-256', bytes))].map((b) => b.toString(16).padStart(2, '0')).join('');
+  const sha256 = await hex(new Uint8Array(weights.buffer));
   model.dispose();
   enc.dispose();
   dec.dispose();
-  return {
-    sha256: [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, '0')).join(''),
-    loss: history.loss,
-  };
+  // A VAE: the reparameterised sample, the KL term, the likelihood and the importance weights.
+  const venc = lk.mlp([width, hidden, 2 * code], { activation: 'tanh', seed: 2026 });
+  const vdec = lk.mlp([code, hidden, width], { activation: 'tanh', seed: 2027 });
+  const vae = new lk.VAE({ encoder: venc, decoder: vdec, likelihood: { type: 'gaussian', variance: 0.5 }, klWarmup: 10, seed: 8 });
+  vae.fit(x, { epochs, batchSize: batch });
+  const ll = vae.logLikelihood(x.subarray(0, 8 * width), { samples: 50, perRow: true });
+  const vaeBits = new Uint8Array([...new Uint8Array(new Float32Array([...venc.getWeights(), ...vdec.getWeights()]).buffer), ...new Uint8Array(ll.buffer)]);
+  const vaeSha256 = await hex(vaeBits);
+  vae.dispose();
+  venc.dispose();
+  vdec.dispose();
+  return { sha256, vaeSha256, loss: history.loss };
 }
 
 // The large run on `threads` threads, after the worker threads are up; reports how many worked.

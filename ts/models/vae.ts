@@ -297,6 +297,27 @@ export class VAE {
   }
 
   /**
+   * A 2-D latent's learned manifold (Kingma & Welling 2014, figure 4): E[x|z] over an n × n grid
+   * of z at the standard Gaussian's quantiles ((i + ½)/n), row by row from the top (z₂ high) and
+   * left to right (z₁ low to high).
+   */
+  manifold(n = 20, opts: { labels?: number } = {}): Matrix {
+    this.assertLive();
+    checkKeys(opts, ['labels'], 'VAE manifold options');
+    positiveInt(n, 'manifold size');
+    if (this.latentSize !== 2) throw new LatentkitError(`manifold draws a 2-D latent; this VAE's latent has ${this.latentSize} dimensions`);
+    const z = new Float32Array(n * n * 2);
+    for (let i = 0; i < n; i++) {
+      for (let j = 0; j < n; j++) {
+        z[(i * n + j) * 2] = normalQuantile((j + 0.5) / n);
+        z[(i * n + j) * 2 + 1] = normalQuantile(1 - (i + 0.5) / n);
+      }
+    }
+    const labels = opts.labels === undefined ? undefined : new Array<number>(n * n).fill(opts.labels);
+    return this.decode({ data: z, shape: [n * n, 2] }, labels === undefined ? {} : { labels });
+  }
+
+  /**
    * The ELBO, E_q log p(x|z) − KL(q ‖ p), mean over rows in nats per row, with one seeded sample
    * of z per row (the KL term in closed form).
    */
@@ -531,6 +552,22 @@ export class VAE {
     this.encoder.assertLive();
     this.decoder.assertLive();
   }
+}
+
+/** The standard normal's inverse CDF for p ∈ (0, 1): Acklam's rational approximation (relative error < 1.2e-9). */
+function normalQuantile(p: number): number {
+  const a = [-39.69683028665376, 220.9460984245205, -275.9285104469687, 138.357751867269, -30.66479806614716, 2.506628277459239];
+  const b = [-54.47609879822406, 161.5858368580409, -155.6989798598866, 66.80131188771972, -13.28068155288572];
+  const c = [-0.007784894002430293, -0.3223964580411365, -2.400758277161838, -2.549732539343734, 4.374664141464968, 2.938163982698783];
+  const d = [0.007784695709041462, 0.3224671290700398, 2.445134137142996, 3.754408661907416];
+  if (p > 1 - 0.02425) return -normalQuantile(1 - p);
+  if (p < 0.02425) {
+    const q = Math.sqrt(-2 * Math.log(p));
+    return (((((c[0]! * q + c[1]!) * q + c[2]!) * q + c[3]!) * q + c[4]!) * q + c[5]!) / ((((d[0]! * q + d[1]!) * q + d[2]!) * q + d[3]!) * q + 1);
+  }
+  const q = p - 0.5;
+  const r = q * q;
+  return ((((((a[0]! * r + a[1]!) * r + a[2]!) * r + a[3]!) * r + a[4]!) * r + a[5]!) * q) / (((((b[0]! * r + b[1]!) * r + b[2]!) * r + b[3]!) * r + b[4]!) * r + 1);
 }
 
 function resolveLikelihood(spec: VaeLikelihood): ResolvedLikelihood {
