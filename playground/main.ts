@@ -1,8 +1,8 @@
 // The page: settings, charts and pictures. All training happens in worker.ts, so this thread
 // only draws what the worker's frames carry.
 import { type ScatterChart, lineChart, scatterChart } from './charts';
-import { drawImages } from './pictures';
-import { type AeConfig, type DatasetInfo, type Frame, type FromWorker, type GanConfig, INTERPOLATION_STEPS, type ModelConfig, type ToWorker } from './protocol';
+import { drawImages, drawPhoto } from './pictures';
+import { type AeConfig, BUILT_IN_PHOTO, type DatasetInfo, type Frame, type FromWorker, type GanConfig, INTERPOLATION_STEPS, MANIFOLD, type ModelConfig, type ModelMode, type PatchesConfig, type ToWorker, type VaeConfig } from './protocol';
 import { decodeImages, droppedFiles } from './user-images';
 
 const SIDE = 28;
@@ -17,12 +17,13 @@ const state = {
   threads: 0,
   dataset: null as DatasetInfo | null,
   running: false,
-  model: null as 'ae' | 'gan' | null,
+  model: null as ModelMode | null,
   frames: 0,
   last: null as Frame | null,
   firstHeldOutLoss: NaN,
+  firstHeldOutElbo: NaN,
   /** Points on each live chart. */
-  chartPoints: { aeLoss: 0, ganLoss: 0, ganD: 0 },
+  chartPoints: { aeLoss: 0, ganLoss: 0, ganD: 0, vaeElbo: 0, patchMse: 0 },
   message: '',
 };
 (globalThis as unknown as { playground: typeof state }).playground = state;
@@ -31,16 +32,20 @@ const state = {
 const aeLoss = lineChart($('ae-loss'), 'reconstruction loss (cross-entropy per pixel)', ['train', 'held-out'], ['#4e79a7', '#e15759'], 'loss');
 const ganLoss = lineChart($('gan-loss'), 'losses', ['discriminator', 'generator'], ['#4e79a7', '#e15759'], 'loss');
 const ganD = lineChart($('gan-d'), 'discriminator outputs', ['mean D(x)', 'mean D(G(z))'], ['#59a14f', '#f28e2b'], 'probability');
+const vaeElbo = lineChart($('vae-elbo'), 'the ELBO and its two terms (nats per image)', ['held-out ELBO', '−reconstruction (train)', '−KL (train)'], ['#4e79a7', '#59a14f', '#e15759'], 'nats');
+const patchMse = lineChart($('patch-mse'), 'error of the rebuilt photograph (mean squared, per pixel)', ['autoencoder 64-16-64', 'PCA, 16 components'], ['#e15759', '#4e79a7'], 'MSE');
 let aeScatter: ScatterChart | null = null;
+let vaeScatter: ScatterChart | null = null;
 let pcaScatter: ScatterChart | null = null;
 let ringScatter: ScatterChart | null = null;
 
 function scatters(info: DatasetInfo): void {
-  for (const id of ['ae-scatter', 'pca-scatter', 'ring-scatter']) $(id).replaceChildren();
+  for (const id of ['ae-scatter', 'pca-scatter', 'ring-scatter', 'vae-scatter']) $(id).replaceChildren();
   const classes = info.labelled ? 10 : 0;
   const legend = (c: number) => `digit ${c}`;
   aeScatter = scatterChart($('ae-scatter'), 'autoencoder: 2-D codes of held-out images', { classes, legend });
   pcaScatter = scatterChart($('pca-scatter'), 'PCA: the same images projected to 2-D', { classes, legend });
+  vaeScatter = scatterChart($('vae-scatter'), 'VAE: held-out images at their posterior means', { classes, legend });
   if (info.pca) pcaScatter.set(info.pca, info.labels);
   ringScatter = info.kind === 'ring' ? scatterChart($('ring-scatter'), 'generated samples over the 8 real modes', { classes: 1, legend: () => 'generated', background: '#c8c8c8', range: [-3.5, 3.5] }) : null;
   ringScatter?.setBackground(info.points);
@@ -49,7 +54,7 @@ function scatters(info: DatasetInfo): void {
 }
 
 // --- settings -------------------------------------------------------------------------------
-const mode = () => (document.querySelector<HTMLInputElement>('input[name=mode]:checked')!.value as 'ae' | 'gan');
+const mode = () => (document.querySelector<HTMLInputElement>('input[name=mode]:checked')!.value as ModelMode);
 const sizes = (v: string, what: string) => {
   const parts = v.split(/[\s,]+/).filter(Boolean).map(Number);
   if (parts.some((n) => !Number.isInteger(n) || n < 1 || n > 4096)) throw new Error(`${what} must be whole numbers from 1 to 4096 separated by commas, got "${v}"`);
@@ -60,12 +65,36 @@ const num = (form: HTMLFormElement, name: string, what: string, integer: boolean
   if (!Number.isFinite(v) || v <= 0 || (integer && !Number.isInteger(v))) throw new Error(`${what} must be a positive ${integer ? 'integer' : 'number'}`);
   return v;
 };
+/** The patch experiment's photograph: the built-in one, or the file the user chose. */
+let userPhoto: { name: string; bytes: Uint8Array } | null = null;
+
 function config(): ModelConfig {
+  if (mode() === 'patches') {
+    const f = $<HTMLFormElement>('patches-settings');
+    const own = (f.elements.namedItem('photo') as RadioNodeList).value === 'file';
+    if (own && !userPhoto) throw new Error('choose a PNG or JPEG photograph first, or use the built-in one');
+    const c: PatchesConfig = {
+      mode: 'patches', photo: own ? { kind: 'file', name: userPhoto!.name, bytes: userPhoto!.bytes.slice() } : { kind: 'built-in', url: new URL(BUILT_IN_PHOTO, document.baseURI).href },
+      lr: num(f, 'lr', 'learning rate', false), seed: Number((f.elements.namedItem('seed') as HTMLInputElement).value) | 0,
+    };
+    return c;
+  }
   if (mode() === 'ae') {
     const f = $<HTMLFormElement>('ae-settings');
     const c: AeConfig = {
       mode: 'ae', hidden: sizes((f.elements.namedItem('hidden') as HTMLInputElement).value, 'encoder hidden sizes'),
       code: num(f, 'code', 'code width', true), lr: num(f, 'lr', 'learning rate', false), batchSize: num(f, 'batchSize', 'batch size', true),
+      seed: Number((f.elements.namedItem('seed') as HTMLInputElement).value) | 0,
+    };
+    return c;
+  }
+  if (mode() === 'vae') {
+    const f = $<HTMLFormElement>('vae-settings');
+    const beta = Number((f.elements.namedItem('beta') as HTMLInputElement).value);
+    if (!Number.isFinite(beta) || beta < 0) throw new Error('β must be a number ≥ 0');
+    const c: VaeConfig = {
+      mode: 'vae', hidden: sizes((f.elements.namedItem('hidden') as HTMLInputElement).value, 'hidden sizes'),
+      latent: num(f, 'latent', 'latent dimensions', true), beta, lr: num(f, 'lr', 'learning rate', false), batchSize: num(f, 'batchSize', 'batch size', true),
       seed: Number((f.elements.namedItem('seed') as HTMLInputElement).value) | 0,
     };
     return c;
@@ -88,8 +117,12 @@ function showMode(): void {
   const m = mode();
   $('ae-settings').hidden = m !== 'ae';
   $('gan-settings').hidden = m !== 'gan';
+  $('vae-settings').hidden = m !== 'vae';
+  $('patches-settings').hidden = m !== 'patches';
+  $('patches-view').hidden = m !== 'patches';
   $('ae-view').hidden = m !== 'ae';
   $('gan-view').hidden = m !== 'gan';
+  $('vae-view').hidden = m !== 'vae';
 }
 
 function say(message: string): void {
@@ -134,7 +167,7 @@ function draw(f: Frame): void {
   state.last = f;
   const info = state.dataset;
   const speed = f.running && f.itPerSec > 0 ? ` · ${f.itPerSec.toFixed(0)} iterations/s on ${state.threads} thread${state.threads === 1 ? '' : 's'}` : '';
-  $('status').textContent = `${f.running ? 'training' : 'paused'} · iteration ${f.iteration.toLocaleString('en')}${f.mode === 'ae' ? ` · epoch ${f.epoch}` : ''}${speed}`;
+  $('status').textContent = `${f.running ? 'training' : 'paused'} · iteration ${f.iteration.toLocaleString('en')}${f.mode === 'ae' || f.mode === 'vae' ? ` · epoch ${f.epoch}` : ''}${speed}`;
   if (f.mode === 'ae') {
     if (Number.isNaN(state.firstHeldOutLoss)) state.firstHeldOutLoss = f.heldOutLoss;
     aeLoss.push(f.iteration, [f.trainLoss, f.heldOutLoss]);
@@ -145,6 +178,28 @@ function draw(f: Frame): void {
     drawImages($('ae-strip'), both, 2 * n, SIDE, Math.max(n, 1));
     $('ae-scatter-note').hidden = !!f.codes;
     if (f.codes && info) aeScatter?.set(f.codes, info.labels);
+  } else if (f.mode === 'patches') {
+    patchMse.push(f.iteration, [f.aeMse, f.pcaMse]);
+    drawPhoto($('patch-photo'), f.photo, f.width, f.height);
+    drawPhoto($('patch-ae'), f.aeRebuild, f.width, f.height);
+    drawPhoto($('patch-pca'), f.pcaRebuild, f.width, f.height);
+    $('patch-photo-caption').textContent = `${f.photoName}, ${f.width} × ${f.height}: ${(f.width * f.height) / 64} tiles of 8 × 8`;
+    $('patch-ae-caption').textContent = `rebuilt from 16 autoencoder numbers per tile: MSE ${f.aeMse.toExponential(3)}`;
+    $('patch-pca-caption').textContent = `rebuilt from 16 PCA numbers per tile: MSE ${f.pcaMse.toExponential(3)}`;
+  } else if (f.mode === 'vae') {
+    if (Number.isNaN(state.firstHeldOutElbo)) state.firstHeldOutElbo = f.heldOutElbo;
+    vaeElbo.push(f.iteration, [f.heldOutElbo, -f.reconstruction, -f.kl]);
+    const n = f.inputs.length / (SIDE * SIDE);
+    const both = new Float32Array(2 * n * SIDE * SIDE);
+    both.set(f.inputs);
+    both.set(f.reconstructions, f.inputs.length);
+    drawImages($('vae-strip'), both, 2 * n, SIDE, Math.max(n, 1));
+    drawImages($('vae-samples'), f.samples, f.sampleCount, SIDE, 8);
+    $('vae-manifold-figure').hidden = !f.manifold;
+    $('vae-scatter').hidden = !f.codes;
+    $('vae-2d-note').hidden = !!f.manifold;
+    if (f.manifold) drawImages($('vae-manifold'), f.manifold, MANIFOLD * MANIFOLD, SIDE, MANIFOLD);
+    if (f.codes && info) vaeScatter?.set(f.codes, info.labels);
   } else {
     ganLoss.push(f.iteration, [f.lossD, f.lossG]);
     ganD.push(f.iteration, [f.dReal, f.dFake]);
@@ -159,14 +214,17 @@ function draw(f: Frame): void {
 }
 
 function countPoints(): void {
-  state.chartPoints = { aeLoss: aeLoss.points, ganLoss: ganLoss.points, ganD: ganD.points };
+  state.chartPoints = { aeLoss: aeLoss.points, ganLoss: ganLoss.points, ganD: ganD.points, vaeElbo: vaeElbo.points, patchMse: patchMse.points };
 }
 
 function clearCharts(): void {
   aeLoss.clear();
   ganLoss.clear();
   ganD.clear();
+  vaeElbo.clear();
+  patchMse.clear();
   state.firstHeldOutLoss = NaN;
+  state.firstHeldOutElbo = NaN;
   state.frames = 0;
   state.last = null;
   countPoints();
@@ -243,6 +301,12 @@ $<HTMLInputElement>('load').addEventListener('change', async (e) => {
   const bytes = new Uint8Array(await file.arrayBuffer());
   clearCharts();
   send({ type: 'load', bytes, name: file.name }, [bytes.buffer]);
+});
+$<HTMLInputElement>('photo-file').addEventListener('change', async (e) => {
+  const file = (e.target as HTMLInputElement).files?.[0];
+  if (!file) return;
+  userPhoto = { name: file.name, bytes: new Uint8Array(await file.arrayBuffer()) };
+  document.querySelector<HTMLInputElement>('input[name=photo][value=file]')!.checked = true;
 });
 for (const id of ['files', 'folder']) $<HTMLInputElement>(id).addEventListener('change', (e) => void useFiles([...((e.target as HTMLInputElement).files ?? [])]));
 const drop = $('drop');

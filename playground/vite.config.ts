@@ -3,7 +3,7 @@
 // withhold SharedArrayBuffer and latentkit trains on one thread; a static host must send them too.
 import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vite';
-import { mnistFiles } from './mnist-plugin.ts';
+import { pageAssets } from './assets-plugin.ts';
 
 const here = (p: string) => fileURLToPath(new URL(p, import.meta.url));
 
@@ -22,7 +22,7 @@ export default defineConfig({
       { find: /^latentkit\/(png|jpeg)$/, replacement: here('../dist/$1.js') },
     ],
   },
-  plugins: [mnistFiles()],
+  plugins: [pageAssets()],
   worker: { format: 'es' },
   server: { headers: isolationHeaders },
   preview: { headers: isolationHeaders },

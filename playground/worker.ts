@@ -1,8 +1,11 @@
 // The training worker: owns the data and the model, trains in slices of ~50 ms between
 // messages so pause/reset act at once, and posts a frame of charts and pictures ~5 times a second.
-import { Autoencoder, GAN, PCA, Rng, checkpoint, idxImages, load, minibatches, mlp, readIdx, sampleRing, save, setThreads, threads } from 'latentkit';
+import { Autoencoder, GAN, PCA, Rng, VAE, addRowMeans, centerRows, checkpoint, crop, idxImages, load, minibatches, mlp, randomPatches, readIdx, sampleRing, save, setThreads, threads, tilePatches, untilePatches } from 'latentkit';
+import type { GrayImage } from 'latentkit';
+import { decodeJpegGray } from 'latentkit/jpeg';
+import { decodePngGray } from 'latentkit/png';
 import type { Matrix, Stack } from 'latentkit';
-import { type AeConfig, type DataSource, type DatasetInfo, type FromWorker, type GanConfig, GRID, INTERPOLATION_STEPS, type ModelConfig, SAMPLE_SEED, STRIP, type ToWorker } from './protocol';
+import { type AeConfig, type DataSource, type DatasetInfo, type FromWorker, type GanConfig, GRID, INTERPOLATION_STEPS, MANIFOLD, type ModelConfig, PHOTO_SIDE, type PatchesConfig, SAMPLE_SEED, STRIP, type ToWorker, type VaeConfig } from './protocol';
 
 const SLICE_MS = 50;
 const FRAME_MS = 200;
@@ -39,12 +42,77 @@ class Passes {
   }
 }
 
-type Model = { loaded: string | null; stacks: Stack[] } & ({ kind: 'ae'; ae: Autoencoder; batchSize: number; passes: Passes | null } | { kind: 'gan'; gan: GAN; real: Matrix });
+type Model = { loaded: string | null; stacks: Stack[] } & (
+  | { kind: 'ae'; ae: Autoencoder; batchSize: number; passes: Passes | null }
+  | { kind: 'gan'; gan: GAN; real: Matrix }
+  | { kind: 'vae'; vae: VAE; batchSize: number; passes: Passes | null }
+  | { kind: 'patches'; ae: Autoencoder; patches: PatchExperiment; passes: Passes | null }
+);
+
+/**
+ * The lecture notes' compression experiment on one photograph: random 8×8 patches (each
+ * centred on its own mean, kept aside) to train on, every 8×8 tile to rebuild the photograph
+ * from, and PCA with 16 components on the same training patches to compare with.
+ */
+class PatchExperiment {
+  readonly train: Matrix;
+  readonly tiles: Matrix;
+  readonly tileMeans: Float32Array;
+  readonly pcaRebuild: Float32Array;
+  readonly pcaMse: number;
+
+  constructor(readonly photo: GrayImage, readonly name: string, seed: number) {
+    const rng = new Rng(seed);
+    this.train = centerRows(randomPatches(photo, 8, 20_000, rng)).x;
+    rng.dispose();
+    const tiles = centerRows(tilePatches(photo, 8));
+    this.tiles = tiles.x;
+    this.tileMeans = tiles.rowMeans;
+    const pca = PCA.fit(this.train, { components: 16 });
+    this.pcaRebuild = this.rebuild(pca.inverseTransform(pca.transform(this.tiles)));
+    pca.dispose();
+    this.pcaMse = this.error(this.pcaRebuild);
+  }
+
+  /** The photograph from centred tiles: their means added back, the tiles put in place. */
+  rebuild(centred: Matrix): Float32Array {
+    return untilePatches(addRowMeans(centred, this.tileMeans), 8, this.photo.width, this.photo.height).data;
+  }
+
+  error(rebuilt: Float32Array): number {
+    let s = 0;
+    for (let i = 0; i < rebuilt.length; i++) s += (rebuilt[i]! - this.photo.data[i]!) ** 2;
+    return s / rebuilt.length;
+  }
+}
+
+/** A photograph in gray, centre-cropped to at most PHOTO_SIDE and to whole 8×8 tiles. */
+async function photograph(c: PatchesConfig): Promise<{ image: GrayImage; name: string }> {
+  let bytes: Uint8Array;
+  let name: string;
+  if (c.photo.kind === 'built-in') {
+    const res = await fetch(c.photo.url);
+    if (!res.ok) throw new Error(`could not fetch the built-in photograph: HTTP ${res.status}`);
+    bytes = new Uint8Array(await res.arrayBuffer());
+    name = 'the built-in photograph (March pastoral)';
+  } else {
+    bytes = c.photo.bytes;
+    name = c.photo.name;
+  }
+  const png = bytes[0] === 0x89 && bytes[1] === 0x50;
+  const jpeg = bytes[0] === 0xff && bytes[1] === 0xd8;
+  if (!png && !jpeg) throw new Error(`${name} is not a PNG or JPEG image`);
+  const full = png ? decodePngGray(bytes) : decodeJpegGray(bytes);
+  const w = Math.min(PHOTO_SIDE, full.width) & ~7;
+  const h = Math.min(PHOTO_SIDE, full.height) & ~7;
+  if (w < 16 || h < 16) throw new Error(`${name} is ${full.width}×${full.height}; the patch experiment needs at least 16×16 pixels`);
+  return { image: crop(full, (full.width - w) >> 1, (full.height - h) >> 1, w, h), name };
+}
 
 let data: Dataset | null = null;
 let model: Model | null = null;
 let running = false;
-let stats = { n: 0, loss: 0, lossD: 0, lossG: 0, dReal: 0, dFake: 0, since: performance.now() };
+let stats = { n: 0, loss: 0, reconstruction: 0, kl: 0, lossD: 0, lossG: 0, dReal: 0, dFake: 0, since: performance.now() };
 let lastFrame = 0;
 
 const post = (m: FromWorker, transfer: Transferable[] = []) => (self as unknown as Worker).postMessage(m, transfer);
@@ -92,19 +160,34 @@ async function loadData(source: DataSource): Promise<Dataset> {
 
 function disposeModel(): void {
   if (!model) return;
-  if (model.kind === 'ae') model.ae.dispose();
+  if (model.kind === 'ae' || model.kind === 'patches') model.ae.dispose();
+  else if (model.kind === 'vae') model.vae.dispose();
   else model.gan.dispose();
   model.stacks.forEach((s) => s.dispose());
   model = null;
 }
 
-function build(config: ModelConfig): void {
+async function build(config: ModelConfig): Promise<void> {
+  if (config.mode === 'patches') {
+    // The photograph comes with the experiment, not from the data choice.
+    const { image, name } = await photograph(config);
+    disposeModel();
+    const encoder = mlp([64, 16], { outputActivation: 'tanh', seed: config.seed });
+    const decoder = mlp([16, 64], { outputActivation: 'linear', seed: config.seed + 1 });
+    const ae = new Autoencoder({ encoder, decoder, loss: 'mse', optimizer: { type: 'adam', lr: config.lr }, seed: config.seed });
+    model = { kind: 'patches', ae, patches: new PatchExperiment(image, name, config.seed), passes: null, stacks: [encoder, decoder], loaded: null };
+    resetStats();
+    return;
+  }
   if (!data) throw new Error('choose data first');
   disposeModel();
   const f = data.info.features;
   if (config.mode === 'ae') {
     if (data.info.side === 0) throw new Error('the autoencoder views are for images: choose MNIST or your own images');
     model = buildAe(config, f);
+  } else if (config.mode === 'vae') {
+    if (data.info.side === 0) throw new Error('the VAE views are for images: choose MNIST or your own images');
+    model = buildVae(config, f);
   } else {
     model = buildGan(config, f);
   }
@@ -123,6 +206,14 @@ function buildAe(c: AeConfig, f: number) {
   return { kind: 'ae' as const, ae, stacks: [encoder, decoder], batchSize: c.batchSize, passes: null, loaded: null };
 }
 
+/** Burda et al.'s recipe at the page's scale: tanh layers, q(z|x) = N(μ, σ²), Bernoulli pixels. */
+function buildVae(c: VaeConfig, f: number) {
+  const encoder = mlp([f, ...c.hidden, 2 * c.latent], { activation: 'tanh', outputActivation: 'linear', seed: c.seed });
+  const decoder = mlp([c.latent, ...[...c.hidden].reverse(), f], { activation: 'tanh', outputActivation: 'linear', seed: c.seed + 1 });
+  const vae = new VAE({ encoder, decoder, likelihood: 'bernoulli', beta: c.beta, optimizer: { type: 'adam', lr: c.lr }, seed: c.seed + 2 });
+  return { kind: 'vae' as const, vae, stacks: [encoder, decoder], batchSize: c.batchSize, passes: null, loaded: null };
+}
+
 function buildGan(c: GanConfig, f: number) {
   const points = data!.info.side === 0;
   if (c.conditional && !data!.trainLabels) throw new Error('a conditional GAN needs labelled data: choose MNIST');
@@ -138,7 +229,7 @@ function buildGan(c: GanConfig, f: number) {
 }
 
 function resetStats(): void {
-  stats = { n: 0, loss: 0, lossD: 0, lossG: 0, dReal: 0, dFake: 0, since: performance.now() };
+  stats = { n: 0, loss: 0, reconstruction: 0, kl: 0, lossD: 0, lossG: 0, dReal: 0, dFake: 0, since: performance.now() };
 }
 
 function trainSlice(): void {
@@ -148,6 +239,18 @@ function trainSlice(): void {
     while (performance.now() < until) {
       stats.loss += model.ae.trainStep(passes.next());
       stats.n++;
+    }
+  } else if (model?.kind === 'patches') {
+    const passes = (model.passes ??= new Passes(model.patches.train, 256));
+    while (performance.now() < until) {
+      stats.loss += model.ae.trainStep(passes.next());
+      stats.n++;
+    }
+  } else if (model?.kind === 'vae') {
+    const passes = (model.passes ??= new Passes(data!.train, Math.min(model.batchSize, data!.train.shape[0])));
+    while (performance.now() < until) {
+      const st = model.vae.trainStep(passes.next());
+      stats.loss += st.loss; stats.reconstruction += st.reconstruction; stats.kl += st.kl; stats.n++;
     }
   } else if (model?.kind === 'gan') {
     const gan = model.gan;
@@ -161,6 +264,21 @@ function trainSlice(): void {
 }
 
 function frame(): void {
+  if (model?.kind === 'patches') {
+    const now = performance.now();
+    const p = model.patches;
+    const aeRebuild = p.rebuild(model.ae.reconstruct(p.tiles));
+    post({
+      type: 'frame',
+      frame: {
+        mode: 'patches', iteration: model.ae.steps, aeMse: p.error(aeRebuild), pcaMse: p.pcaMse, width: p.photo.width, height: p.photo.height,
+        photo: p.photo.data.slice(), aeRebuild, pcaRebuild: p.pcaRebuild.slice(), photoName: p.name, itPerSec: (stats.n * 1000) / Math.max(now - stats.since, 1), running,
+      },
+    });
+    resetStats();
+    lastFrame = now;
+    return;
+  }
   if (!model || !data) return;
   const now = performance.now();
   // No step since the last frame (just built or loaded): nothing to average.
@@ -174,6 +292,18 @@ function frame(): void {
     post({
       type: 'frame',
       frame: { mode: 'ae', iteration: ae.steps, epoch: model.passes?.epoch ?? 0, trainLoss: stats.loss / n, heldOutLoss: ae.loss(data.heldOut), inputs: strip.data.slice(), reconstructions: recon, codes, itPerSec, running },
+    });
+  } else if (model.kind === 'vae') {
+    const vae = model.vae;
+    const strip = rowsOf(data.heldOut, 0, Math.min(STRIP, data.heldOut.shape[0]));
+    const twoD = vae.latentSize === 2;
+    post({
+      type: 'frame',
+      frame: {
+        mode: 'vae', iteration: vae.steps, epoch: model.passes?.epoch ?? 0, trainLoss: stats.loss / n, reconstruction: stats.reconstruction / n, kl: stats.kl / n,
+        heldOutElbo: vae.elbo(data.heldOut), inputs: strip.data.slice(), reconstructions: vae.reconstruct(strip).data, samples: vae.sample(GRID, { seed: SAMPLE_SEED }).data,
+        sampleCount: GRID, manifold: twoD ? vae.manifold(MANIFOLD).data : null, codes: twoD ? vae.encode(data.heldOut).data : null, itPerSec, running,
+      },
     });
   } else {
     const gan = model.gan;
@@ -251,8 +381,13 @@ function adopt(bytes: Uint8Array, name: string): void {
     if (data && m.inputSize !== data.info.features) throw new Error(`${name} encodes ${m.inputSize} values per image but the data has ${data.info.features}`);
     disposeModel();
     model = { kind: 'ae', ae: m, stacks: [m.encoder, m.decoder], batchSize: 64, passes: null, loaded: name };
+  } else if (m instanceof VAE) {
+    if (m.conditions > 0) throw new Error(`${name} is a conditional VAE; the playground trains and shows unconditional ones`);
+    if (data && m.inputSize !== data.info.features) throw new Error(`${name} encodes ${m.inputSize} values per image but the data has ${data.info.features}`);
+    disposeModel();
+    model = { kind: 'vae', vae: m, stacks: [m.encoder, m.decoder], batchSize: 100, passes: null, loaded: name };
   } else {
-    throw new Error(`${name} holds a ${m.constructor.name}; the playground shows autoencoders and GANs`);
+    throw new Error(`${name} holds a ${m.constructor.name}; the playground shows autoencoders, VAEs and GANs`);
   }
   resetStats();
   frame();
@@ -272,7 +407,7 @@ async function handle(msg: ToWorker): Promise<void> {
     }
     case 'start':
       running = false;
-      build(msg.config);
+      await build(msg.config);
       frame();
       start();
       return;
@@ -285,7 +420,7 @@ async function handle(msg: ToWorker): Promise<void> {
     case 'resume':
       if (!model) throw new Error('nothing to resume: start a model first');
       // Choosing data disposes the model, so only a model loaded before any data lacks it.
-      if (!data) throw new Error('choose data before training a loaded model');
+      if (!data && model.kind !== 'patches') throw new Error('choose data before training a loaded model');
       start();
       return;
     case 'reset':
@@ -295,9 +430,11 @@ async function handle(msg: ToWorker): Promise<void> {
       return;
     case 'save': {
       if (!model) throw new Error('nothing to save: start or load a model first');
-      const target = model.kind === 'ae' ? model.ae : model.gan;
+      const target = model.kind === 'ae' || model.kind === 'patches' ? model.ae : model.kind === 'vae' ? model.vae : model.gan;
       const bytes = msg.what === 'model' ? save(target) : checkpoint(target);
-      const name = `latentkit-${model.kind === 'ae' ? 'autoencoder' : 'gan'}-${model.kind === 'ae' ? model.ae.steps : model.gan.iterations}${msg.what === 'checkpoint' ? '.checkpoint' : ''}.safetensors`;
+      const kind = { ae: 'autoencoder', patches: 'patch-autoencoder', vae: 'vae', gan: 'gan' }[model.kind];
+      const count = model.kind === 'ae' || model.kind === 'patches' ? model.ae.steps : model.kind === 'vae' ? model.vae.steps : model.gan.iterations;
+      const name = `latentkit-${kind}-${count}${msg.what === 'checkpoint' ? '.checkpoint' : ''}.safetensors`;
       post({ type: 'file', name, bytes: bytes as Uint8Array<ArrayBuffer> }, [bytes.buffer as ArrayBuffer]);
       return;
     }
