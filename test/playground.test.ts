@@ -254,7 +254,7 @@ describe('playground', () => {
     await page.click('#start');
     await page.waitForFunction(() => {
       const p = (globalThis as unknown as { playground: PageState }).playground;
-      return (p.last?.iteration ?? 0) >= 1200 && p.chartPoints.vaeElbo >= 5;
+      return (p.last?.iteration ?? 0) >= 600 && p.chartPoints.vaeElbo >= 5;
     }, null, { timeout: 240_000 });
     await page.click('#pause');
     await page.waitForFunction(() => !(globalThis as unknown as { playground: PageState }).playground.running);
