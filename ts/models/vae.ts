@@ -196,21 +196,12 @@ export class VAE {
     const m = asMatrix(x, this.inputSize, 'VAE trainStep x');
     const rows = m.shape[0];
     const labels = this.checkLabels(opts.labels, rows, 'VAE trainStep');
-    const input = this.encoder.inputBlock(rows);
-    const target = this.targetBlock(rows);
-    const f = this.inputSize;
-    const c = this.conditions;
-    const f32 = heap.f32;
-    if (this.stepLabels.length < rows) this.stepLabels = new Int32Array(rows);
-    for (let r = 0; r < rows; r++) {
-      const row = m.data.subarray(r * f, r * f + f);
-      f32.set(row, input.index + r * (f + c));
-      if (c > 0) {
-        writeOneHot(f32, input.index + r * (f + c) + f, c, labels![r]!);
-        this.stepLabels[r] = labels![r]!;
-      }
+    this.targetBlock(rows).write(m.data);
+    this.stageInputs(m, labels, 0, rows);
+    if (labels) {
+      if (this.stepLabels.length < rows) this.stepLabels = new Int32Array(rows);
+      for (let r = 0; r < rows; r++) this.stepLabels[r] = labels[r]!;
     }
-    target.write(m.data);
     return this.stepOnStaged(rows);
   }
 
@@ -411,6 +402,20 @@ export class VAE {
     return total / rows;
   }
 
+  /** Rows r0 .. r0+n of m, each followed by its label's one-hot when conditional, in the encoder's input block. */
+  private stageInputs(m: Matrix, labels: ArrayLike<number> | null, r0: number, n: number): Block {
+    const f = this.inputSize;
+    const c = this.conditions;
+    const input = this.encoder.inputBlock(n);
+    // The view after the allocation: a growing heap replaces the views of its memory.
+    const f32 = heap.f32;
+    for (let i = 0; i < n; i++) {
+      f32.set(m.data.subarray((r0 + i) * f, (r0 + i + 1) * f), input.index + i * (f + c));
+      if (c > 0) writeOneHot(f32, input.index + i * (f + c) + f, c, labels![r0 + i]!);
+    }
+    return input;
+  }
+
   /**
    * Rows r0 .. r0+n of m (with their labels) through the encoder; returns the byte offsets of
    * their q(z|x) statistics and of the rows themselves, both copied to scratch blocks.
@@ -420,19 +425,13 @@ export class VAE {
     const c = this.conditions;
     const L = this.latentSize;
     const s = this.scratch;
-    // Every allocation first: a growing heap replaces the views of its memory.
-    const input = this.encoder.inputBlock(n);
     s.x = heap.reserve(s.x, n * f, 'the rows being scored');
     s.stats = heap.reserve(s.stats, n * 2 * L, 'the posterior statistics being scored');
-    const f32 = heap.f32;
-    for (let i = 0; i < n; i++) {
-      f32.set(m.data.subarray((r0 + i) * f, (r0 + i + 1) * f), input.index + i * (f + c));
-      if (c > 0) writeOneHot(f32, input.index + i * (f + c) + f, c, labels![r0 + i]!);
-    }
+    const input = this.stageInputs(m, labels, r0, n);
     assertFiniteBlock(input.ptr, n, f + c, what);
     s.x.write(m.data.subarray(r0 * f, (r0 + n) * f));
     const stats = this.encoder.forward(input.ptr, n);
-    f32.copyWithin(s.stats.index, stats >>> 2, (stats >>> 2) + n * 2 * L);
+    heap.f32.copyWithin(s.stats.index, stats >>> 2, (stats >>> 2) + n * 2 * L);
     return { stats: s.stats.ptr, x: s.x.ptr };
   }
 
