@@ -1,37 +1,52 @@
 #!/usr/bin/env node
-// Builds crates/wasm for wasm32-unknown-unknown with SIMD and commits nothing:
-// it writes wasm/latentkit.wasm and wasm/latentkit.wasm.json (the source hash).
+// Builds crates/wasm for wasm32-unknown-unknown twice, and commits nothing:
+//   wasm/latentkit.wasm       the exact tier: 128-bit SIMD, no fused multiply-add, the same bits
+//                             on every engine;
+//   wasm/latentkit-fast.wasm  the fast tier: the same sources with relaxed SIMD, whose GEMM
+//                             micro-kernel uses f32x4.relaxed_madd (fused where the CPU has FMA);
+// and wasm/latentkit.wasm.json (the source hash and both modules' SHA-256).
+// The toolchain is Debian's Rust 1.96 (rustc-web, cargo-web, rust-web-src, lld-22): it ships no
+// wasm32 standard library, so std is built from its vendored sources (-Zbuild-std), offline.
 //   node scripts/build-wasm.mjs          rebuild
-//   node scripts/build-wasm.mjs --check  exit 1 if the committed .wasm is stale
-//   node scripts/build-wasm.mjs --which  print the toolchain it would use, after compiling and
-//                                        linking a tiny wasm with it (exit 1: none works)
+//   node scripts/build-wasm.mjs --check  exit 1 if a committed .wasm is stale
+//   node scripts/build-wasm.mjs --which  print the toolchain it would use (exit 1: none found)
 import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { rustSourceHash } from './source-hash.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const outWasm = join(root, 'wasm', 'latentkit.wasm');
 const outMeta = join(root, 'wasm', 'latentkit.wasm.json');
 const TARGET = 'wasm32-unknown-unknown';
+/** relaxed SIMD's intrinsics are stable from Rust 1.82. */
+const MIN_RUST = [1, 82];
+const TIERS = [
+  { name: 'exact', file: 'latentkit.wasm', features: '+simd128', wasmOpt: true },
+  // Debian's binaryen cannot parse relaxed-SIMD opcodes, so this one is LLVM's output as is.
+  { name: 'fast', file: 'latentkit-fast.wasm', features: '+simd128,+relaxed-simd', wasmOpt: false },
+];
+const sha256 = (bytes) => createHash('sha256').update(bytes).digest('hex');
 
 if (process.argv.includes('--check')) {
   const meta = existsSync(outMeta) ? JSON.parse(readFileSync(outMeta, 'utf8')) : null;
   const now = rustSourceHash(root);
-  if (!meta || meta.sourceHash !== now || !existsSync(outWasm)) {
-    console.error(`wasm/latentkit.wasm is stale: built from sources ${meta?.sourceHash ?? '(none)'}, ` +
-      `crates/ now hash to ${now}. Run \`npm run build:wasm\` and commit wasm/.`);
-    process.exit(1);
+  for (const tier of TIERS) {
+    const path = join(root, 'wasm', tier.file);
+    const recorded = meta?.modules?.[tier.name];
+    if (!meta || meta.sourceHash !== now || !recorded || !existsSync(path)) {
+      console.error(`wasm/${tier.file} is stale: built from sources ${meta?.sourceHash ?? '(none)'}, ` +
+        `crates/ now hash to ${now}. Run \`npm run build:wasm\` and commit wasm/.`);
+      process.exit(1);
+    }
+    const sha = sha256(readFileSync(path));
+    if (sha !== recorded.sha256) {
+      console.error(`wasm/${tier.file} does not match wasm/latentkit.wasm.json (sha256 ${sha}, recorded ${recorded.sha256}).`);
+      process.exit(1);
+    }
   }
-  const sha = createHash('sha256').update(readFileSync(outWasm)).digest('hex');
-  if (sha !== meta.wasmSha256) {
-    console.error(`wasm/latentkit.wasm does not match wasm/latentkit.wasm.json (sha256 ${sha}, recorded ${meta.wasmSha256}).`);
-    process.exit(1);
-  }
-  console.log(`wasm/latentkit.wasm is up to date (sources ${now.slice(0, 12)}).`);
+  console.log(`wasm/ is up to date (sources ${now.slice(0, 12)}).`);
   process.exit(0);
 }
 
@@ -40,56 +55,29 @@ function run(cmd, args, opts = {}) {
   return r.status === 0 ? r.stdout.trim() : null;
 }
 
-// Compiles and links a one-function cdylib for the target: proves the compiler, the
-// target's standard library and the linker (Debian's rustc links wasm with lld-14's
-// rust-lld, which libstd-rust-dev-wasm32 only recommends). Returns null or the error.
-function probeLink(rustc) {
-  const dir = mkdtempSync(join(tmpdir(), 'lk-probe-'));
-  try {
-    writeFileSync(join(dir, 'probe.rs'), '#[no_mangle]\npub extern "C" fn probe(x: i32) -> i32 { x + 1 }\n');
-    const r = spawnSync(rustc, ['--target', TARGET, '--crate-type', 'cdylib', '-C', 'opt-level=1',
-      '-C', 'target-feature=+simd128', '-o', join(dir, 'probe.wasm'), join(dir, 'probe.rs')], { encoding: 'utf8' });
-    if (r.status === 0 && existsSync(join(dir, 'probe.wasm'))) return null;
-    const lines = `${r.stderr ?? ''}${r.error ? r.error.message : ''}`.split('\n').filter((l) => /^error/.test(l));
-    return lines.length ? lines.join('; ') : `rustc exited with ${r.status}`;
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
-
-// A toolchain is usable when its rustc compiles and links a wasm32 cdylib and it has cargo.
+/**
+ * The system's rustc and cargo (rustup's come first on PATH on some machines, so they are looked
+ * up on the default PATH), when rustc is new enough and its sysroot holds the library sources
+ * with their crates vendored, which building std offline needs.
+ */
 function findToolchain() {
-  const candidates = [];
-  // 1. rustup's default toolchain, when the target was added there.
-  const rustupRustc = run('rustup', ['which', 'rustc']);
-  const rustupCargo = run('rustup', ['which', 'cargo']);
-  if (rustupRustc && rustupCargo) candidates.push({ name: 'rustup', rustc: rustupRustc, cargo: rustupCargo });
-  // 2. Debian's rustc, cargo and libstd-rust-dev-wasm32, beside rustup's.
-  if (existsSync('/usr/bin/rustc') && existsSync('/usr/bin/cargo')) candidates.push({ name: 'debian', rustc: '/usr/bin/rustc', cargo: '/usr/bin/cargo' });
-  // 3. Whatever is first on PATH.
-  const pathRustc = run('which', ['rustc']);
-  const pathCargo = run('which', ['cargo']);
-  if (pathRustc && pathCargo) candidates.push({ name: 'PATH', rustc: pathRustc, cargo: pathCargo });
-  const problems = [];
-  for (const c of candidates) {
-    const sysroot = run(c.rustc, ['--print', 'sysroot']);
-    if (!sysroot || !existsSync(join(sysroot, 'lib', 'rustlib', TARGET, 'lib'))) {
-      problems.push(`${c.name} (${c.rustc}): no ${TARGET} standard library`);
-      continue;
-    }
-    const failure = probeLink(c.rustc);
-    if (failure) {
-      problems.push(`${c.name} (${c.rustc}): cannot link a ${TARGET} module: ${failure}`);
-      continue;
-    }
-    return { ...c, version: run(c.rustc, ['--version']) };
-  }
-  if (candidates.length === 0) problems.push('no rustc found');
-  console.error(`No Rust toolchain that builds ${TARGET}:\n  ${problems.join('\n  ')}\n` +
-    `Install one of:\n` +
-    `  Debian/Ubuntu: sudo apt-get install -y rustc cargo libstd-rust-dev-wasm32 lld-14 binaryen\n` +
-    `  rustup:        rustup target add ${TARGET}`);
-  process.exit(1);
+  const lookup = (tool) => run('sh', ['-c', `command -v -p ${tool}`]);
+  const rustc = lookup('rustc');
+  const cargo = lookup('cargo');
+  const install = 'Install Rust 1.96 from Debian: sudo apt-get install -y rustc-web cargo-web rust-web-src lld-22';
+  const fail = (why) => {
+    console.error(`No Rust toolchain that builds ${TARGET}: ${why}.\n${install}`);
+    process.exit(1);
+  };
+  if (!rustc || !cargo) fail('no rustc or cargo on the default PATH');
+  const version = run(rustc, ['--version']) ?? '';
+  const [major, minor] = (version.match(/(\d+)\.(\d+)/)?.slice(1) ?? ['0', '0']).map(Number);
+  if (major < MIN_RUST[0] || (major === MIN_RUST[0] && minor < MIN_RUST[1])) fail(`${rustc} is ${version || 'unknown'}; relaxed SIMD needs ≥ ${MIN_RUST.join('.')}`);
+  const sysroot = run(rustc, ['--print', 'sysroot']);
+  const vendor = join(sysroot ?? '', 'lib', 'rustlib', 'src', 'rust', 'library', 'vendor');
+  if (!sysroot || !existsSync(vendor)) fail(`${rustc} has no library sources with vendored crates (${vendor})`);
+  if (!lookup('rust-lld')) fail('no rust-lld (lld-22) to link wasm');
+  return { rustc, cargo, vendor, version };
 }
 
 // Drop custom sections (names, producers, debug info): they are most of an unoptimised binary.
@@ -110,36 +98,35 @@ function stripCustomSections(bytes) {
 
 const tc = findToolchain();
 if (process.argv.includes('--which')) {
-  console.log(`${tc.version} (${tc.name}: ${tc.rustc})`);
+  console.log(`${tc.version} (${tc.rustc})`);
   process.exit(0);
 }
-console.log(`building with ${tc.version} (${tc.name}: ${tc.rustc})`);
-// --remap-path-prefix keeps the checkout's path out of the binary, so every clone builds the same bytes.
-const env = { ...process.env, RUSTC: tc.rustc, RUSTFLAGS: `-C target-feature=+simd128 --remap-path-prefix=${root}=/latentkit` };
-delete env.RUSTUP_TOOLCHAIN;
-execFileSync(tc.cargo, ['build', '--release', '--target', TARGET, '-p', 'latentkit-wasm'], { cwd: root, env, stdio: 'inherit' });
-const built = join(root, 'target', TARGET, 'release', 'latentkit_wasm.wasm');
-
-let bytes = readFileSync(built);
-let optimizer = 'none';
+console.log(`building with ${tc.version} (${tc.rustc})`);
 const wasmOptVersion = run('wasm-opt', ['--version']);
-if (wasmOptVersion) {
-  const tmp = join(root, 'target', 'latentkit.opt.wasm');
-  execFileSync('wasm-opt', ['-O3', '--enable-simd', '--enable-bulk-memory', '--strip-debug', '--strip-producers', built, '-o', tmp], { stdio: 'inherit' });
-  bytes = readFileSync(tmp);
-  optimizer = wasmOptVersion;
-} else {
-  console.warn('wasm-opt not found (Debian: apt-get install binaryen); the binary is built but not optimised.');
+if (!wasmOptVersion) console.warn('wasm-opt not found (Debian: apt-get install binaryen); the exact module is built but not optimised.');
+const meta = { sourceHash: rustSourceHash(root), rustc: tc.version, wasmOpt: wasmOptVersion ?? 'none', modules: {} };
+mkdirSync(join(root, 'wasm'), { recursive: true });
+for (const tier of TIERS) {
+  // RUSTC_BOOTSTRAP: -Zbuild-std on a stable compiler. --remap-path-prefix keeps the checkout's
+  // path out of the binary, so every clone builds the same bytes. One target directory per tier,
+  // so switching features does not rebuild std each time.
+  const env = { ...process.env, RUSTC: tc.rustc, RUSTC_BOOTSTRAP: '1', RUSTFLAGS: `-C target-feature=${tier.features} --remap-path-prefix=${root}=/latentkit` };
+  delete env.RUSTUP_TOOLCHAIN;
+  const targetDir = join(root, 'target', `wasm-${tier.name}`);
+  execFileSync(tc.cargo, ['build', '--release', '--target', TARGET, '-p', 'latentkit-wasm', '--target-dir', targetDir,
+    '-Zbuild-std=std,panic_abort', '--offline',
+    '--config', "source.crates-io.replace-with='vendored'", '--config', `source.vendored.directory='${tc.vendor}'`], { cwd: root, env, stdio: 'inherit' });
+  const built = join(targetDir, TARGET, 'release', 'latentkit_wasm.wasm');
+  let bytes = readFileSync(built);
+  if (tier.wasmOpt && wasmOptVersion) {
+    const tmp = join(targetDir, `${tier.name}.opt.wasm`);
+    execFileSync('wasm-opt', ['-O3', '--detect-features', '--strip-debug', '--strip-producers', built, '-o', tmp], { stdio: 'inherit' });
+    bytes = readFileSync(tmp);
+  }
+  bytes = stripCustomSections(bytes);
+  writeFileSync(join(root, 'wasm', tier.file), bytes);
+  meta.modules[tier.name] = { file: tier.file, features: tier.features, sha256: sha256(bytes), bytes: bytes.length, wasmOpt: tier.wasmOpt && !!wasmOptVersion };
+  console.log(`wrote wasm/${tier.file} (${bytes.length} bytes)`);
 }
-bytes = stripCustomSections(bytes);
-mkdirSync(dirname(outWasm), { recursive: true });
-writeFileSync(outWasm, bytes);
-const meta = {
-  sourceHash: rustSourceHash(root),
-  wasmSha256: createHash('sha256').update(bytes).digest('hex'),
-  bytes: bytes.length,
-  rustc: tc.version,
-  wasmOpt: optimizer,
-};
 writeFileSync(outMeta, JSON.stringify(meta, null, 2) + '\n');
-console.log(`wrote wasm/latentkit.wasm (${bytes.length} bytes, sources ${meta.sourceHash.slice(0, 12)})`);
+console.log(`wrote wasm/latentkit.wasm.json (sources ${meta.sourceHash.slice(0, 12)})`);

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs, from Debian's packages, what building the wasm and running the tests
-# need when it is missing: a Rust toolchain with the wasm32 target (Debian's
-# rustc + cargo + libstd-rust-dev-wasm32 install beside rustup's, and lld-14 for
-# the rust-lld linker, which that package only recommends), binaryen's wasm-opt,
+# need when it is missing: Rust 1.96 from Debian 12's security archive (rustc-web
+# and cargo-web replace the system rustc and cargo, rust-web-src brings the library
+# sources with their crates vendored, from which build-wasm.mjs builds the wasm32
+# standard library offline, and lld-22 the rust-lld linker), binaryen's wasm-opt,
 # Chromium for the browser tests, and python3 with venv; then a Python virtual
 # environment with safetensors, numpy and torch (CPU) for the file-format and
 # PyTorch tests.
@@ -10,9 +11,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 missing=()
-# --which compiles and links a tiny wasm, so a missing linker counts as missing too.
-node scripts/build-wasm.mjs --which >/dev/null 2>&1 || missing+=(rustc cargo libstd-rust-dev-wasm32 lld-14)
-command -v cargo >/dev/null 2>&1 || missing+=(cargo)
+# --which checks the system rustc's version, its vendored library sources and rust-lld.
+node scripts/build-wasm.mjs --which >/dev/null 2>&1 || missing+=(rustc-web cargo-web rust-web-src lld-22)
+command -v cargo >/dev/null 2>&1 || missing+=(cargo-web)
 command -v wasm-opt >/dev/null 2>&1 || missing+=(binaryen)
 command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || missing+=(chromium)
 # Debian's python3 makes virtual environments only with python3-venv (ensurepip).

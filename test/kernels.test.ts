@@ -88,6 +88,11 @@ describe('kernel declarations', () => {
   const bytes = new Uint8Array(readFileSync(join(root, 'wasm/latentkit.wasm')));
   const signatures = exportSignatures(bytes);
 
+  it('the fast tier exports the same functions with the same signatures', () => {
+    const fast = exportSignatures(new Uint8Array(readFileSync(join(root, 'wasm/latentkit-fast.wasm'))));
+    expect(Object.fromEntries(fast)).toEqual(Object.fromEntries(signatures));
+  });
+
   it('every declaration names an export with its WebAssembly signature, and every export is declared', () => {
     const declared = new Set<string>();
     for (const [name, d] of Object.entries(internal.KERNELS) as [string, { export: string; args: readonly string[]; returns?: string; split?: { kind: string } }][]) {

@@ -1,4 +1,6 @@
-// The committed module: built from the current Rust sources, and really SIMD.
+// The committed modules: built from the current Rust sources, really SIMD, and the fast tier's
+// really relaxed SIMD.
+import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
@@ -8,6 +10,7 @@ import { rustSourceHash } from '../scripts/source-hash.mjs';
 
 const root = new URL('..', import.meta.url).pathname;
 const wasm = readFileSync(new URL('../wasm/latentkit.wasm', import.meta.url));
+const fast = readFileSync(new URL('../wasm/latentkit-fast.wasm', import.meta.url));
 const meta = JSON.parse(readFileSync(new URL('../wasm/latentkit.wasm.json', import.meta.url), 'utf8'));
 
 function leb(bytes: Uint8Array, at: number): [number, number] {
@@ -59,16 +62,27 @@ function functionsWithV128Locals(bytes: Uint8Array): { total: number; simd: numb
 describe('the committed WebAssembly module', () => {
   it('was built from the Rust sources as they are now (run `npm run build:wasm` if not)', () => {
     expect(meta.sourceHash, 'wasm/latentkit.wasm.json sourceHash vs the hash of crates/').toBe(rustSourceHash(root));
-    expect(createHash('sha256').update(wasm).digest('hex')).toBe(meta.wasmSha256);
+    expect(createHash('sha256').update(wasm).digest('hex'), 'wasm/latentkit.wasm').toBe(meta.modules.exact.sha256);
+    expect(createHash('sha256').update(fast).digest('hex'), 'wasm/latentkit-fast.wasm').toBe(meta.modules.fast.sha256);
+    expect(meta.rustc).toMatch(/^rustc 1\.96\./);
   });
 
-  it('contains 128-bit SIMD code', () => {
-    const { total, simd } = functionsWithV128Locals(wasm);
-    expect(total).toBeGreaterThan(10);
-    expect(simd, `${simd} of ${total} functions use v128 locals`).toBeGreaterThan(3);
+  it('both tiers contain 128-bit SIMD code', () => {
+    for (const [name, bytes] of [['exact', wasm], ['fast', fast]] as const) {
+      const { total, simd } = functionsWithV128Locals(bytes);
+      expect(total).toBeGreaterThan(10);
+      expect(simd, `${name}: ${simd} of ${total} functions use v128 locals`).toBeGreaterThan(3);
+    }
   });
 
-  it('is the module embedded in the bundle', () => {
+  it('the fast module needs relaxed SIMD and the exact one does not', () => {
+    // Node 20 validates relaxed SIMD only with its flag: a process without it, and one with it.
+    const script = `const fs = require('node:fs'); console.log(JSON.stringify(['wasm/latentkit.wasm', 'wasm/latentkit-fast.wasm'].map((f) => WebAssembly.validate(fs.readFileSync(${JSON.stringify(root)} + f)))));`;
+    expect(JSON.parse(execFileSync(process.execPath, ['-e', script], { encoding: 'utf8' })), 'without relaxed SIMD: [exact, fast]').toEqual([true, false]);
+    expect(JSON.parse(execFileSync(process.execPath, ['--experimental-wasm-relaxed-simd', '-e', script], { encoding: 'utf8' })), 'with relaxed SIMD: [exact, fast]').toEqual([true, true]);
+  });
+
+  it('the exact module is the one embedded in the main bundle', () => {
     expect(memoryStats().wasmBytes).toBe(wasm.length);
   });
 });

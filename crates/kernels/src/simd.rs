@@ -4,7 +4,9 @@
 //! [`Simd128`] on wasm32 (`+simd128`), with [`Sse2`] on x86_64 so the same code
 //! is tested natively, and with [`Scalar`], the scalar twin. No implementation
 //! fuses multiply and add (wasm SIMD has no FMA), so every instantiation rounds
-//! exactly the same way and the twins agree bit for bit.
+//! exactly the same way and the twins agree bit for bit. The one exception is the
+//! fast tier's build (`+relaxed-simd`), where [`F32x4::mul_add`] on [`Simd128`] is
+//! `f32x4.relaxed_madd`: fused where the CPU has FMA, so its bits hold on one machine only.
 
 /// 1.5·2^23: adding it rounds an f32 of magnitude < 2^22 to an integer kept in the low mantissa bits.
 pub const ROUND_MAGIC: f32 = 12_582_912.0;
@@ -32,6 +34,12 @@ pub trait F32x4: Copy {
     fn add(self, o: Self) -> Self;
     fn sub(self, o: Self) -> Self;
     fn mul(self, o: Self) -> Self;
+    /// self + a·b, rounded after the product and after the sum, except in the fast tier's
+    /// [`Simd128`], where the engine may fuse them into one rounding.
+    #[inline(always)]
+    fn mul_add(self, a: Self, b: Self) -> Self {
+        self.add(a.mul(b))
+    }
     fn max(self, o: Self) -> Self;
     fn min(self, o: Self) -> Self;
     fn div(self, o: Self) -> Self;
@@ -144,7 +152,10 @@ mod wasm {
     pub struct Simd128(pub v128);
 
     impl F32x4 for Simd128 {
+        #[cfg(not(target_feature = "relaxed-simd"))]
         type Sgemm = crate::gemm::kernel::Sgemm4x8Simd128;
+        #[cfg(target_feature = "relaxed-simd")]
+        type Sgemm = crate::gemm::kernel::Sgemm4x8RelaxedSimd128;
         #[inline(always)]
         fn splat(x: f32) -> Self {
             Simd128(f32x4_splat(x))
@@ -172,6 +183,12 @@ mod wasm {
         #[inline(always)]
         fn mul(self, o: Self) -> Self {
             Simd128(f32x4_mul(self.0, o.0))
+        }
+        // The fast tier: one instruction, fused (vfmadd) on CPUs with FMA, else mul then add.
+        #[cfg(target_feature = "relaxed-simd")]
+        #[inline(always)]
+        fn mul_add(self, a: Self, b: Self) -> Self {
+            Simd128(f32x4_relaxed_madd(a.0, b.0, self.0))
         }
         // pmax/pmin are `b < a ? a : b`, one x86 instruction each, unlike max/min.
         #[inline(always)]

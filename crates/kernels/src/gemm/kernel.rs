@@ -20,7 +20,8 @@ pub enum Start {
 /// NR floats, both zero-padded past `mr` / `nr`. C is row-major with row stride
 /// `rsc`; only its first `mr` rows and `nr` columns are touched. The sum runs
 /// over p in order and `start` is added last, so every instantiation of this
-/// kernel rounds identically.
+/// kernel rounds identically, save the fast tier's, whose multiply-adds may fuse
+/// (the same order, one rounding fewer per step).
 ///
 /// # Safety
 /// `a` must hold `kc * MR` floats, `b` `kc * NR`, and C and the bias (if any)
@@ -44,11 +45,11 @@ pub unsafe fn sgemm_mrx8<V: F32x4, const MR: usize>(
     for _ in 0..kc {
         let b0 = V::load(pb);
         let b1 = V::load(pb.add(4));
-        // Rust gives no FMA here on purpose: wasm SIMD has none, so mul then add.
+        // mul then add (wasm SIMD has no FMA), but for the fast tier's relaxed_madd.
         for r in 0..MR {
             let ar = V::load_splat(pa.add(r));
-            acc[r][0] = acc[r][0].add(ar.mul(b0));
-            acc[r][1] = acc[r][1].add(ar.mul(b1));
+            acc[r][0] = acc[r][0].mul_add(ar, b0);
+            acc[r][1] = acc[r][1].mul_add(ar, b1);
         }
         pa = pa.add(MR);
         pb = pb.add(NR);
@@ -122,10 +123,16 @@ microkernel_4x8!(
     Sgemm4x8Scalar, Scalar
 );
 microkernel_4x8!(
-    /// The production kernel on wasm: 8 v128 accumulators, B rows as two v128 loads, A
-    /// broadcast with `v128.load32_splat`.
-    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    /// The exact tier's kernel on wasm: 8 v128 accumulators, B rows as two v128 loads, A
+    /// broadcast with `v128.load32_splat`, each product rounded before it is added.
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128", not(target_feature = "relaxed-simd")))]
     Sgemm4x8Simd128, crate::simd::Simd128
+);
+microkernel_4x8!(
+    /// The fast tier's kernel (a build with `+relaxed-simd`): the same tile with
+    /// `f32x4.relaxed_madd`, one fused multiply-add per lane on CPUs with FMA.
+    #[cfg(all(target_arch = "wasm32", target_feature = "relaxed-simd"))]
+    Sgemm4x8RelaxedSimd128, crate::simd::Simd128
 );
 microkernel_4x8!(
     /// The same kernel with SSE2, the native build's: `cargo test` exercises vector code.
