@@ -2,6 +2,7 @@ export { LatentkitError } from './errors.js';
 export { assertWasmSimd } from './runtime/wasm.js';
 export { Rng } from './runtime/rng.js';
 export { setThreads, threads, stopThreads } from './runtime/threads.js';
+export { setPrecision, precision, type Precision } from './runtime/precision.js';
 export { setDebug } from './runtime/trace.js';
 export type { ActivationName, ActivationSpec } from './nn/activation.js';
 export type { LossName } from './nn/loss.js';

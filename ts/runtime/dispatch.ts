@@ -5,7 +5,7 @@ import { JOBS } from './control.js';
 import { type KernelDeclaration, type KernelName, type Kernels, KERNELS, argIndex, argOf } from './kernels.js';
 import { pool } from './threads.js';
 import { trace } from './trace.js';
-import { direct, wasmExports } from './wasm.js';
+import { direct, onModuleReplaced, wasmExports } from './wasm.js';
 
 type Fn = (...a: number[]) => number;
 
@@ -14,12 +14,14 @@ function threaded(name: KernelName): Fn {
   const job = JOBS.find((j) => j.name === name)!;
   const split = job.split;
   const work = split.work.map((w) => argIndex(name, w));
+  const without = split.without && { pointer: argIndex(name, split.without.pointer), work: split.without.work.map((w) => argIndex(name, w)), minWork: split.without.minWork };
   const one = (direct as unknown as Record<string, Fn>)[name]!;
   const fn = (wasmExports as unknown as Record<string, Fn>)[job.exportName]!;
   return (...a: number[]) => {
+    const light = without !== undefined && a[without.pointer] === 0;
     let w = 1;
-    for (const i of work) w *= a[i]!;
-    if (!pool.parallel(w, split.minWork)) return one(...a);
+    for (const i of light ? without.work : work) w *= a[i]!;
+    if (!pool.parallel(w, light ? without.minWork : split.minWork)) return one(...a);
     lastParts = pool.run(job, a, a[job.over]!, fn);
     return undefined as unknown as number;
   };
@@ -45,16 +47,22 @@ function traced(name: KernelName, f: Fn): Fn {
 }
 
 const plain: Record<string, Fn> = {};
-for (const name of Object.keys(KERNELS) as KernelName[]) {
-  plain[name] = 'split' in KERNELS[name] ? threaded(name) : (direct as unknown as Record<string, Fn>)[name]!;
-}
 
 /** The callable kernels; their entries are swapped for traced ones while the trace is on. */
-export const kernels: Kernels = { ...plain } as unknown as Kernels;
+export const kernels: Kernels = {} as Kernels;
 
 function retrace(on: boolean): void {
   const k = kernels as unknown as Record<string, Fn>;
   for (const name of Object.keys(plain) as KernelName[]) k[name] = on ? traced(name, plain[name]!) : plain[name]!;
 }
+
+/** Binds every kernel to the module in use (again after setPrecision replaces it). */
+function bind(): void {
+  for (const name of Object.keys(KERNELS) as KernelName[]) {
+    plain[name] = 'split' in KERNELS[name] ? threaded(name) : (direct as unknown as Record<string, Fn>)[name]!;
+  }
+  retrace(trace.level > 0);
+}
+bind();
+onModuleReplaced(bind);
 trace.onChange(retrace);
-retrace(trace.level > 0);

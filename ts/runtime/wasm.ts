@@ -1,4 +1,4 @@
-import wasmBase64 from '../../wasm/latentkit.wasm';
+import exactBase64 from '../../wasm/latentkit.wasm';
 import { LatentkitError } from '../errors.js';
 import { type KernelExports, type Kernels, bindKernels } from './kernels.js';
 import { sharedModules } from './shared-module.js';
@@ -20,7 +20,7 @@ export function assertWasmSimd(wasm: Pick<typeof WebAssembly, 'validate'> | unde
 }
 
 /** Base64 → bytes with the runtime's native decoder (Buffer in Node, atob elsewhere). */
-function decodeBase64(s: string): Uint8Array<ArrayBuffer> {
+export function decodeBase64(s: string): Uint8Array<ArrayBuffer> {
   const B = (globalThis as { Buffer?: { from(s: string, enc: string): Uint8Array } }).Buffer;
   if (B) {
     const b = B.from(s, 'base64');
@@ -32,7 +32,8 @@ function decodeBase64(s: string): Uint8Array<ArrayBuffer> {
   return out;
 }
 
-const wasmBytes = decodeBase64(wasmBase64);
+/** The exact tier's module, embedded. */
+export const exactBytes = decodeBase64(exactBase64);
 
 function compile(bytes: Uint8Array<ArrayBuffer>): WebAssembly.Module | Promise<WebAssembly.Module> {
   try {
@@ -56,6 +57,9 @@ export type MemoryMode =
   | { shared: true; memory: WebAssembly.Memory; workerBytes: Uint8Array<ArrayBuffer> }
   | { shared: false; why: string };
 
+/** The two builds of the kernels: `exact` rounds the same everywhere, `fast` may fuse multiply-adds. */
+export type Precision = 'exact' | 'fast';
+
 function sharedMemoryUnavailable(): string | null {
   // Browsers hide SharedArrayBuffer from pages that are not isolated: name the cause, not the symptom.
   if ((globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated === false) {
@@ -65,37 +69,68 @@ function sharedMemoryUnavailable(): string | null {
   return null;
 }
 
-async function instantiate(): Promise<{ kernels: KernelExports; mode: MemoryMode }> {
-  assertWasmSimd();
+/** A new instance, ready to become this realm's without awaiting anything more. */
+type Compiled = { start(): { kernels: KernelExports; mode: MemoryMode } };
+
+/** Compiles and instantiates `bytes` with a fresh memory; `start` hands the instance over. */
+async function compileModule(bytes: Uint8Array<ArrayBuffer>): Promise<Compiled> {
+  const unshared = async (why: string): Promise<Compiled> => {
+    const module = await compile(bytes);
+    return { start: () => ({ kernels: new WebAssembly.Instance(module, {}).exports as unknown as KernelExports, mode: { shared: false, why } }) };
+  };
   const unavailable = sharedMemoryUnavailable();
-  if (unavailable === null) {
-    try {
-      const variants = sharedModules(wasmBytes);
-      const memory = new WebAssembly.Memory({ initial: variants.initialPages, maximum: variants.maximumPages, shared: true });
-      const instance = new WebAssembly.Instance(await compile(variants.main), { env: { memory } });
-      return { kernels: instance.exports as unknown as KernelExports, mode: { shared: true, memory, workerBytes: variants.worker } };
-    } catch (e) {
-      return instantiateUnshared(`shared WebAssembly memory failed: ${(e as Error).message}`);
-    }
+  if (unavailable !== null) return unshared(unavailable);
+  try {
+    const variants = sharedModules(bytes);
+    const module = await compile(variants.main);
+    // Made here, not in start, so a runtime that refuses it still gets the unshared module.
+    const memory = new WebAssembly.Memory({ initial: variants.initialPages, maximum: variants.maximumPages, shared: true });
+    const instance = new WebAssembly.Instance(module, { env: { memory } });
+    return { start: () => ({ kernels: instance.exports as unknown as KernelExports, mode: { shared: true, memory, workerBytes: variants.worker } }) };
+  } catch (e) {
+    return unshared(`shared WebAssembly memory failed: ${(e as Error).message}`);
   }
-  return instantiateUnshared(unavailable);
 }
 
-async function instantiateUnshared(why: string): Promise<{ kernels: KernelExports; mode: MemoryMode }> {
-  const instance = new WebAssembly.Instance(await compile(wasmBytes), {});
-  return { kernels: instance.exports as unknown as KernelExports, mode: { shared: false, why } };
-}
-
-const instantiated = await instantiate();
+assertWasmSimd();
+const first = (await compileModule(exactBytes)).start();
 
 /** The exports of this JavaScript realm's one instance, ready once the module is imported. */
-export const wasmExports: KernelExports = instantiated.kernels;
+export let wasmExports: KernelExports = first.kernels;
 
 /** The kernels called on this thread alone (dispatch.ts adds the threads and the trace). */
 export const direct: Kernels = bindKernels(wasmExports);
 
 /** Whether worker threads can share this instance's memory (see threads.ts). */
-export const memoryMode: MemoryMode = instantiated.mode;
+export let memoryMode: MemoryMode = first.mode;
 
-/** Byte size of the embedded module (for reports). */
-export const wasmByteLength = wasmBytes.byteLength;
+/** Byte size of the module in use (for reports). */
+export let wasmByteLength = exactBytes.byteLength;
+
+/** The tier of the module in use. */
+export let precisionInUse: Precision = 'exact';
+
+const replaced: (() => void)[] = [];
+
+/** Calls `f` after the module has been replaced (dispatch.ts rebinds its kernels). */
+export function onModuleReplaced(f: () => void): void {
+  replaced.push(f);
+}
+
+/**
+ * Instantiates `bytes` with a new memory, then returns a function that makes it this realm's
+ * instance: everything in the old memory is gone, so the caller checks that nothing lives there
+ * just before calling it, with no await in between.
+ */
+export async function prepareModule(bytes: Uint8Array<ArrayBuffer>, tier: Precision): Promise<() => void> {
+  const compiled = await compileModule(bytes);
+  return () => {
+    const next = compiled.start();
+    wasmExports = next.kernels;
+    Object.assign(direct, bindKernels(wasmExports));
+    memoryMode = next.mode;
+    wasmByteLength = bytes.byteLength;
+    precisionInUse = tier;
+    for (const f of replaced) f();
+  };
+}
