@@ -35,6 +35,8 @@ export interface Split {
   readonly minWork: number;
   /** `sqrt`: a triangle's columns (column j holds j + 1 entries), equal work at √-spaced boundaries. */
   readonly share?: 'sqrt';
+  /** When `pointer` is 0 the kernel skips its product: then the work is `work`'s product, against `minWork`. */
+  readonly without?: { readonly pointer: string; readonly work: readonly string[]; readonly minWork: number };
   readonly pointers?: readonly string[];
 }
 
@@ -81,7 +83,8 @@ export const KERNELS = {
   dense_backward_params: {
     export: 'lk_dense_backward_params_columns',
     args: ['m:usize', 'k:usize', 'n:usize', 'x:ptr', 'y:ptr', 'dy:ptr', 'dw:ptr', 'db:ptr', 'activation:u32', 'alpha:f32', 'transposed:u32'],
-    split: { kind: 'columns', over: 'n', align: 8, work: ['m', 'k', 'n'], minWork: DENSE_WORK },
+    // Without dW only dz = dy ⊙ f′ and db remain: elementwise work, seldom worth a worker's wake-up.
+    split: { kind: 'columns', over: 'n', align: 8, work: ['m', 'k', 'n'], minWork: DENSE_WORK, without: { pointer: 'dw', work: ['m', 'n'], minWork: ELEMENTS } },
     trace: (a) => (a.dw === 0 ? `d${rows(a.m!, a.n!)}, no dW (passes the gradient on)` : `d${rows(a.m!, a.n!)} → dW ${rows(a.k!, a.n!)}`),
   },
   dense_backward_input: {
