@@ -3,7 +3,7 @@
 // Every flag is parsed and checked before any file is read, so a typo costs nothing.
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { Autoencoder, Classifier, GAN, LatentkitError, VAE, checkpoint, grayToBytes, imageGrid, mlp, setThreads, threads } from 'latentkit';
+import { Autoencoder, Classifier, GAN, LatentkitError, VAE, checkpoint, grayToBytes, imageGrid, mlp, setPrecision, setThreads, threads } from 'latentkit';
 import { loadFile, writeFileAtomic } from 'latentkit/node';
 import { toOnnx } from 'latentkit/onnx';
 import { encodePng } from 'latentkit/png';
@@ -16,7 +16,10 @@ const GAN_LOSSES = ['non-saturating', 'minimax'];
 // A flag: its help, its kind (how its text is checked and converted) and its default.
 const flag = (kind, help, fallback) => ({ kind, help, fallback });
 const SEED = { seed: flag('count', 'random seed', 0) };
-const THREADS = { threads: flag('threads', "threads to compute on: 'auto' (every core) or a number; results are the same bits for any count", 'auto') };
+const THREADS = {
+  threads: flag('threads', "threads to compute on: 'auto' (every core) or a number; results are the same bits for any count", 'auto'),
+  fast: flag('switch', 'the fast tier: fused multiply-adds in the GEMMs, the same bits for any thread count on this machine only (stays exact, and says so, where the engine has no relaxed SIMD)', false),
+};
 const RESUME = 'continue from this checkpoint (architecture and optimizer flags come from it)';
 
 const COMMANDS = {
@@ -128,7 +131,7 @@ function usage(cmd) {
   const d = COMMANDS[cmd];
   const lines = Object.entries(d.flags).map(([name, f]) => {
     const choices = Array.isArray(f.kind) ? ` (${f.kind.join('|')})` : '';
-    const fallback = f.fallback === undefined ? '' : ` (default ${Array.isArray(f.fallback) ? f.fallback.join(',') : f.fallback})`;
+    const fallback = f.fallback === undefined || f.kind === 'switch' ? '' : ` (default ${Array.isArray(f.fallback) ? f.fallback.join(',') : f.fallback})`;
     return `  --${name.padEnd(18)} ${f.help}${choices}${fallback}`;
   });
   return `usage: latentkit ${cmd} [flags]\n${d.about}\n\n${lines.join('\n')}\n  --${'help'.padEnd(18)} show this help`;
@@ -185,7 +188,7 @@ function parse(argv) {
   if (!cmd || cmd === '--help' || cmd === '-h') return { cmd: null };
   const spec = COMMANDS[cmd];
   if (!spec) throw new CliError(`unknown command '${cmd}' (try: ${Object.keys(COMMANDS).join(', ')})`);
-  const options = Object.fromEntries(Object.keys(spec.flags).map((n) => [n, { type: 'string' }]));
+  const options = Object.fromEntries(Object.entries(spec.flags).map(([n, f]) => [n, { type: f.kind === 'switch' ? 'boolean' : 'string' }]));
   options.help = { type: 'boolean', short: 'h' };
   let values;
   try {
@@ -196,7 +199,7 @@ function parse(argv) {
     if (e.code === 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL') throw new CliError(`unexpected argument '${quoted}' (flags look like --name value)`);
     if (e.code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE') {
       const name = /--([\w-]+)/.exec(e.message)?.[1];
-      if (name === 'help') throw new CliError('--help takes no value');
+      if (name === 'help' || spec.flags[name]?.kind === 'switch') throw new CliError(`--${name} takes no value`);
       throw new CliError(`--${name} needs a value (write --${name}=VALUE for a value that starts with '-')`);
     }
     throw new CliError(e.message);
@@ -204,7 +207,7 @@ function parse(argv) {
   if (values.help) return { cmd, help: true };
   const settings = {};
   for (const [name, f] of Object.entries(spec.flags)) {
-    settings[name] = values[name] === undefined ? f.fallback : convert(name, f.kind, values[name]);
+    settings[name] = values[name] === undefined ? f.fallback : f.kind === 'switch' ? values[name] : convert(name, f.kind, values[name]);
   }
   for (const name of ['data', 'model', 'onnx']) {
     if (name in spec.flags && settings[name] === undefined) throw new CliError(`--${name} is required`);
@@ -441,11 +444,24 @@ function autoencoderAndData(s) {
   return { ae, x };
 }
 
+// (module (func (param v128 v128 v128) (result v128) local.get 0 local.get 1 local.get 2 f32x4.relaxed_madd))
+const RELAXED_SIMD_PROBE = new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0, 1, 8, 1, 0x60, 3, 0x7b, 0x7b, 0x7b, 1, 0x7b, 3, 2, 1, 0, 10, 13, 1, 11, 0, 0x20, 0, 0x20, 1, 0x20, 2, 0xfd, 0x85, 0x02, 0x0b]);
+
+/**
+ * --fast: Node 20 compiles relaxed SIMD only behind a V8 flag. This process is the CLI's own, so it
+ * turns the flag on before the fast module is compiled (a library must not, in its user's process).
+ */
+async function useFastTier() {
+  if (!WebAssembly.validate(RELAXED_SIMD_PROBE)) (await import('node:v8')).setFlagsFromString('--experimental-wasm-relaxed-simd');
+  if ((await setPrecision('fast')) === 'fast') console.log('computing on the fast tier (fused multiply-adds)');
+}
+
 async function main() {
   const { cmd, help, settings: s } = parse(process.argv.slice(2));
   if (!cmd) return console.log(usage());
   if (help) return console.log(usage(cmd));
   if (s.threads !== undefined) setThreads(s.threads);
+  if (s.fast) await useFastTier();
   switch (cmd) {
     case 'train-ae': return trainAe(s);
     case 'train-gan': return trainGan(s);

@@ -161,6 +161,21 @@ describe('latentkit command line', () => {
     await expectCheckpointOnCtrlC(['train-gan', ...flags.slice(0, -2), '--iterations', '1000000', '--threads', '2', '--checkpoint-every', '1000000', '--out', out], out);
   });
 
+  it('--fast trains on the fast tier (the CLI turns on Node 20\'s relaxed-SIMD flag): the same bits on 1 and 2 threads, not the exact bits on a CPU with FMA', () => {
+    const cpuHasFma = /\bfma\b/.test(readFileSync('/proc/cpuinfo', 'utf8'));
+    const dir = pngFolder(Array.from({ length: 128 }, () => [32, 32] as [number, number]));
+    const flags = ['--data', dir, '--batch-size', '64', '--layers', '256,16', '--epochs', '3', '--png-every', '0'];
+    const [exact, fast1, fast2] = [['--threads', '1'], ['--threads', '1', '--fast'], ['--threads', '2', '--fast']].map((extra) => {
+      const out = join(mkdtempSync(join(tmpdir(), 'lk-out-')), 'ae.safetensors');
+      const r = run('train-ae', ...flags, ...extra, '--out', out);
+      expect(r.status, r.stderr).toBe(0);
+      expect(r.stdout.includes('computing on the fast tier (fused multiply-adds)'), r.stdout).toBe(extra.includes('--fast'));
+      return out;
+    });
+    expect(sha256(fast2!)).toBe(sha256(fast1!));
+    expect(sha256(fast1!) === sha256(exact!), `fast and exact files equal (CPU has FMA: ${cpuHasFma})`).toBe(!cpuHasFma);
+  });
+
   it('reads PNGs of every colour type and bit depth, palettes and interlacing', () => {
     const dir = mkdtempSync(join(tmpdir(), 'lk-kinds-'));
     const kinds = pngKinds();
@@ -197,6 +212,7 @@ describe('latentkit command line', () => {
       [['train-ae', '--data'], /--data needs a value/],
       [['train-ae', 'images/'], /unexpected argument 'images\/'/],
       [['train-gan', '--data', '/nonexistent/x', '--threads', 'many'], /--threads must be 'auto' or an integer from 1 to 64/],
+      [['train-ae', '--data', '/nonexistent/x', '--fast=yes'], /--fast takes no value/],
       [['sample', '--model', '/nonexistent/x', '--label', 'seven'], /--label must be an integer ≥ 0, got 'seven'/],
     ];
     const broken = mkdtempSync(join(tmpdir(), 'lk-bad-'));
