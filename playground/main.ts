@@ -15,6 +15,7 @@ const send = (m: ToWorker, transfer: Transferable[] = []) => worker.postMessage(
 const state = {
   ready: false,
   threads: 0,
+  tier: 'exact' as 'exact' | 'fast',
   dataset: null as DatasetInfo | null,
   running: false,
   model: null as ModelMode | null,
@@ -239,6 +240,11 @@ worker.onmessage = (e: MessageEvent<FromWorker>) => {
       $('runtime').textContent = `${m.threads} thread${m.threads === 1 ? '' : 's'}${m.isolated ? '' : ' (this page is not cross-origin isolated, so training uses one thread)'}`;
       chooseData('mnist');
       break;
+    case 'precision':
+      state.tier = m.tier;
+      $<HTMLInputElement>('fast').checked = m.tier === 'fast';
+      $('runtime').textContent = `${state.threads} thread${state.threads === 1 ? '' : 's'}, ${m.tier} tier${m.asked === 'fast' && m.tier !== 'fast' ? ' (this browser has no WebAssembly relaxed SIMD, so it stays exact)' : ''}`;
+      break;
     case 'dataset':
       state.dataset = m.info;
       state.model = null;
@@ -293,6 +299,7 @@ $('reset').addEventListener('click', () => {
   clearCharts();
   send({ type: 'reset' });
 });
+$<HTMLInputElement>('fast').addEventListener('change', (e) => send({ type: 'precision', tier: (e.target as HTMLInputElement).checked ? 'fast' : 'exact' }));
 $('download-model').addEventListener('click', () => send({ type: 'save', what: 'model' }));
 $('download-checkpoint').addEventListener('click', () => send({ type: 'save', what: 'checkpoint' }));
 $<HTMLInputElement>('load').addEventListener('change', async (e) => {

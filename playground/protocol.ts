@@ -59,7 +59,9 @@ export type ToWorker =
   | { type: 'resume' }
   | { type: 'reset' }
   | { type: 'save'; what: 'model' | 'checkpoint' }
-  | { type: 'load'; bytes: Uint8Array; name: string };
+  | { type: 'load'; bytes: Uint8Array; name: string }
+  /** The kernels' tier; a model in training is carried over by checkpoint. */
+  | { type: 'precision'; tier: 'exact' | 'fast' };
 
 export interface DatasetInfo {
   kind: DataSource['kind'];
@@ -142,6 +144,8 @@ export type Frame = (AeFrame | GanFrame | VaeFrame | PatchesFrame) & { itPerSec:
 
 export type FromWorker =
   | { type: 'ready'; threads: number; isolated: boolean }
+  /** The tier in effect after a switch: 'exact' where the browser has no relaxed SIMD. */
+  | { type: 'precision'; tier: 'exact' | 'fast'; asked: 'exact' | 'fast' }
   | { type: 'dataset'; info: DatasetInfo }
   | { type: 'frame'; frame: Frame }
   | { type: 'state'; running: boolean; model: ModelMode | null; loaded: string | null }

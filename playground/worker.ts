@@ -1,6 +1,6 @@
 // The training worker: owns the data and the model, trains in slices of ~50 ms between
 // messages so pause/reset act at once, and posts a frame of charts and pictures ~5 times a second.
-import { Autoencoder, GAN, PCA, Rng, VAE, addRowMeans, centerRows, checkpoint, crop, idxImages, load, minibatches, mlp, randomPatches, readIdx, sampleRing, save, setThreads, threads, tilePatches, untilePatches } from 'latentkit';
+import { Autoencoder, GAN, PCA, Rng, VAE, addRowMeans, centerRows, checkpoint, crop, idxImages, load, minibatches, mlp, randomPatches, readIdx, sampleRing, save, setPrecision, setThreads, threads, tilePatches, untilePatches } from 'latentkit';
 import type { GrayImage } from 'latentkit';
 import { decodeJpegGray } from 'latentkit/jpeg';
 import { decodePngGray } from 'latentkit/png';
@@ -430,7 +430,7 @@ async function handle(msg: ToWorker): Promise<void> {
       return;
     case 'save': {
       if (!model) throw new Error('nothing to save: start or load a model first');
-      const target = model.kind === 'ae' || model.kind === 'patches' ? model.ae : model.kind === 'vae' ? model.vae : model.gan;
+      const target = trained(model);
       const bytes = msg.what === 'model' ? save(target) : checkpoint(target);
       const kind = { ae: 'autoencoder', patches: 'patch-autoencoder', vae: 'vae', gan: 'gan' }[model.kind];
       const count = model.kind === 'ae' || model.kind === 'patches' ? model.ae.steps : model.kind === 'vae' ? model.vae.steps : model.gan.iterations;
@@ -443,7 +443,34 @@ async function handle(msg: ToWorker): Promise<void> {
       adopt(msg.bytes, msg.name);
       postState();
       return;
+    case 'precision': {
+      // Each tier's module has a memory of its own: the model goes across as a checkpoint
+      // (weights, optimizer state, RNG and data order) and trains on where it stopped.
+      const wasRunning = running;
+      running = false;
+      const carried = model ? { bytes: checkpoint(trained(model)), was: model } : null;
+      disposeModel();
+      const tier = await setPrecision(msg.tier);
+      if (carried) model = reattach(carried.was, load(carried.bytes));
+      post({ type: 'precision', tier, asked: msg.tier });
+      if (wasRunning) start();
+      else postState();
+      return;
+    }
   }
+}
+
+/** The model object a model entry trains. */
+function trained(m: Model): Autoencoder | VAE | GAN {
+  return m.kind === 'ae' || m.kind === 'patches' ? m.ae : m.kind === 'vae' ? m.vae : m.gan;
+}
+
+/** `was` with its model replaced by `m`, the same model loaded into the other tier. */
+function reattach(was: Model, m: ReturnType<typeof load>): Model {
+  if (was.kind === 'gan' && m instanceof GAN) return { ...was, gan: m, stacks: [m.generator, m.discriminator, ...(m.generatorEma ? [m.generatorEma] : [])] };
+  if (was.kind === 'vae' && m instanceof VAE) return { ...was, vae: m, stacks: [m.encoder, m.decoder] };
+  if ((was.kind === 'ae' || was.kind === 'patches') && m instanceof Autoencoder) return { ...was, ae: m, stacks: [m.encoder, m.decoder] };
+  throw new Error(`the ${was.kind} model came back as a ${m.constructor.name}`);
 }
 
 // Messages are handled one at a time, in order, even when one awaits a download.

@@ -247,6 +247,31 @@ describe('playground', () => {
     await page.close();
   }, 300_000);
 
+  it('the fast-tier switch carries a training autoencoder across tiers and back, and it trains on from where it was', async () => {
+    const logs: string[] = [];
+    const page = await openPlayground(logs);
+    const iteration = () => page.evaluate(() => (globalThis as unknown as { playground: PageState }).playground.last?.iteration ?? 0);
+    await page.click('#start');
+    await page.waitForFunction(() => ((globalThis as unknown as { playground: PageState }).playground.last?.iteration ?? 0) >= 200, null, { timeout: 120_000 });
+    await page.check('#fast');
+    // Chromium has relaxed SIMD, so the fast tier loads.
+    await page.waitForFunction(() => document.querySelector('#runtime')!.textContent!.includes('fast tier'), null, { timeout: 60_000 });
+    const atSwitch = await iteration();
+    expect(atSwitch).toBeGreaterThanOrEqual(200);
+    await page.waitForFunction((n) => ((globalThis as unknown as { playground: PageState }).playground.last?.iteration ?? 0) >= n + 200, atSwitch, { timeout: 120_000 });
+    expect((await pageState(page)).running).toBe(true);
+    await page.uncheck('#fast');
+    await page.waitForFunction(() => document.querySelector('#runtime')!.textContent!.includes('exact tier'), null, { timeout: 60_000 });
+    const back = await iteration();
+    expect(back, 'the step count carried over, not restarted').toBeGreaterThanOrEqual(atSwitch + 200);
+    await page.waitForFunction((n) => ((globalThis as unknown as { playground: PageState }).playground.last?.iteration ?? 0) >= n + 100, back, { timeout: 120_000 });
+    const s = await pageState(page);
+    expect(s.message, logs.join('\n')).toBe('');
+    expect(s.last!.heldOutLoss!).toBeLessThan(s.firstHeldOutLoss);
+    console.log(`playground tier switch: exact → fast at step ${atSwitch}, fast → exact at step ${back}; ${await page.textContent('#runtime')}`);
+    await page.close();
+  }, 300_000);
+
   it('trains a VAE with a 2-D latent: the held-out ELBO rises, the manifold and the code scatter are drawn, and the download loads in Node', async () => {
     const logs: string[] = [];
     const page = await openPlayground(logs);
