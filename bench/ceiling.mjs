@@ -2,6 +2,8 @@
 // runs `chains` independent f32x4 chains acc ← acc·c + d (one mul and one add per
 // step, so 8 flops per chain per iteration). Every operand depends on the loop,
 // so nothing can be hoisted; the accumulator count with the best rate is reported.
+// With `fma`, each step is one f32x4.relaxed_madd (the fast tier's ceiling; the engine
+// must have relaxed SIMD).
 
 function uleb(n) {
   const out = [];
@@ -24,7 +26,7 @@ function f32x4Const(v) {
 }
 
 /** (func (param i32 iterations) (result f32)) with `chains` v128 accumulators. */
-export function ceilingModule(chains) {
+export function ceilingModule(chains, fma = false) {
   const ITER = 0;
   const acc = (i) => 1 + i;
   const C = 1 + chains;
@@ -34,7 +36,9 @@ export function ceilingModule(chains) {
   for (let i = 0; i < chains; i++) body.push(...f32x4Const(0.1 + 0.01 * i), 0x21, acc(i));
   body.push(0x03, 0x40); // loop
   for (let i = 0; i < chains; i++) {
-    body.push(0x20, acc(i), 0x20, C, 0xfd, ...uleb(230), 0x20, D, 0xfd, ...uleb(228), 0x21, acc(i));
+    // f32x4.mul (230) then f32x4.add (228), or f32x4.relaxed_madd (261): acc·c + d.
+    if (fma) body.push(0x20, acc(i), 0x20, C, 0x20, D, 0xfd, ...uleb(261), 0x21, acc(i));
+    else body.push(0x20, acc(i), 0x20, C, 0xfd, ...uleb(230), 0x20, D, 0xfd, ...uleb(228), 0x21, acc(i));
   }
   body.push(0x20, ITER, 0x41, 1, 0x6b, 0x22, ITER, 0x0d, 0, 0x0b); // iter -= 1; br_if loop
   body.push(0x20, acc(0));
@@ -53,10 +57,10 @@ export function ceilingModule(chains) {
 }
 
 /** Best GFLOP/s over accumulator counts 4..14, each timed as the best of `reps` runs. */
-export async function measureCeiling({ iterations = 20_000_000, reps = 5 } = {}) {
+export async function measureCeiling({ iterations = 20_000_000, reps = 5, fma = false } = {}) {
   const perChains = [];
   for (let chains = 4; chains <= 14; chains += 1) {
-    const { instance } = await WebAssembly.instantiate(ceilingModule(chains));
+    const { instance } = await WebAssembly.instantiate(ceilingModule(chains, fma));
     const run = instance.exports.run;
     run(100_000);
     let best = Infinity;
@@ -74,7 +78,9 @@ export async function measureCeiling({ iterations = 20_000_000, reps = 5 } = {})
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  const r = await measureCeiling();
+  // node bench/ceiling.mjs [--fma] (Node 20 needs --experimental-wasm-relaxed-simd for --fma)
+  const fma = process.argv.includes('--fma');
+  const r = await measureCeiling({ fma });
   for (const p of r.perChains) console.log(`${String(p.chains).padStart(2)} chains: ${p.gflops.toFixed(1)} GFLOP/s`);
-  console.log(`ceiling: ${r.gflops.toFixed(1)} GFLOP/s with ${r.chains} chains`);
+  console.log(`${fma ? 'relaxed_madd ' : ''}ceiling: ${r.gflops.toFixed(1)} GFLOP/s with ${r.chains} chains`);
 }

@@ -1,7 +1,9 @@
 // latentkit's side of the benchmark suite; prints one JSON object. The training workloads run
 // at 1 thread (`workloads`) and at 2 (`workloads2t`), measured alternately rep by rep so both
 // see the same phases of this VM; `speedup2t` is the median of the per-rep ratios.
-import { GAN, Autoencoder, PCA, memoryStats, mlp, setThreads } from 'latentkit';
+//   node bench/latentkit.mjs [--fast]   --fast: the fast tier (and the relaxed_madd ceiling)
+import { setFlagsFromString } from 'node:v8';
+import { GAN, Autoencoder, PCA, memoryStats, mlp, setPrecision, setThreads } from 'latentkit';
 import * as internal from '../dist/internal.js';
 import { loadMnist } from '../examples/mnist.mjs';
 import { measureCeiling } from './ceiling.mjs';
@@ -34,6 +36,14 @@ async function measureThreads(name, fn, { inner, reps = 5, warmupMs = 1500 }) {
   out.speedup2t[name] = median(times[1].map((v, i) => v / times[2][i]));
   setThreads(1);
 }
+
+const fast = process.argv.includes('--fast');
+if (fast) {
+  // Node 20 compiles relaxed SIMD only behind this flag; this process is the benchmark's own.
+  setFlagsFromString('--experimental-wasm-relaxed-simd');
+  if ((await setPrecision('fast')) !== 'fast') throw new Error('the fast tier did not load');
+}
+out.precision = fast ? 'fast' : 'exact';
 
 // Start the worker thread so every 2-thread measurement finds it up.
 setThreads(2);
@@ -101,4 +111,5 @@ for (const m of [64, 256]) {
 }
 
 out.simd = await measureCeiling();
+if (fast) out.simdFma = await measureCeiling({ fma: true });
 console.log(JSON.stringify(out));

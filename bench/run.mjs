@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// npm run bench: latentkit (1 and 2 threads), TensorFlow.js (wasm and cpu backends), JAX
+// npm run bench: latentkit's exact and fast tiers (1 and 2 threads each), TensorFlow.js (wasm and cpu backends), JAX
 // (one thread and default threads), PyTorch (1 and 2 threads) and scikit-learn on the same
 // workloads in one run. Prints a markdown table, the targets, and writes bench/results.json. Each figure is the median of 5
 // timed repetitions after a warm-up (for latentkit and the Python references,
@@ -60,11 +60,13 @@ const missing = {};
 // and the tight ratios are also given per round (neighbouring processes).
 // tfjs-cpu, 40–200× slower, runs once.
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
-const runs = { latentkit: [], 'latentkit-2t': [], 'tfjs-wasm': [], jax: [], 'jax-mt': [], torch: [], 'torch-2t': [], sklearn: [] };
+const runs = { latentkit: [], 'latentkit-2t': [], 'latentkit-fast': [], 'latentkit-fast-2t': [], 'tfjs-wasm': [], jax: [], 'jax-mt': [], torch: [], 'torch-2t': [], sklearn: [] };
 const speedups = [];
 const python = findPython();
 const hasTaskset = spawnSync('taskset', ['-c', '0', 'true']).status === 0;
 const lkRuns = [];
+const fastRuns = [];
+const speedupsFast = [];
 for (let round = 1; round <= ROUNDS; round++) {
   log(`latentkit (round ${round} of ${ROUNDS}) …`);
   const lk = runJson('node', ['bench/latentkit.mjs']);
@@ -72,6 +74,12 @@ for (let round = 1; round <= ROUNDS; round++) {
   runs.latentkit.push(lk.workloads);
   runs['latentkit-2t'].push(lk.workloads2t);
   speedups.push(lk.speedup2t);
+  log(`latentkit, fast tier (round ${round}) …`);
+  const lkf = runJson('node', ['bench/latentkit.mjs', '--fast']);
+  fastRuns.push(lkf);
+  runs['latentkit-fast'].push(lkf.workloads);
+  runs['latentkit-fast-2t'].push(lkf.workloads2t);
+  speedupsFast.push(lkf.speedup2t);
   log(`tfjs-wasm (round ${round}) …`);
   try {
     runs['tfjs-wasm'].push(runJson('node', ['bench/tfjs.mjs', 'wasm']).workloads);
@@ -132,6 +140,9 @@ const report = {
   simdCeilingGflops: median(lkRuns.map((r) => r.simd.gflops)),
   simdCeilingChains: lkRuns[0].simd.chains,
   simdCeilingPerProcess: lkRuns.map((r) => r.simd.gflops),
+  fmaCeilingGflops: median(fastRuns.map((r) => r.simdFma.gflops)),
+  fmaCeilingChains: fastRuns[0].simdFma.chains,
+  fmaCeilingPerProcess: fastRuns.map((r) => r.simdFma.gflops),
   workloads: [],
   // The largest over the processes (each should be 0).
   memoryGrowthBytes: Math.max(...lkRuns.map((r) => r.memoryGrowthBytes)),
@@ -142,7 +153,7 @@ const report = {
   machine: { node: process.version, cpus: (await import('node:os')).cpus().length },
 };
 const names = ['ae', 'gan64', 'gan256', 'ae784', 'gemm-NN', 'gemm-NT', 'gemm-TN', 'pca'];
-const columns = ['latentkit', 'latentkit-2t', 'tfjs-wasm', 'tfjs-cpu', 'jax', 'jax-mt', 'torch', 'torch-2t', 'sklearn'];
+const columns = ['latentkit', 'latentkit-2t', 'latentkit-fast', 'latentkit-fast-2t', 'tfjs-wasm', 'tfjs-cpu', 'jax', 'jax-mt', 'torch', 'torch-2t', 'sklearn'];
 for (const name of names) {
   const unit = name.startsWith('gemm') ? 'GFLOP/s' : 'ms';
   const w = { name, unit, results: {}, min: {}, max: {}, perProcess: {} };
@@ -227,7 +238,43 @@ for (const name of ['gan64', 'gan256']) {
   const s = report.speedup2t.ae;
   check('ae no slower at 2 threads than at 1', s ? s.median >= 0.97 : undefined, s ? `speed-up ${s.median.toFixed(2)}× (within 3% counts as equal)` : 'not measured');
 }
-check('bundle ≤ 80 KB gzip', report.bundleBytes.gzip <= 80 * 1024, `${(report.bundleBytes.gzip / 1024).toFixed(1)} KB`);
+check('bundle ≤ 80 KB gzip', report.bundleBytes.gzip <= 80 * 1024, `${(report.bundleBytes.gzip / 1024).toFixed(1)} KB, and ${(report.bundleBytes.onDemand.gzip / 1024).toFixed(1)} KB more loaded on demand by setPrecision('fast')`);
+// The fast tier and the exact tier's efficiency, paired within a round (the same process for the
+// ceiling, neighbouring processes for the tiers).
+const rounds = (xs) => xs.map((v) => v.toFixed(2)).join(', ');
+report.fastOverExact = {};
+for (const g of ['gemm-NN', 'gemm-NT', 'gemm-TN']) {
+  const perRound = fastRuns.map((f, i) => f.workloads[g].median / lkRuns[i].workloads[g].median);
+  report.fastOverExact[g] = { perRound, median: median(perRound) };
+  check(`fast tier GEMM ≥ 1.4× the exact tier's on ${g} 256×784×512`, median(perRound) >= 1.4, `${median(perRound).toFixed(2)}× (rounds ${rounds(perRound)})`);
+}
+for (const g of ['gemm-NN', 'gemm-NT', 'gemm-TN']) {
+  const perRound = lkRuns.map((r) => r.workloads[g].median / r.simd.gflops);
+  check(`exact ${g} ≥ 85% of the same process's SIMD ceiling in every round`, perRound.every((v) => v >= 0.85), `rounds ${perRound.map((v) => `${(100 * v).toFixed(0)}%`).join(', ')}`);
+}
+for (const name of ['gan64', 'gan256', 'ae784']) {
+  const w = report.workloads.find((x) => x.name === name);
+  for (const [lk, pt] of [['latentkit-fast', 'torch'], ['latentkit-fast-2t', 'torch-2t']]) {
+    const a = w?.perProcess[lk];
+    const b = w?.perProcess[pt];
+    const perRound = a && b && a.length === b.length ? a.map((v, i) => b[i] / v) : null;
+    check(`${lk} ≤ ${pt} on ${name}`, perRound ? median(perRound) >= 1 : undefined, perRound ? `${median(perRound).toFixed(2)}× PyTorch's speed (rounds ${rounds(perRound)})` : 'not measured');
+  }
+  for (const [lk, pt] of [['latentkit', 'torch'], ['latentkit-2t', 'torch-2t']]) {
+    const a = w?.perProcess[lk];
+    const b = w?.perProcess[pt];
+    const perRound = a && b && a.length === b.length ? a.map((v, i) => v / b[i]) : null;
+    check(`${lk} within 1.25× of ${pt} on ${name}`, perRound ? median(perRound) <= 1.25 : undefined, perRound ? `${median(perRound).toFixed(2)}× PyTorch's time (rounds ${rounds(perRound)})` : 'not measured');
+  }
+}
+check('cold start ≤ 20 ms', report.coldStartMs <= 20, `${report.coldStartMs.toFixed(1)} ms`);
+check('0 bytes of memory growth over 10,000 ae steps', report.memoryGrowthBytes === 0 && report.liveAllocationGrowth === 0, `${report.memoryGrowthBytes} bytes, live allocations ${report.liveAllocationGrowth >= 0 ? '+' : ''}${report.liveAllocationGrowth}`);
+report.speedup2tFast = {};
+for (const name of ['ae', 'gan64', 'gan256', 'ae784', 'pca']) {
+  const perRound = speedupsFast.map((s) => s[name]).filter((v) => v !== undefined);
+  if (perRound.length) report.speedup2tFast[name] = { perRound, median: median(perRound) };
+}
+console.log(`fast tier, 2 threads over 1: ${Object.entries(report.speedup2tFast).map(([n, s]) => `${n} ${s.median.toFixed(2)}×`).join(', ')}`);
 if (report.speedup2t.pca) console.log(`PCA on 2 threads (only the covariance's dense syrk is split): ${report.speedup2t.pca.median.toFixed(2)}× (rounds ${report.speedup2t.pca.perRound.map((v) => v.toFixed(2)).join(', ')})`);
 // Amdahl: the serial fraction f that explains the measured 2-thread speed-up S, and what 8 cores would give.
 for (const name of ['gan64', 'gan256', 'ae784']) {
@@ -238,9 +285,10 @@ for (const name of ['gan64', 'gan256', 'ae784']) {
 }
 console.log();
 console.log(`WASM SIMD ceiling (independent f32x4 mul+add chains, best of 4–14 accumulators): ${report.simdCeilingGflops.toFixed(1)} GFLOP/s with ${report.simdCeilingChains} chains`);
+console.log(`relaxed_madd ceiling (the same chains, one f32x4.relaxed_madd per step): ${report.fmaCeilingGflops.toFixed(1)} GFLOP/s with ${report.fmaCeilingChains} chains (per process ${rounds(report.fmaCeilingPerProcess)})`);
 for (const g of ['gemm-NN', 'gemm-NT', 'gemm-TN']) {
   const w = report.workloads.find((x) => x.name === g);
-  console.log(`${g}: ${(100 * w.results.latentkit / report.simdCeilingGflops).toFixed(0)}% of the ceiling; ${w.results['tfjs-wasm'] ? (w.results.latentkit / report.workloads.find((x) => x.name === 'gemm-NN').results['tfjs-wasm']).toFixed(2) + '× tfjs-wasm forward GEMM' : ''}`);
+  console.log(`${g}: exact ${(100 * w.results.latentkit / report.simdCeilingGflops).toFixed(0)}% of the mul+add ceiling, fast ${(100 * w.results['latentkit-fast'] / report.fmaCeilingGflops).toFixed(0)}% of the relaxed_madd ceiling; ${w.results['tfjs-wasm'] ? (w.results.latentkit / report.workloads.find((x) => x.name === 'gemm-NN').results['tfjs-wasm']).toFixed(2) + '× tfjs-wasm forward GEMM' : ''}`);
 }
 console.log(`memory growth over 10,000 ae steps after the first: ${report.memoryGrowthBytes} bytes (live allocations ${report.liveAllocationGrowth >= 0 ? '+' : ''}${report.liveAllocationGrowth})`);
 console.log(`cold start (new process, import + instantiate): ${report.coldStartMs.toFixed(1)} ms (median of 11, measured before the workloads)`);
