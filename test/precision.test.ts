@@ -4,6 +4,7 @@
 // where the engine cannot compile it.
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { setFlagsFromString } from 'node:v8';
 import { afterAll, describe, expect, it } from 'vitest';
 import * as lk from '../dist/index.js';
@@ -151,7 +152,7 @@ describe('precision tiers', () => {
       expect(exactRun.loss.at(-1)!).toBeLessThan(exactRun.loss[0]!);
     });
 
-    it('the fast tier gives the same bits on 1, 2 and 3 threads (and not the exact bits, on a CPU with FMA)', async () => {
+    it('the fast tier gives the same bits on 1, 2 and 3 threads (and not the exact bits, on a CPU with FMA), and in Deno on this machine', async () => {
       const runs: string[] = [];
       for (const t of [1, 2, 3]) {
         lk.setThreads(t);
@@ -166,6 +167,14 @@ describe('precision tiers', () => {
       expect(new Set(runs).size, runs.join('\n')).toBe(1);
       expect(runs[0]!.startsWith(EXACT.large), 'the fast run hashes like the exact one').toBe(!cpuHasFma);
       lk.setThreads('auto');
+      // Deno on the same machine: its own engine build, relaxed SIMD on by default.
+      const out = execFileSync(join(root, 'node_modules', '.bin', 'deno'), ['run', '--allow-read', '--no-prompt', join(root, 'test/runtimes/deno-fast.js')], {
+        encoding: 'utf8',
+        env: { ...process.env, DENO_NO_UPDATE_CHECK: '1', NO_COLOR: '1' },
+      });
+      const deno = JSON.parse(out.trim().split('\n').at(-1)!);
+      expect(deno.tier).toBe('fast');
+      expect(`${deno.sha256} ${deno.vaeSha256}`, 'Deno\'s fast tier on this machine').toBe(runs[0]);
     });
 
     it('switching refuses while memory is live, names the way out, and a saved model crosses tiers', async () => {
