@@ -60,6 +60,12 @@ const missing = {};
 // and the tight ratios are also given per round (neighbouring processes).
 // tfjs-cpu, 40–200× slower, runs once.
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
+// BENCH_REFERENCES=torch (say) runs only those references beside latentkit, for a quicker paired
+// run; the others are reported as left out, never silently.
+const REFERENCES = ['tfjs', 'jax', 'torch', 'sklearn'];
+const wanted = new Set((process.env.BENCH_REFERENCES ?? REFERENCES.join(',')).split(',').map((r) => r.trim()));
+for (const r of wanted) if (!REFERENCES.includes(r)) throw new Error(`BENCH_REFERENCES: unknown reference '${r}' (known: ${REFERENCES.join(', ')})`);
+const leftOut = 'left out by BENCH_REFERENCES';
 const runs = { latentkit: [], 'latentkit-2t': [], 'latentkit-fast': [], 'latentkit-fast-2t': [], 'tfjs-wasm': [], jax: [], 'jax-mt': [], torch: [], 'torch-2t': [], sklearn: [] };
 const speedups = [];
 const python = findPython();
@@ -80,22 +86,27 @@ for (let round = 1; round <= ROUNDS; round++) {
   runs['latentkit-fast'].push(lkf.workloads);
   runs['latentkit-fast-2t'].push(lkf.workloads2t);
   speedupsFast.push(lkf.speedup2t);
-  log(`tfjs-wasm (round ${round}) …`);
-  try {
-    runs['tfjs-wasm'].push(runJson('node', ['bench/tfjs.mjs', 'wasm']).workloads);
-  } catch (e) {
-    missing['tfjs-wasm'] = e.message;
-  }
+  if (wanted.has('tfjs')) {
+    log(`tfjs-wasm (round ${round}) …`);
+    try {
+      runs['tfjs-wasm'].push(runJson('node', ['bench/tfjs.mjs', 'wasm']).workloads);
+    } catch (e) {
+      missing['tfjs-wasm'] = e.message;
+    }
+  } else missing['tfjs-wasm'] = leftOut;
   if (!python.py) continue;
-  log(`jax, one thread (round ${round}) …`);
-  try {
+  if (!wanted.has('jax')) missing.jax = missing['jax-mt'] = leftOut;
+  if (!wanted.has('torch')) missing.torch = missing['torch-2t'] = leftOut;
+  if (!wanted.has('sklearn')) missing.sklearn = leftOut;
+  if (wanted.has('jax')) try {
+    log(`jax, one thread (round ${round}) …`);
     const env = { XLA_FLAGS: '--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1', OMP_NUM_THREADS: '1' };
     const args = ['bench/jax_bench.py'];
     runs.jax.push((hasTaskset ? runJson('taskset', ['-c', '0', python.py, ...args], env) : runJson(python.py, args, env)).workloads);
   } catch (e) {
     missing.jax = e.message;
   }
-  for (const [name, threads] of [['torch', 1], ['torch-2t', 2]]) {
+  for (const [name, threads] of wanted.has('torch') ? [['torch', 1], ['torch-2t', 2]] : []) {
     log(`${name} (round ${round}) …`);
     try {
       const env = { OMP_NUM_THREADS: String(threads), MKL_NUM_THREADS: String(threads) };
@@ -104,8 +115,8 @@ for (let round = 1; round <= ROUNDS; round++) {
       missing[name] = e.message;
     }
   }
-  log(`jax-mt and scikit-learn (round ${round}) …`);
-  try {
+  if (wanted.has('jax') || wanted.has('sklearn')) try {
+    log(`jax-mt and scikit-learn (round ${round}) …`);
     const mt = runJson(python.py, ['bench/jax_bench.py', '--pca']).workloads;
     runs.sklearn.push({ pca: mt.pca });
     delete mt.pca;
@@ -124,12 +135,14 @@ function combine(perProcess) {
   return out;
 }
 for (const [name, list] of Object.entries(runs)) if (list.length) results[name] = combine(list);
-log('tfjs-cpu …');
-try {
-  results['tfjs-cpu'] = runJson('node', ['bench/tfjs.mjs', 'cpu']).workloads;
-} catch (e) {
-  missing['tfjs-cpu'] = e.message;
-}
+if (wanted.has('tfjs')) {
+  log('tfjs-cpu …');
+  try {
+    results['tfjs-cpu'] = runJson('node', ['bench/tfjs.mjs', 'cpu']).workloads;
+  } catch (e) {
+    missing['tfjs-cpu'] = e.message;
+  }
+} else missing['tfjs-cpu'] = leftOut;
 if (!python.py) {
   missing.jax = missing['jax-mt'] = missing.sklearn = python.missing;
 }
