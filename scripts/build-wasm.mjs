@@ -10,7 +10,7 @@
 //   node scripts/build-wasm.mjs          rebuild
 //   node scripts/build-wasm.mjs --check  exit 1 if a committed .wasm is stale
 //   node scripts/build-wasm.mjs --which  print the toolchain it would use (exit 1: none found)
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -106,27 +106,45 @@ const wasmOptVersion = run('wasm-opt', ['--version']);
 if (!wasmOptVersion) console.warn('wasm-opt not found (Debian: apt-get install binaryen); the exact module is built but not optimised.');
 const meta = { sourceHash: rustSourceHash(root), rustc: tc.version, wasmOpt: wasmOptVersion ?? 'none', modules: {} };
 mkdirSync(join(root, 'wasm'), { recursive: true });
-for (const tier of TIERS) {
+/** Runs cargo for one tier (its own target directory, so the two can build at once); its output is kept for an error. */
+function cargoBuild(tier) {
   // RUSTC_BOOTSTRAP: -Zbuild-std on a stable compiler. --remap-path-prefix keeps the checkout's
-  // path out of the binary, so every clone builds the same bytes. One target directory per tier,
-  // so switching features does not rebuild std each time.
+  // path out of the binary, so every clone builds the same bytes.
   const env = { ...process.env, RUSTC: tc.rustc, RUSTC_BOOTSTRAP: '1', RUSTFLAGS: `-C target-feature=${tier.features} --remap-path-prefix=${root}=/latentkit` };
   delete env.RUSTUP_TOOLCHAIN;
   const targetDir = join(root, 'target', `wasm-${tier.name}`);
-  execFileSync(tc.cargo, ['build', '--release', '--target', TARGET, '-p', 'latentkit-wasm', '--target-dir', targetDir,
+  const args = ['build', '--release', '--target', TARGET, '-p', 'latentkit-wasm', '--target-dir', targetDir,
     '-Zbuild-std=std,panic_abort', '--offline',
-    '--config', "source.crates-io.replace-with='vendored'", '--config', `source.vendored.directory='${tc.vendor}'`], { cwd: root, env, stdio: 'inherit' });
-  const built = join(targetDir, TARGET, 'release', 'latentkit_wasm.wasm');
-  let bytes = readFileSync(built);
+    '--config', "source.crates-io.replace-with='vendored'", '--config', `source.vendored.directory='${tc.vendor}'`];
+  return new Promise((resolve, reject) => {
+    const child = spawn(tc.cargo, args, { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout.on('data', (d) => { output += d; });
+    child.stderr.on('data', (d) => { output += d; });
+    child.on('error', reject);
+    child.on('exit', (code) => {
+      if (code === 0) resolve(join(targetDir, TARGET, 'release', 'latentkit_wasm.wasm'));
+      else reject(new Error(`cargo build of the ${tier.name} tier failed (exit ${code}):\n${output}`));
+    });
+  });
+}
+
+// Each tier builds its own standard library (the target features differ), mostly one crate at a
+// time, so the two tiers build side by side.
+const t0 = performance.now();
+const built = await Promise.all(TIERS.map(cargoBuild));
+console.log(`cargo built both tiers in ${((performance.now() - t0) / 1000).toFixed(0)} s`);
+TIERS.forEach((tier, i) => {
+  let bytes = readFileSync(built[i]);
   if (tier.wasmOpt && wasmOptVersion) {
-    const tmp = join(targetDir, `${tier.name}.opt.wasm`);
-    execFileSync('wasm-opt', ['-O3', '--detect-features', '--strip-debug', '--strip-producers', built, '-o', tmp], { stdio: 'inherit' });
+    const tmp = join(root, 'target', `wasm-${tier.name}`, `${tier.name}.opt.wasm`);
+    execFileSync('wasm-opt', ['-O3', '--detect-features', '--strip-debug', '--strip-producers', built[i], '-o', tmp], { stdio: 'inherit' });
     bytes = readFileSync(tmp);
   }
   bytes = stripCustomSections(bytes);
   writeFileSync(join(root, 'wasm', tier.file), bytes);
   meta.modules[tier.name] = { file: tier.file, features: tier.features, sha256: sha256(bytes), bytes: bytes.length, wasmOpt: tier.wasmOpt && !!wasmOptVersion };
   console.log(`wrote wasm/${tier.file} (${bytes.length} bytes)`);
-}
+});
 writeFileSync(outMeta, JSON.stringify(meta, null, 2) + '\n');
 console.log(`wrote wasm/latentkit.wasm.json (sources ${meta.sourceHash.slice(0, 12)})`);
