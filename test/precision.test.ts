@@ -68,7 +68,7 @@ describe('precision tiers', () => {
     expect(out.second).toBe('exact');
     expect(out.now).toBe('exact');
     expect(out.warnings, JSON.stringify(out.warnings)).toHaveLength(1);
-    expect(out.warnings[0]).toMatch(/staying on the exact tier: this engine cannot compile WebAssembly relaxed SIMD \(Node 20 needs --experimental-wasm-relaxed-simd/);
+    expect(out.warnings[0]).toMatch(/staying on the exact tier: this engine cannot compile WebAssembly relaxed SIMD \(Node 20 compiles it only with --experimental-wasm-relaxed-simd/);
     expect(out.sha256).toBe(EXACT.small);
   });
 

@@ -23,7 +23,7 @@ async function fastUnavailable(): Promise<string | null> {
   if (fastRefused !== null || fastBytes !== null) return fastRefused;
   const bytes = decodeBase64((await import('./fast-module.js')).default);
   if (!WebAssembly.validate(bytes)) {
-    fastRefused = 'this engine cannot compile WebAssembly relaxed SIMD (Node 20 needs --experimental-wasm-relaxed-simd; Node ≥ 22, Deno, Chrome ≥ 114 and Firefox ≥ 120 have it; Safari does not yet)';
+    fastRefused = 'this engine cannot compile WebAssembly relaxed SIMD (Node 20 compiles it only with --experimental-wasm-relaxed-simd; Deno and Chromium-based browsers have it by default)';
     console.warn(`latentkit: staying on the exact tier: ${fastRefused}.`);
     return fastRefused;
   }
