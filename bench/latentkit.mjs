@@ -2,12 +2,12 @@
 // at 1 thread (`workloads`) and at 2 (`workloads2t`), measured alternately rep by rep so both
 // see the same phases of this VM; `speedup2t` is the median of the per-rep ratios.
 //   node bench/latentkit.mjs [--fast]   --fast: the fast tier (and the relaxed_madd ceiling)
-import { setFlagsFromString } from 'node:v8';
-import { GAN, Autoencoder, PCA, memoryStats, mlp, setPrecision, setThreads } from 'latentkit';
+import { Autoencoder, PCA, memoryStats, mlp, setThreads } from 'latentkit';
 import * as internal from '../dist/internal.js';
 import { loadMnist } from '../examples/mnist.mjs';
 import { measureCeiling } from './ceiling.mjs';
-import { GAN_SIZES, GEMM, data, measure } from './timing.mjs';
+import { GEMM, data, measure } from './timing.mjs';
+import { ae784Step, ganStep, useFastTier } from './workloads.mjs';
 
 const out = { workloads: {}, workloads2t: {}, speedup2t: {} };
 const { kernels: K, heap, pool } = internal;
@@ -38,11 +38,7 @@ async function measureThreads(name, fn, { inner, reps = 5, warmupMs = 1500 }) {
 }
 
 const fast = process.argv.includes('--fast');
-if (fast) {
-  // Node 20 compiles relaxed SIMD only behind this flag; this process is the benchmark's own.
-  setFlagsFromString('--experimental-wasm-relaxed-simd');
-  if ((await setPrecision('fast')) !== 'fast') throw new Error('the fast tier did not load');
-}
+if (fast) await useFastTier();
 out.precision = fast ? 'fast' : 'exact';
 
 // Start the worker thread so every 2-thread measurement finds it up.
@@ -71,23 +67,10 @@ setThreads(1);
 }
 
 // gan64, gan256: one iteration, k = 1.
-for (const m of [64, 256]) {
-  const leaky = { type: 'leaky-relu', alpha: 0.2 };
-  const G = mlp(GAN_SIZES.g, { activation: leaky, outputActivation: 'tanh', seed: 1 });
-  const D = mlp(GAN_SIZES.d, { activation: leaky, seed: 2 });
-  const gan = new GAN({ generator: G, discriminator: D, noise: { dim: 100 }, batchSize: m, optimizerD: { type: 'adam', lr: 2e-4, beta1: 0.5 }, optimizerG: { type: 'adam', lr: 2e-4, beta1: 0.5 } });
-  const real = data(m * 4 * 784, 5);
-  await measureThreads(`gan${m}`, () => gan.fit(real, { iterations: 1 }), { inner: m === 64 ? 10 : 4 });
-}
+for (const m of [64, 256]) await measureThreads(`gan${m}`, ganStep(m), { inner: m === 64 ? 10 : 4 });
 
 // ae784: 784-512-128-32-128-512-784 ReLU, sigmoid output, MSE, Adam, batch 128.
-{
-  const encoder = mlp([784, 512, 128, 32], { seed: 1 });
-  const decoder = mlp([32, 128, 512, 784], { outputActivation: 'sigmoid', seed: 2 });
-  const ae = new Autoencoder({ encoder, decoder, loss: 'mse', optimizer: { type: 'adam', lr: 1e-3 } });
-  const x = data(128 * 784, 4).map((v) => (v + 1) / 2);
-  await measureThreads('ae784', () => ae.trainStep(x), { inner: 10 });
-}
+await measureThreads('ae784', ae784Step(), { inner: 10 });
 
 // GEMM layouts at X[256×784], W[784×512].
 {

@@ -4,10 +4,9 @@
 // GEMMs and their fused bias/activation passes) against everything else.
 //   node bench/trace.mjs [gan64|gan256|ae784] [--threads 1] [--fast] [--steps 20] [--lines]
 // --lines also prints the trace of the last step as it is printed.
-import { setFlagsFromString } from 'node:v8';
 import { parseArgs } from 'node:util';
-import { Autoencoder, GAN, mlp, setDebug, setPrecision, setThreads, threads } from 'latentkit';
-import { GAN_SIZES, data } from './timing.mjs';
+import { setDebug, setThreads, threads } from 'latentkit';
+import { ae784Step, ganStep, useFastTier } from './workloads.mjs';
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
@@ -16,28 +15,10 @@ const { values, positionals } = parseArgs({
 const workload = positionals[0] ?? 'gan256';
 const steps = Number(values.steps);
 if (!['gan64', 'gan256', 'ae784'].includes(workload)) throw new Error(`workload must be gan64, gan256 or ae784, got ${workload}`);
-if (values.fast) {
-  setFlagsFromString('--experimental-wasm-relaxed-simd');
-  if ((await setPrecision('fast')) !== 'fast') throw new Error('the fast tier did not load');
-}
+if (values.fast) await useFastTier();
 setThreads(Number(values.threads));
 
-let step;
-if (workload.startsWith('gan')) {
-  const m = Number(workload.slice(3));
-  const leaky = { type: 'leaky-relu', alpha: 0.2 };
-  const G = mlp(GAN_SIZES.g, { activation: leaky, outputActivation: 'tanh', seed: 1 });
-  const D = mlp(GAN_SIZES.d, { activation: leaky, seed: 2 });
-  const gan = new GAN({ generator: G, discriminator: D, noise: { dim: 100 }, batchSize: m, optimizerD: { type: 'adam', lr: 2e-4, beta1: 0.5 }, optimizerG: { type: 'adam', lr: 2e-4, beta1: 0.5 } });
-  const real = data(m * 4 * 784, 5);
-  step = () => gan.fit(real, { iterations: 1 });
-} else {
-  const encoder = mlp([784, 512, 128, 32], { seed: 1 });
-  const decoder = mlp([32, 128, 512, 784], { outputActivation: 'sigmoid', seed: 2 });
-  const ae = new Autoencoder({ encoder, decoder, loss: 'mse', optimizer: { type: 'adam', lr: 1e-3 } });
-  const x = data(128 * 784, 4).map((v) => (v + 1) / 2);
-  step = () => ae.trainStep(x);
-}
+const step = workload === 'ae784' ? ae784Step() : ganStep(Number(workload.slice(3)));
 const warm = performance.now();
 while (performance.now() - warm < 1500) step();
 
