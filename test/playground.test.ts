@@ -35,6 +35,11 @@ interface PageState {
   message: string;
 }
 const pageState = (page: Page) => page.evaluate(() => (globalThis as unknown as { playground: PageState }).playground) as Promise<PageState>;
+/** The last frame's training step (0 before the first frame). */
+const iteration = (page: Page) => page.evaluate(() => (globalThis as unknown as { playground: PageState }).playground.last?.iteration ?? 0);
+/** Waits until the page has trained at least `n` steps. */
+const untilIteration = (page: Page, n: number, timeout: number) =>
+  page.waitForFunction((least) => ((globalThis as unknown as { playground: PageState }).playground.last?.iteration ?? 0) >= least, n, { timeout });
 
 async function openPlayground(logs: string[]): Promise<Page> {
   const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
@@ -113,7 +118,7 @@ describe('playground', () => {
       await page.goto(url);
       await page.waitForFunction(() => (globalThis as unknown as { playground: PageState }).playground.dataset?.kind === 'mnist', null, { timeout: 60_000 });
       await page.click('#start');
-      await page.waitForFunction(() => ((globalThis as unknown as { playground: PageState }).playground.last?.iteration ?? 0) >= 20, null, { timeout: 30_000 });
+      await untilIteration(page, 20, 30_000);
       expect(await page.evaluate(() => (globalThis as unknown as { playground: { threads: number } }).playground.threads), logs.join('\n')).toBe(availableParallelism());
       await page.close();
     } finally {
@@ -183,7 +188,7 @@ describe('playground', () => {
     await page.check('input[name=mode][value=gan]');
     await page.check('#gan-settings input[name=conditional]');
     await page.click('#start');
-    await page.waitForFunction(() => ((globalThis as unknown as { playground: PageState }).playground.last?.iteration ?? 0) >= 100, null, { timeout: 30_000 });
+    await untilIteration(page, 100, 30_000);
     await page.click('#pause');
     await page.waitForFunction(() => !(globalThis as unknown as { playground: PageState }).playground.running);
     const s = await pageState(page);
@@ -209,7 +214,7 @@ describe('playground', () => {
     await page.fill('#gan-settings input[name=discriminatorHidden]', '128,128');
     await page.fill('#gan-settings input[name=noiseDim]', '16');
     await page.click('#start');
-    await page.waitForFunction(() => ((globalThis as unknown as { playground: PageState }).playground.last?.iteration ?? 0) >= 300, null, { timeout: 30_000 });
+    await untilIteration(page, 300, 30_000);
     await page.click('#pause');
     const s = await pageState(page);
     expect(s.message, logs.join('\n')).toBe('');
@@ -250,21 +255,20 @@ describe('playground', () => {
   it('the fast-tier switch carries a training autoencoder across tiers and back, and it trains on from where it was', async () => {
     const logs: string[] = [];
     const page = await openPlayground(logs);
-    const iteration = () => page.evaluate(() => (globalThis as unknown as { playground: PageState }).playground.last?.iteration ?? 0);
     await page.click('#start');
-    await page.waitForFunction(() => ((globalThis as unknown as { playground: PageState }).playground.last?.iteration ?? 0) >= 200, null, { timeout: 120_000 });
+    await untilIteration(page, 200, 120_000);
     await page.check('#fast');
     // Chromium has relaxed SIMD, so the fast tier loads.
     await page.waitForFunction(() => document.querySelector('#runtime')!.textContent!.includes('fast tier'), null, { timeout: 60_000 });
-    const atSwitch = await iteration();
+    const atSwitch = await iteration(page);
     expect(atSwitch).toBeGreaterThanOrEqual(200);
-    await page.waitForFunction((n) => ((globalThis as unknown as { playground: PageState }).playground.last?.iteration ?? 0) >= n + 200, atSwitch, { timeout: 120_000 });
+    await untilIteration(page, atSwitch + 200, 120_000);
     expect((await pageState(page)).running).toBe(true);
     await page.uncheck('#fast');
     await page.waitForFunction(() => document.querySelector('#runtime')!.textContent!.includes('exact tier'), null, { timeout: 60_000 });
-    const back = await iteration();
+    const back = await iteration(page);
     expect(back, 'the step count carried over, not restarted').toBeGreaterThanOrEqual(atSwitch + 200);
-    await page.waitForFunction((n) => ((globalThis as unknown as { playground: PageState }).playground.last?.iteration ?? 0) >= n + 100, back, { timeout: 120_000 });
+    await untilIteration(page, back + 100, 120_000);
     const s = await pageState(page);
     expect(s.message, logs.join('\n')).toBe('');
     expect(s.last!.heldOutLoss!).toBeLessThan(s.firstHeldOutLoss);
@@ -314,7 +318,7 @@ describe('playground', () => {
     const page = await openPlayground(logs);
     await page.check('input[name=mode][value=patches]');
     await page.click('#start');
-    await page.waitForFunction(() => ((globalThis as unknown as { playground: PageState }).playground.last?.iteration ?? 0) >= 4000, null, { timeout: 240_000 });
+    await untilIteration(page, 4000, 240_000);
     await page.click('#pause');
     await page.waitForFunction(() => !(globalThis as unknown as { playground: PageState }).playground.running);
     const s = await pageState(page);
@@ -339,7 +343,7 @@ describe('playground', () => {
     await page.setInputFiles('#photo-file', file);
     await page.waitForFunction(() => document.querySelector<HTMLInputElement>('input[name=photo][value=file]')!.checked);
     await page.click('#start');
-    await page.waitForFunction(() => ((globalThis as unknown as { playground: PageState }).playground.last?.iteration ?? 0) >= 50, null, { timeout: 60_000 });
+    await untilIteration(page, 50, 60_000);
     const mine = (await pageState(page)).last as unknown as { width: number; height: number; photoName: string };
     expect([mine.width, mine.height, mine.photoName]).toEqual([96, 56, 'mine.png']);
     await page.click('#pause');
@@ -365,7 +369,7 @@ describe('playground', () => {
     expect((await pageState(page)).dataset!.rows).toBe(3);
     await page.check('input[name=mode][value=gan]');
     await page.click('#start');
-    await page.waitForFunction(() => ((globalThis as unknown as { playground: PageState }).playground.last?.iteration ?? 0) >= 50, null, { timeout: 30_000 });
+    await untilIteration(page, 50, 30_000);
     const before = await pageState(page);
     expect(before.message, logs.join('\n')).toBe('');
 
