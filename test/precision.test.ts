@@ -178,13 +178,16 @@ describe('precision tiers', () => {
     });
 
     it('switching refuses while memory is live, names the way out, and a saved model crosses tiers', async () => {
-      const enc = lk.mlp([8, 4], { seed: 1 });
-      const dec = lk.mlp([4, 8], { seed: 2 });
+      const enc = lk.mlp([256, 128], { seed: 1 });
+      const dec = lk.mlp([128, 256], { seed: 2 });
       const ae = new lk.Autoencoder({ encoder: enc, decoder: dec, seed: 3 });
-      const x = randomArray(32 * 8, 4, 0, 1);
-      ae.fit(x, { epochs: 2, batchSize: 8 });
+      const x = randomArray(256 * 256, 4, 0, 1);
+      ae.fit(x, { epochs: 2, batchSize: 128 });
+      expect(internal.pool.heldAllocations, 'the worker pool is running').toBeGreaterThan(0);
+      const live = heap.liveAllocations;
       await expect(lk.setPrecision('exact')).rejects.toThrow(/setPrecision\('exact'\): \d+ allocations are still live in the fast tier's memory .*save\(\) your models, dispose\(\) them, switch, and load\(\) them/);
       expect(lk.precision()).toBe('fast');
+      expect(heap.liveAllocations, 'a refused switch leaves the pool (and everything else) as it was').toBe(live);
       const saved = lk.checkpoint(ae);
       const before = ae.reconstruct(x);
       ae.dispose();
@@ -194,11 +197,11 @@ describe('precision tiers', () => {
       const back = lk.load(saved) as InstanceType<typeof lk.Autoencoder>;
       const after = back.reconstruct(x);
       expect(maxDiff(after.data, before.data) / maxAbs(before.data), 'the same model, rebuilt on the exact tier').toBeLessThanOrEqual(1e-5);
-      back.fit(x, { epochs: 1, batchSize: 8 });
+      back.fit(x, { epochs: 1, batchSize: 128 });
       back.dispose();
       back.encoder.dispose();
       back.decoder.dispose();
-      expect(heap.liveAllocations).toBe(0);
+      expect(heap.liveAllocations - internal.pool.heldAllocations, 'only the worker pool\'s own blocks are left').toBe(0);
     });
   });
 });

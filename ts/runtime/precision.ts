@@ -31,19 +31,25 @@ async function fastUnavailable(): Promise<string | null> {
   return null;
 }
 
+function liveMemoryRefusal(p: Precision, live: number): LatentkitError {
+  return new LatentkitError(
+    `setPrecision('${p}'): ${live} allocation${live === 1 ? ' is' : 's are'} still live in the ${precisionInUse} tier's memory (models, layers, optimizers, Rngs or data). ` +
+      `Each tier is a WebAssembly module with a memory of its own: choose the tier before building anything, or save() your models, dispose() them, switch, and load() them.`,
+  );
+}
+
 async function switchTo(p: Precision): Promise<Precision> {
   if (p === precisionInUse) return p;
+  // Refused before any work when the user's objects already hold memory (the pool's own blocks
+  // are freed by the switch, so they do not count).
+  const early = heap.liveAllocations - pool.heldAllocations;
+  if (early > 0) throw liveMemoryRefusal(p, early);
   if (p === 'fast' && (await fastUnavailable()) !== null) return 'exact';
   const replace = await prepareModule(p === 'fast' ? fastBytes! : exactBytes, p);
-  // From here to replace() nothing awaits, so nothing can be allocated in between.
+  // Something may have been allocated during the awaits; from here to replace() nothing awaits.
   pool.stop();
   const live = heap.liveAllocations;
-  if (live > 0) {
-    throw new LatentkitError(
-      `setPrecision('${p}'): ${live} allocation${live === 1 ? ' is' : 's are'} still live in the ${precisionInUse} tier's memory (models, layers, optimizers, Rngs or data). ` +
-        `Each tier is a WebAssembly module with a memory of its own: choose the tier before building anything, or save() your models, dispose() them, switch, and load() them.`,
-    );
-  }
+  if (live > 0) throw liveMemoryRefusal(p, live);
   replace();
   return p;
 }

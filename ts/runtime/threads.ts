@@ -135,6 +135,11 @@ class Pool {
     console.warn(`latentkit: training on 1 thread: ${memoryMode.why}.`);
   }
 
+  /** Blocks the pool itself holds (worker stacks and packing space), freed by stop(). */
+  get heldAllocations(): number {
+    return this.blocks.length;
+  }
+
   /** Stops the workers and frees their stacks and packing space. */
   stop(): void {
     if (this.workers.length > 0) {
