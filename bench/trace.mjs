@@ -2,11 +2,11 @@
 // Where a training step's time goes: the kernel trace (setDebug) of --steps steps of a bench
 // workload after a warm-up, summed per kernel and shape, with the share of the dense kernels (the
 // GEMMs and their fused bias/activation passes) against everything else.
-//   node bench/trace.mjs [gan64|gan256|ae784] [--threads 1] [--fast] [--steps 20] [--lines]
+//   node bench/trace.mjs [gan64|gan256|ae784|vae] [--threads 1] [--fast] [--steps 20] [--lines]
 // --lines also prints the trace of the last step as it is printed.
 import { parseArgs } from 'node:util';
 import { setDebug, setThreads, threads } from 'latentkit';
-import { ae784Step, ganStep, useFastTier } from './workloads.mjs';
+import { ae784Step, ganStep, useFastTier, vaeStep } from './workloads.mjs';
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
@@ -14,11 +14,11 @@ const { values, positionals } = parseArgs({
 });
 const workload = positionals[0] ?? 'gan256';
 const steps = Number(values.steps);
-if (!['gan64', 'gan256', 'ae784'].includes(workload)) throw new Error(`workload must be gan64, gan256 or ae784, got ${workload}`);
+if (!['gan64', 'gan256', 'ae784', 'vae'].includes(workload)) throw new Error(`workload must be gan64, gan256, ae784 or vae, got ${workload}`);
 if (values.fast) await useFastTier();
 setThreads(Number(values.threads));
 
-const step = workload === 'ae784' ? ae784Step() : ganStep(Number(workload.slice(3)));
+const step = workload === 'ae784' ? ae784Step() : workload === 'vae' ? vaeStep() : ganStep(Number(workload.slice(3)));
 const warm = performance.now();
 while (performance.now() - warm < 1500) step();
 
