@@ -30,8 +30,9 @@ import { loadMnist } from './mnist.mjs';
 
 const HIDDEN = [200, 200];
 const LATENT = 50;
-// Batches of 50: in paired 8-minute runs (1 thread each, same time budget) batches of 50 reached a
-// test ELBO of −95.9 against −100.6 with 100, −100.8 with 200 and −96.2 with 25.
+// Batches of 50: in 8-minute runs side by side (--minutes 8 --threads 1 --batch B, the same time
+// budget each), batches of 50 reached a test ELBO of −98.9 against −100.6 with 100 and −100.8 with
+// 200 (three at a time), and −95.9 against −96.2 with 25 (two at a time).
 const BATCH = 50;
 const LR = 1e-3;
 const MINUTES = 98;
