@@ -23,12 +23,12 @@ export function ae784Step() {
   return () => ae.trainStep(x);
 }
 
-/** vae: Burda et al.'s 784-200-200-(2·50) / 50-200-200-784 tanh VAE, Bernoulli, Adam, one step on a batch of 100 (examples/vae-mnist.mjs). */
+/** vae: Burda et al.'s 784-200-200-(2·50) / 50-200-200-784 tanh VAE, Bernoulli, Adam, one step on a batch of 50, as examples/vae-mnist.mjs trains it. */
 export function vaeStep() {
   const encoder = mlp([784, 200, 200, 100], { activation: 'tanh', outputActivation: 'linear', seed: 1 });
   const decoder = mlp([50, 200, 200, 784], { activation: 'tanh', outputActivation: 'linear', seed: 2 });
   const vae = new VAE({ encoder, decoder, likelihood: 'bernoulli', optimizer: { type: 'adam', lr: 1e-3 }, seed: 3 });
-  const x = data(100 * 784, 6).map((v) => (v > 0 ? 1 : 0));
+  const x = data(50 * 784, 6).map((v) => (v > 0 ? 1 : 0));
   return () => vae.trainStep(x);
 }
 
