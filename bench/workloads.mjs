@@ -1,7 +1,8 @@
 // latentkit's training workloads as the bench measures them, one step each, shared by
 // bench/latentkit.mjs (timing) and bench/trace.mjs (where the time goes).
-import { setFlagsFromString } from 'node:v8';
-import { Autoencoder, GAN, VAE, mlp, setPrecision } from 'latentkit';
+import { Autoencoder, GAN, mlp, setPrecision } from 'latentkit';
+import { enableRelaxedSimd } from 'latentkit/node';
+import { BATCH, burdaVae } from '../examples/burda-vae.mjs';
 import { GAN_SIZES, data } from './timing.mjs';
 
 /** gan64, gan256: one Algorithm-1 iteration (k = 1) of the 100-256-512-784 GAN on batches of m. */
@@ -23,17 +24,15 @@ export function ae784Step() {
   return () => ae.trainStep(x);
 }
 
-/** vae: Burda et al.'s 784-200-200-(2·50) / 50-200-200-784 tanh VAE, Bernoulli, Adam, one step on a batch of 50, as examples/vae-mnist.mjs trains it. */
+/** vae: one step of examples/vae-mnist.mjs's VAE (examples/burda-vae.mjs) on a batch of its size. */
 export function vaeStep() {
-  const encoder = mlp([784, 200, 200, 100], { activation: 'tanh', outputActivation: 'linear', seed: 1 });
-  const decoder = mlp([50, 200, 200, 784], { activation: 'tanh', outputActivation: 'linear', seed: 2 });
-  const vae = new VAE({ encoder, decoder, likelihood: 'bernoulli', optimizer: { type: 'adam', lr: 1e-3 }, seed: 3 });
-  const x = data(50 * 784, 6).map((v) => (v > 0 ? 1 : 0));
+  const { vae } = burdaVae();
+  const x = data(BATCH * 784, 6).map((v) => (v > 0 ? 1 : 0));
   return () => vae.trainStep(x);
 }
 
 /** The fast tier, or an error: Node 20 compiles relaxed SIMD only behind this flag, set in the bench's own process. */
 export async function useFastTier() {
-  setFlagsFromString('--experimental-wasm-relaxed-simd');
+  enableRelaxedSimd();
   if ((await setPrecision('fast')) !== 'fast') throw new Error('the fast tier did not load');
 }

@@ -4,7 +4,7 @@
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { Autoencoder, Classifier, GAN, LatentkitError, VAE, checkpoint, grayToBytes, imageGrid, mlp, setPrecision, setThreads, threads } from 'latentkit';
-import { loadFile, writeFileAtomic } from 'latentkit/node';
+import { enableRelaxedSimd, loadFile, writeFileAtomic } from 'latentkit/node';
 import { toOnnx } from 'latentkit/onnx';
 import { encodePng } from 'latentkit/png';
 import { CliError, loadData, loadLabels } from './data.mjs';
@@ -444,15 +444,12 @@ function autoencoderAndData(s) {
   return { ae, x };
 }
 
-// (module (func (param v128 v128 v128) (result v128) local.get 0 local.get 1 local.get 2 f32x4.relaxed_madd))
-const RELAXED_SIMD_PROBE = new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0, 1, 8, 1, 0x60, 3, 0x7b, 0x7b, 0x7b, 1, 0x7b, 3, 2, 1, 0, 10, 13, 1, 11, 0, 0x20, 0, 0x20, 1, 0x20, 2, 0xfd, 0x85, 0x02, 0x0b]);
-
 /**
  * --fast: Node 20 compiles relaxed SIMD only behind a V8 flag. This process is the CLI's own, so it
  * turns the flag on before the fast module is compiled (a library must not, in its user's process).
  */
 async function useFastTier() {
-  if (!WebAssembly.validate(RELAXED_SIMD_PROBE)) (await import('node:v8')).setFlagsFromString('--experimental-wasm-relaxed-simd');
+  enableRelaxedSimd();
   if ((await setPrecision('fast')) === 'fast') console.log('computing on the fast tier (fused multiply-adds)');
 }
 

@@ -21,22 +21,14 @@
 //     [--eval-every 5] [--exact]
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { setFlagsFromString } from 'node:v8';
-import { Rng, VAE, grayToBytes, imageGrid, load, mlp, precision, save, setPrecision } from 'latentkit';
+import { Rng, grayToBytes, imageGrid, load, precision, save, setPrecision } from 'latentkit';
+import { enableRelaxedSimd } from 'latentkit/node';
 import { encodePng } from 'latentkit/png';
 import { lineSpec, writeChart } from './charts.mjs';
+import { BATCH, LATENT, LR, burdaVae } from './burda-vae.mjs';
 import { argFlag, outDir, table, upscale, writeOutputs } from './common.mjs';
 import { loadMnist } from './mnist.mjs';
 
-const HIDDEN = [200, 200];
-const LATENT = 50;
-// Batches of 100. In 8-minute runs side by side (--minutes 8 --threads 1 --batch B) batches of 50
-// led (test ELBO −98.9 against −100.6 with 100 and −100.8 with 200), but over the full budget a
-// batch-50 run trailed the batch-100 one by 1.5 nats at 23 minutes and only drew level at the end
-// (87.65 nats after 1,171 epochs against 87.66 after 818): per epoch, the larger batch learns more
-// once the run is long, and its epochs are also about 10% quicker.
-const BATCH = 100;
-const LR = 1e-3;
 const MINUTES = 100;
 const SAMPLES = 5000;
 const PAPER_NLL = 86.76;
@@ -75,9 +67,7 @@ export function runVaeMnist({ epochs = 100_000, minutes = MINUTES, latent = LATE
   const train = loadMnist('train', { limit: trainRows });
   const testGrey = loadMnist('test', { limit: testRows });
   const test = binarise(testGrey.x, new Float32Array(testGrey.x.data.length), new Rng(20160101));
-  const encoder = mlp([784, ...HIDDEN, 2 * latent], { activation: 'tanh', outputActivation: 'linear', seed });
-  const decoder = mlp([latent, ...HIDDEN, 784], { activation: 'tanh', outputActivation: 'linear', seed: seed + 1 });
-  const vae = new VAE({ encoder, decoder, likelihood: 'bernoulli', optimizer: { type: 'adam', lr }, seed: seed + 2 });
+  const { vae, encoder, decoder } = burdaVae({ latent, lr, seed });
   const pixels = new Rng(seed + 3);
   const bin = new Float32Array(train.x.data.length);
   const t0 = performance.now();
@@ -135,11 +125,11 @@ function manifoldGrid(vae, n) {
   return imageGrid(Array.from({ length: n * n }, (_, k) => ({ data: out.data.subarray(k * 784, (k + 1) * 784), width: 28, height: 28 })), n, 0, 0);
 }
 
-/** The fast tier where this engine can compile it (Node 20 needs V8's relaxed-SIMD flag, set
- * here for this process only); otherwise the library warns once and stays exact. */
+/** The fast tier where this engine can compile it (Node 20 needs V8's relaxed-SIMD flag, which
+ * this script sets for its own process); otherwise the library warns once and stays exact. */
 async function chooseTier(exact) {
   if (exact) return precision();
-  setFlagsFromString('--experimental-wasm-relaxed-simd');
+  enableRelaxedSimd();
   return setPrecision('fast');
 }
 

@@ -5,10 +5,10 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { setFlagsFromString } from 'node:v8';
 import { afterAll, describe, expect, it } from 'vitest';
 import * as lk from '../dist/index.js';
 import * as internal from '../dist/internal.js';
+import { enableRelaxedSimd } from '../dist/node.js';
 import { lcg, randomArray } from './helpers.js';
 // @ts-expect-error plain JS fixture shared with the other runtimes
 import { seededRun } from './runtimes/seeded-run.js';
@@ -72,6 +72,19 @@ describe('precision tiers', () => {
     expect(out.sha256).toBe(EXACT.small);
   });
 
+  it("latentkit/node's enableRelaxedSimd() lets Node 20 compile the fast tier in a process started without the flag", () => {
+    const script = `
+      const lk = await import(${JSON.stringify(`${root}dist/index.js`)});
+      const { enableRelaxedSimd } = await import(${JSON.stringify(`${root}dist/node.js`)});
+      const exactFirst = lk.precision();
+      const enabled = enableRelaxedSimd();
+      const again = enableRelaxedSimd();
+      const tier = await lk.setPrecision('fast');
+      console.log(JSON.stringify({ exactFirst, enabled, again, tier }));`;
+    const out = JSON.parse(execFileSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' }).trim().split('\n').at(-1)!);
+    expect(out).toEqual({ exactFirst: 'exact', enabled: true, again: true, tier: 'fast' });
+  });
+
   describe('with relaxed SIMD (V8 flag on in this process)', () => {
     const shapes = [
       [0, 256, 784, 512],
@@ -90,7 +103,7 @@ describe('precision tiers', () => {
     });
 
     it('the fast tier loads on demand', async () => {
-      setFlagsFromString('--experimental-wasm-relaxed-simd');
+      expect(enableRelaxedSimd()).toBe(true);
       expect(await lk.setPrecision('fast')).toBe('fast');
       expect(lk.precision()).toBe('fast');
     });

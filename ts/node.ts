@@ -1,6 +1,8 @@
-// latentkit/node: file helpers for Node (the core stays free of Node APIs).
+// latentkit/node: file helpers for Node, and the V8 flag Node 20 needs for the fast tier (the core
+// stays free of Node APIs).
 import { closeSync, fsyncSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
+import { setFlagsFromString } from 'node:v8';
 // The package's own entry (not relative paths), so the bundle shares one module instance with it.
 import { LatentkitError, type SavableModel, load, save } from 'latentkit';
 
@@ -49,4 +51,20 @@ export function loadFile(path: string): SavableModel {
     if (e instanceof LatentkitError) throw new LatentkitError(`${path}: ${e.message.replace(/^latentkit: /, '')}`);
     throw e;
   }
+}
+
+// (module (func (param v128 v128 v128) (result v128) local.get 0 local.get 1 local.get 2 f32x4.relaxed_madd))
+const RELAXED_SIMD_PROBE = new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0, 1, 8, 1, 0x60, 3, 0x7b, 0x7b, 0x7b, 1, 0x7b, 3, 2, 1, 0, 10, 13, 1, 11, 0, 0x20, 0, 0x20, 1, 0x20, 2, 0xfd, 0x85, 0x02, 0x0b]);
+
+/**
+ * Lets this Node process compile WebAssembly relaxed SIMD, which the fast tier needs: Node 20 has
+ * it only behind V8's `--experimental-wasm-relaxed-simd`, turned on here where the engine lacks
+ * it. Call it before `setPrecision('fast')`. The flag is process-wide, so it is for applications
+ * (a CLI, a script, a bench) to call, not for a library inside someone else's process. Returns
+ * whether the engine now compiles relaxed SIMD; where it cannot, `setPrecision('fast')` stays
+ * exact and says why.
+ */
+export function enableRelaxedSimd(): boolean {
+  if (!WebAssembly.validate(RELAXED_SIMD_PROBE)) setFlagsFromString('--experimental-wasm-relaxed-simd');
+  return WebAssembly.validate(RELAXED_SIMD_PROBE);
 }
