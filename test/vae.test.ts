@@ -4,7 +4,7 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { Rng, VAE, type VaeLikelihood, checkpoint, idxImages, load, memoryStats, mlp, readIdx, save, setThreads } from '../dist/index.js';
+import { Rng, VAE, type VaeLikelihood, checkpoint, idxImages, load, memoryStats, mlp, readIdx, save, setDebug, setThreads } from '../dist/index.js';
 import * as internal from '../dist/internal.js';
 import { type Act, act64, centralDiff, expectClose, randomArray } from './helpers.js';
 
@@ -176,19 +176,31 @@ describe('VAE', () => {
     expect(copy.sample(9, { seed: 8, labels: 2 })).not.toEqual(copy.sample(9, { seed: 9, labels: 2 }));
   });
 
-  it('the same bits on 1, 2 and 3 threads', () => {
+  it('the same bits on 1, 2 and 3 threads, the reconstruction term shared by rows among them', () => {
     const run = () => {
       const vae = new VAE({ encoder: mlp([64, 48, 16], { activation: 'tanh', seed: 1 }), decoder: mlp([8, 48, 64], { activation: 'tanh', seed: 2 }), seed: 3 });
-      vae.fit(randomArray(512 * 64, 6, 0, 1), { epochs: 2, batchSize: 128 });
+      // 256 rows of 64 features: the likelihood's 16,384 terms are enough to share out.
+      const h = vae.fit(randomArray(1024 * 64, 6, 0, 1), { epochs: 2, batchSize: 256 });
       const ll = vae.logLikelihood(randomArray(20 * 64, 7, 0, 1), { samples: 300 });
-      return createHash('sha256').update(save(vae)).update(String(ll)).digest('hex');
+      return createHash('sha256').update(save(vae)).update(String(ll)).update(JSON.stringify([h.loss, h.reconstruction, h.kl])).digest('hex');
     };
+    const lines: string[] = [];
+    const write = process.stderr.write;
     const hashes = [1, 2, 3].map((t) => {
       setThreads(t);
-      return run();
+      if (t !== 2) return run();
+      setDebug(1);
+      process.stderr.write = ((line: string) => lines.push(line) > 0) as typeof process.stderr.write;
+      try {
+        return run();
+      } finally {
+        process.stderr.write = write;
+        setDebug(0);
+      }
     });
     setThreads('auto');
     expect(new Set(hashes).size, hashes.join(' ')).toBe(1);
+    expect(lines, 'the trace at 2 threads').toContainEqual(expect.stringMatching(/^latentkit: likelihood_nll_rows kind 0 256×64, by rows · \d+ parts over 2 threads/));
   });
 
   it('grows WebAssembly memory by 0 bytes over 2,000 steps after the first, with no new allocations', () => {

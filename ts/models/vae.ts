@@ -115,6 +115,8 @@ export class VAE {
   private target: Block | null = null;
   /** A conditional VAE's ∂L/∂[z, y] (LabelColumns), sized to the batch. */
   private joinGrad: Block | null = null;
+  /** The reconstruction term of each row of a training batch, f64 (8-byte aligned inside). */
+  private rowSums: Block | null = null;
   private scratch: { x: Block | null; stats: Block | null; eps: Block | null; z: Block | null; w: Block | null } = { x: null, stats: null, eps: null, z: null, w: null };
   private labels: ArrayLike<number> | null = null;
   private stepLabels = new Int32Array(0);
@@ -163,7 +165,10 @@ export class VAE {
     const chain: ChainNode[] = [encoder, this.latent];
     if (c > 0) chain.push(new LabelColumns(this.latentSize, c, () => this.stepLabels, decoder, () => this.joinGrad!));
     chain.push(decoder);
-    const recon = likelihoodLoss(this.lik.kind, this.lik.logVar, () => this.target!.ptr, this.inputSize);
+    const recon = likelihoodLoss(this.lik.kind, this.lik.logVar, () => this.target!.ptr, this.inputSize, (rows) => {
+      this.rowSums = heap.reserve(this.rowSums, 2 * rows + 2, 'the reconstruction term of each row');
+      return (this.rowSums.ptr + 7) & ~7;
+    });
     this.plan = {
       optimizer: this.optimizer,
       terms: [{
@@ -480,7 +485,7 @@ export class VAE {
     this.rng.dispose();
     this.latent.dispose();
     this.source.dispose();
-    for (const b of [this.target, this.joinGrad, ...Object.values(this.scratch)]) if (b) heap.free(b);
+    for (const b of [this.target, this.joinGrad, this.rowSums, ...Object.values(this.scratch)]) if (b) heap.free(b);
     this.disposed = true;
   }
 

@@ -37,9 +37,21 @@ export function targetLoss(name: LossName, target: () => number, where: string):
 /**
  * A VAE decoder's reconstruction term: mean over rows of −log p(x|z) in nats per row (summed over
  * the features), for the likelihood `kind` (LIKELIHOOD) with log-variance `logVar` when fixed.
+ * Threads share the rows; each row's term lands in f64 at `rowSums(rows)` (a byte offset, 8-byte
+ * aligned) and is added here in row order, as the one-call kernel adds them: the same bits.
  */
-export function likelihoodLoss(kind: number, logVar: number, target: () => number, features: number): LossUnit {
-  return { name: 'negative log-likelihood', apply: (out, rows, _cols, grad) => kernels.likelihood_nll(kind, target(), out, rows, features, logVar, grad, 1) };
+export function likelihoodLoss(kind: number, logVar: number, target: () => number, features: number, rowSums: (rows: number) => number): LossUnit {
+  return {
+    name: 'negative log-likelihood',
+    apply(out, rows, _cols, grad) {
+      const sums = rowSums(rows);
+      kernels.likelihood_nll_rows(kind, target(), out, rows, features, logVar, grad, 1, sums);
+      const f64 = new Float64Array(heap.memoryBuffer, sums, rows);
+      let total = 0;
+      for (let r = 0; r < rows; r++) total += f64[r]!;
+      return total / rows;
+    },
+  };
 }
 
 /** A GAN objective on the discriminator's logits; it keeps the mean D output, σ(logit), of its last batch. */

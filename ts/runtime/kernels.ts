@@ -115,6 +115,14 @@ export const KERNELS = {
     export: 'lk_likelihood_nll', args: ['kind:u32', 'x:ptr', 'out:ptr', 'rows:usize', 'd:usize', 'logVar:f32', 'grad:ptr', 'weight:f32'], returns: 'f64',
     trace: (a) => `kind ${a.kind} ${rows(a.rows!, a.d!)}`,
   },
+  likelihood_nll_rows: {
+    export: 'lk_likelihood_nll_rows_columns',
+    args: ['kind:u32', 'x:ptr', 'out:ptr', 'rows:usize', 'd:usize', 'logVar:f32', 'grad:ptr', 'weight:f32', 'sums:ptr'],
+    // Rows are independent; each feature costs an exponential and a logarithm, so parts pay
+    // from a quarter of importance_log_weights' threshold.
+    split: { kind: 'columns', over: 'rows', align: 1, work: ['rows', 'd'], minWork: 1 << 14 },
+    trace: (a) => `kind ${a.kind} ${rows(a.rows!, a.d!)}, by rows`,
+  },
   importance_log_weights: {
     export: 'lk_importance_log_weights_columns',
     args: ['kind:u32', 'x:ptr', 'd:usize', 'logVar:f32', 'out:ptr', 'stats:ptr', 'z:ptr', 'eps:ptr', 'latent:usize', 'perInput:usize', 'lead:usize', 'rows:usize', 'w:ptr'],

@@ -185,6 +185,20 @@ pub fn nll<V: F32x4>(kind: Likelihood, x: &[f32], out: &[f32], d: usize, log_var
     weight as f64 * sum / rows as f64
 }
 
+/// The reconstruction term of some rows of a batch, for threads to share: −log p(x_r | out_r) of
+/// each row into `sums` (nats, f64) and, with `grad`, its gradient scaled by `g_scale`. With
+/// g_scale = weight / rows, and weight · (Σ_r sums[r], added in row order) / rows, a batch split
+/// into parts at any rows gives `nll`'s bits.
+pub fn nll_rows<V: F32x4>(kind: Likelihood, x: &[f32], out: &[f32], d: usize, log_var: f32, mut grad: Option<&mut [f32]>, g_scale: f32, sums: &mut [f64]) {
+    let rows = sums.len();
+    let w = output_width(kind, d);
+    assert!(d > 0 && x.len() == rows * d && out.len() == rows * w && grad.as_deref().map_or(true, |g| g.len() == rows * w));
+    for (r, sum) in sums.iter_mut().enumerate() {
+        let g = grad.as_deref_mut().map(|g| &mut g[r * w..(r + 1) * w]);
+        *sum = nll_row::<V>(kind, &x[r * d..(r + 1) * d], &out[r * w..(r + 1) * w], log_var, g, g_scale);
+    }
+}
+
 /// Importance weights of Burda et al. (2016): for each of `w.len()` samples, log w = log p(x|z) +
 /// log p(z) − log q(z|x), into `w` (f64). Samples come `per_input` to an input row, and the first
 /// is sample `lead` of the first input: sample r belongs to input (lead + r) / per_input of `x`

@@ -354,3 +354,33 @@ fn column_split_dense_passes_are_bit_identical_to_the_full_calls() {
         }
     }
 }
+
+#[test]
+fn likelihood_rows_by_parts_give_the_whole_batchs_bits() {
+    use latentkit_kernels::gaussian::{self, Likelihood};
+    let guard = 4; // NaN guard band after the gradient: a stray write shows up as a mismatch
+    for kind in [Likelihood::Bernoulli, Likelihood::GaussianFixed, Likelihood::GaussianLearned] {
+        // Feature counts around the 4-lane vectors and the 256-feature blocks of the Bernoulli sums.
+        for &(rows, d) in &[(1, 3), (7, 4), (13, 255), (9, 257), (20, 784)] {
+            let w = gaussian::output_width(kind, d);
+            let x: Vec<f32> = values(rows * d, 31).iter().map(|v| if kind == Likelihood::Bernoulli { (*v > 0.0) as u8 as f32 } else { *v }).collect();
+            let out: Vec<f32> = values(rows * w, 32).iter().map(|v| 4.0 * v).collect();
+            let weight = 0.75f32;
+            let mut g_whole = vec![f32::NAN; rows * w + guard];
+            let whole = gaussian::nll::<Native>(kind, &x, &out, d, -0.3, Some(&mut g_whole[..rows * w]), weight);
+            for cuts in [vec![1], vec![rows / 2], vec![2, 5, rows - 1]] {
+                let mut g = vec![f32::NAN; rows * w + guard];
+                let mut sums = vec![f64::NAN; rows];
+                for r in ranges(rows, &cuts).into_iter().rev() {
+                    let part = &mut g[r.start * w..r.end * w];
+                    gaussian::nll_rows::<Native>(kind, &x[r.start * d..r.end * d], &out[r.start * w..r.end * w], d, -0.3, Some(part), weight / rows as f32, &mut sums[r.clone()]);
+                }
+                let total = weight as f64 * sums.iter().fold(0.0f64, |a, &v| a + v) / rows as f64;
+                assert_eq!(total.to_bits(), whole.to_bits(), "{kind:?} rows {rows} d {d} cuts {cuts:?}: {total} vs {whole}");
+                for i in 0..rows * w + guard {
+                    assert_eq!(g[i].to_bits(), g_whole[i].to_bits(), "{kind:?} rows {rows} d {d} cuts {cuts:?}: gradient [{i}] {} vs {}", g[i], g_whole[i]);
+                }
+            }
+        }
+    }
+}

@@ -297,6 +297,26 @@ pub unsafe extern "C" fn lk_likelihood_nll(kind: u32, x: *const f32, out: *const
     gaussian::nll::<Native>(kind, s(x, rows * d), s(out, w), d, log_var, g, weight)
 }
 
+/// Rows r0..r1 of the reconstruction term over `rows` rows: −log p(x_r | out_r) into sums[r] (f64)
+/// and, into a non-null `grad`, its gradient scaled by weight / rows, as lk_likelihood_nll
+/// computes them; the caller adds sums[0..rows] in row order and scales by weight / rows, which
+/// gives lk_likelihood_nll's bits on any split. `pack` is unused: the signature is the pool's
+/// column-split one.
+#[no_mangle]
+pub unsafe extern "C" fn lk_likelihood_nll_rows_columns(
+    kind: u32, x: *const f32, out: *const f32, rows: usize, d: usize, log_var: f32, grad: *mut f32, weight: f32, sums: *mut f64, r0: usize, r1: usize, _pack: *mut f32,
+) {
+    let kind = code(Likelihood::from_code(kind));
+    assert!(r0 <= r1 && r1 <= rows);
+    let n = r1 - r0;
+    if n == 0 {
+        return;
+    }
+    let w = gaussian::output_width(kind, d);
+    let g = if grad.is_null() { None } else { Some(sm(grad.add(r0 * w), n * w)) };
+    gaussian::nll_rows::<Native>(kind, s(x.add(r0 * d), n * d), s(out.add(r0 * w), n * w), d, log_var, g, weight / rows as f32, from_raw_parts_mut(sums.add(r0), n));
+}
+
 /// Samples r0..r1 of Burda et al.'s log importance weights, of `rows` samples in all, `per_input`
 /// per input row, the first being sample `lead` of its input; into w[r0..r1] (f64). Each sample's
 /// weight depends on its own row only, so any split gives the same bits. `pack` is unused: the
