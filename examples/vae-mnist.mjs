@@ -19,9 +19,11 @@
 //   node examples/vae-mnist.mjs [--epochs 100000] [--minutes 100] [--snapshot-minutes 0] [--latent 50]
 //     [--lr 0.001] [--batch 100] [--samples 5000] [--test-rows 10000] [--train-rows 60000] [--threads N]
 //     [--eval-every 5] [--exact]
-import { writeFileSync } from 'node:fs';
+//   node examples/vae-mnist.mjs --score examples/out/vae-mnist.safetensors [--test-rows 10000] [--samples 5000]
+//     scores a VAE this example saved, on the first --test-rows test images, and trains nothing.
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Rng, grayToBytes, imageGrid, load, precision, save, setPrecision } from 'latentkit';
+import { Rng, VAE, grayToBytes, imageGrid, load, precision, save, setPrecision } from 'latentkit';
 import { enableRelaxedSimd } from 'latentkit/node';
 import { encodePng } from 'latentkit/png';
 import { lineSpec, writeChart } from './charts.mjs';
@@ -62,11 +64,29 @@ function activeUnits(means, latent) {
   return active;
 }
 
+/** The first `rows` test images, binarised once with a fixed seed: the same pixels in every run. */
+function binarisedTest(rows) {
+  const grey = loadMnist('test', { limit: rows });
+  return binarise(grey.x, new Float32Array(grey.x.data.length), new Rng(20160101));
+}
+
+/** --score FILE: the test NLL and ELBO of a VAE this example saved, on the first `testRows` test images. */
+export function scoreSaved(path, { samples = SAMPLES, testRows = 10_000, log = console.log } = {}) {
+  const vae = load(readFileSync(path));
+  if (!(vae instanceof VAE) || vae.inputSize !== 784) throw new Error(`--score: ${path} does not hold a VAE over 784 pixels`);
+  const test = binarisedTest(testRows);
+  const t0 = performance.now();
+  const nll = -vae.logLikelihood(test, { samples });
+  const elbo = vae.elbo(test);
+  vae.dispose();
+  log(`${path}: test NLL (IWAE, k = ${samples}) ${nll.toFixed(2)} nats, test ELBO ${elbo.toFixed(2)}, on the first ${test.shape[0]} test images (${((performance.now() - t0) / 60_000).toFixed(1)} min)`);
+  return { nll, elbo, samples, testRows: test.shape[0] };
+}
+
 export function runVaeMnist({ epochs = 100_000, minutes = MINUTES, latent = LATENT, lr = LR, batchSize = BATCH, samples = SAMPLES, trainRows = 60_000, testRows = 10_000, snapshotMinutes = 0, evalEvery = 5, seed = 1, log = console.log } = {}) {
   if (!(Number.isInteger(evalEvery) && evalEvery > 0)) throw new Error(`--eval-every: expected a whole number of epochs ≥ 1, got ${evalEvery}`);
   const train = loadMnist('train', { limit: trainRows });
-  const testGrey = loadMnist('test', { limit: testRows });
-  const test = binarise(testGrey.x, new Float32Array(testGrey.x.data.length), new Rng(20160101));
+  const test = binarisedTest(testRows);
   const { vae, encoder, decoder } = burdaVae({ latent, lr, seed });
   const pixels = new Rng(seed + 3);
   const bin = new Float32Array(train.x.data.length);
@@ -133,7 +153,11 @@ async function chooseTier(exact) {
   return setPrecision('fast');
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) {
+const scoring = process.argv.indexOf('--score');
+if (import.meta.url === `file://${process.argv[1]}` && scoring >= 0) {
+  console.log(`precision: ${await chooseTier(process.argv.includes('--exact'))}`);
+  scoreSaved(process.argv[scoring + 1], { samples: argFlag('samples', SAMPLES), testRows: argFlag('test-rows', 10_000) });
+} else if (import.meta.url === `file://${process.argv[1]}`) {
   console.log(`precision: ${await chooseTier(process.argv.includes('--exact'))}`);
   const { result, pairs, drawn, manifold, model } = runVaeMnist({
     epochs: argFlag('epochs', 100_000), minutes: argFlag('minutes', MINUTES), latent: argFlag('latent', LATENT), lr: argFlag('lr', LR),

@@ -88,6 +88,9 @@ describe('examples, reduced runs of the scripts', () => {
     const vae = load(readFileSync(join(out, 'vae-mnist.safetensors')));
     expect(vae).toBeInstanceOf(VAE);
     (vae as VAE).dispose();
+    // --score: the saved model, scored again on the same images, gives the run's NLL.
+    const scored = execFileSync(process.execPath, [join(import.meta.dirname, '..', 'examples', 'vae-mnist.mjs'), '--score', join(out, 'vae-mnist.safetensors'), '--test-rows', '500', '--samples', '200', '--exact'], { encoding: 'utf8' });
+    expect(scored).toContain(`test NLL (IWAE, k = 200) ${r.nll.toFixed(2)} nats, test ELBO ${r.elbo.toFixed(2)}, on the first 500 test images`);
     expect(readFileSync(join(out, 'vae-mnist-elbo.svg'), 'utf8')).toContain('test ELBO per epoch');
     expect(readFileSync(join(out, 'vae-mnist.png')).subarray(1, 4).toString()).toBe('PNG');
     rmSync(out, { recursive: true });
