@@ -91,10 +91,21 @@ function stackPointerGlobal(body: Uint8Array): number {
   return mutable[0]!;
 }
 
+/** The parts, one after another. */
+function concat(parts: ArrayLike<number>[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, part) => n + part.length, 0));
+  let at = 0;
+  for (const part of parts) {
+    out.set(part, at);
+    at += part.length;
+  }
+  return out;
+}
+
 /** The data section with every active segment (flag 0: memory 0 at a constant offset) made passive. */
 function passiveData(body: Uint8Array): Uint8Array {
   let [count, p] = leb(body, 0);
-  const out: number[] = uleb(count);
+  const parts: ArrayLike<number>[] = [uleb(count)];
   for (let s = 0; s < count; s++) {
     const flag = body[p]!;
     if (flag !== 0) throw new Error(`latentkit: unexpected data segment kind ${flag}`);
@@ -102,16 +113,16 @@ function passiveData(body: Uint8Array): Uint8Array {
     while (body[p] !== 0x0b) p++;
     p++;
     const [len, start] = leb(body, p);
-    out.push(1, ...uleb(len));
-    for (let i = start; i < start + len; i++) out.push(body[i]!);
+    parts.push([1, ...uleb(len)], body.subarray(start, start + len));
     p = start + len;
   }
-  return Uint8Array.from(out);
+  return concat(parts);
 }
 
 export interface SharedModules {
   main: Uint8Array<ArrayBuffer>;
-  worker: Uint8Array<ArrayBuffer>;
+  /** Built on first use: a process that never starts a thread does not pay for it at import. */
+  worker(): Uint8Array<ArrayBuffer>;
   /** The module's own minimum memory size, in 64 KiB pages. */
   initialPages: number;
   maximumPages: number;
@@ -138,14 +149,15 @@ export function sharedModules(bytes: Uint8Array): SharedModules {
   };
   const main = withImport(list.filter((s) => s !== memory));
   const sp = stackPointerGlobal(list.find((s) => s.id === SECTION.global)!.body);
-  const worker = main.map((s) => {
-    if (s.id === SECTION.data) return { id: s.id, body: passiveData(s.body) };
-    if (s.id === SECTION.export) {
-      const [count, q] = leb(s.body, 0);
-      const entry = [...name('__stack_pointer'), 0x03, ...uleb(sp)];
-      return { id: s.id, body: Uint8Array.from([...uleb(count + 1), ...s.body.subarray(q), ...entry]) };
-    }
-    return s;
-  });
-  return { main: assemble(header, main), worker: assemble(header, worker), initialPages, maximumPages: MAX_PAGES };
+  let worker: Uint8Array<ArrayBuffer> | null = null;
+  const buildWorker = () =>
+    assemble(header, main.map((s) => {
+      if (s.id === SECTION.data) return { id: s.id, body: passiveData(s.body) };
+      if (s.id === SECTION.export) {
+        const [count, q] = leb(s.body, 0);
+        return { id: s.id, body: concat([uleb(count + 1), s.body.subarray(q), [...name('__stack_pointer'), 0x03, ...uleb(sp)]]) };
+      }
+      return s;
+    }));
+  return { main: assemble(header, main), worker: () => (worker ??= buildWorker()), initialPages, maximumPages: MAX_PAGES };
 }

@@ -188,7 +188,7 @@ class Pool {
       handle.onExit((why) => {
         if (this.workers.includes(worker)) this.failure = `worker thread ${id} ${why}`;
       });
-      const start: WorkerStart = { bytes: memoryMode.workerBytes, memory: memoryMode.memory, control: this.control as SharedArrayBuffer, stackTop: (stack.ptr + STACK_BYTES) & ~15, pack: pack.ptr, id };
+      const start: WorkerStart = { bytes: memoryMode.workerBytes(), memory: memoryMode.memory, control: this.control as SharedArrayBuffer, stackTop: (stack.ptr + STACK_BYTES) & ~15, pack: pack.ptr, id };
       handle.post(start);
       this.workers.push(worker);
     }

@@ -49,12 +49,13 @@ function compile(bytes: Uint8Array<ArrayBuffer>): WebAssembly.Module | Promise<W
 
 /**
  * How the module was instantiated. With `shared`, its memory is a shared WebAssembly.Memory that
- * worker threads can run the same kernels over (`workerBytes`: the module variant they load).
+ * worker threads can run the same kernels over (`workerBytes()`: the module variant they load,
+ * built when the first thread starts).
  * Without, `why` says what the runtime lacked (browsers share memory only when the page is
  * cross-origin isolated).
  */
 export type MemoryMode =
-  | { shared: true; memory: WebAssembly.Memory; workerBytes: Uint8Array<ArrayBuffer> }
+  | { shared: true; memory: WebAssembly.Memory; workerBytes: () => Uint8Array<ArrayBuffer> }
   | { shared: false; why: string };
 
 /** The two builds of the kernels: `exact` rounds the same everywhere, `fast` may fuse multiply-adds. */
