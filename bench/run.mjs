@@ -9,6 +9,7 @@ import { existsSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { consumerBundleBytes } from './bundle-size.mjs';
+import { coldStart } from './cold-start.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const log = (s) => process.stderr.write(s + '\n');
@@ -45,11 +46,7 @@ function median(xs) {
 
 // Cold start first, on a quiet machine: a new process imports the package
 // (instantiating the module). Median of 11.
-const coldRuns = [];
-for (let i = 0; i < 11; i++) {
-  const r = spawnSync('node', ['--input-type=module', '-e', `const t0 = performance.now(); await import(${JSON.stringify(join(root, 'dist/index.js'))}); console.log(performance.now() - t0);`], { encoding: 'utf8' });
-  coldRuns.push(Number(r.stdout.trim()));
-}
+const cold = coldStart(11);
 
 const results = {};
 const missing = {};
@@ -160,7 +157,7 @@ const report = {
   // The largest over the processes (each should be 0).
   memoryGrowthBytes: Math.max(...lkRuns.map((r) => r.memoryGrowthBytes)),
   liveAllocationGrowth: Math.max(...lkRuns.map((r) => r.liveAllocationGrowth)),
-  coldStartMs: median(coldRuns),
+  coldStartMs: cold.medianMs,
   bundleBytes,
   missing,
   machine: { node: process.version, cpus: (await import('node:os')).cpus().length },
