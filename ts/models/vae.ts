@@ -115,7 +115,7 @@ export class VAE {
   private target: Block | null = null;
   /** A conditional VAE's ∂L/∂[z, y] (LabelColumns), sized to the batch. */
   private joinGrad: Block | null = null;
-  /** The reconstruction term of each row of a training batch, f64 (8-byte aligned inside). */
+  /** The reconstruction term of each row of a training batch, f64 (heap blocks are 16-byte aligned). */
   private rowSums: Block | null = null;
   private scratch: { x: Block | null; stats: Block | null; eps: Block | null; z: Block | null; w: Block | null } = { x: null, stats: null, eps: null, z: null, w: null };
   private labels: ArrayLike<number> | null = null;
@@ -166,8 +166,8 @@ export class VAE {
     if (c > 0) chain.push(new LabelColumns(this.latentSize, c, () => this.stepLabels, decoder, () => this.joinGrad!));
     chain.push(decoder);
     const recon = likelihoodLoss(this.lik.kind, this.lik.logVar, () => this.target!.ptr, this.inputSize, (rows) => {
-      this.rowSums = heap.reserve(this.rowSums, 2 * rows + 2, 'the reconstruction term of each row');
-      return (this.rowSums.ptr + 7) & ~7;
+      this.rowSums = heap.reserve(this.rowSums, 2 * rows, 'the reconstruction term of each row');
+      return this.rowSums.ptr;
     });
     this.plan = {
       optimizer: this.optimizer,
@@ -386,8 +386,9 @@ export class VAE {
       for (let g0 = 0; g0 < rows; g0 += group) {
         const inputs = Math.min(group, rows - g0);
         const { stats, x: xs } = this.encodeRows(m, labels, g0, inputs, 'VAE logLikelihood x');
-        s.w = heap.reserve(s.w, 2 * inputs * k + 2, 'the importance log-weights');
-        const w = (s.w.ptr + 7) & ~7;
+        // f64 weights: two 4-byte elements each, in a 16-byte-aligned block.
+        s.w = heap.reserve(s.w, 2 * inputs * k, 'the importance log-weights');
+        const w = s.w.ptr;
         for (let t0 = 0; t0 < inputs * k; t0 += SCORE_ROWS) {
           const n = Math.min(SCORE_ROWS, inputs * k - t0);
           s.eps = heap.reserve(s.eps, n * L, 'the scoring noise ε');
