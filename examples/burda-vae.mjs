@@ -2,7 +2,7 @@
 // with bench/workloads.mjs so that the bench's VAE step is the example's.
 import { VAE, mlp } from 'latentkit';
 
-export const HIDDEN = [200, 200];
+const HIDDEN = [200, 200];
 export const LATENT = 50;
 // Batches of 100. In 8-minute runs side by side (--minutes 8 --threads 1 --batch B) batches of 50
 // led (test ELBO −98.9 against −100.6 with 100 and −100.8 with 200), but over the full budget a

@@ -153,12 +153,15 @@ async function chooseTier(exact) {
   return setPrecision('fast');
 }
 
-const scoring = process.argv.indexOf('--score');
-if (import.meta.url === `file://${process.argv[1]}` && scoring >= 0) {
+if (import.meta.url === `file://${process.argv[1]}`) {
   console.log(`precision: ${await chooseTier(process.argv.includes('--exact'))}`);
-  scoreSaved(process.argv[scoring + 1], { samples: argFlag('samples', SAMPLES), testRows: argFlag('test-rows', 10_000) });
-} else if (import.meta.url === `file://${process.argv[1]}`) {
-  console.log(`precision: ${await chooseTier(process.argv.includes('--exact'))}`);
+  const scoring = process.argv.indexOf('--score');
+  if (scoring >= 0) scoreSaved(process.argv[scoring + 1], { samples: argFlag('samples', SAMPLES), testRows: argFlag('test-rows', 10_000) });
+  else await trainAndWrite();
+}
+
+/** The run with the command line's settings, its outputs written to examples/out. */
+async function trainAndWrite() {
   const { result, pairs, drawn, manifold, model } = runVaeMnist({
     epochs: argFlag('epochs', 100_000), minutes: argFlag('minutes', MINUTES), latent: argFlag('latent', LATENT), lr: argFlag('lr', LR),
     batchSize: argFlag('batch', BATCH), samples: argFlag('samples', SAMPLES), snapshotMinutes: argFlag('snapshot-minutes', 0), evalEvery: argFlag('eval-every', 5), trainRows: argFlag('train-rows', 60_000), testRows: argFlag('test-rows', 10_000),
