@@ -5,6 +5,7 @@ import { spawnSync } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { median } from './timing.mjs';
 
 const entry = join(dirname(fileURLToPath(import.meta.url)), '..', 'dist', 'index.js');
 
@@ -16,8 +17,7 @@ export function coldStart(runs = 11) {
     if (r.status !== 0 || !Number.isFinite(ms)) throw new Error(`importing ${entry} failed (${r.status}): ${r.stderr.split('\n').slice(-3).join(' ')}`);
     times.push(ms);
   }
-  const sorted = [...times].sort((a, b) => a - b);
-  return { medianMs: sorted[Math.floor(sorted.length / 2)], times };
+  return { medianMs: median(times), times };
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {

@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { median } from './timing.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const { values } = parseArgs({ options: { base: { type: 'string' }, rounds: { type: 'string', default: '5' } } });
@@ -51,7 +52,6 @@ try {
     }
     rows.push(got);
   }
-  const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
   const table = [];
   const line = (label, pick, unit) => {
     const before = rows.map((r) => pick(r.before));

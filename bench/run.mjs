@@ -10,6 +10,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { consumerBundleBytes } from './bundle-size.mjs';
 import { coldStart } from './cold-start.mjs';
+import { median } from './timing.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const log = (s) => process.stderr.write(s + '\n');
@@ -39,10 +40,6 @@ function findPython() {
   }
 }
 
-function median(xs) {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)];
-}
 
 // Cold start first, on a quiet machine: a new process imports the package
 // (instantiating the module). Median of 11.

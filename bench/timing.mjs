@@ -9,8 +9,12 @@ export async function measure(fn, { warmupMs = 1500, reps = 5, inner = 20 } = {}
     for (let i = 0; i < inner; i++) await fn();
     times.push((performance.now() - t0) / inner);
   }
-  const sorted = [...times].sort((a, b) => a - b);
-  return { median: sorted[Math.floor(sorted.length / 2)], min: sorted[0], max: sorted[sorted.length - 1], reps, inner };
+  return { median: median(times), min: Math.min(...times), max: Math.max(...times), reps, inner };
+}
+
+/** The middle value (the upper one of an even count), as every figure of the bench reports it. */
+export function median(xs) {
+  return [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 }
 
 export const GAN_SIZES = { g: [100, 256, 512, 784], d: [784, 512, 256, 1] };
