@@ -81,6 +81,32 @@ describe('images and patches', () => {
     expect(() => new Rng(1).normalArray(3, 0, NaN)).toThrow(/finite std ≥ 0/);
   });
 
+  it('Rng draws Bernoulli arrays: the uniform stream compared with p, across slices and in place; bad p throws and draws nothing', () => {
+    // More than one of the method's 2^20-element slices, so the stream must run on across them.
+    const n = (1 << 20) + 12_345;
+    const p = new Float32Array(n).map((_, i) => [0, 1, 0.25, (i % 101) / 100][i % 4]!);
+    const u = new Rng(12).uniformArray(n);
+    const g = new Rng(12);
+    const live = internal.heap.liveAllocations;
+    const b = g.bernoulliArray(p);
+    expect(internal.heap.liveAllocations).toBe(live);
+    g.dispose();
+    for (let i = 0; i < n; i++) {
+      if (b[i] !== (u[i]! < p[i]! ? 1 : 0)) throw new Error(`draw ${i} of ${n}: p ${p[i]} u ${u[i]} gave ${b[i]}`);
+    }
+    expect(new Rng(12).bernoulliArray(p.slice(), p)).toBe(p);
+    expect(p).toEqual(b);
+    const r = new Rng(13);
+    const bad = new Float32Array(n).fill(0.5);
+    bad[(1 << 20) + 7] = 1.5;
+    expect(() => r.bernoulliArray(bad)).toThrow(/p\[1048583\] = 1.5 is not a probability in \[0, 1\] \(of 1060921\)/);
+    bad[(1 << 20) + 7] = NaN;
+    expect(() => r.bernoulliArray(bad)).toThrow(/p\[1048583\] = NaN/);
+    expect(r.uniformArray(4)).toEqual(new Rng(13).uniformArray(4));
+    expect(() => r.bernoulliArray(new Float32Array(3), new Float32Array(2))).toThrow(/3 probabilities but room for 2 draws/);
+    expect(() => r.bernoulliArray([0.5] as unknown as Float32Array)).toThrow(/needs Float32Arrays/);
+  });
+
   it('converts RGBA, normalises and re-centres', () => {
     const g = rgbaToGray(new Uint8Array([255, 0, 0, 255, 0, 0, 255, 255]), 2, 1);
     expect(g.data[0]).toBeCloseTo(0.299, 6);

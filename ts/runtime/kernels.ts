@@ -156,6 +156,7 @@ export const KERNELS = {
   rng_below: { export: 'lk_rng_below', args: ['state:ptr', 'n:u32'], returns: 'u32' },
   rng_shuffle: { export: 'lk_rng_shuffle', args: ['state:ptr', 'idx:ptr', 'n:usize'] },
   rng_add_normal: { export: 'lk_rng_add_normal', args: ['state:ptr', 'x:ptr', 'n:usize', 'std:f32'] },
+  rng_bernoulli: { export: 'lk_rng_bernoulli', args: ['state:ptr', 'p:ptr', 'n:usize'], returns: 'i32' },
   rng_mask: { export: 'lk_rng_mask', args: ['state:ptr', 'x:ptr', 'n:usize', 'rate:f32'] },
   rng_dropout: { export: 'lk_rng_dropout', args: ['state:ptr', 'y:ptr', 'mask:ptr', 'n:usize', 'rate:f32'] },
   init_weights: { export: 'lk_init_weights', args: ['state:ptr', 'kind:u32', 'w:ptr', 'fanIn:usize', 'fanOut:usize'] },

@@ -71,6 +71,35 @@ export class Rng {
     });
   }
 
+  /**
+   * Binary draws: out[i] = 1 with probability p[i], else 0 (dynamic binarisation of grey levels).
+   * Each draw compares the next number of `uniformArray`'s stream with p[i], so it is the same as
+   * `uniformArray(p.length)[i] < p[i]`, without the array. Writes into `out` (a new array by default;
+   * it may be `p` itself) and returns it. A p[i] that is NaN or outside [0, 1] throws with its index
+   * and leaves the generator where it was.
+   */
+  bernoulliArray(p: Float32Array, out: Float32Array = new Float32Array(p.length)): Float32Array {
+    if (!(p instanceof Float32Array) || !(out instanceof Float32Array)) throw new LatentkitError('bernoulliArray needs Float32Arrays of probabilities and for the draws');
+    if (out.length !== p.length) throw new LatentkitError(`bernoulliArray: ${p.length} probabilities but room for ${out.length} draws`);
+    const saved = this.getState();
+    // In slices, so that a training set's worth of pixels needs no heap of its size.
+    const slice = Math.min(p.length, 1 << 20);
+    heap.scoped((scope) => {
+      const block = scope.alloc(slice, `${slice} probabilities`);
+      for (let at = 0; at < p.length; at += slice) {
+        const n = Math.min(slice, p.length - at);
+        block.write(p.subarray(at, at + n));
+        const bad = kernels.rng_bernoulli(this.state.ptr, block.ptr, n);
+        if (bad >= 0) {
+          this.setState(saved);
+          throw new LatentkitError(`bernoulliArray: p[${at + bad}] = ${p[at + bad]} is not a probability in [0, 1] (of ${p.length})`);
+        }
+        out.set(block.view().subarray(0, n), at);
+      }
+    });
+    return out;
+  }
+
   /** Uniform integer in [0, n). */
   below(n: number): number {
     return kernels.rng_below(this.state.ptr, n);

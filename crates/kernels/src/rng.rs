@@ -114,6 +114,24 @@ impl Xoshiro128ss {
         }
     }
 
+    /// p[i] ← 1 with probability p[i], else 0, in place: binary draws from probabilities (dynamic
+    /// binarisation of grey levels). The draw is `next_f32() < p[i]`, so it uses the stream
+    /// `fill_uniform(.., 0, 1)` would and gives the same bits as comparing its output with p.
+    /// Returns the index of the first p[i] that is NaN or outside [0, 1] and draws nothing, or None.
+    pub fn bernoulli_in_place(&mut self, p: &mut [f32]) -> Option<usize> {
+        if let Some(bad) = p.iter().position(|v| !(0.0..=1.0).contains(v)) {
+            return Some(bad);
+        }
+        // The state in locals for the loop, and the draw a select, not a branch that would be
+        // mispredicted half the time.
+        let mut g = self.clone();
+        for v in p.iter_mut() {
+            *v = (g.next_f32() < *v) as u32 as f32;
+        }
+        *self = g;
+        None
+    }
+
     /// x[i] ← 0 with probability `rate`: masking corruption.
     pub fn mask(&mut self, x: &mut [f32], rate: f32) {
         for v in x.iter_mut() {

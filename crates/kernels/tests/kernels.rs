@@ -287,6 +287,28 @@ fn normal_and_uniform_have_the_right_moments_and_shuffle_permutes() {
 }
 
 #[test]
+fn bernoulli_draws_are_the_uniform_streams_comparisons_and_bad_probabilities_draw_nothing() {
+    let p: Vec<f32> = (0..10_001).map(|i| [0.0, 1.0, 0.3, (i % 97) as f32 / 96.0][i % 4]).collect();
+    let mut u = vec![0f32; p.len()];
+    Xoshiro128ss::from_seed(8).fill_uniform(&mut u, 0.0, 1.0);
+    let mut r = Xoshiro128ss::from_seed(8);
+    let mut x = p.clone();
+    assert_eq!(r.bernoulli_in_place(&mut x), None);
+    for i in 0..p.len() {
+        let want = if u[i] < p[i] { 1.0 } else { 0.0 };
+        assert!(x[i] == want, "index {i} of {}: p {} u {} gave {} want {want}", p.len(), p[i], u[i], x[i]);
+    }
+    for bad in [f32::NAN, -1e-7, 1.0000001, f32::INFINITY] {
+        let mut r = Xoshiro128ss::from_seed(8);
+        let mut x = p.clone();
+        x[5_000] = bad;
+        assert_eq!(r.bernoulli_in_place(&mut x), Some(5_000), "p = {bad}");
+        assert!(x[..5_000] == p[..5_000] && x[5_001..] == p[5_001..], "p = {bad}: the probabilities were changed");
+        assert_eq!(r.next_u32(), Xoshiro128ss::from_seed(8).next_u32(), "p = {bad}: the stream moved");
+    }
+}
+
+#[test]
 fn dropout_keeps_the_expected_share_and_scales_survivors() {
     let mut r = Xoshiro128ss::from_seed(5);
     let mut y = vec![2f32; 100_000];

@@ -257,6 +257,13 @@ pub unsafe extern "C" fn lk_rng_add_normal(state: *mut Xoshiro128ss, x: *mut f32
     (*state).add_normal(sm(x, n), std);
 }
 
+/// p[i] ← 1 with probability p[i], else 0; returns the index of the first p[i] outside [0, 1]
+/// (drawing nothing), or −1.
+#[no_mangle]
+pub unsafe extern "C" fn lk_rng_bernoulli(state: *mut Xoshiro128ss, p: *mut f32, n: usize) -> i32 {
+    (*state).bernoulli_in_place(sm(p, n)).map_or(-1, |i| i as i32)
+}
+
 /// x[i] ← 0 with probability `rate`.
 #[no_mangle]
 pub unsafe extern "C" fn lk_rng_mask(state: *mut Xoshiro128ss, x: *mut f32, n: usize, rate: f32) {
