@@ -105,6 +105,8 @@ describe('images and patches', () => {
     expect(r.uniformArray(4)).toEqual(new Rng(13).uniformArray(4));
     expect(() => r.bernoulliArray(new Float32Array(3), new Float32Array(2))).toThrow(/3 probabilities but room for 2 draws/);
     expect(() => r.bernoulliArray([0.5] as unknown as Float32Array)).toThrow(/needs Float32Arrays/);
+    expect(() => r.bernoulliArray(null as unknown as Float32Array)).toThrow(/needs Float32Arrays/);
+    expect(r.bernoulliArray(new Float32Array(0))).toEqual(new Float32Array(0));
   });
 
   it('converts RGBA, normalises and re-centres', () => {

@@ -78,8 +78,9 @@ export class Rng {
    * it may be `p` itself) and returns it. A p[i] that is NaN or outside [0, 1] throws with its index
    * and leaves the generator where it was.
    */
-  bernoulliArray(p: Float32Array, out: Float32Array = new Float32Array(p.length)): Float32Array {
-    if (!(p instanceof Float32Array) || !(out instanceof Float32Array)) throw new LatentkitError('bernoulliArray needs Float32Arrays of probabilities and for the draws');
+  bernoulliArray(p: Float32Array, into?: Float32Array): Float32Array {
+    if (!(p instanceof Float32Array) || !(into === undefined || into instanceof Float32Array)) throw new LatentkitError('bernoulliArray needs Float32Arrays of probabilities and for the draws');
+    const out = into ?? new Float32Array(p.length);
     if (out.length !== p.length) throw new LatentkitError(`bernoulliArray: ${p.length} probabilities but room for ${out.length} draws`);
     const saved = this.getState();
     // In slices, so that a training set's worth of pixels needs no heap of its size.

@@ -122,13 +122,9 @@ impl Xoshiro128ss {
         if let Some(bad) = p.iter().position(|v| !(0.0..=1.0).contains(v)) {
             return Some(bad);
         }
-        // The state in locals for the loop, and the draw a select, not a branch that would be
-        // mispredicted half the time.
-        let mut g = self.clone();
         for v in p.iter_mut() {
-            *v = (g.next_f32() < *v) as u32 as f32;
+            *v = (self.next_f32() < *v) as u32 as f32;
         }
-        *self = g;
         None
     }
 
