@@ -13,12 +13,13 @@ export const BATCH = 100;
 export const LR = 1e-3;
 
 /**
- * Encoder 784-200-200-(2·latent) and decoder latent-200-200-784, tanh, Bernoulli outputs, Adam.
+ * Encoder 784-200-200-(2·latent) and decoder latent-200-200-784, tanh, Bernoulli outputs, Adam;
+ * the KL term's weight rises from 0 to 1 over the first `klWarmup` steps.
  * Returns the VAE with its two stacks, which the caller disposes after the VAE.
  */
-export function burdaVae({ latent = LATENT, lr = LR, seed = 1 } = {}) {
+export function burdaVae({ latent = LATENT, lr = LR, klWarmup = 0, seed = 1 } = {}) {
   const encoder = mlp([784, ...HIDDEN, 2 * latent], { activation: 'tanh', outputActivation: 'linear', seed });
   const decoder = mlp([latent, ...HIDDEN, 784], { activation: 'tanh', outputActivation: 'linear', seed: seed + 1 });
-  const vae = new VAE({ encoder, decoder, likelihood: 'bernoulli', optimizer: { type: 'adam', lr }, seed: seed + 2 });
+  const vae = new VAE({ encoder, decoder, likelihood: 'bernoulli', klWarmup, optimizer: { type: 'adam', lr }, seed: seed + 2 });
   return { vae, encoder, decoder };
 }
