@@ -2,7 +2,8 @@
 // with tanh to a 50-dimensional Gaussian z, decoder 50-200-200-784 with tanh and Bernoulli
 // outputs, Adam, on dynamically binarised MNIST (each epoch draws new binary pixels from the grey
 // levels; the test images are binarised once, with a fixed seed), the learning rate on a cosine
-// to 1e-5 over the run. Reported as they report it: the
+// to 1e-5 over the run, the KL term warmed up over the first --kl-warmup epochs (120; at most a
+// tenth of --epochs, but a run short by --minutes should lower it). Reported as they report it: the
 // negative log-likelihood of the 10,000 test images by importance sampling with k = 5,000
 // (their Table 1: 86.76 nats after 3,280 passes), beside the test ELBO, the KL term and the active
 // units (latent dimensions whose Cov_x(E_q[z_i]) > 0.01). Training stops at --epochs or when
