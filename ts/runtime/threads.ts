@@ -90,7 +90,8 @@ class Pool {
   private readonly control = memoryMode.shared ? new SharedArrayBuffer(C.INTS * 4) : new ArrayBuffer(C.INTS * 4);
   private readonly views = new ControlViews(this.control);
   private readonly I = this.views.I;
-  private readonly cores = availableCores();
+  /** Read on first use: loading node:os costs about 0.5 ms of every import's cold start. */
+  private cores = 0;
   /** Set when a worker failed outside a job (exit, load error): the next parallel op reports it. */
   private failure: string | null = null;
   private warned = false;
@@ -114,7 +115,9 @@ class Pool {
   /** Threads that work on a parallel op, this one included. */
   get count(): number {
     if (!memoryMode.shared) return 1;
-    return this.setting === 'auto' ? this.cores : this.setting;
+    if (this.setting !== 'auto') return this.setting;
+    if (this.cores === 0) this.cores = availableCores();
+    return this.cores;
   }
 
   set(n: ThreadSetting): number {
