@@ -315,7 +315,8 @@ export class Stack {
 
   /** @internal */
   zeroGradients(): void {
-    this.grads.fill(0);
+    // Through the dispatched kernel, not Block.fill: a pass over every parameter, shared by the threads.
+    kernels.fill(this.grads.ptr, this.grads.length, 0);
   }
 
   /** Freezes the stack: its parameters stop changing; gradients still flow through it. */

@@ -64,7 +64,8 @@ export const KERNELS = {
   free: { export: 'lk_free', args: ['ptr:ptr', 'bytes:usize'] },
   live_allocations: { export: 'lk_live_allocations', args: [], returns: 'u32' },
   pack_floats: { export: 'lk_pack_floats', args: [], returns: 'usize' },
-  fill: { export: 'lk_fill', args: ['p:ptr', 'n:usize', 'value:f32'] },
+  // Zeroes every gradient at the start of a step: a pass over all parameters, shared like the optimizers'.
+  fill: { export: 'lk_fill', args: ['p:ptr', 'n:usize', 'value:f32'], split: elements(['p']), trace: (a) => `${a.n} elements` },
   mul: { export: 'lk_mul', args: ['x:ptr', 'm:ptr', 'n:usize'] },
   find_nonfinite: { export: 'lk_find_nonfinite', args: ['p:ptr', 'n:usize'], returns: 'i32' },
 
