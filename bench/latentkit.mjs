@@ -1,21 +1,26 @@
 // latentkit's side of the benchmark suite; prints one JSON object. The training workloads run
 // at 1 thread (`workloads`) and at 2 (`workloads2t`), measured alternately rep by rep so both
-// see the same phases of this VM; `speedup2t` is the median of the per-rep ratios.
+// see the same phases of this VM; `speedup2t` is the median of the per-rep ratios. `pool2t` says
+// how the 2-thread steps shared their parts: the calling thread's share of the parts, and the
+// share of the step it spent waiting for the other thread's last part. `bandwidth` is this
+// machine's memory copy rate on one thread and on two at once (bench/bandwidth.mjs).
 //   node bench/latentkit.mjs [--fast]   --fast: the fast tier (and the relaxed_madd ceiling)
 import { Autoencoder, PCA, memoryStats, mlp, setThreads } from 'latentkit';
 import * as internal from '../dist/internal.js';
 import { loadMnist } from '../examples/mnist.mjs';
+import { measureBandwidth } from './bandwidth.mjs';
 import { measureCeiling } from './ceiling.mjs';
 import { GEMM, data, measure } from './timing.mjs';
 import { ae784Step, ganStep, useFastTier } from './workloads.mjs';
 
-const out = { workloads: {}, workloads2t: {}, speedup2t: {} };
+const out = { workloads: {}, workloads2t: {}, speedup2t: {}, pool2t: {} };
 const { kernels: K, heap, pool } = internal;
 const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
 
 /** `fn` at 1 and 2 threads, alternating, `reps` timed blocks of `inner` calls each. */
 async function measureThreads(name, fn, { inner, reps = 5, warmupMs = 1500 }) {
   const times = { 1: [], 2: [] };
+  const shared = { parts: 0, partsHere: 0, waitMs: 0, ms: 0 };
   for (const t of [1, 2]) {
     setThreads(t);
     const s = performance.now();
@@ -25,11 +30,21 @@ async function measureThreads(name, fn, { inner, reps = 5, warmupMs = 1500 }) {
     for (const t of [1, 2]) {
       setThreads(t);
       fn();
+      pool.resetStats();
       const t0 = performance.now();
       for (let i = 0; i < inner; i++) fn();
-      times[t].push((performance.now() - t0) / inner);
+      const ms = performance.now() - t0;
+      times[t].push(ms / inner);
+      if (t === 2) {
+        const st = pool.stats;
+        shared.parts += st.parts;
+        shared.partsHere += st.partsHere;
+        shared.waitMs += st.waitMs;
+        shared.ms += ms;
+      }
     }
   }
+  if (shared.parts > 0) out.pool2t[name] = { hereShare: shared.partsHere / shared.parts, waitShare: shared.waitMs / shared.ms };
   const summary = (ts) => ({ median: median(ts), min: Math.min(...ts), max: Math.max(...ts), reps, inner });
   out.workloads[name] = summary(times[1]);
   out.workloads2t[name] = summary(times[2]);
@@ -94,5 +109,6 @@ await measureThreads('ae784', ae784Step(), { inner: 10 });
 }
 
 out.simd = await measureCeiling();
+out.bandwidth = await measureBandwidth();
 if (fast) out.simdFma = await measureCeiling({ fma: true });
 console.log(JSON.stringify(out));

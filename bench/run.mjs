@@ -290,6 +290,25 @@ for (const name of ['gan64', 'gan256', 'ae784']) {
   const f = Math.max(0, 2 / s - 1);
   console.log(`${name}: serial fraction ${(100 * f).toFixed(0)}% (from 2 threads ${s.toFixed(2)}×) → projected 8 cores ${(1 / (f + (1 - f) / 8)).toFixed(2)}×`);
 }
+// Why 2 threads fall short of 2×: how evenly the exact tier's split kernels shared their parts,
+// the share of the 2-thread step the calling thread waited for the other's last part, and how far
+// the machine's memory bandwidth itself scales from one thread to two (bench/bandwidth.mjs).
+report.pool2t = {};
+for (const name of ['gan64', 'gan256', 'ae784']) {
+  const here = lkRuns.map((r) => r.pool2t?.[name]?.hereShare).filter((v) => v !== undefined);
+  const wait = lkRuns.map((r) => r.pool2t?.[name]?.waitShare).filter((v) => v !== undefined);
+  if (!here.length) continue;
+  report.pool2t[name] = { hereShare: { perRound: here, median: median(here) }, waitShare: { perRound: wait, median: median(wait) } };
+  const pct = (xs) => xs.map((v) => `${(100 * v).toFixed(1)}%`).join(', ');
+  console.log(`${name} on 2 threads: this thread took ${(100 * median(here)).toFixed(1)}% of the parts (rounds ${pct(here)}) and waited ${(100 * median(wait)).toFixed(1)}% of the step for the other's last part (rounds ${pct(wait)})`);
+}
+{
+  const bw = lkRuns.map((r) => r.bandwidth).filter(Boolean);
+  if (bw.length) {
+    report.bandwidth = { oneThreadGBs: median(bw.map((b) => b.oneThreadGBs)), twoThreadsGBs: median(bw.map((b) => b.twoThreadsGBs)), scalingPerRound: bw.map((b) => b.scaling), scaling: median(bw.map((b) => b.scaling)) };
+    console.log(`memory copy bandwidth: ${report.bandwidth.oneThreadGBs.toFixed(1)} GB/s on one thread, ${report.bandwidth.twoThreadsGBs.toFixed(1)} GB/s on two at once: ${report.bandwidth.scaling.toFixed(2)}× (rounds ${rounds(report.bandwidth.scalingPerRound)}), the most any memory-bound pass can gain from a second thread`);
+  }
+}
 console.log();
 console.log(`WASM SIMD ceiling (independent f32x4 mul+add chains, best of 4–14 accumulators): ${report.simdCeilingGflops.toFixed(1)} GFLOP/s with ${report.simdCeilingChains} chains`);
 console.log(`relaxed_madd ceiling (the same chains, one f32x4.relaxed_madd per step): ${report.fmaCeilingGflops.toFixed(1)} GFLOP/s with ${report.fmaCeilingChains} chains (per process ${rounds(report.fmaCeilingPerProcess)})`);

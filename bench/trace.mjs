@@ -8,6 +8,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { setDebug, setThreads, threads } from 'latentkit';
+import { pool } from '../dist/internal.js';
 import { ae784Step, ganStep, useFastTier, vaeStep } from './workloads.mjs';
 
 const { values, positionals } = parseArgs({
@@ -34,6 +35,7 @@ process.stderr.write = (chunk, ...rest) => {
   return true;
 };
 let last = [];
+pool.resetStats();
 const t0 = performance.now();
 for (let s = 0; s < steps; s++) {
   const from = lines.length;
@@ -75,6 +77,10 @@ const rows = [...totals].sort((a, b) => b[1].ms - a[1].ms);
 const dense = rows.filter(([, e]) => e.dense).reduce((s, [, e]) => s + e.ms, 0);
 console.log(`${workload}, ${threads().count} thread${threads().count > 1 ? 's' : ''}, ${values.fast ? 'fast' : 'exact'} tier: ${wall.toFixed(2)} ms per step traced (${(traced / steps).toFixed(2)} ms inside kernels), ${steps} steps`);
 console.log(`dense kernels (GEMM + bias + activation) ${(100 * dense / traced).toFixed(1)}%, everything else ${(100 * (1 - dense / traced)).toFixed(1)}%; outside kernels (JavaScript, dispatch) ${(100 * (1 - traced / steps / wall)).toFixed(1)}% of the step`);
+if (threads().count > 1) {
+  const st = pool.stats;
+  console.log(`split kernels: ${st.jobs / steps} per step; the calling thread took ${(100 * st.partsHere / st.parts).toFixed(1)}% of their parts and waited ${(st.waitMs / steps).toFixed(3)} ms per step (${(100 * st.waitMs / steps / wall).toFixed(1)}%) for the other threads' last parts`);
+}
 const gflop = flops / steps / 1e9;
 console.log(`dense GEMM work: ${gflop.toFixed(3)} GFLOP per step, ${(gflop / (wall / 1000)).toFixed(1)} GFLOP/s over the whole step`);
 // What a reference's step time means on this machine: its GFLOP/s for the same GEMM work, beside

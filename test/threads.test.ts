@@ -145,6 +145,30 @@ describe('threads', () => {
     net.dispose();
   });
 
+  it('zeroing a large block (a step zeroes every gradient) is shared by the threads and touches nothing outside it; the pool counts its jobs, parts and waits', async () => {
+    setThreads(2);
+    const warm = mlp([512, 1024], { seed: 1 });
+    warm.predict(new Float32Array(512 * 512));
+    warm.dispose();
+    await workersReady(1);
+    const n = 200_003; // not a multiple of the parts' alignment
+    const guard = 16;
+    const blk = heap.alloc(n + 2 * guard, 'filled');
+    blk.fill(Number.NaN);
+    pool.resetStats();
+    expect(pool.stats).toEqual({ jobs: 0, parts: 0, partsHere: 0, waitMs: 0 });
+    internal.kernels.fill(blk.ptr + guard * 4, n, 0);
+    const st = pool.stats;
+    expect(st.jobs, 'one job for the fill').toBe(1);
+    expect(st.parts, 'parts of the fill').toBeGreaterThan(1);
+    expect(st.partsHere).toBeLessThanOrEqual(st.parts);
+    expect(st.waitMs).toBeGreaterThanOrEqual(0);
+    const all = blk.read();
+    const wrong = all.findIndex((v, i) => (i < guard || i >= guard + n ? !Number.isNaN(v) : v !== 0));
+    expect(wrong, `element ${wrong} of ${n} + 2 × ${guard} guard: ${all[wrong]}`).toBe(-1);
+    heap.free(blk);
+  });
+
   it('a worker that dies surfaces as an error from the training call, and the next call restarts the pool', async () => {
     setThreads(2);
     const net = mlp([512, 1024], { seed: 1, loss: 'mse' });

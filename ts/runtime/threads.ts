@@ -92,6 +92,8 @@ class Pool {
   private readonly I = this.views.I;
   /** Read on first use: loading node:os costs about 0.5 ms of every import's cold start. */
   private cores = 0;
+  /** What the jobs since the last `resetStats()` cost the calling thread (see `stats`). */
+  private readonly counts = { jobs: 0, parts: 0, partsHere: 0, waitMs: 0 };
   /** Set when a worker failed outside a job (exit, load error): the next parallel op reports it. */
   private failure: string | null = null;
   private warned = false;
@@ -229,6 +231,7 @@ class Pool {
     // Take parts like any worker. A part that throws here still lets the others finish
     // before the error leaves, so no worker is left reading arguments the next job overwrites.
     let thrown: unknown = null;
+    let here = 0;
     for (;;) {
       const cur = Atomics.load(I, C.NEXT);
       const index = cur & ((1 << PART_BITS) - 1);
@@ -240,9 +243,11 @@ class Pool {
         thrown ??= e;
       }
       Atomics.add(I, C.DONE, 1);
+      here++;
     }
     let done = Atomics.load(I, C.DONE);
-    let last = performance.now();
+    const idleFrom = performance.now();
+    let last = idleFrom;
     // Spin first (the workers' parts usually end within it), then sleep in short waits.
     while (done < parts && performance.now() - last < SPIN_MS) done = Atomics.load(I, C.DONE);
     while (done < parts) {
@@ -255,6 +260,11 @@ class Pool {
         this.fail(`a worker thread stopped responding (no progress for ${HANG_MS / 1000} s)`);
       }
     }
+    const c = this.counts;
+    c.jobs++;
+    c.parts += parts;
+    c.partsHere += here;
+    c.waitMs += performance.now() - idleFrom;
     if (thrown !== null) {
       Atomics.store(I, C.ERROR, 0);
       throw thrown;
@@ -275,6 +285,19 @@ class Pool {
   /** @internal For tests: ends worker `i` (from 0) as a crash would. */
   killWorker(i: number): void {
     this.workers[i]?.terminate();
+  }
+
+  /**
+   * Since the last `resetStats()`: jobs run, their parts, the parts the calling thread took, and
+   * the milliseconds it waited, its own parts done, for the other threads to finish theirs. For
+   * the benchmarks: a thread that takes half the parts and seldom waits means the split is even.
+   */
+  get stats(): { jobs: number; parts: number; partsHere: number; waitMs: number } {
+    return { ...this.counts };
+  }
+
+  resetStats(): void {
+    Object.assign(this.counts, { jobs: 0, parts: 0, partsHere: 0, waitMs: 0 });
   }
 
   /** Workers that have loaded the module and take parts. */
