@@ -4,7 +4,10 @@ import { defineConfig } from 'tsup';
 /**
  * `import source from './worker.ts?worker-source'`: the worker bundled on its own into one
  * script with no imports left (an IIFE), embedded as text, so a thread can start from it as a
- * node:worker_threads script or a Blob-URL Web Worker.
+ * node:worker_threads script or a Blob-URL Web Worker. Being a string, no consumer's bundler
+ * minifies it, so it is built without whitespace or comments (names kept, so a worker's stack
+ * trace still names our functions): 5 KB less text to load and parse, which kept the browser
+ * bundle within its 80 KB gzip budget (81.1 → 79.5 KB).
  */
 const workerSource: Plugin = {
   name: 'worker-source',
@@ -14,7 +17,7 @@ const workerSource: Plugin = {
       namespace: 'worker-source',
     }));
     b.onLoad({ filter: /.*/, namespace: 'worker-source' }, async (args) => {
-      const out = await build({ entryPoints: [args.path], bundle: true, format: 'iife', target: 'es2022', platform: 'neutral', external: ['node:*'], write: false, metafile: true });
+      const out = await build({ entryPoints: [args.path], bundle: true, format: 'iife', target: 'es2022', platform: 'neutral', external: ['node:*'], write: false, metafile: true, minifyWhitespace: true, minifySyntax: true });
       return { contents: `export default ${JSON.stringify(out.outputFiles[0]!.text)};`, loader: 'js', watchFiles: Object.keys(out.metafile.inputs) };
     });
   },
