@@ -155,6 +155,7 @@ const report = {
   memoryGrowthBytes: Math.max(...lkRuns.map((r) => r.memoryGrowthBytes)),
   liveAllocationGrowth: Math.max(...lkRuns.map((r) => r.liveAllocationGrowth)),
   coldStartMs: cold.medianMs,
+  coldStartEmptyModuleMs: cold.emptyModuleMs,
   bundleBytes,
   missing,
   machine: { node: process.version, cpus: (await import('node:os')).cpus().length },
@@ -317,7 +318,7 @@ for (const g of ['gemm-NN', 'gemm-NT', 'gemm-TN']) {
   console.log(`${g}: exact ${(100 * w.results.latentkit / report.simdCeilingGflops).toFixed(0)}% of the mul+add ceiling, fast ${(100 * w.results['latentkit-fast'] / report.fmaCeilingGflops).toFixed(0)}% of the relaxed_madd ceiling; ${w.results['tfjs-wasm'] ? (w.results.latentkit / report.workloads.find((x) => x.name === 'gemm-NN').results['tfjs-wasm']).toFixed(2) + '× tfjs-wasm forward GEMM' : ''}`);
 }
 console.log(`memory growth over 10,000 ae steps after the first: ${report.memoryGrowthBytes} bytes (live allocations ${report.liveAllocationGrowth >= 0 ? '+' : ''}${report.liveAllocationGrowth})`);
-console.log(`cold start (new process, import + instantiate): ${report.coldStartMs.toFixed(1)} ms (median of 11, measured before the workloads)`);
+console.log(`cold start (new process, import + instantiate): ${report.coldStartMs.toFixed(1)} ms (median of 11, measured before the workloads); Node importing an empty module file: ${report.coldStartEmptyModuleMs.toFixed(1)} ms`);
 console.log(`browser bundle (esbuild --bundle --minify of a consumer of the main entry, wasm embedded): ${(report.bundleBytes.raw / 1024).toFixed(1)} KB raw, ${(report.bundleBytes.gzip / 1024).toFixed(1)} KB gzip`);
 for (const [k, v] of Object.entries(missing)) console.log(`${k}: not measured — ${v}`);
 writeFileSync(join(root, 'bench/results.json'), JSON.stringify(report, null, 2) + '\n');
