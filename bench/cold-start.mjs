@@ -1,6 +1,7 @@
 // Cold start: a new Node process imports the package's main entry (the module compiled and
 // instantiated, shared memory included), timed from inside. The median of `runs` processes, every
-// run, and Node's floor (an empty module file imported the same way). Run on its own, `node bench/cold-start.mjs [--runs 11]`; npm run bench takes it first.
+// run, and Node's floor (an empty module file imported the same way). Run on its own,
+// `node bench/cold-start.mjs [--runs 11]`; npm run bench takes it first.
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';

@@ -2,8 +2,8 @@
 // at 1 thread (`workloads`) and at 2 (`workloads2t`), measured alternately rep by rep so both
 // see the same phases of this VM; `speedup2t` is the median of the per-rep ratios. `pool2t` says
 // how the 2-thread steps shared their parts: the calling thread's share of the parts, and the
-// share of the step it spent waiting for the other thread's last part. `bandwidth` is this
-// machine's memory copy rate on one thread and on two at once (bench/bandwidth.mjs).
+// share of the step it spent waiting for the other thread's last part. `bandwidth` (exact tier's
+// process only) is this machine's memory copy rate on one thread and on two at once (bench/bandwidth.mjs).
 //   node bench/latentkit.mjs [--fast]   --fast: the fast tier (and the relaxed_madd ceiling)
 import { Autoencoder, PCA, memoryStats, mlp, setThreads } from 'latentkit';
 import * as internal from '../dist/internal.js';
@@ -109,6 +109,7 @@ await measureThreads('ae784', ae784Step(), { inner: 10 });
 }
 
 out.simd = await measureCeiling();
-out.bandwidth = await measureBandwidth();
+// A property of the machine, not the tier: measured once per round, in the exact tier's process.
+if (!fast) out.bandwidth = await measureBandwidth();
 if (fast) out.simdFma = await measureCeiling({ fma: true });
 console.log(JSON.stringify(out));

@@ -296,9 +296,10 @@ for (const name of ['gan64', 'gan256', 'ae784']) {
 // the machine's memory bandwidth itself scales from one thread to two (bench/bandwidth.mjs).
 report.pool2t = {};
 for (const name of ['gan64', 'gan256', 'ae784']) {
-  const here = lkRuns.map((r) => r.pool2t?.[name]?.hereShare).filter((v) => v !== undefined);
-  const wait = lkRuns.map((r) => r.pool2t?.[name]?.waitShare).filter((v) => v !== undefined);
-  if (!here.length) continue;
+  const perRound = lkRuns.map((r) => r.pool2t?.[name]).filter(Boolean);
+  if (!perRound.length) continue;
+  const here = perRound.map((p) => p.hereShare);
+  const wait = perRound.map((p) => p.waitShare);
   report.pool2t[name] = { hereShare: { perRound: here, median: median(here) }, waitShare: { perRound: wait, median: median(wait) } };
   const pct = (xs) => xs.map((v) => `${(100 * v).toFixed(1)}%`).join(', ');
   console.log(`${name} on 2 threads: this thread took ${(100 * median(here)).toFixed(1)}% of the parts (rounds ${pct(here)}) and waited ${(100 * median(wait)).toFixed(1)}% of the step for the other's last part (rounds ${pct(wait)})`);

@@ -26,6 +26,10 @@ const HANG_MS = 60_000;
 
 type ThreadSetting = number | 'auto';
 
+/** Jobs, their parts, the parts the calling thread took, and its milliseconds waiting for the others. */
+type PoolCounts = { jobs: number; parts: number; partsHere: number; waitMs: number };
+const noCounts = (): PoolCounts => ({ jobs: 0, parts: 0, partsHere: 0, waitMs: 0 });
+
 interface PoolWorker {
   terminate(): void;
   ready: boolean;
@@ -99,7 +103,7 @@ class Pool {
   /** Read on first use: loading node:os costs about 0.5 ms of every import's cold start. */
   private cores = 0;
   /** What the jobs since the last `resetStats()` cost the calling thread (see `stats`). */
-  private readonly counts = { jobs: 0, parts: 0, partsHere: 0, waitMs: 0 };
+  private counts = noCounts();
   /** Set when a worker failed outside a job (exit, load error): the next parallel op reports it. */
   private failure: string | null = null;
   private warned = false;
@@ -298,12 +302,12 @@ class Pool {
    * the milliseconds it waited, its own parts done, for the other threads to finish theirs. For
    * the benchmarks: a thread that takes half the parts and seldom waits means the split is even.
    */
-  get stats(): { jobs: number; parts: number; partsHere: number; waitMs: number } {
+  get stats(): PoolCounts {
     return { ...this.counts };
   }
 
   resetStats(): void {
-    Object.assign(this.counts, { jobs: 0, parts: 0, partsHere: 0, waitMs: 0 });
+    this.counts = noCounts();
   }
 
   /** Workers that have loaded the module and take parts. */
