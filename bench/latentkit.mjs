@@ -2,13 +2,14 @@
 // at 1 thread (`workloads`) and at 2 (`workloads2t`), measured alternately rep by rep so both
 // see the same phases of this VM; `speedup2t` is the median of the per-rep ratios. `pool2t` says
 // how the 2-thread steps shared their parts: the calling thread's share of the parts, and the
-// share of the step it spent waiting for the other thread's last part. `bandwidth` (exact tier's
-// process only) is this machine's memory copy rate on one thread and on two at once (bench/bandwidth.mjs).
+// share of the step it spent waiting for the other thread's last part. `twoCores` (exact tier's
+// process only) is how far this machine scales independent work from one core to two, a memory
+// copy and the exact GEMM (bench/two-cores.mjs): the bound on `speedup2t`.
 //   node bench/latentkit.mjs [--fast]   --fast: the fast tier (and the relaxed_madd ceiling)
 import { Autoencoder, PCA, memoryStats, mlp, setThreads } from 'latentkit';
 import * as internal from '../dist/internal.js';
 import { loadMnist } from '../examples/mnist.mjs';
-import { measureBandwidth } from './bandwidth.mjs';
+import { measureTwoCores } from './two-cores.mjs';
 import { measureCeiling } from './ceiling.mjs';
 import { GEMM, data, measure } from './timing.mjs';
 import { ae784Step, ganStep, useFastTier } from './workloads.mjs';
@@ -110,6 +111,6 @@ await measureThreads('ae784', ae784Step(), { inner: 10 });
 
 out.simd = await measureCeiling();
 // A property of the machine, not the tier: measured once per round, in the exact tier's process.
-if (!fast) out.bandwidth = await measureBandwidth();
+if (!fast) out.twoCores = { copy: await measureTwoCores('copy'), gemm: await measureTwoCores('gemm') };
 if (fast) out.simdFma = await measureCeiling({ fma: true });
 console.log(JSON.stringify(out));

@@ -10,7 +10,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { consumerBundleBytes } from './bundle-size.mjs';
 import { coldStart } from './cold-start.mjs';
-import { median } from './timing.mjs';
+import { GEMM, median } from './timing.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const log = (s) => process.stderr.write(s + '\n');
@@ -293,7 +293,8 @@ for (const name of ['gan64', 'gan256', 'ae784']) {
 }
 // Why 2 threads fall short of 2×: how evenly the exact tier's split kernels shared their parts,
 // the share of the 2-thread step the calling thread waited for the other's last part, and how far
-// the machine's memory bandwidth itself scales from one thread to two (bench/bandwidth.mjs).
+// the machine itself scales independent work (a memory copy, the exact GEMM) from one
+// core to two (bench/two-cores.mjs).
 report.pool2t = {};
 for (const name of ['gan64', 'gan256', 'ae784']) {
   const perRound = lkRuns.map((r) => r.pool2t?.[name]).filter(Boolean);
@@ -305,10 +306,23 @@ for (const name of ['gan64', 'gan256', 'ae784']) {
   console.log(`${name} on 2 threads: this thread took ${(100 * median(here)).toFixed(1)}% of the parts (rounds ${pct(here)}) and waited ${(100 * median(wait)).toFixed(1)}% of the step for the other's last part (rounds ${pct(wait)})`);
 }
 {
-  const bw = lkRuns.map((r) => r.bandwidth).filter(Boolean);
-  if (bw.length) {
-    report.bandwidth = { oneThreadGBs: median(bw.map((b) => b.oneThreadGBs)), twoThreadsGBs: median(bw.map((b) => b.twoThreadsGBs)), scalingPerRound: bw.map((b) => b.scaling), scaling: median(bw.map((b) => b.scaling)) };
-    console.log(`memory copy bandwidth: ${report.bandwidth.oneThreadGBs.toFixed(1)} GB/s on one thread, ${report.bandwidth.twoThreadsGBs.toFixed(1)} GB/s on two at once: ${report.bandwidth.scaling.toFixed(2)}× (rounds ${rounds(report.bandwidth.scalingPerRound)}), the most any memory-bound pass can gain from a second thread`);
+  const perRound = lkRuns.map((r) => r.twoCores).filter(Boolean);
+  if (perRound.length) {
+    report.twoCores = {};
+    for (const kind of ['copy', 'gemm']) {
+      const rs = perRound.map((t) => t[kind]);
+      report.twoCores[kind] = { unit: rs[0].unit, one: median(rs.map((r) => r.one)), two: median(rs.map((r) => r.two)), scalingPerRound: rs.map((r) => r.scaling), scaling: median(rs.map((r) => r.scaling)) };
+      const t = report.twoCores[kind];
+      console.log(`${kind === 'copy' ? 'memory copy' : `exact GEMM ${GEMM.m}×${GEMM.k}×${GEMM.n}`}, independent threads: ${t.one.toFixed(1)} ${t.unit} on one thread, ${t.two.toFixed(1)} on two at once: ${t.scaling.toFixed(2)}× (rounds ${rounds(t.scalingPerRound)})`);
+    }
+    // A split step against the same round's independent GEMMs: the part of the shortfall that is ours.
+    for (const name of ['gan64', 'gan256', 'ae784']) {
+      const s = report.speedup2t[name]?.perRound;
+      if (!s || s.length !== perRound.length) continue;
+      const share = s.map((v, i) => v / perRound[i].gemm.scaling);
+      report.twoCores[name] = { ofMachinePerRound: share, ofMachine: median(share) };
+      console.log(`${name}: 2 threads over 1 is ${(100 * median(share)).toFixed(0)}% of what independent GEMMs gained in the same round (rounds ${share.map((v) => `${(100 * v).toFixed(0)}%`).join(', ')})`);
+    }
   }
 }
 console.log();
