@@ -10,7 +10,7 @@ import { Autoencoder, PCA, memoryStats, mlp, setThreads } from 'latentkit';
 import * as internal from '../dist/internal.js';
 import { loadMnist } from '../examples/mnist.mjs';
 import { measureTwoCores } from './two-cores.mjs';
-import { measureCeiling } from './ceiling.mjs';
+import { measureCeiling, measureTileLoop } from './ceiling.mjs';
 import { GEMM, data, measure } from './timing.mjs';
 import { ae784Step, ganStep, useFastTier } from './workloads.mjs';
 
@@ -110,6 +110,8 @@ await measureThreads('ae784', ae784Step(), { inner: 10 });
 }
 
 out.simd = await measureCeiling();
+// The micro-kernel's own loop with its operands in L1: this tier's kernel with nothing around it.
+out.tileLoop = await measureTileLoop({ fma: fast });
 // A property of the machine, not the tier: measured once per round, in the exact tier's process.
 if (!fast) out.twoCores = { copy: await measureTwoCores('copy'), gemm: await measureTwoCores('gemm') };
 if (fast) out.simdFma = await measureCeiling({ fma: true });
