@@ -35,9 +35,12 @@ export default defineConfig({
   // Members marked @internal stay out of the published declarations.
   dts: { compilerOptions: { stripInternal: true } },
   clean: true,
-  // Readable code with source maps: stack traces name our functions, and minifying is the
-  // user's bundler's job (the size budget is measured through one, see bench/bundle-size.mjs).
-  minify: false,
+  // Whitespace only: names and statements stay as written, so stack traces name our functions
+  // and the source maps lead back to the TypeScript. Node parses 28% fewer bytes at import:
+  // 2.5–3 ms of a cold start, faster in 16 and 17 of 21 paired processes in two runs. Further
+  // minifying is the user's bundler's job (the size budget is measured through one, see
+  // bench/bundle-size.mjs).
+  minifyWhitespace: true,
   sourcemap: true,
   // latentkit/node and latentkit/jpeg import the main entry by name, so each file stands alone.
   external: ['jpeg-js', 'fast-png', 'onnx-proto', 'latentkit', /^node:/],

@@ -13,7 +13,7 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const entry = join(root, 'dist', 'index.js');
 
 /** Milliseconds a new Node process takes to import `file`, timed from inside. */
-function importMs(file) {
+export function importMs(file) {
   const r = spawnSync('node', ['--input-type=module', '-e', `const t0 = performance.now(); await import(${JSON.stringify(file)}); console.log(performance.now() - t0);`], { encoding: 'utf8' });
   const ms = Number(r.stdout.trim());
   if (r.status !== 0 || !Number.isFinite(ms)) throw new Error(`importing ${file} failed (${r.status}): ${r.stderr.split('\n').slice(-3).join(' ')}`);
