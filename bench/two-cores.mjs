@@ -89,7 +89,7 @@ export async function measureTwoCores(name, { rounds = 3, ms = 600 } = {}) {
 }
 
 /** One line for a measureTwoCores result. */
-export function describeTwoCores(name, r) {
+function describeTwoCores(name, r) {
   const what = name === 'copy' ? 'memory copy' : `exact GEMM ${GEMM.m}×${GEMM.k}×${GEMM.n}, independent threads`;
   return `${what}: ${r.one.toFixed(1)} ${r.unit} on one thread, ${r.two.toFixed(1)} on two at once: ${r.scaling.toFixed(2)}× (rounds ${r.rounds.map((x) => `${x.one.toFixed(1)}/${x.two.toFixed(1)}`).join(', ')})`;
 }
