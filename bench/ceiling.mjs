@@ -25,6 +25,22 @@ function f32x4Const(v) {
   return [0xfd, 0x0c, ...b];
 }
 
+/**
+ * A module exporting one function `run` (func (param i32) (result f32)) whose locals and body are
+ * `func`; with `memory`, it defines one page of (zeroed) linear memory.
+ */
+function runModule(func, { memory = false } = {}) {
+  const code = [1, ...uleb(func.length), ...func];
+  return new Uint8Array([
+    0x00, 0x61, 0x73, 0x6d, 1, 0, 0, 0,
+    ...section(1, [1, 0x60, 1, 0x7f, 1, 0x7d]),
+    ...section(3, [1, 0]),
+    ...(memory ? section(5, [1, 0, 1]) : []),
+    ...section(7, [1, 3, ...[...'run'].map((c) => c.charCodeAt(0)), 0, 0]),
+    ...section(10, code),
+  ]);
+}
+
 /** (func (param i32 iterations) (result f32)) with `chains` v128 accumulators. */
 export function ceilingModule(chains, fma = false) {
   const ITER = 0;
@@ -45,15 +61,7 @@ export function ceilingModule(chains, fma = false) {
   for (let i = 1; i < chains; i++) body.push(0x20, acc(i), 0xfd, ...uleb(228));
   body.push(0xfd, 0x1f, 0, 0x0b); // f32x4.extract_lane 0; end
   const locals = [1, ...uleb(chains + 2), 0x7b];
-  const func = [...locals, ...body];
-  const code = [1, ...uleb(func.length), ...func];
-  return new Uint8Array([
-    0x00, 0x61, 0x73, 0x6d, 1, 0, 0, 0,
-    ...section(1, [1, 0x60, 1, 0x7f, 1, 0x7d]),
-    ...section(3, [1, 0]),
-    ...section(7, [1, 3, ...[...'run'].map((c) => c.charCodeAt(0)), 0, 0]),
-    ...section(10, code),
-  ]);
+  return runModule([...locals, ...body]);
 }
 
 /**
@@ -91,16 +99,8 @@ export function tileModule(fma = false) {
   body.push(0x20, acc(0));
   for (let i = 1; i < 8; i++) body.push(0x20, acc(i), 0xfd, ...uleb(228));
   body.push(0xfd, 0x1f, 0, 0x0b);
-  const func = [2, 3, 0x7f, 11, 0x7b, ...body];
-  const code = [1, ...uleb(func.length), ...func];
-  return new Uint8Array([
-    0x00, 0x61, 0x73, 0x6d, 1, 0, 0, 0,
-    ...section(1, [1, 0x60, 1, 0x7f, 1, 0x7d]),
-    ...section(3, [1, 0]),
-    ...section(5, [1, 0, 1]),
-    ...section(7, [1, 3, ...[...'run'].map((c) => c.charCodeAt(0)), 0, 0]),
-    ...section(10, code),
-  ]);
+  const locals = [2, 3, 0x7f, 11, 0x7b]; // pa, pb, k: i32; 8 accumulators, 2 B rows, 1 A splat: v128
+  return runModule([...locals, ...body], { memory: true });
 }
 
 /** GFLOP/s of the micro-kernel's loop alone (tileModule), the best of `reps` runs. */

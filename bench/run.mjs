@@ -10,7 +10,8 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { consumerBundleBytes } from './bundle-size.mjs';
 import { coldStart } from './cold-start.mjs';
-import { GEMM, median } from './timing.mjs';
+import { median } from './timing.mjs';
+import { twoCoresLabel } from './two-cores.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const log = (s) => process.stderr.write(s + '\n');
@@ -318,7 +319,7 @@ for (const name of ['gan64', 'gan256', 'ae784']) {
       const rs = perRound.map((t) => t[kind]);
       report.twoCores[kind] = { unit: rs[0].unit, one: median(rs.map((r) => r.one)), two: median(rs.map((r) => r.two)), scalingPerRound: rs.map((r) => r.scaling), scaling: median(rs.map((r) => r.scaling)) };
       const t = report.twoCores[kind];
-      console.log(`${kind === 'copy' ? 'memory copy' : `exact GEMM ${GEMM.m}×${GEMM.k}×${GEMM.n}`}, independent threads: ${t.one.toFixed(1)} ${t.unit} on one thread, ${t.two.toFixed(1)} on two at once: ${t.scaling.toFixed(2)}× (rounds ${rounds(t.scalingPerRound)})`);
+      console.log(`${twoCoresLabel(kind)}: ${t.one.toFixed(1)} ${t.unit} on one thread, ${t.two.toFixed(1)} on two at once: ${t.scaling.toFixed(2)}× (rounds ${rounds(t.scalingPerRound)})`);
     }
     // A split step against the same round's independent GEMMs: the part of the shortfall that is ours.
     for (const name of ['gan64', 'gan256', 'ae784']) {

@@ -16,7 +16,7 @@ import { GEMM, median } from './timing.mjs';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 
 // Each loop body runs in a worker (CommonJS, `eval`), after `setup`; `step()` returns its unit
-// count (bytes or flops), and the worker reports units per microsecond (GB/s, GFLOP/s ÷ 1000).
+// count (bytes or flops), and the worker reports units per second ÷ 10⁹ (GB/s, GFLOP/s).
 const WORKLOADS = {
   copy: {
     unit: 'GB/s',
@@ -88,10 +88,14 @@ export async function measureTwoCores(name, { rounds = 3, ms = 600 } = {}) {
   return { unit: WORKLOADS[name].unit, one: median(one), two: median(two), scaling: median(two) / median(one), rounds: one.map((v, i) => ({ one: v, two: two[i] })) };
 }
 
+/** What workload `name` runs, as the summaries name it. */
+export function twoCoresLabel(name) {
+  return `${name === 'copy' ? 'memory copy' : `exact GEMM ${GEMM.m}×${GEMM.k}×${GEMM.n}`}, independent threads`;
+}
+
 /** One line for a measureTwoCores result. */
 function describeTwoCores(name, r) {
-  const what = name === 'copy' ? 'memory copy' : `exact GEMM ${GEMM.m}×${GEMM.k}×${GEMM.n}, independent threads`;
-  return `${what}: ${r.one.toFixed(1)} ${r.unit} on one thread, ${r.two.toFixed(1)} on two at once: ${r.scaling.toFixed(2)}× (rounds ${r.rounds.map((x) => `${x.one.toFixed(1)}/${x.two.toFixed(1)}`).join(', ')})`;
+  return `${twoCoresLabel(name)}: ${r.one.toFixed(1)} ${r.unit} on one thread, ${r.two.toFixed(1)} on two at once: ${r.scaling.toFixed(2)}× (rounds ${r.rounds.map((x) => `${x.one.toFixed(1)}/${x.two.toFixed(1)}`).join(', ')})`;
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
