@@ -99,7 +99,7 @@ describe('kernel declarations', () => {
       const sig = signatures.get(d.export);
       expect(sig, `${name}: no export ${d.export}`).toBeDefined();
       const params = d.args.map((a) => wasmType[a.split(':')[1] as keyof typeof wasmType]);
-      if (d.split?.kind === 'columns') params.push('i32', 'i32', 'i32'); // the range and the packing space
+      if (d.split?.kind === 'columns') params.push('i32', 'i32', 'i32', 'i32'); // the range, the packing space and how it packs A
       expect(sig!.params, `${name} (${d.export}) parameters`).toEqual(params);
       expect(sig!.results, `${name} (${d.export}) result`).toEqual(d.returns ? [wasmType[d.returns as keyof typeof wasmType]] : []);
       declared.add(d.export);
@@ -137,6 +137,7 @@ describe('kernel declarations', () => {
     expect(ts(internal.LOSS)).toEqual(rust('loss.rs', 'Loss'));
     expect(ts(internal.INIT)).toEqual(rust('init.rs', 'Init'));
     expect(ts(internal.GEMM_LAYOUT)).toEqual(rust('gemm/mod.rs', 'Layout'));
+    expect(ts(internal.PACK_A)).toEqual(rust('gemm/mod.rs', 'PackA'));
     expect(ts(internal.LIKELIHOOD)).toEqual(rust('gaussian.rs', 'Likelihood'));
   });
 

@@ -1,6 +1,7 @@
 // The control block that the pool and its workers share, and how a split kernel's arguments
 // travel through it: both sides derive the packing from the kernel's declaration (kernels.ts),
 // so nothing about a kernel's arguments is written down twice.
+import { PACK_A } from './codes.js';
 import { type KernelName, KERNELS, SPLIT_KERNELS, type Split, argOf } from './kernels.js';
 
 /** Int32 slots of the control block (its Float32 and Float64 views index the same bytes). */
@@ -12,6 +13,7 @@ export const CONTROL = {
   STOP: 4, // 1: workers exit
   ERROR: 5, // 0, or the id of a worker whose part threw
   ERROR_LEN: 6, // length of the message at ERROR_TEXT
+  JOB: 7, // the job's number, written before NEXT: a part's thread tells its first part of a job
   I32_ARGS: 8, // integer arguments (pointers, sizes, codes): Int32 slots 8..23
   I32_ARG_SLOTS: 16,
   F32_ARGS: 24, // f32 arguments: Float32 slots 24..31 (4-byte slots, numbered as the Int32 ones)
@@ -62,7 +64,7 @@ function planJob(name: KernelName, op: number): Job {
   if (counts.i > CONTROL.I32_ARG_SLOTS || counts.f > CONTROL.F32_ARG_SLOTS || counts.d > CONTROL.F64_ARG_SLOTS) {
     throw new Error(`kernel ${name} has more arguments than the control block holds`);
   }
-  const extra = d.split.kind === 'columns' ? 3 : 0; // the range and the packing space
+  const extra = d.split.kind === 'columns' ? 4 : 0; // the range, the packing space and how it packs A
   return {
     op, name, exportName: d.export, split: d.split, slots,
     over: names.indexOf(d.split.over),
@@ -118,16 +120,18 @@ export class ControlViews {
 
 /**
  * Runs units [a, b) of `job` (arguments in `args`) through the export `fn`, with packing space
- * `pack` (0: the module's static one). The calling thread and the workers run parts through
- * this one function.
+ * `pack` (0: the module's static one); `first` says whether it is this thread's first part of
+ * the job, which packs the parts' shared operand for the thread's later parts to reuse. The
+ * calling thread and the workers run parts through this one function.
  */
-export function runPart(job: Job, args: readonly number[], fn: (...a: number[]) => number, a: number, b: number, pack: number): void {
+export function runPart(job: Job, args: readonly number[], fn: (...a: number[]) => number, a: number, b: number, pack: number, first: boolean): void {
   const call = job.call;
   for (let i = 0; i < args.length; i++) call[i] = args[i]!;
   if (job.split.kind === 'columns') {
     call[args.length] = a;
     call[args.length + 1] = b;
     call[args.length + 2] = pack;
+    call[args.length + 3] = first ? PACK_A.whole : PACK_A.reuse;
   } else {
     for (const p of job.pointers) if (call[p] !== 0) call[p] = call[p]! + 4 * a;
     call[job.over] = b - a;

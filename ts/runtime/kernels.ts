@@ -11,15 +11,18 @@
 //
 // Pointers are byte offsets into the module's memory; 0 is "none" where a kernel allows it.
 
+import { PACK_A } from './codes.js';
+
 /** WebAssembly i32 for every integer (pointers, sizes, codes); f32 and f64 as themselves. */
 export type ArgType = 'ptr' | 'usize' | 'u32' | 'i32' | 'f32' | 'f64';
 
 /**
  * How a kernel's work is shared by threads. Each part is computed by exactly the operations a
  * one-thread call would use, so the result does not depend on the split.
- * - `columns`: the export takes the arguments, then the unit range [a, b) of `over` and the
- *   packing space of the thread running it (0: the module's static one, see lib.rs); a
- *   one-thread call is the range covering every unit.
+ * - `columns`: the export takes the arguments, then the unit range [a, b) of `over`, the
+ *   packing space of the thread running it (0: the module's static one, see lib.rs) and how
+ *   that thread packs the operand every part shares (PACK_A: whole in its first part of a job,
+ *   reused in its later ones); a one-thread call is the range covering every unit.
  * - `elements`: the export runs on elements a..b when its `pointers` advance by 4·a bytes (a
  *   null pointer stays null) and its count `over` becomes b − a.
  */
@@ -217,7 +220,8 @@ export function argIndex(name: KernelName, arg: string): number {
 
 /**
  * One instance's exports as the callable kernels, every call on the calling thread: a
- * `columns` kernel's export gets the range covering every unit and the static packing space.
+ * `columns` kernel's export gets the range covering every unit and the static packing space,
+ * packing A block by block.
  */
 export function bindKernels(exports: KernelExports): Kernels {
   const out: Record<string, (...a: number[]) => number> = {};
@@ -228,7 +232,7 @@ export function bindKernels(exports: KernelExports): Kernels {
     if (typeof fn !== 'function') throw new Error(`the WebAssembly module has no export ${d.export}`);
     if (d.split?.kind === 'columns') {
       const over = argIndex(name, d.split.over);
-      out[name] = (...a: number[]) => fn(...a, 0, a[over]!, 0);
+      out[name] = (...a: number[]) => fn(...a, 0, a[over]!, 0, PACK_A.blocks);
     } else {
       out[name] = fn;
     }

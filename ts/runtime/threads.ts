@@ -234,6 +234,7 @@ class Pool {
     }
     this.views.writeArgs(job, args);
     I[C.OP] = job.op;
+    I[C.JOB] = (I[C.JOB]! + 1) | 0;
     Atomics.store(I, C.DONE, 0);
     Atomics.store(I, C.NEXT, parts << PART_BITS);
     Atomics.add(I, C.GEN, 1);
@@ -248,7 +249,7 @@ class Pool {
       if (index >= parts) break;
       if (Atomics.compareExchange(I, C.NEXT, cur, cur + 1) !== cur) continue;
       try {
-        runPart(job, args, fn, I[C.BOUNDS + index]!, I[C.BOUNDS + index + 1]!, 0);
+        runPart(job, args, fn, I[C.BOUNDS + index]!, I[C.BOUNDS + index + 1]!, 0, here === 0);
       } catch (e) {
         thrown ??= e;
       }

@@ -55,6 +55,8 @@ function start(s: WorkerStart, p: Port): void {
   const mask = (1 << PART_BITS) - 1;
   p.post({ ready: true });
   let seen = Atomics.load(I, C.GEN);
+  // The job of this worker's last part: its next part of the same job reuses what that one packed.
+  let lastJob = NaN;
   for (;;) {
     // Spin for up to SPIN_MS first: the next layer's job usually comes within it, and a
     // sleep costs a wake-up (tens of microseconds, more on a VM) on every job.
@@ -73,7 +75,12 @@ function start(s: WorkerStart, p: Port): void {
         // succeed once the thread that posted the job has written them (NEXT is stored last).
         const job = JOBS[I[C.OP]!];
         if (!job) throw new Error(`unknown job ${I[C.OP]}`);
-        runPart(job, ctl.readArgs(job), fns[job.op]!, I[C.BOUNDS + index]!, I[C.BOUNDS + index + 1]!, s.pack);
+        // JOB, written before NEXT, is this part's job's (the next job cannot start while this
+        // part is unfinished); a claim can come from a newer job than `seen` without a wake-up.
+        const jobNumber = I[C.JOB]!;
+        const first = jobNumber !== lastJob;
+        lastJob = jobNumber;
+        runPart(job, ctl.readArgs(job), fns[job.op]!, I[C.BOUNDS + index]!, I[C.BOUNDS + index + 1]!, s.pack, first);
       } catch (e) {
         if (Atomics.compareExchange(I, C.ERROR, 0, s.id) === 0) ctl.writeError(`worker ${s.id}: ${String((e as Error)?.message ?? e)}`);
       }

@@ -105,7 +105,8 @@ pub fn dense_backward_params_columns<V: F32x4>(
     unsafe {
         if transposed {
             // dWᵀ[j0.., :] (n×k, rows j0..j1) += dz[:, j0..j1]ᵀ · x
-            sgemm::<V::Sgemm>(nc, m, k, dz.add(j0), 1, n, x.as_ptr(), k, 1, dw.as_mut_ptr().add(j0 * k), k, Start::Accumulate, s);
+            // A is this part's own columns of dz: no part can reuse another's.
+            sgemm::<V::Sgemm>(nc, m, k, dz.add(j0), 1, n, x.as_ptr(), k, 1, dw.as_mut_ptr().add(j0 * k), k, Start::Accumulate, &mut s.blocks());
         } else {
             // dW[:, j0..j1] (k×n) += xᵀ · dz[:, j0..j1]
             sgemm::<V::Sgemm>(k, m, nc, x.as_ptr(), 1, k, dz.add(j0), n, 1, dw.as_mut_ptr().add(j0), n, Start::Accumulate, s);

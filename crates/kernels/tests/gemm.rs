@@ -2,11 +2,12 @@
 //! (MR, NR = 8, KC = 256, NC = 512), strided operands whose padding is NaN
 //! (a stray read poisons the result), and a NaN guard band around C (a stray
 //! write is caught). Inputs are small integers, so every result is exact and
-//! compared with ==.
+//! compared with ==. The same checks run on products split into column parts the way
+//! threads share them, with A packed whole by the first part and reused by the rest.
 
-use latentkit_kernels::gemm::params::{PACK_A_LEN, PACK_B_LEN};
+use latentkit_kernels::gemm::params::{PACK_A_LEN, PACK_B_LEN, WHOLE_A_LEN};
 use latentkit_kernels::gemm::kernel::Microkernel;
-use latentkit_kernels::gemm::{sgemm, Scratch, Start};
+use latentkit_kernels::gemm::{sgemm, PackA, Scratch, Start};
 use latentkit_kernels::simd::Scalar;
 
 struct Lcg(u64);
@@ -38,7 +39,19 @@ fn strided(rng: &mut Lcg, rows: usize, cols: usize, transposed: bool) -> (Vec<f3
     (v, rs, cs)
 }
 
+/// How `check` runs the product: whole, or over `parts` column ranges (one thread's parts of one
+/// job: the first packs all of A into `whole_a` floats of room, the rest reuse it).
+#[derive(Copy, Clone, Debug)]
+enum Split {
+    Whole,
+    Parts { parts: usize, whole_a: usize },
+}
+
 fn check<K: Microkernel>(name: &str, m: usize, k: usize, n: usize, ta: bool, tb: bool, mode: Mode, seed: u64) {
+    check_split::<K>(name, m, k, n, ta, tb, mode, seed, Split::Whole);
+}
+
+fn check_split<K: Microkernel>(name: &str, m: usize, k: usize, n: usize, ta: bool, tb: bool, mode: Mode, seed: u64, split: Split) {
     let mut rng = Lcg(seed);
     let (a, rsa, csa) = strided(&mut rng, m, k, ta);
     let (b, rsb, csb) = strided(&mut rng, k, n, tb);
@@ -54,21 +67,35 @@ fn check<K: Microkernel>(name: &str, m: usize, k: usize, n: usize, ta: bool, tb:
     }
     let mut pa = vec![0f32; PACK_A_LEN];
     let mut pb = vec![0f32; PACK_B_LEN];
-    let mut sc = Scratch::new(&mut pa, &mut pb);
-    let start = match mode {
+    let start = |j0: usize| match mode {
         Mode::Overwrite => Start::Overwrite,
         Mode::Accumulate => Start::Accumulate,
-        Mode::Bias => Start::Bias(bias.as_ptr()),
+        Mode::Bias => Start::Bias(unsafe { bias.as_ptr().add(j0) }),
     };
-    unsafe {
-        sgemm::<K>(m, k, n, a.as_ptr(), rsa, csa, b.as_ptr(), rsb, csb, c.as_mut_ptr().add(guard * rsc + guard), rsc, start, &mut sc);
+    let c00 = unsafe { c.as_mut_ptr().add(guard * rsc + guard) };
+    match split {
+        Split::Whole => unsafe {
+            sgemm::<K>(m, k, n, a.as_ptr(), rsa, csa, b.as_ptr(), rsb, csb, c00, rsc, start(0), &mut Scratch::new(&mut pa, &mut pb));
+        },
+        Split::Parts { parts, whole_a } => {
+            // NaN in the whole-A space: a panel read before it was packed poisons C.
+            let mut wa = vec![f32::NAN; whole_a];
+            for p in 0..parts {
+                let (j0, j1) = (n * p / parts, n * (p + 1) / parts);
+                let pack_a = if p == 0 { PackA::Whole } else { PackA::Reuse };
+                let mut sc = Scratch::with_whole_a(&mut pa, &mut pb, &mut wa, pack_a);
+                unsafe {
+                    sgemm::<K>(m, k, j1 - j0, a.as_ptr(), rsa, csa, b.as_ptr().add(j0 * csb), rsb, csb, c00.add(j0), rsc, start(j0), &mut sc);
+                }
+            }
+        }
     }
     for i in 0..m + 2 * guard {
         for j in 0..rsc {
             let got = c[i * rsc + j];
             let inside = i >= guard && i < m + guard && j >= guard && j < n + guard;
             if !inside {
-                assert!(got.is_nan(), "{name} MR={} m={m} k={k} n={n} ta={ta} tb={tb} {mode:?}: wrote {got} outside C at ({i}, {j})", K::MR);
+                assert!(got.is_nan(), "{name} MR={} m={m} k={k} n={n} ta={ta} tb={tb} {mode:?}: wrote {got} outside C at ({i}, {j}) ({split:?})", K::MR);
                 continue;
             }
             let (r, col) = (i - guard, j - guard);
@@ -80,7 +107,7 @@ fn check<K: Microkernel>(name: &str, m: usize, k: usize, n: usize, ta: bool, tb:
             for p in 0..k {
                 want += a[r * rsa + p * csa] as f64 * b[p * rsb + col * csb] as f64;
             }
-            assert!(got as f64 == want, "{name} MR={} m={m} k={k} n={n} ta={ta} tb={tb} {mode:?}: C[{r}, {col}] = {got}, want {want}", K::MR);
+            assert!(got as f64 == want, "{name} MR={} m={m} k={k} n={n} ta={ta} tb={tb} {mode:?}: C[{r}, {col}] = {got}, want {want} ({split:?})", K::MR);
         }
     }
 }
@@ -107,6 +134,20 @@ fn sweep<K: Microkernel>(name: &str) {
         for (ta, tb) in [(false, false), (false, true), (true, false)] {
             check::<K>(name, m, k, n, ta, tb, Mode::Accumulate, 7);
             check::<K>(name, m, k, n, ta, tb, Mode::Bias, 8);
+        }
+    }
+    // Column parts sharing A packed whole: parts narrower and wider than NR, A past one MC
+    // block and one KC slice, and an A one float too big for the room (packed by blocks).
+    for &(m, k, n) in &[(1, 1, 9), (5, 0, 17), (9, 257, 33), (70, 600, 47), (131, 33, 520), (65, 300, 1030)] {
+        let m_pad = (m + K::MR - 1) / K::MR * K::MR;
+        for (ta, tb) in [(false, false), (false, true), (true, false)] {
+            for parts in [2, 3, 5] {
+                for whole_a in [WHOLE_A_LEN, (m_pad * k).saturating_sub(1)] {
+                    seed += 1;
+                    check_split::<K>(name, m, k, n, ta, tb, Mode::Bias, seed, Split::Parts { parts, whole_a });
+                    check_split::<K>(name, m, k, n, ta, tb, Mode::Accumulate, seed, Split::Parts { parts, whole_a });
+                }
+            }
         }
     }
 }

@@ -16,7 +16,7 @@
 
 use core::slice::{from_raw_parts, from_raw_parts_mut};
 use latentkit_kernels::activation::{self, Activation};
-use latentkit_kernels::gemm::{self, params, Layout, Scratch, Start};
+use latentkit_kernels::gemm::{self, params, Layout, PackA, Scratch, Start};
 use latentkit_kernels::init::{init_weights, Init};
 use latentkit_kernels::rng::Xoshiro128ss;
 use latentkit_kernels::simd::Native;
@@ -28,9 +28,10 @@ static mut LIVE_ALLOCATIONS: u32 = 0;
 // The static packing space: no GEMM ever allocates.
 static mut PACK_A: [f32; params::PACK_A_LEN] = [0.0; params::PACK_A_LEN];
 static mut PACK_B: [f32; params::PACK_B_LEN] = [0.0; params::PACK_B_LEN];
+static mut WHOLE_A: [f32; params::WHOLE_A_LEN] = [0.0; params::WHOLE_A_LEN];
 
 /// The GEMM packing space for a call: the module's static buffers when `pack` is null, else
-/// PACK_A_LEN then PACK_B_LEN floats at `pack`.
+/// PACK_A_LEN, PACK_B_LEN then WHOLE_A_LEN floats at `pack`; A is packed block by block.
 ///
 /// # Safety
 /// Worker threads run this same module over the same shared memory, so the static buffers
@@ -40,10 +41,21 @@ static mut PACK_B: [f32; params::PACK_B_LEN] = [0.0; params::PACK_B_LEN];
 /// `pack` argument (the pool dispatches only the declared split kernels to them), and a
 /// thread runs one call at a time, so each exclusive borrow below holds for the call.
 unsafe fn scratch_at<'a>(pack: *mut f32) -> Scratch<'a> {
+    part_scratch(pack, PackA::Blocks as u32)
+}
+
+/// [`scratch_at`] for one part of a column split, packing A as `pack_a` (a [`PackA`] code) says.
+///
+/// # Safety
+/// As [`scratch_at`]; and `Reuse` only on the part after one with `Whole` or `Reuse`, on the
+/// same thread, of the same call (ts/runtime/control.ts: runPart).
+unsafe fn part_scratch<'a>(pack: *mut f32, pack_a: u32) -> Scratch<'a> {
+    let pack_a = code(PackA::from_code(pack_a));
     if pack.is_null() {
-        Scratch::new(&mut *core::ptr::addr_of_mut!(PACK_A), &mut *core::ptr::addr_of_mut!(PACK_B))
+        Scratch::with_whole_a(&mut *core::ptr::addr_of_mut!(PACK_A), &mut *core::ptr::addr_of_mut!(PACK_B), &mut *core::ptr::addr_of_mut!(WHOLE_A), pack_a)
     } else {
-        Scratch::new(from_raw_parts_mut(pack, params::PACK_A_LEN), from_raw_parts_mut(pack.add(params::PACK_A_LEN), params::PACK_B_LEN))
+        let whole = pack.add(params::PACK_A_LEN + params::PACK_B_LEN);
+        Scratch::with_whole_a(from_raw_parts_mut(pack, params::PACK_A_LEN), from_raw_parts_mut(pack.add(params::PACK_A_LEN), params::PACK_B_LEN), from_raw_parts_mut(whole, params::WHOLE_A_LEN), pack_a)
     }
 }
 
@@ -58,7 +70,7 @@ fn code<T>(value: Option<T>) -> T {
 /// Floats of packing space one worker thread needs (lk_*_columns take it as `pack`).
 #[no_mangle]
 pub extern "C" fn lk_pack_floats() -> usize {
-    params::PACK_A_LEN + params::PACK_B_LEN
+    params::PACK_A_LEN + params::PACK_B_LEN + params::WHOLE_A_LEN
 }
 
 unsafe fn s<'a>(p: *const f32, n: usize) -> &'a [f32] {
@@ -111,13 +123,13 @@ pub unsafe extern "C" fn lk_gemm(layout: u32, m: usize, k: usize, n: usize, a: *
 }
 
 /// Columns j0..j1 of y[m×n] = f(x[m×k]·w + b), w being k×n, or n×k used transposed when
-/// `transposed` ≠ 0; packing space `pack` (null: the static one).
+/// `transposed` ≠ 0; packing space `pack` (null: the static one), A packed as `pack_a` says.
 #[no_mangle]
 pub unsafe extern "C" fn lk_dense_forward_columns(
     m: usize, k: usize, n: usize, x: *const f32, w: *const f32, b: *const f32, y: *mut f32,
-    activation: u32, alpha: f32, transposed: u32, j0: usize, j1: usize, pack: *mut f32,
+    activation: u32, alpha: f32, transposed: u32, j0: usize, j1: usize, pack: *mut f32, pack_a: u32,
 ) {
-    dense::dense_forward_columns::<Native>(m, k, n, s(x, m * k), s(w, k * n), s(b, n), sm(y, m * n), code(Activation::from_code(activation)), alpha, transposed != 0, j0..j1, &mut scratch_at(pack));
+    dense::dense_forward_columns::<Native>(m, k, n, s(x, m * k), s(w, k * n), s(b, n), sm(y, m * n), code(Activation::from_code(activation)), alpha, transposed != 0, j0..j1, &mut part_scratch(pack, pack_a));
 }
 
 /// Output columns j0..j1 of the first half of a dense backward pass: dy ← dy⊙f′(y), and dw, db
@@ -125,19 +137,19 @@ pub unsafe extern "C" fn lk_dense_forward_columns(
 #[no_mangle]
 pub unsafe extern "C" fn lk_dense_backward_params_columns(
     m: usize, k: usize, n: usize, x: *const f32, y: *const f32, dy: *mut f32, dw: *mut f32, db: *mut f32,
-    activation: u32, alpha: f32, transposed: u32, j0: usize, j1: usize, pack: *mut f32,
+    activation: u32, alpha: f32, transposed: u32, j0: usize, j1: usize, pack: *mut f32, pack_a: u32,
 ) {
     let params = if dw.is_null() { None } else { Some((sm(dw, k * n), sm(db, n))) };
-    dense::dense_backward_params_columns::<Native>(m, k, n, s(x, m * k), s(y, m * n), sm(dy, m * n), params, code(Activation::from_code(activation)), alpha, transposed != 0, j0..j1, &mut scratch_at(pack));
+    dense::dense_backward_params_columns::<Native>(m, k, n, s(x, m * k), s(y, m * n), sm(dy, m * n), params, code(Activation::from_code(activation)), alpha, transposed != 0, j0..j1, &mut part_scratch(pack, pack_a));
 }
 
 /// Input columns i0..i1 of the second half of a dense backward pass: dx = dz·wᵀ (dz·w when
 /// `transposed`), after the first half has run over every output column.
 #[no_mangle]
 pub unsafe extern "C" fn lk_dense_backward_input_columns(
-    m: usize, k: usize, n: usize, dz: *const f32, w: *const f32, dx: *mut f32, transposed: u32, i0: usize, i1: usize, pack: *mut f32,
+    m: usize, k: usize, n: usize, dz: *const f32, w: *const f32, dx: *mut f32, transposed: u32, i0: usize, i1: usize, pack: *mut f32, pack_a: u32,
 ) {
-    dense::dense_backward_input_columns::<Native>(m, k, n, s(dz, m * n), s(w, k * n), sm(dx, m * k), transposed != 0, i0..i1, &mut scratch_at(pack));
+    dense::dense_backward_input_columns::<Native>(m, k, n, s(dz, m * n), s(w, k * n), sm(dx, m * k), transposed != 0, i0..i1, &mut part_scratch(pack, pack_a));
 }
 
 /// y[0..n] ← f(y).
@@ -307,11 +319,11 @@ pub unsafe extern "C" fn lk_likelihood_nll(kind: u32, x: *const f32, out: *const
 /// Rows r0..r1 of the reconstruction term over `rows` rows: −log p(x_r | out_r) into sums[r] (f64)
 /// and, into a non-null `grad`, its gradient scaled by weight / rows, as lk_likelihood_nll
 /// computes them; the caller adds sums[0..rows] in row order and scales by weight / rows, which
-/// gives lk_likelihood_nll's bits on any split. `pack` is unused: the signature is the pool's
-/// column-split one.
+/// gives lk_likelihood_nll's bits on any split. `pack` and `pack_a` are unused: the signature is
+/// the pool's column-split one.
 #[no_mangle]
 pub unsafe extern "C" fn lk_likelihood_nll_rows_columns(
-    kind: u32, x: *const f32, out: *const f32, rows: usize, d: usize, log_var: f32, grad: *mut f32, weight: f32, sums: *mut f64, r0: usize, r1: usize, _pack: *mut f32,
+    kind: u32, x: *const f32, out: *const f32, rows: usize, d: usize, log_var: f32, grad: *mut f32, weight: f32, sums: *mut f64, r0: usize, r1: usize, _pack: *mut f32, _pack_a: u32,
 ) {
     let kind = code(Likelihood::from_code(kind));
     assert!(r0 <= r1 && r1 <= rows);
@@ -326,12 +338,12 @@ pub unsafe extern "C" fn lk_likelihood_nll_rows_columns(
 
 /// Samples r0..r1 of Burda et al.'s log importance weights, of `rows` samples in all, `per_input`
 /// per input row, the first being sample `lead` of its input; into w[r0..r1] (f64). Each sample's
-/// weight depends on its own row only, so any split gives the same bits. `pack` is unused: the
-/// signature is the pool's column-split one.
+/// weight depends on its own row only, so any split gives the same bits. `pack` and `pack_a` are
+/// unused: the signature is the pool's column-split one.
 #[no_mangle]
 pub unsafe extern "C" fn lk_importance_log_weights_columns(
     kind: u32, x: *const f32, d: usize, log_var: f32, out: *const f32, stats: *const f32, z: *const f32, eps: *const f32, latent: usize, per_input: usize, lead: usize,
-    rows: usize, w: *mut f64, r0: usize, r1: usize, _pack: *mut f32,
+    rows: usize, w: *mut f64, r0: usize, r1: usize, _pack: *mut f32, _pack_a: u32,
 ) {
     let kind = code(Likelihood::from_code(kind));
     assert!(r0 <= r1 && r1 <= rows && per_input > 0 && lead < per_input);
@@ -396,9 +408,10 @@ pub unsafe extern "C" fn lk_covariance_prepare(
 }
 
 /// Columns j0..j1 (j0 a multiple of 8) of the upper triangle of md[nd×nd] ← panelᵀ·panel
-/// (+ md when `accumulate`), panel being rows × nd, with packing space `pack` (null: the static one).
+/// (+ md when `accumulate`), panel being rows × nd, with packing space `pack` (null: the static
+/// one); its driver packs the panel per part (`pack_a` is unused).
 #[no_mangle]
-pub unsafe extern "C" fn lk_syrk_upper_columns(panel: *const f32, rows: usize, nd: usize, md: *mut f32, accumulate: u32, j0: usize, j1: usize, pack: *mut f32) {
+pub unsafe extern "C" fn lk_syrk_upper_columns(panel: *const f32, rows: usize, nd: usize, md: *mut f32, accumulate: u32, j0: usize, j1: usize, pack: *mut f32, _pack_a: u32) {
     linalg::syrk_upper_columns::<Native>(s(panel, rows * nd), rows, nd, sm(md, nd * nd), accumulate != 0, j0..j1, &mut scratch_at(pack));
 }
 

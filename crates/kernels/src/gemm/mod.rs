@@ -8,6 +8,8 @@ use crate::simd::F32x4;
 pub use kernel::Start;
 use kernel::Microkernel;
 use params::{KC, MC_PANELS, NC, NR, PACK_A_LEN, PACK_B_LEN};
+#[allow(unused_imports)] // named in the docs
+use params::WHOLE_A_LEN;
 
 code_enum! {
     /// The three products of a dense layer (ts/runtime/codes.ts: GEMM_LAYOUT).
@@ -21,16 +23,47 @@ code_enum! {
     }
 }
 
+code_enum! {
+    /// How one column part of a GEMM that threads share gets A's panels (ts/runtime/codes.ts:
+    /// PACK_A). Every part multiplies the same A by its own columns of B, so a thread packs A
+    /// once per job, not once per part.
+    pub enum PackA {
+        /// Block by block as the driver goes: a call that is the whole product.
+        Blocks = 0,
+        /// All of A into the thread's whole-A space first: its first part of a job.
+        Whole = 1,
+        /// A as this thread's previous part of the same job packed it in the whole-A space (the
+        /// same A, shape and strides: a part of the same call over other columns).
+        Reuse = 2,
+    }
+}
+
 /// Packing space for the driver; allocate once and reuse (a training step must not allocate).
 pub struct Scratch<'a> {
     pub a: &'a mut [f32],
     pub b: &'a mut [f32],
+    /// Room for all of A packed, kept between a thread's parts of one job (see [`PackA`]).
+    pub whole_a: &'a mut [f32],
+    /// What the next [`sgemm`] on this scratch does with A.
+    pub pack_a: PackA,
 }
 
 impl<'a> Scratch<'a> {
+    /// Space that packs A block by block.
     pub fn new(a: &'a mut [f32], b: &'a mut [f32]) -> Self {
         debug_assert!(a.len() >= PACK_A_LEN && b.len() >= PACK_B_LEN);
-        Scratch { a, b }
+        Scratch { a, b, whole_a: &mut [], pack_a: PackA::Blocks }
+    }
+
+    /// Space with room for all of A (usually [`WHOLE_A_LEN`] floats), used as `pack_a` says.
+    /// An A that does not fit is packed block by block in every part.
+    pub fn with_whole_a(a: &'a mut [f32], b: &'a mut [f32], whole_a: &'a mut [f32], pack_a: PackA) -> Self {
+        Scratch { whole_a, pack_a, ..Scratch::new(a, b) }
+    }
+
+    /// The same space for a product whose A differs from part to part: packed block by block.
+    pub fn blocks(&mut self) -> Scratch<'_> {
+        Scratch { a: &mut *self.a, b: &mut *self.b, whole_a: &mut *self.whole_a, pack_a: PackA::Blocks }
     }
 }
 
@@ -40,6 +73,9 @@ impl<'a> Scratch<'a> {
 /// C is row-major with row stride `rsc`. Loops as in matrixmultiply: LOOP 5
 /// over NC columns of B, LOOP 4 over KC slices of depth (B packed), LOOP 3 over
 /// MC rows of A (A packed), LOOP 2 over NR panels, LOOP 1 over MR panels.
+/// With `scratch.pack_a` other than [`PackA::Blocks`] and room for it, A is packed whole
+/// first (or was, by the same thread's previous part of the job) and LOOP 3 reads it there;
+/// the products, and so the bits, are the same.
 ///
 /// Never inlined: one copy per (vector type, MR) keeps the module small, and
 /// V8 then optimises the hot loop once instead of once per caller.
@@ -63,6 +99,20 @@ pub unsafe fn sgemm<K: Microkernel>(
     scratch: &mut Scratch,
 ) {
     debug_assert!(K::MR <= params::MR_MAX);
+    // All of A in panels of MR rows, slice after slice of KC depths: slice pc starts at
+    // pc·m_pad floats, and the rows ic.. of a slice kc deep at ic·kc within it, which is where
+    // pack_a puts them when it packs every row of the slice at once.
+    let m_pad = (m + K::MR - 1) / K::MR * K::MR;
+    let whole = scratch.pack_a != PackA::Blocks && m_pad * k <= scratch.whole_a.len();
+    let wa = scratch.whole_a.as_mut_ptr();
+    if whole && scratch.pack_a == PackA::Whole {
+        let mut pc = 0;
+        while pc < k {
+            let kc = if k - pc < KC { k - pc } else { KC };
+            pack::pack_a::<K::V>(m, kc, a.add(pc * csa), rsa, csa, K::MR, wa.add(pc * m_pad));
+            pc += kc;
+        }
+    }
     if m == 0 || n == 0 {
         return;
     }
@@ -95,7 +145,12 @@ pub unsafe fn sgemm<K: Microkernel>(
             while ic < m {
                 // LOOP 3
                 let mc = if m - ic < mc_max { m - ic } else { mc_max };
-                pack::pack_a::<K::V>(mc, kc, a.add(ic * rsa + pc * csa), rsa, csa, K::MR, pa);
+                let pa = if whole {
+                    wa.add(pc * m_pad + ic * kc)
+                } else {
+                    pack::pack_a::<K::V>(mc, kc, a.add(ic * rsa + pc * csa), rsa, csa, K::MR, pa);
+                    pa
+                };
                 let mut jr = 0;
                 while jr < nc {
                     // LOOP 2

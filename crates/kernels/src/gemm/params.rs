@@ -19,3 +19,6 @@ pub const NC: usize = 512;
 pub const PACK_A_LEN: usize = MR_MAX * MC_PANELS * KC;
 /// Floats the B packing buffer needs.
 pub const PACK_B_LEN: usize = KC * NC;
+/// Floats a thread keeps for all of A packed ([`super::PackA::Whole`]): 1 MiB, A of up to
+/// 262,144 elements (256 × 1024, say); a larger A is packed block by block in every part.
+pub const WHOLE_A_LEN: usize = 1 << 18;
