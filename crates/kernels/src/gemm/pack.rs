@@ -7,10 +7,13 @@ use crate::simd::F32x4;
 /// Pack rows `0..mc` × depth `0..kc` of A (element (i, p) at `a[i*rsa + p*csa]`)
 /// into panels of `mr` rows: panel q holds, for each p, rows q*mr .. q*mr+mr.
 /// Rows past `mc` are zero so edge tiles need no masking in the kernel.
+/// Never inlined: the driver calls it from two places (block by block, and all of A for
+/// [`super::PackA::Whole`]), and one copy keeps the bundle within its 80 KB budget.
 ///
 /// # Safety
 /// Every addressed element of A must be readable; `out` must hold
 /// `ceil(mc / mr) * mr * kc` floats.
+#[inline(never)]
 pub unsafe fn pack_a<V: F32x4>(mc: usize, kc: usize, a: *const f32, rsa: usize, csa: usize, mr: usize, out: *mut f32) {
     let mut dst = out;
     let mut i0 = 0;
