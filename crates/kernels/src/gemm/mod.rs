@@ -8,8 +8,6 @@ use crate::simd::F32x4;
 pub use kernel::Start;
 use kernel::Microkernel;
 use params::{KC, MC_PANELS, NC, NR, PACK_A_LEN, PACK_B_LEN};
-#[allow(unused_imports)] // named in the docs
-use params::WHOLE_A_LEN;
 
 code_enum! {
     /// The three products of a dense layer (ts/runtime/codes.ts: GEMM_LAYOUT).
@@ -55,7 +53,7 @@ impl<'a> Scratch<'a> {
         Scratch { a, b, whole_a: &mut [], pack_a: PackA::Blocks }
     }
 
-    /// Space with room for all of A (usually [`WHOLE_A_LEN`] floats), used as `pack_a` says.
+    /// Space with room for all of A (usually [`params::WHOLE_A_LEN`] floats), used as `pack_a` says.
     /// An A that does not fit is packed block by block in every part.
     pub fn with_whole_a(a: &'a mut [f32], b: &'a mut [f32], whole_a: &'a mut [f32], pack_a: PackA) -> Self {
         Scratch { whole_a, pack_a, ..Scratch::new(a, b) }
