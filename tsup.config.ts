@@ -38,9 +38,8 @@ export default defineConfig({
   // Whitespace only: names and statements stay as written, so stack traces name our functions
   // and the source maps lead back to the TypeScript. Node parses 300 → 250 KB at import:
   // `node bench/compare-builds.mjs --base 708e1e4 --cold-start-only` gave 0.94× the cold start,
-  // faster in 41 of 55 alternate pairs. Further
-  // minifying is the user's bundler's job (the size budget is measured through one, see
-  // bench/bundle-size.mjs).
+  // faster in 41 of 55 alternate pairs. Further minifying is the user's bundler's job (the size
+  // budget is measured through one, see bench/bundle-size.mjs).
   minifyWhitespace: true,
   sourcemap: true,
   // latentkit/node and latentkit/jpeg import the main entry by name, so each file stands alone.

@@ -9,4 +9,4 @@ export { KERNELS } from './runtime/kernels.js';
 export { ACTIVATION, GEMM_LAYOUT, INIT, LIKELIHOOD, LOSS, PACK_A } from './runtime/codes.js';
 export { wasmExports } from './runtime/wasm.js';
 export { heap, Block } from './runtime/memory.js';
-export { pool } from './runtime/threads.js';
+export { partBound, partCount, pool } from './runtime/threads.js';

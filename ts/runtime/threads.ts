@@ -12,6 +12,7 @@ import { CONTROL as C, ControlViews, type Job, PART_BITS, SPIN_MS, runPart } fro
 import type { WorkerReport, WorkerStart } from './worker.js';
 import { heap, type Block } from './memory.js';
 import { direct, memoryMode } from './wasm.js';
+import type { Split } from './kernels.js';
 
 const STACK_BYTES = 256 * 1024;
 /**
@@ -21,6 +22,24 @@ const STACK_BYTES = 256 * 1024;
  * side by side); ae784 was unchanged (1.6%, faster in 10 of 20 rounds). Parts stay ≥ 32 units.
  */
 const PARTS_PER_THREAD = 4;
+
+/**
+ * How many parts a job over `units` columns or elements has on `threads` threads: several per
+ * thread, so whoever finishes first takes the next and a worker that wakes late or a slower core
+ * does not leave the others waiting; each at least 32 units (and `align`) wide.
+ */
+export function partCount(units: number, threads: number, align: number): number {
+  return Math.max(1, Math.min(PARTS_PER_THREAD * threads, C.MAX_PARTS, Math.floor(units / Math.max(align, 32))));
+}
+
+/**
+ * Where part `p` of `parts` starts (p = parts: the end), on a multiple of the split's alignment. A
+ * triangle's columns are shared at √-spaced boundaries, so each part has equal work.
+ */
+export function partBound(units: number, p: number, parts: number, { align, share }: Pick<Split, 'align' | 'share'>): number {
+  const fraction = share === 'sqrt' ? Math.sqrt(p / parts) : p / parts;
+  return Math.min(units, Math.ceil((units * fraction) / align) * align);
+}
 /** A job whose parts make no progress for this long means a worker died mid-part. */
 const HANG_MS = 60_000;
 
@@ -223,15 +242,8 @@ class Pool {
   run(job: Job, args: readonly number[], units: number, fn: (...a: number[]) => number): number {
     if (this.failure) this.fail(this.failure);
     const I = this.I;
-    const { align, share } = job.split;
-    // Several parts per thread: whoever finishes first takes the next, so a worker that wakes
-    // late or a slower core does not leave the others waiting. Parts stay ≥ 32 units wide.
-    // A triangle's columns are shared at √-spaced boundaries, so each part has equal work.
-    const parts = Math.max(1, Math.min(PARTS_PER_THREAD * this.count, C.MAX_PARTS, Math.floor(units / Math.max(align, 32))));
-    for (let p = 0; p <= parts; p++) {
-      const fraction = share === 'sqrt' ? Math.sqrt(p / parts) : p / parts;
-      I[C.BOUNDS + p] = Math.min(units, Math.ceil((units * fraction) / align) * align);
-    }
+    const parts = partCount(units, this.count, job.split.align);
+    for (let p = 0; p <= parts; p++) I[C.BOUNDS + p] = partBound(units, p, parts, job.split);
     this.views.writeArgs(job, args);
     I[C.OP] = job.op;
     I[C.JOB] = (I[C.JOB]! + 1) | 0;
