@@ -76,8 +76,11 @@ function findToolchain() {
   const sysroot = run(rustc, ['--print', 'sysroot']);
   const vendor = join(sysroot ?? '', 'lib', 'rustlib', 'src', 'rust', 'library', 'vendor');
   if (!sysroot || !existsSync(vendor)) fail(`${rustc} has no library sources with vendored crates (${vendor})`);
-  if (!lookup('rust-lld')) fail('no rust-lld (lld-22) to link wasm');
-  return { rustc, cargo, vendor, version };
+  // rustc links wasm with rust-lld, which Debian puts in rust-web-llvm (with all of LLVM); lld-22
+  // alone has the same linker as wasm-ld-22, which rustc is then pointed at.
+  const linker = ['rust-lld', 'wasm-ld-22', 'wasm-ld'].map(lookup).find(Boolean);
+  if (!linker) fail('no rust-lld or wasm-ld (lld-22) to link wasm');
+  return { rustc, cargo, vendor, version, linker };
 }
 
 // Drop custom sections (names, producers, debug info): they are most of an unoptimised binary.
@@ -98,7 +101,7 @@ function stripCustomSections(bytes) {
 
 const tc = findToolchain();
 if (process.argv.includes('--which')) {
-  console.log(`${tc.version} (${tc.rustc})`);
+  console.log(`${tc.version} (${tc.rustc}), linking with ${tc.linker}`);
   process.exit(0);
 }
 console.log(`building with ${tc.version} (${tc.rustc})`);
@@ -110,7 +113,8 @@ mkdirSync(join(root, 'wasm'), { recursive: true });
 function cargoBuild(tier) {
   // RUSTC_BOOTSTRAP: -Zbuild-std on a stable compiler. --remap-path-prefix keeps the checkout's
   // path out of the binary, so every clone builds the same bytes.
-  const env = { ...process.env, RUSTC: tc.rustc, RUSTC_BOOTSTRAP: '1', RUSTFLAGS: `-C target-feature=${tier.features} --remap-path-prefix=${root}=/latentkit` };
+  const linker = tc.linker.endsWith('/rust-lld') ? '' : ` -C linker=${tc.linker}`;
+  const env = { ...process.env, RUSTC: tc.rustc, RUSTC_BOOTSTRAP: '1', RUSTFLAGS: `-C target-feature=${tier.features}${linker} --remap-path-prefix=${root}=/latentkit` };
   delete env.RUSTUP_TOOLCHAIN;
   const targetDir = join(root, 'target', `wasm-${tier.name}`);
   const args = ['build', '--release', '--target', TARGET, '-p', 'latentkit-wasm', '--target-dir', targetDir,

@@ -3,7 +3,7 @@
 # need when it is missing: Rust 1.96 from Debian 12's security archive (rustc-web
 # and cargo-web replace the system rustc and cargo, rust-web-src brings the library
 # sources with their crates vendored, from which build-wasm.mjs builds the wasm32
-# standard library offline, and lld-22 the rust-lld linker), binaryen's wasm-opt,
+# standard library offline, and lld-22 the wasm linker, wasm-ld-22), binaryen's wasm-opt,
 # Chromium for the browser tests, and python3 with venv; then a Python virtual
 # environment with safetensors, numpy and torch (CPU) for the file-format and
 # PyTorch tests.
@@ -11,7 +11,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 missing=()
-# --which checks the system rustc's version, its vendored library sources and rust-lld.
+# --which checks the system rustc's version, its vendored library sources and a wasm linker.
 node scripts/build-wasm.mjs --which >/dev/null 2>&1 || missing+=(rustc-web cargo-web rust-web-src lld-22)
 command -v cargo >/dev/null 2>&1 || missing+=(cargo-web)
 command -v wasm-opt >/dev/null 2>&1 || missing+=(binaryen)
