@@ -5,7 +5,8 @@
 // timed repetitions after a warm-up (for latentkit and the Python references,
 // and tfjs-wasm, the median over 5 processes of that); min and max are kept in the JSON.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpus } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { consumerBundleBytes } from './bundle-size.mjs';
@@ -142,6 +143,26 @@ if (!python.py) {
   missing.jax = missing['jax-mt'] = missing.sklearn = python.missing;
 }
 
+/**
+ * The CPU, as far as the figures depend on it: its model name and, on Linux, its x86 family and
+ * model and which of the wide vector extensions the references use it has (AVX2, FMA, AVX-512).
+ * These machines differ from one boot to the next; a run's figures only compare within it.
+ */
+function describeCpu() {
+  const model = cpus()[0]?.model?.trim() || 'unknown CPU';
+  let info;
+  try {
+    info = readFileSync('/proc/cpuinfo', 'utf8');
+  } catch {
+    return model;
+  }
+  const field = (name) => info.match(new RegExp(`^${name}\\s*:\\s*(.*)$`, 'm'))?.[1]?.trim();
+  const flags = new Set((field('flags') ?? '').split(/\s+/));
+  const extensions = [['avx2', 'AVX2'], ['fma', 'FMA'], ['avx512f', 'AVX-512']].filter(([f]) => flags.has(f)).map(([, name]) => name);
+  const family = field('cpu family');
+  return `${model}${family ? ` (family ${family}, model ${field('model')})` : ''}${extensions.length ? `; ${extensions.join(', ')}` : ''}`;
+}
+
 // What a browser app downloads: the main entry bundled and minified by esbuild, gzip -9.
 const bundleBytes = await consumerBundleBytes();
 const report = {
@@ -163,7 +184,7 @@ const report = {
   coldStartEmptyModuleMs: cold.emptyModuleMs,
   bundleBytes,
   missing,
-  machine: { node: process.version, cpus: (await import('node:os')).cpus().length },
+  machine: { node: process.version, cpus: cpus().length, cpu: describeCpu() },
 };
 const names = ['ae', 'gan64', 'gan256', 'ae784', 'gemm-NN', 'gemm-NT', 'gemm-TN', 'pca'];
 const columns = ['latentkit', 'latentkit-2t', 'latentkit-fast', 'latentkit-fast-2t', 'tfjs-wasm', 'tfjs-cpu', 'jax', 'jax-mt', 'torch', 'torch-2t', 'sklearn'];
@@ -196,6 +217,7 @@ for (const w of report.workloads) {
   const vsJax = w.name === 'pca' ? `${(r.sklearn / r.latentkit).toFixed(2)}× (sklearn)` : ratio('jax');
   lines.push(`| ${w.name} | ${w.unit} | ${columns.map((c) => fmt(r[c], w.unit)).join(' | ')} | ${ratio('tfjs-wasm')} | ${ratio('tfjs-cpu')} | ${vsJax} |`);
 }
+console.log(`machine: ${report.machine.cpu}, ${report.machine.cpus} cores, Node ${report.machine.node}`);
 console.log(lines.join('\n'));
 console.log();
 const perProcess = (v, unit) => v.map((x) => fmt(x, unit)).join(', ');
