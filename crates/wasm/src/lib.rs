@@ -31,7 +31,8 @@ static mut PACK_B: [f32; params::PACK_B_LEN] = [0.0; params::PACK_B_LEN];
 static mut WHOLE_A: [f32; params::WHOLE_A_LEN] = [0.0; params::WHOLE_A_LEN];
 
 /// The GEMM packing space for a call: the module's static buffers when `pack` is null, else
-/// PACK_A_LEN, PACK_B_LEN then WHOLE_A_LEN floats at `pack`; A is packed block by block.
+/// PACK_A_LEN, PACK_B_LEN then WHOLE_A_LEN floats at `pack`; A packed as `pack_a` says (a whole
+/// call: [`PackA::Blocks`]; a part of a column split: the code the pool passed).
 ///
 /// # Safety
 /// Worker threads run this same module over the same shared memory, so the static buffers
@@ -40,17 +41,9 @@ static mut WHOLE_A: [f32; params::WHOLE_A_LEN] = [0.0; params::WHOLE_A_LEN];
 /// (`ts/runtime/threads.ts`). Workers never call the allocator or any entry point without a
 /// `pack` argument (the pool dispatches only the declared split kernels to them), and a
 /// thread runs one call at a time, so each exclusive borrow below holds for the call.
-unsafe fn scratch_at<'a>(pack: *mut f32) -> Scratch<'a> {
-    part_scratch(pack, PackA::Blocks as u32)
-}
-
-/// [`scratch_at`] for one part of a column split, packing A as `pack_a` (a [`PackA`] code) says.
-///
-/// # Safety
-/// As [`scratch_at`]; and `Reuse` only on the part after one with `Whole` or `Reuse`, on the
-/// same thread, of the same call (ts/runtime/control.ts: runPart).
-unsafe fn part_scratch<'a>(pack: *mut f32, pack_a: u32) -> Scratch<'a> {
-    let pack_a = code(PackA::from_code(pack_a));
+/// `Reuse` only on the part after one with `Whole` or `Reuse`, on the same thread, of the same
+/// call (ts/runtime/control.ts: runPart).
+unsafe fn scratch_at<'a>(pack: *mut f32, pack_a: PackA) -> Scratch<'a> {
     if pack.is_null() {
         Scratch::with_whole_a(&mut *core::ptr::addr_of_mut!(PACK_A), &mut *core::ptr::addr_of_mut!(PACK_B), &mut *core::ptr::addr_of_mut!(WHOLE_A), pack_a)
     } else {
@@ -113,7 +106,7 @@ pub unsafe extern "C" fn lk_live_allocations() -> u32 {
 /// `accumulate` adds to C. On the static packing space (the calling thread's).
 #[no_mangle]
 pub unsafe extern "C" fn lk_gemm(layout: u32, m: usize, k: usize, n: usize, a: *const f32, b: *const f32, c: *mut f32, accumulate: u32) {
-    let mut sc = scratch_at(core::ptr::null_mut());
+    let mut sc = scratch_at(core::ptr::null_mut(), PackA::Blocks);
     let start = if accumulate != 0 { Start::Accumulate } else { Start::Overwrite };
     match code(Layout::from_code(layout)) {
         Layout::Nn => gemm::gemm_nn::<Native>(m, k, n, s(a, m * k), s(b, k * n), sm(c, m * n), start, &mut sc),
@@ -129,7 +122,7 @@ pub unsafe extern "C" fn lk_dense_forward_columns(
     m: usize, k: usize, n: usize, x: *const f32, w: *const f32, b: *const f32, y: *mut f32,
     activation: u32, alpha: f32, transposed: u32, j0: usize, j1: usize, pack: *mut f32, pack_a: u32,
 ) {
-    dense::dense_forward_columns::<Native>(m, k, n, s(x, m * k), s(w, k * n), s(b, n), sm(y, m * n), code(Activation::from_code(activation)), alpha, transposed != 0, j0..j1, &mut part_scratch(pack, pack_a));
+    dense::dense_forward_columns::<Native>(m, k, n, s(x, m * k), s(w, k * n), s(b, n), sm(y, m * n), code(Activation::from_code(activation)), alpha, transposed != 0, j0..j1, &mut scratch_at(pack, code(PackA::from_code(pack_a))));
 }
 
 /// Output columns j0..j1 of the first half of a dense backward pass: dy ← dy⊙f′(y), and dw, db
@@ -140,7 +133,7 @@ pub unsafe extern "C" fn lk_dense_backward_params_columns(
     activation: u32, alpha: f32, transposed: u32, j0: usize, j1: usize, pack: *mut f32, pack_a: u32,
 ) {
     let params = if dw.is_null() { None } else { Some((sm(dw, k * n), sm(db, n))) };
-    dense::dense_backward_params_columns::<Native>(m, k, n, s(x, m * k), s(y, m * n), sm(dy, m * n), params, code(Activation::from_code(activation)), alpha, transposed != 0, j0..j1, &mut part_scratch(pack, pack_a));
+    dense::dense_backward_params_columns::<Native>(m, k, n, s(x, m * k), s(y, m * n), sm(dy, m * n), params, code(Activation::from_code(activation)), alpha, transposed != 0, j0..j1, &mut scratch_at(pack, code(PackA::from_code(pack_a))));
 }
 
 /// Input columns i0..i1 of the second half of a dense backward pass: dx = dz·wᵀ (dz·w when
@@ -149,7 +142,7 @@ pub unsafe extern "C" fn lk_dense_backward_params_columns(
 pub unsafe extern "C" fn lk_dense_backward_input_columns(
     m: usize, k: usize, n: usize, dz: *const f32, w: *const f32, dx: *mut f32, transposed: u32, i0: usize, i1: usize, pack: *mut f32, pack_a: u32,
 ) {
-    dense::dense_backward_input_columns::<Native>(m, k, n, s(dz, m * n), s(w, k * n), sm(dx, m * k), transposed != 0, i0..i1, &mut part_scratch(pack, pack_a));
+    dense::dense_backward_input_columns::<Native>(m, k, n, s(dz, m * n), s(w, k * n), sm(dx, m * k), transposed != 0, i0..i1, &mut scratch_at(pack, code(PackA::from_code(pack_a))));
 }
 
 /// y[0..n] ← f(y).
@@ -412,7 +405,7 @@ pub unsafe extern "C" fn lk_covariance_prepare(
 /// one); its driver packs the panel per part (`pack_a` is unused).
 #[no_mangle]
 pub unsafe extern "C" fn lk_syrk_upper_columns(panel: *const f32, rows: usize, nd: usize, md: *mut f32, accumulate: u32, j0: usize, j1: usize, pack: *mut f32, _pack_a: u32) {
-    linalg::syrk_upper_columns::<Native>(s(panel, rows * nd), rows, nd, sm(md, nd * nd), accumulate != 0, j0..j1, &mut scratch_at(pack));
+    linalg::syrk_upper_columns::<Native>(s(panel, rows * nd), rows, nd, sm(md, nd * nd), accumulate != 0, j0..j1, &mut scratch_at(pack, PackA::Blocks));
 }
 
 /// c[d×d] ← (M − n·δδᵀ)/(n − 1) from the chunks' md and ms; δ[d] in f64.
@@ -426,7 +419,7 @@ pub unsafe extern "C" fn lk_covariance_assemble(md: *const f32, dense: *const u3
 /// max_steps, 0 if out of memory.
 #[no_mangle]
 pub unsafe extern "C" fn lk_top_eigen(c: *const f32, d: usize, k: usize, state: *mut Xoshiro128ss, tol: f64, max_steps: usize, vals: *mut f32, vecs: *mut f32) -> i32 {
-    match linalg::lanczos_top_eigen::<Native>(s(c, d * d), d, k, &mut *state, tol, max_steps, sm(vals, k), sm(vecs, d * k), &mut scratch_at(core::ptr::null_mut())) {
+    match linalg::lanczos_top_eigen::<Native>(s(c, d * d), d, k, &mut *state, tol, max_steps, sm(vals, k), sm(vecs, d * k), &mut scratch_at(core::ptr::null_mut(), PackA::Blocks)) {
         None => 0,
         Some(r) if r.converged => r.steps as i32,
         Some(r) => -(r.steps as i32),
