@@ -1,8 +1,8 @@
 // What save, load and checkpoint need to know about a kind of model. Each model's own file
 // declares its kind; ts/io/kinds.ts lists them (adding a kind: its file and one line there).
 import type { Optimizer } from '../nn/optimizer.js';
-import type { Rng } from '../runtime/rng.js';
 import type { Stack } from '../nn/stack.js';
+import { TrainedModel } from '../nn/trained-model.js';
 
 /** Counters and the data order a resumed run needs beyond weights, optimizer and RNG states. */
 export interface TrainingState {
@@ -27,18 +27,29 @@ export interface BuildContext {
 export interface ModelKind<M extends object> {
   /** The name in a file's metadata. */
   readonly kind: string;
-  /** Whether `model` is of this kind. */
-  is(model: unknown): model is M;
+  /** The class of this kind's models. */
+  readonly type: abstract new (...args: never[]) => M;
   /** The stacks to save, by module name (PyTorch's module names: `encoder`, `generator`, …). */
   modules(model: M): [string, Stack][];
-  /** Whether tensor names carry the module name (a lone stack's are a bare nn.Sequential's). */
-  readonly prefixed: boolean;
+  /** Whether tensor names carry the module name (default true; a lone stack's are a bare nn.Sequential's). */
+  readonly prefixed?: boolean;
   optimizers(model: M): [string, Optimizer][];
   /** The options that rebuild it (JSON). */
   options(model: M): Record<string, unknown>;
   build(ctx: BuildContext, options: Record<string, unknown>): M;
-  /** The generator a checkpoint captures and restores, if any. */
-  rng?(model: M): Rng;
-  trainingState?(model: M): TrainingState;
-  restoreTrainingState?(model: M, state: TrainingState): void;
+  /**
+   * The part whose generator, counters and data order a checkpoint captures and restores: by
+   * default the model itself when it is a TrainedModel.
+   */
+  trained?(model: M): TrainedModel;
+}
+
+/** Whether `model` is of kind `k`. */
+export function isOfKind(model: unknown, k: { readonly type: abstract new (...args: never[]) => object }): boolean {
+  return model instanceof k.type;
+}
+
+/** The part of `model` whose training state a checkpoint keeps (see ModelKind.trained). */
+export function trainedPart<M extends object>(model: M, k: Pick<ModelKind<M>, 'trained'>): TrainedModel | undefined {
+  return k.trained?.(model) ?? (model instanceof TrainedModel ? model : undefined);
 }

@@ -4,7 +4,7 @@ import type { ActivationSpec } from '../nn/activation.js';
 import { MLP } from '../nn/mlp.js';
 import { Stack } from '../nn/stack.js';
 import { MODEL_KINDS, type SavableModel } from './kinds.js';
-import type { ModelKind, TrainingState } from './model-kind.js';
+import { type ModelKind, type TrainingState, isOfKind, trainedPart } from './model-kind.js';
 import { type Tensor, decodeSafetensors, encodeSafetensors } from './safetensors.js';
 import { layerTensorNames } from './torch-names.js';
 
@@ -32,7 +32,7 @@ interface Architecture {
 type AnyKind = ModelKind<SavableModel>;
 
 function kindOf(model: SavableModel): AnyKind {
-  const k = MODEL_KINDS.find((kind) => kind.is(model));
+  const k = MODEL_KINDS.find((kind) => isOfKind(model, kind));
   if (!k) throw new LatentkitError(`save: expected a model of a known kind (${MODEL_KINDS.map((kind) => kind.kind).join(', ')})`);
   return k as AnyKind;
 }
@@ -60,7 +60,7 @@ function weightTensors(model: SavableModel, k: AnyKind, arch: Architecture): Rec
   for (const [name, s] of k.modules(model)) {
     s.layers.forEach((l, i) => {
       const { weight, bias } = s.layerParameters(i);
-      const [wName, bName] = layerTensorNames(VERSION, k.prefixed, name, arch.modules[name]!, i);
+      const [wName, bName] = layerTensorNames(VERSION, k.prefixed ?? true, name, arch.modules[name]!, i);
       if (!s.tiedTo) {
         // PyTorch nn.Linear layout: [out, in].
         const w = new Float32Array(l.inputs * l.outputs);
@@ -105,15 +105,15 @@ export function checkpoint(model: SavableModel): Uint8Array {
       });
     }
   }
-  if (k.trainingState) {
-    const t = k.trainingState(model);
+  const trained = trainedPart(model, k);
+  if (trained) {
+    const t = trained.trainingState();
     state.steps = t.steps;
     if (t.cursor !== undefined) state.cursor = t.cursor;
     if (t.epochs !== undefined) state.epochs = t.epochs;
     if (t.order) tensors['state.order'] = { shape: [t.order.length], data: t.order };
+    state.rng = Array.from(trained.rng.getState());
   }
-  const rng = k.rng?.(model);
-  if (rng) state.rng = Array.from(rng.getState());
   const dropout = Object.fromEntries(modules.filter(([, s]) => s.dropoutRng).map(([n, s]) => [n, Array.from(s.dropoutRng!.getState())]));
   if (Object.keys(dropout).length > 0) state.dropoutRng = dropout;
   return encodeSafetensors(tensors, { format: FORMAT, version: VERSION, kind: arch.kind, architecture: JSON.stringify(arch), checkpoint: JSON.stringify(state) });
@@ -154,7 +154,7 @@ export function load(bytes: Uint8Array): SavableModel {
       created.push(s);
       built.set(name, s);
       s.layers.forEach((l, i) => {
-        const [wName, bName] = layerTensorNames(version, kind.prefixed, name, m, i);
+        const [wName, bName] = layerTensorNames(version, kind.prefixed ?? true, name, m, i);
         const b = tensors[bName];
         if (!b) throw new LatentkitError(`missing tensor ${bName}`);
         if (b.shape.length !== 1 || b.shape[0] !== l.outputs) throw new LatentkitError(`tensor ${bName} has shape [${b.shape}], the architecture needs [${l.outputs}]`);
@@ -227,14 +227,10 @@ function restoreCheckpoint(model: SavableModel, k: AnyKind, json: string, tensor
     if (!words(w)) throw new LatentkitError(`corrupt checkpoint: no dropout RNG state for ${name}`);
     s.dropoutRng.setState(w!);
   }
-  const rng = k.rng?.(model);
-  if (rng) {
-    if (!Array.isArray(state.rng) || state.rng.length !== 4 || !state.rng.every((w) => Number.isInteger(w) && w >= 0 && w < 2 ** 32)) {
-      throw new LatentkitError('corrupt checkpoint: the RNG state is not four 32-bit words');
-    }
-    rng.setState(state.rng);
-  }
-  if (k.restoreTrainingState) {
+  const trained = trainedPart(model, k);
+  if (trained) {
+    if (!words(state.rng)) throw new LatentkitError('corrupt checkpoint: the RNG state is not four 32-bit words');
+    trained.rng.setState(state.rng!);
     const order = tensors['state.order'];
     if (order) {
       expected.add('state.order');
@@ -250,6 +246,6 @@ function restoreCheckpoint(model: SavableModel, k: AnyKind, json: string, tensor
       if (v !== undefined && (!Number.isSafeInteger(v) || v < 0)) throw new LatentkitError(`corrupt checkpoint: ${counter} is ${JSON.stringify(v)}, not a count`);
     }
     const restored: TrainingState = { steps: state.steps ?? 0, epochs: state.epochs, cursor: state.cursor, order: order?.data ?? null };
-    k.restoreTrainingState(model, restored);
+    trained.restoreTrainingState(restored);
   }
 }

@@ -1,13 +1,12 @@
 import { LatentkitError } from '../errors.js';
-import { Block, heap } from '../runtime/memory.js';
-import { Rng } from '../runtime/rng.js';
+import { heap } from '../runtime/memory.js';
 import { kernels } from '../runtime/dispatch.js';
 import type { ActivationSpec } from '../nn/activation.js';
 import { assertChain } from '../nn/chain.js';
-import { type History, runEpochs } from '../nn/loop.js';
+import type { BatchProgress, History } from '../nn/loop.js';
 import { type LossName, lossCode, targetLoss } from '../nn/loss.js';
-import { MinibatchSource } from '../nn/minibatches.js';
-import { type ChainNode, type StepPlan, divergenceGuard, trainingStep } from '../nn/train-step.js';
+import { type ChainNode, type StepPlan } from '../nn/train-step.js';
+import { TrainedModel } from '../nn/trained-model.js';
 import { type Matrix, type MatrixLike, asMatrix } from '../nn/matrix.js';
 import { Optimizer, type OptimizerConfig, type OptimizerSpec } from '../nn/optimizer.js';
 import type { ModelKind } from '../io/model-kind.js';
@@ -44,75 +43,76 @@ export interface AutoencoderFitOptions {
   /** Held-out inputs: their reconstruction loss is reported after every epoch. */
   validation?: MatrixLike;
   onEpoch?: (epoch: number, logs: { loss: number; valLoss?: number }) => void | boolean;
+  /** After every minibatch, with where the run is (for progress); return false to stop. */
+  onBatch?: (progress: BatchProgress) => void | boolean;
   signal?: AbortSignal;
 }
 
 const OPTION_KEYS = ['encoder', 'decoder', 'tiedWeights', 'decoderActivation', 'decoderOutputActivation', 'loss', 'optimizer', 'seed', 'denoising', 'sparsity', 'guardNonFinite'];
-const FIT_KEYS = ['epochs', 'batchSize', 'shuffle', 'validation', 'onEpoch', 'signal'];
-const disposeSymbol: symbol = (Symbol as { dispose?: symbol }).dispose ?? Symbol.for('Symbol.dispose');
+const FIT_KEYS = ['epochs', 'batchSize', 'shuffle', 'validation', 'onEpoch', 'onBatch', 'signal'];
 
 /**
  * An encoder f and a decoder g trained so that g(f(x)) ≈ x. The encoder and
  * decoder remain ordinary stacks (usable, and disposable, on their own); a
  * decoder created through `tiedWeights` belongs to the autoencoder.
  */
-export class Autoencoder {
+export class Autoencoder extends TrainedModel {
   readonly encoder: Stack;
   readonly decoder: Stack;
   readonly optimizer: Optimizer;
-  readonly rng: Rng;
   readonly lossName: 'mse' | 'bce-with-logits';
   readonly denoising: Corruption | null;
   readonly sparsity: number;
   private readonly lossKind: number;
-  private readonly ownsDecoder: boolean;
-  private target: Block | null = null;
-  private readonly source: MinibatchSource;
+  private readonly target = this.scratch('the clean targets of a denoising batch');
   private readonly plan: StepPlan;
-  private stepCount = 0;
-  private epochCount = 0;
-  private disposed = false;
 
   constructor(opts: AutoencoderOptions) {
     checkKeys(opts, OPTION_KEYS, 'Autoencoder options');
     const { encoder } = opts;
     if (!(encoder instanceof Stack)) throw new LatentkitError('Autoencoder needs an encoder stack (e.g. mlp([784, 128, 32]))');
     let decoder = opts.decoder;
-    if (opts.tiedWeights) {
-      if (decoder && decoder.tiedTo !== encoder) throw new LatentkitError('tiedWeights: pass no decoder (one is built from the encoder) or one made by Stack.tied(encoder)');
-      decoder ??= Stack.tied(encoder, { activation: opts.decoderActivation, outputActivation: opts.decoderOutputActivation });
+    if (opts.tiedWeights && decoder && decoder.tiedTo !== encoder) throw new LatentkitError('tiedWeights: pass no decoder (one is built from the encoder) or one made by Stack.tied(encoder)');
+    if (!opts.tiedWeights && !(decoder instanceof Stack)) throw new LatentkitError('Autoencoder needs a decoder stack, or tiedWeights: true');
+    const lossName = opts.loss ?? 'mse';
+    if (lossName !== 'mse' && lossName !== 'bce-with-logits') {
+      lossCode(lossName, 'the autoencoder');
+      throw new LatentkitError(`an autoencoder's loss is 'mse' or 'bce-with-logits', got '${lossName}'`);
     }
-    if (!(decoder instanceof Stack)) throw new LatentkitError('Autoencoder needs a decoder stack, or tiedWeights: true');
-    this.ownsDecoder = opts.decoder === undefined;
-    assertChain([encoder, decoder], 'Autoencoder (encoder → decoder)');
-    if (decoder.outputSize !== encoder.inputSize) {
-      throw new LatentkitError(`Autoencoder: the decoder [${decoder.sizes.join(', ')}] outputs ${decoder.outputSize} values but the encoder [${encoder.sizes.join(', ')}] takes ${encoder.inputSize}`);
-    }
-    this.encoder = encoder;
-    this.decoder = decoder;
-    this.lossName = opts.loss ?? 'mse';
-    if (this.lossName !== 'mse' && this.lossName !== 'bce-with-logits') {
-      lossCode(this.lossName, 'the autoencoder');
-      throw new LatentkitError(`an autoencoder's loss is 'mse' or 'bce-with-logits', got '${this.lossName}'`);
-    }
-    this.lossKind = lossCode(this.lossName, 'the autoencoder');
-    this.denoising = checkCorruption(opts.denoising);
-    this.sparsity = opts.sparsity ?? 0;
-    if (typeof this.sparsity !== 'number' || !(this.sparsity >= 0) || !Number.isFinite(this.sparsity)) {
+    const denoising = checkCorruption(opts.denoising);
+    const sparsity = opts.sparsity ?? 0;
+    if (typeof sparsity !== 'number' || !(sparsity >= 0) || !Number.isFinite(sparsity)) {
       throw new LatentkitError(`sparsity must be a non-negative number, got ${opts.sparsity}`);
     }
-    this.rng = new Rng(opts.seed ?? 0);
-    this.optimizer = new Optimizer(opts.optimizer ?? 'adam', [encoder, decoder], 'the autoencoder');
-    this.source = new MinibatchSource(this.rng);
-    const chain: ChainNode[] = this.sparsity > 0 ? [encoder, new CodePenalty(encoder, this.sparsity), decoder] : [encoder, decoder];
+    if (opts.tiedWeights) decoder ??= Stack.tied(encoder, { activation: opts.decoderActivation, outputActivation: opts.decoderOutputActivation });
+    const built = opts.decoder === undefined;
+    try {
+      assertChain([encoder, decoder!], 'Autoencoder (encoder → decoder)');
+      if (decoder!.outputSize !== encoder.inputSize) {
+        throw new LatentkitError(`Autoencoder: the decoder [${decoder!.sizes.join(', ')}] outputs ${decoder!.outputSize} values but the encoder [${encoder.sizes.join(', ')}] takes ${encoder.inputSize}`);
+      }
+    } catch (e) {
+      if (built) decoder!.dispose();
+      throw e;
+    }
+    super({ what: 'autoencoder', seed: opts.seed, networks: [encoder, decoder!], order: 'epochs' });
+    this.encoder = encoder;
+    this.decoder = decoder!;
+    if (built) this.own(this.decoder);
+    this.lossName = lossName;
+    this.lossKind = lossCode(lossName, 'the autoencoder');
+    this.denoising = denoising;
+    this.sparsity = sparsity;
+    this.optimizer = this.own(new Optimizer(opts.optimizer ?? 'adam', [encoder, this.decoder], 'the autoencoder'));
+    const chain: ChainNode[] = sparsity > 0 ? [encoder, new CodePenalty(encoder, sparsity), this.decoder] : [encoder, this.decoder];
     this.plan = {
       optimizer: this.optimizer,
       terms: [{
         chain,
         input: (rows) => this.corruptedInput(rows),
-        loss: targetLoss(this.lossName, () => (this.denoising ? this.target! : encoder.inputBlock(0)).ptr, 'the autoencoder'),
+        loss: targetLoss(lossName, () => (denoising ? this.target.block : encoder.inputBlock(0)).ptr, 'the autoencoder'),
       }],
-      diverged: divergenceGuard(opts.guardNonFinite ?? true, () => this.stepCount),
+      diverged: this.guard(opts.guardNonFinite),
     };
   }
 
@@ -122,10 +122,6 @@ export class Autoencoder {
 
   get codeSize(): number {
     return this.encoder.outputSize;
-  }
-
-  get steps(): number {
-    return this.stepCount;
   }
 
   /** Passes over the data that `fit` has completed (an interrupted pass does not count). */
@@ -147,16 +143,14 @@ export class Autoencoder {
     const m = asMatrix(x, this.inputSize, 'Autoencoder fit x');
     const validation = opts.validation === undefined ? undefined : asMatrix(opts.validation, this.inputSize, 'Autoencoder validation');
     this.source.attach(m);
-    const history = runEpochs({
-      source: this.source, epochs: opts.epochs, batchSize: opts.batchSize, shuffle: opts.shuffle, signal: opts.signal, onEpoch: opts.onEpoch,
+    return this.fitEpochs({
+      epochs: opts.epochs, batchSize: opts.batchSize, shuffle: opts.shuffle, signal: opts.signal, onEpoch: opts.onEpoch, onBatch: opts.onBatch,
       step: (start, n) => {
         this.source.copy(start, n, this.encoder.inputBlock(n));
         return this.stepOnStaged(n);
       },
       validate: validation ? () => this.loss(validation) : undefined,
     });
-    this.epochCount += history.loss.length;
-    return history;
   }
 
   /** The latent codes f(x). */
@@ -221,9 +215,7 @@ export class Autoencoder {
 
   private stepOnStaged(rows: number): number {
     assertFiniteBlock(this.encoder.inputBlock(rows).ptr, rows, this.inputSize, 'Autoencoder input');
-    const loss = trainingStep(this.plan, rows);
-    this.stepCount++;
-    return loss;
+    return this.step(this.plan, rows);
   }
 
   /** The step's input: the staged batch, corrupted in place for a denoising autoencoder (the clean copy is the target). */
@@ -231,49 +223,11 @@ export class Autoencoder {
     const input = this.encoder.inputBlock(rows);
     if (!this.denoising) return input.ptr;
     const n = rows * this.inputSize;
-    const target = this.targetBlock(n);
+    const target = this.target.reserve(n);
     heap.f32.copyWithin(target.index, input.index, input.index + n);
     if (this.denoising.type === 'gaussian') kernels.rng_add_normal(this.rng.state.ptr, input.ptr, n, this.denoising.std);
     else kernels.rng_mask(this.rng.state.ptr, input.ptr, n, this.denoising.rate);
     return input.ptr;
-  }
-
-  /** @internal Everything beyond the weights that a resumed run needs. */
-  trainingState(): { steps: number; epochs: number; order: Float32Array | null } {
-    return { steps: this.stepCount, epochs: this.epochCount, order: this.source.orderToFloats() };
-  }
-
-  /** @internal */
-  restoreTrainingState(s: { steps: number; epochs?: number; order: Float32Array | null }): void {
-    this.stepCount = s.steps;
-    this.epochCount = s.epochs ?? 0;
-    if (s.order) this.source.restore(s.order, 0);
-  }
-
-  private targetBlock(n: number): Block {
-    this.target = heap.reserve(this.target, n, 'the clean targets of a denoising batch');
-    return this.target;
-  }
-
-  /** Frees the optimizer state (and a decoder it built); the encoder and a given decoder stay yours. */
-  dispose(): void {
-    if (this.disposed) return;
-    this.optimizer.dispose();
-    this.rng.dispose();
-    if (this.target) heap.free(this.target);
-    this.source.dispose();
-    if (this.ownsDecoder) this.decoder.dispose();
-    this.disposed = true;
-  }
-
-  [disposeSymbol](): void {
-    this.dispose();
-  }
-
-  private assertLive(): void {
-    if (this.disposed) throw new LatentkitError('this autoencoder was disposed');
-    this.encoder.assertLive();
-    this.decoder.assertLive();
   }
 }
 
@@ -328,8 +282,7 @@ function checkCorruption(c: Corruption | undefined): Corruption | null {
 
 export const autoencoderKind: ModelKind<Autoencoder> = {
   kind: 'autoencoder',
-  prefixed: true,
-  is: (m): m is Autoencoder => m instanceof Autoencoder,
+  type: Autoencoder,
   modules: (ae) => [['encoder', ae.encoder], ['decoder', ae.decoder]],
   optimizers: (ae) => [['optimizer', ae.optimizer]],
   options: (ae) => ({ loss: ae.lossName, denoising: ae.denoising, sparsity: ae.sparsity }),
@@ -337,7 +290,4 @@ export const autoencoderKind: ModelKind<Autoencoder> = {
     encoder: ctx.module('encoder'), decoder: ctx.module('decoder'), loss: o.loss as 'mse', optimizer: o.optimizer as OptimizerConfig,
     ...(o.denoising ? { denoising: o.denoising as Corruption } : {}), sparsity: (o.sparsity as number) ?? 0,
   }),
-  rng: (ae) => ae.rng,
-  trainingState: (ae) => ae.trainingState(),
-  restoreTrainingState: (ae, s) => ae.restoreTrainingState(s),
 };

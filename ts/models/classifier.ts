@@ -195,8 +195,7 @@ export class Classifier {
 
 export const classifierKind: ModelKind<Classifier> = {
   kind: 'classifier',
-  prefixed: true,
-  is: (m): m is Classifier => m instanceof Classifier,
+  type: Classifier,
   modules: (clf) => [...clf.body.map((s, i) => [`body${i}`, s] as [string, Stack]), ['head', clf.head]],
   optimizers: (clf) => [['optimizer', clf.model.optimizer]],
   options: (clf) => ({ frozenBody: clf.body.map((s) => s.frozen) }),
@@ -208,5 +207,5 @@ export const classifierKind: ModelKind<Classifier> = {
     });
     return clf;
   },
-  rng: (clf) => clf.model.rng,
+  trained: (clf) => clf.model,
 };

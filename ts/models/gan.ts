@@ -5,8 +5,9 @@ import { kernels } from '../runtime/dispatch.js';
 import { LabelColumns } from '../nn/label-columns.js';
 import { type GanObjective, ganObjectives } from '../nn/loss.js';
 import { type Matrix, type MatrixLike, asMatrix, positiveInt } from '../nn/matrix.js';
-import { MinibatchSource, writeOneHot } from '../nn/minibatches.js';
+import { writeOneHot } from '../nn/minibatches.js';
 import { type ChainNode, type StepPlan, trainingStep } from '../nn/train-step.js';
+import { TrainedModel } from '../nn/trained-model.js';
 import { Optimizer, type OptimizerSpec } from '../nn/optimizer.js';
 import { MLP } from '../nn/mlp.js';
 import { checkKeys } from '../nn/sequential.js';
@@ -93,7 +94,6 @@ export interface GanSampleOptions {
 }
 
 const KEYS = ['generator', 'discriminator', 'conditions', 'noise', 'k', 'batchSize', 'generatorLoss', 'optimizerD', 'optimizerG', 'labelSmoothing', 'seed', 'guardNonFinite', 'ema'];
-const disposeSymbol: symbol = (Symbol as { dispose?: symbol }).dispose ?? Symbol.for('Symbol.dispose');
 const DEFAULT_OPT: OptimizerSpec = { type: 'adam', lr: 2e-4, beta1: 0.5 };
 
 /**
@@ -102,7 +102,7 @@ const DEFAULT_OPT: OptimizerSpec = { type: 'adam', lr: 2e-4, beta1: 0.5 };
  * minibatch of m real samples and m noise vectors, then one generator step on
  * fresh noise. Generator and discriminator stay the caller's stacks.
  */
-export class GAN {
+export class GAN extends TrainedModel {
   readonly generator: Stack;
   readonly discriminator: Stack;
   readonly noiseDim: number;
@@ -117,16 +117,13 @@ export class GAN {
   readonly labelSmoothing: number;
   readonly optimizerD: Optimizer;
   readonly optimizerG: Optimizer;
-  readonly rng: Rng;
   /** The generator's moving average (`ema` option), owned by the GAN; null without it. */
   readonly generatorEma: Stack | null = null;
   readonly emaDecay: number | null = null;
-  /** The real rows: order, cursor and the one-hot labels of a conditional GAN. */
-  private readonly source: MinibatchSource;
   /** The data `source` holds, as the caller passed it (a trainStep with the same arrays reuses it). */
   private bound: { real: MatrixLike; labels: ArrayLike<number> | undefined; x: Matrix; labelArray: ArrayLike<number> | null } | null = null;
   /** Conditional GANs: ∂L/∂[x, y] from the discriminator, before the label columns are dropped. */
-  private dInput: Block | null = null;
+  private readonly dInput = this.scratch('the discriminator input gradient');
   /** Conditional GANs: the labels the generator step drew. */
   private generatedLabels: Int32Array;
   private readonly realLoss: GanObjective;
@@ -134,8 +131,6 @@ export class GAN {
   private readonly generatorObjective: GanObjective;
   private readonly discriminatorStep: StepPlan;
   private readonly generatorStep: StepPlan;
-  private iterationCount = 0;
-  private disposed = false;
 
   constructor(opts: GanOptions) {
     checkKeys(opts, KEYS, 'GAN options');
@@ -166,6 +161,16 @@ export class GAN {
     if (loss !== 'minimax' && loss !== 'non-saturating') throw new LatentkitError(`generatorLoss must be 'minimax' or 'non-saturating', got ${JSON.stringify(loss)}`);
     const s = opts.labelSmoothing ?? 0;
     if (typeof s !== 'number' || !(s >= 0 && s < 0.5)) throw new LatentkitError(`labelSmoothing must be in [0, 0.5), got ${s}`);
+    const batchSize = positiveInt(opts.batchSize ?? 64, 'batchSize');
+    let decay: number | null = null;
+    if (opts.ema !== undefined) {
+      checkKeys(opts.ema, ['decay'], 'GAN ema options');
+      const d = opts.ema?.decay;
+      if (typeof d !== 'number' || !(d > 0 && d < 1)) throw new LatentkitError(`ema.decay must be a number in (0, 1), got ${d}`);
+      if (G.tiedTo) throw new LatentkitError('ema needs a generator with its own weights (this one is tied to another stack)');
+      decay = d;
+    }
+    super({ what: 'GAN', seed: opts.seed, networks: [G, D], order: 'endless' });
     this.generator = G;
     this.discriminator = D;
     this.noiseDim = dim;
@@ -173,23 +178,17 @@ export class GAN {
     this.conditions = c;
     this.sampleSize = G.outputSize;
     this.k = k;
-    this.batchSize = positiveInt(opts.batchSize ?? 64, 'batchSize');
+    this.batchSize = batchSize;
     this.generatorLoss = loss;
     this.labelSmoothing = s;
     const guard = opts.guardNonFinite ?? true;
-    this.rng = new Rng(opts.seed ?? 0);
-    this.source = new MinibatchSource(this.rng);
-    this.generatedLabels = new Int32Array(this.batchSize);
-    if (c > 0) this.dInput = heap.alloc(this.batchSize * D.inputSize, 'the discriminator input gradient');
-    this.optimizerD = new Optimizer(opts.optimizerD ?? DEFAULT_OPT, [D], 'the discriminator');
-    this.optimizerG = new Optimizer(opts.optimizerG ?? DEFAULT_OPT, [G], 'the generator');
-    if (opts.ema !== undefined) {
-      checkKeys(opts.ema, ['decay'], 'GAN ema options');
-      const decay = opts.ema?.decay;
-      if (typeof decay !== 'number' || !(decay > 0 && decay < 1)) throw new LatentkitError(`ema.decay must be a number in (0, 1), got ${decay}`);
-      if (G.tiedTo) throw new LatentkitError('ema needs a generator with its own weights (this one is tied to another stack)');
+    this.generatedLabels = new Int32Array(batchSize);
+    if (c > 0) this.dInput.reserve(batchSize * D.inputSize);
+    this.optimizerD = this.own(new Optimizer(opts.optimizerD ?? DEFAULT_OPT, [D], 'the discriminator'));
+    this.optimizerG = this.own(new Optimizer(opts.optimizerG ?? DEFAULT_OPT, [G], 'the generator'));
+    if (decay !== null) {
       const d = G.describe();
-      const avg = new MLP(G.sizes, { activation: d.activation, outputActivation: d.outputActivation });
+      const avg = this.own(new MLP(G.sizes, { activation: d.activation, outputActivation: d.outputActivation }));
       avg.params.write(G.params.read());
       this.generatorEma = avg;
       this.emaDecay = decay;
@@ -198,12 +197,12 @@ export class GAN {
     // noise (a conditional GAN's fakes take the real minibatch's labels). Generator: fresh noise
     // (and labels drawn from the training labels) through G and D, D passing gradients only.
     const m = this.batchSize;
-    const joined = (labels: () => Int32Array): ChainNode[] => (c > 0 ? [G, new LabelColumns(G.outputSize, c, labels, D, () => this.dInput!), D] : [G, D]);
+    const joined = (labels: () => Int32Array): ChainNode[] => (c > 0 ? [G, new LabelColumns(G.outputSize, c, labels, D, () => this.dInput.block), D] : [G, D]);
     this.realLoss = ganObjectives.real(s);
     this.fakeLoss = ganObjectives.fake();
     this.generatorObjective = ganObjectives[loss]();
     const diverged = (who: string) => (guard
-      ? (l: number) => `training diverged: the ${who} loss is ${l} at iteration ${this.iterationCount + 1}; the ${who} was left as it was before this step`
+      ? (l: number) => `training diverged: the ${who} loss is ${l} at iteration ${this.stepCount + 1}; the ${who} was left as it was before this step`
       : null);
     this.discriminatorStep = {
       optimizer: this.optimizerD,
@@ -222,8 +221,9 @@ export class GAN {
     };
   }
 
+  /** Iterations of Algorithm 1 trained. */
   get iterations(): number {
-    return this.iterationCount;
+    return this.stepCount;
   }
 
   /** Runs training iterations on `real` (rows = samples); returns the per-iteration losses. */
@@ -371,7 +371,7 @@ export class GAN {
     const m = this.batchSize;
     G.ensureCapacity(m);
     this.discriminator.ensureCapacity(m);
-    const it = this.iterationCount + 1;
+    const it = this.stepCount + 1;
     let lossD = 0;
     for (let step = 0; step < this.k; step++) {
       lossD = trainingStep(this.discriminatorStep, m);
@@ -380,23 +380,8 @@ export class GAN {
     const lossG = trainingStep(this.generatorStep, m);
     if (this.generatorEma) kernels.ema(this.generatorEma.params.ptr, G.params.ptr, G.parameterCount, this.emaDecay!);
     onUpdate?.({ network: 'generator', iteration: it, step: 0 });
-    this.iterationCount = it;
+    this.stepCount = it;
     return { iteration: it, lossD, lossG, dReal: this.realLoss.meanD, dFake: this.fakeLoss.meanD };
-  }
-
-  /** @internal Everything beyond the weights that a resumed run needs. */
-  trainingState(): { steps: number; cursor: number; order: Float32Array | null } {
-    return {
-      steps: this.iterationCount,
-      cursor: this.source.cursor,
-      order: this.source.orderToFloats(),
-    };
-  }
-
-  /** @internal */
-  restoreTrainingState(s: { steps: number; cursor?: number; order: Float32Array | null }): void {
-    this.iterationCount = s.steps;
-    if (s.order) this.source.restore(s.order, s.cursor ?? 0);
   }
 
   /** @internal Loads the moving average's weights from `saved` (a stack of the same shape). */
@@ -407,32 +392,11 @@ export class GAN {
     this.generatorEma.params.write(saved.params.read());
   }
 
-  dispose(): void {
-    if (this.disposed) return;
-    this.optimizerD.dispose();
-    this.optimizerG.dispose();
-    this.generatorEma?.dispose();
-    this.rng.dispose();
-    if (this.dInput) heap.free(this.dInput);
-    this.source.dispose();
-    this.disposed = true;
-  }
-
-  [disposeSymbol](): void {
-    this.dispose();
-  }
-
-  private assertLive(): void {
-    if (this.disposed) throw new LatentkitError('this GAN was disposed');
-    this.generator.assertLive();
-    this.discriminator.assertLive();
-  }
 }
 
 export const ganKind: ModelKind<GAN> = {
   kind: 'gan',
-  prefixed: true,
-  is: (m): m is GAN => m instanceof GAN,
+  type: GAN,
   modules: (gan) => {
     const mods: [string, Stack][] = [['generator', gan.generator], ['discriminator', gan.discriminator]];
     return gan.generatorEma ? [...mods, ['generatorEma', gan.generatorEma]] : mods;
@@ -459,7 +423,4 @@ export const ganKind: ModelKind<GAN> = {
     }
     return gan;
   },
-  rng: (gan) => gan.rng,
-  trainingState: (gan) => gan.trainingState(),
-  restoreTrainingState: (gan, s) => gan.restoreTrainingState(s),
 };

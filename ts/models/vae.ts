@@ -1,13 +1,15 @@
 import { LatentkitError } from '../errors.js';
 import { LIKELIHOOD } from '../runtime/codes.js';
-import { Block, heap } from '../runtime/memory.js';
+import { type Block, heap } from '../runtime/memory.js';
 import { Rng } from '../runtime/rng.js';
 import { kernels } from '../runtime/dispatch.js';
 import { GaussianLatent } from '../nn/gaussian-latent.js';
 import { LabelColumns } from '../nn/label-columns.js';
+import type { BatchProgress } from '../nn/loop.js';
 import { likelihoodLoss } from '../nn/loss.js';
-import { MinibatchSource, writeOneHot } from '../nn/minibatches.js';
-import { type ChainNode, type StepPlan, divergenceGuard, trainingStep } from '../nn/train-step.js';
+import { writeOneHot } from '../nn/minibatches.js';
+import { type ChainNode, type StepPlan } from '../nn/train-step.js';
+import { TrainedModel } from '../nn/trained-model.js';
 import { type Matrix, type MatrixLike, asMatrix, positiveInt } from '../nn/matrix.js';
 import { Optimizer, type OptimizerConfig, type OptimizerSpec } from '../nn/optimizer.js';
 import type { ModelKind } from '../io/model-kind.js';
@@ -48,6 +50,8 @@ export interface VaeFitOptions {
   validation?: MatrixLike;
   validationLabels?: ArrayLike<number>;
   onEpoch?: (epoch: number, logs: VaeEpochLogs) => void | boolean;
+  /** After every minibatch, with where the run is (for progress); return false to stop. */
+  onBatch?: (progress: BatchProgress) => void | boolean;
   signal?: AbortSignal;
 }
 
@@ -86,8 +90,7 @@ interface ResolvedLikelihood {
 }
 
 const OPTION_KEYS = ['encoder', 'decoder', 'likelihood', 'beta', 'klWarmup', 'conditions', 'optimizer', 'seed', 'guardNonFinite'];
-const FIT_KEYS = ['epochs', 'batchSize', 'shuffle', 'labels', 'validation', 'validationLabels', 'onEpoch', 'signal'];
-const disposeSymbol: symbol = (Symbol as { dispose?: symbol }).dispose ?? Symbol.for('Symbol.dispose');
+const FIT_KEYS = ['epochs', 'batchSize', 'shuffle', 'labels', 'validation', 'validationLabels', 'onEpoch', 'onBatch', 'signal'];
 /** Rows per decoder pass when scoring: big enough for the GEMMs, small enough for the heap. */
 const SCORE_ROWS = 2048;
 
@@ -97,33 +100,30 @@ const SCORE_ROWS = 2048;
  * negative ELBO, −E_q log p(x|z) + β·KL(q(z|x) ‖ N(0, I)), with the KL term in closed form. The
  * decoder is a generator: `sample` decodes z ~ N(0, I).
  */
-export class VAE {
+export class VAE extends TrainedModel {
   readonly encoder: Stack;
   readonly decoder: Stack;
   readonly optimizer: Optimizer;
-  readonly rng: Rng;
-  readonly latentSize: number;
-  readonly inputSize: number;
   readonly conditions: number;
   readonly beta: number;
   readonly klWarmup: number;
-  readonly likelihood: VaeLikelihood;
   private readonly lik: ResolvedLikelihood;
   private readonly latent: GaussianLatent;
-  private readonly source: MinibatchSource;
   private readonly plan: StepPlan;
-  private target: Block | null = null;
+  private readonly target = this.scratch('the VAE\'s target rows');
   /** A conditional VAE's ∂L/∂[z, y] (LabelColumns), sized to the batch. */
-  private joinGrad: Block | null = null;
+  private readonly joinGrad = this.scratch('a conditional VAE\'s ∂L/∂[z, y]');
   /** The reconstruction term of each row of a training batch, f64 (heap blocks are 16-byte aligned). */
-  private rowSums: Block | null = null;
-  private scratch: { x: Block | null; stats: Block | null; eps: Block | null; z: Block | null; w: Block | null } = { x: null, stats: null, eps: null, z: null, w: null };
-  private labels: ArrayLike<number> | null = null;
+  private readonly rowSums = this.scratch('the reconstruction term of each row');
+  private readonly scoring = {
+    x: this.scratch('the rows being scored'),
+    stats: this.scratch('the posterior statistics being scored'),
+    eps: this.scratch('the scoring noise ε'),
+    z: this.scratch('the scoring samples'),
+    w: this.scratch('the importance log-weights'),
+  };
   private stepLabels = new Int32Array(0);
-  private stepCount = 0;
-  private epochCount = 0;
   private lastReconstruction = 0;
-  private disposed = false;
 
   constructor(opts: VaeOptions) {
     checkKeys(opts, OPTION_KEYS, 'VAE options');
@@ -136,39 +136,37 @@ export class VAE {
     const c = opts.conditions ?? 0;
     if (!Number.isInteger(c) || c < 0) throw new LatentkitError(`VAE conditions must be a non-negative integer (classes), got ${opts.conditions}`);
     if (c === 1) throw new LatentkitError('VAE conditions: one class conditions on nothing; use 0, or 2 or more classes');
-    this.conditions = c;
     if (encoder.outputSize % 2 !== 0) {
       throw new LatentkitError(`VAE: the encoder [${encoder.sizes.join(', ')}] outputs ${encoder.outputSize} values; it needs 2·latent (the means, then the log-variances)`);
     }
-    this.latentSize = encoder.outputSize / 2;
-    this.inputSize = encoder.inputSize - c;
-    if (this.inputSize < 1) throw new LatentkitError(`VAE: the encoder [${encoder.sizes.join(', ')}] takes ${encoder.inputSize} values, fewer than the ${c} condition columns plus one feature`);
-    if (decoder.inputSize !== this.latentSize + c) {
-      throw new LatentkitError(`VAE: the decoder [${decoder.sizes.join(', ')}] takes ${decoder.inputSize} values; it needs the latent's ${this.latentSize}${c > 0 ? ` plus ${c} condition columns` : ''} (the encoder [${encoder.sizes.join(', ')}] outputs 2 × ${this.latentSize})`);
+    const latentSize = encoder.outputSize / 2;
+    const inputSize = encoder.inputSize - c;
+    if (inputSize < 1) throw new LatentkitError(`VAE: the encoder [${encoder.sizes.join(', ')}] takes ${encoder.inputSize} values, fewer than the ${c} condition columns plus one feature`);
+    if (decoder.inputSize !== latentSize + c) {
+      throw new LatentkitError(`VAE: the decoder [${decoder.sizes.join(', ')}] takes ${decoder.inputSize} values; it needs the latent's ${latentSize}${c > 0 ? ` plus ${c} condition columns` : ''} (the encoder [${encoder.sizes.join(', ')}] outputs 2 × ${latentSize})`);
     }
-    this.lik = resolveLikelihood(opts.likelihood ?? 'bernoulli');
-    this.likelihood = this.lik.spec;
-    const width = this.lik.kind === LIKELIHOOD['gaussian-learned'] ? 2 * this.inputSize : this.inputSize;
+    const lik = resolveLikelihood(opts.likelihood ?? 'bernoulli');
+    const width = lik.kind === LIKELIHOOD['gaussian-learned'] ? 2 * inputSize : inputSize;
     if (decoder.outputSize !== width) {
-      throw new LatentkitError(`VAE: the decoder [${decoder.sizes.join(', ')}] outputs ${decoder.outputSize} values; a ${describeLikelihood(this.lik.spec)} over ${this.inputSize} features needs ${width}`);
+      throw new LatentkitError(`VAE: the decoder [${decoder.sizes.join(', ')}] outputs ${decoder.outputSize} values; a ${describeLikelihood(lik.spec)} over ${inputSize} features needs ${width}`);
     }
-    this.beta = opts.beta ?? 1;
-    if (typeof this.beta !== 'number' || !Number.isFinite(this.beta) || this.beta < 0) throw new LatentkitError(`VAE beta must be a non-negative number, got ${opts.beta}`);
-    this.klWarmup = opts.klWarmup ?? 0;
-    if (!Number.isInteger(this.klWarmup) || this.klWarmup < 0) throw new LatentkitError(`VAE klWarmup must be a non-negative integer (steps), got ${opts.klWarmup}`);
+    const beta = opts.beta ?? 1;
+    if (typeof beta !== 'number' || !Number.isFinite(beta) || beta < 0) throw new LatentkitError(`VAE beta must be a non-negative number, got ${opts.beta}`);
+    const klWarmup = opts.klWarmup ?? 0;
+    if (!Number.isInteger(klWarmup) || klWarmup < 0) throw new LatentkitError(`VAE klWarmup must be a non-negative integer (steps), got ${opts.klWarmup}`);
+    super({ what: 'VAE', seed: opts.seed, networks: [encoder, decoder], order: 'epochs' });
     this.encoder = encoder;
     this.decoder = decoder;
-    this.rng = new Rng(opts.seed ?? 0);
-    this.optimizer = new Optimizer(opts.optimizer ?? 'adam', [encoder, decoder], 'the VAE');
-    this.source = new MinibatchSource(this.rng);
-    this.latent = new GaussianLatent(this.latentSize, this.rng, () => this.klWeight());
+    this.optimizer = this.own(new Optimizer(opts.optimizer ?? 'adam', [encoder, decoder], 'the VAE'));
+    this.conditions = c;
+    this.lik = lik;
+    this.beta = beta;
+    this.klWarmup = klWarmup;
+    this.latent = this.own(new GaussianLatent(latentSize, this.rng, () => this.klWeight()));
     const chain: ChainNode[] = [encoder, this.latent];
-    if (c > 0) chain.push(new LabelColumns(this.latentSize, c, () => this.stepLabels, decoder, () => this.joinGrad!));
+    if (c > 0) chain.push(new LabelColumns(latentSize, c, () => this.stepLabels, decoder, () => this.joinGrad.block));
     chain.push(decoder);
-    const recon = likelihoodLoss(this.lik.kind, this.lik.logVar, () => this.target!.ptr, this.inputSize, (rows) => {
-      this.rowSums = heap.reserve(this.rowSums, 2 * rows, 'the reconstruction term of each row');
-      return this.rowSums.ptr;
-    });
+    const recon = likelihoodLoss(lik.kind, lik.logVar, () => this.target.block.ptr, inputSize, (rows) => this.rowSums.reserve(2 * rows).ptr);
     this.plan = {
       optimizer: this.optimizer,
       terms: [{
@@ -176,17 +174,27 @@ export class VAE {
         input: (rows) => encoder.inputBlock(rows).ptr,
         loss: { name: recon.name, apply: (out, rows, cols, grad) => (this.lastReconstruction = recon.apply(out, rows, cols, grad)) },
       }],
-      diverged: divergenceGuard(opts.guardNonFinite ?? true, () => this.stepCount),
+      diverged: this.guard(opts.guardNonFinite),
     };
+  }
+
+  /** Dimensions of z. */
+  get latentSize(): number {
+    return this.encoder.outputSize / 2;
+  }
+
+  /** Values per row of data (the encoder's inputs less a conditional VAE's one-hot). */
+  get inputSize(): number {
+    return this.encoder.inputSize - this.conditions;
+  }
+
+  get likelihood(): VaeLikelihood {
+    return this.lik.spec;
   }
 
   /** The KL term's weight at the next step: β·min(1, steps / klWarmup). */
   klWeight(): number {
     return this.klWarmup === 0 ? this.beta : this.beta * Math.min(1, this.stepCount / this.klWarmup);
-  }
-
-  get steps(): number {
-    return this.stepCount;
   }
 
   /** Passes over the data that `fit` has completed. */
@@ -196,12 +204,9 @@ export class VAE {
 
   /** One optimizer step on a minibatch (and its labels, when conditional). */
   trainStep(x: MatrixLike, opts: { labels?: ArrayLike<number> } = {}): VaeStep {
-    this.assertLive();
-    checkKeys(opts, ['labels'], 'VAE trainStep options');
-    const m = asMatrix(x, this.inputSize, 'VAE trainStep x');
+    const { m, labels } = this.labelledRows(x, opts, ['labels'], 'VAE trainStep');
     const rows = m.shape[0];
-    const labels = this.checkLabels(opts.labels, rows, 'VAE trainStep');
-    this.targetBlock(rows).write(m.data);
+    this.target.reserve(rows * this.inputSize).write(m.data);
     this.stageInputs(m, labels, 0, rows);
     if (labels) {
       if (this.stepLabels.length < rows) this.stepLabels = new Int32Array(rows);
@@ -211,45 +216,22 @@ export class VAE {
   }
 
   fit(x: MatrixLike, opts: VaeFitOptions = {}): VaeHistory {
-    this.assertLive();
-    checkKeys(opts, FIT_KEYS, 'VAE fit options');
-    const m = asMatrix(x, this.inputSize, 'VAE fit x');
-    const rows = m.shape[0];
-    const labels = this.checkLabels(opts.labels, rows, 'VAE fit');
+    const { m, labels } = this.labelledRows(x, opts, FIT_KEYS, 'VAE fit');
     const validation = opts.validation === undefined ? undefined : asMatrix(opts.validation, this.inputSize, 'VAE validation');
     const validationLabels = validation ? this.checkLabels(opts.validationLabels, validation.shape[0], 'VAE validation') : null;
-    const epochs = positiveInt(opts.epochs ?? 1, 'epochs');
-    const batchSize = Math.min(positiveInt(opts.batchSize ?? 100, 'batchSize'), rows);
     this.source.attach(m, labels ? { labels, classes: this.conditions } : null);
-    const history: VaeHistory = { loss: [], reconstruction: [], kl: [], valElbo: [] };
-    for (let epoch = 0; epoch < epochs; epoch++) {
-      if (opts.shuffle ?? true) this.source.shuffle();
-      let loss = 0;
-      let recon = 0;
-      let kl = 0;
-      for (let start = 0; start < rows; start += batchSize) {
-        if (opts.signal?.aborted) return history;
-        const n = Math.min(batchSize, rows - start);
+    return this.fitEpochs<'reconstruction' | 'kl', 'valElbo'>({
+      epochs: opts.epochs, batchSize: opts.batchSize ?? 100, shuffle: opts.shuffle, signal: opts.signal, onEpoch: opts.onEpoch, onBatch: opts.onBatch,
+      step: (start, n) => {
         this.source.copy(start, n, this.encoder.inputBlock(n));
-        this.source.copy(start, n, this.targetBlock(n), m);
+        this.source.copy(start, n, this.target.reserve(n * this.inputSize), m);
         if (this.conditions > 0) this.stepLabels = this.source.batchLabels;
-        const s = this.stepOnStaged(n);
-        loss += n * s.loss;
-        recon += n * s.reconstruction;
-        kl += n * s.kl;
-      }
-      const logs: VaeEpochLogs = { loss: loss / rows, reconstruction: recon / rows, kl: kl / rows };
-      history.loss.push(logs.loss);
-      history.reconstruction.push(logs.reconstruction);
-      history.kl.push(logs.kl);
-      if (validation) {
-        logs.valElbo = this.elbo(validation, validationLabels ? { labels: validationLabels } : {});
-        history.valElbo.push(logs.valElbo);
-      }
-      this.epochCount++;
-      if (opts.onEpoch?.(epoch, logs) === false) break;
-    }
-    return history;
+        return this.stepOnStaged(n).loss;
+      },
+      track: { reconstruction: () => this.lastReconstruction, kl: () => this.latent.lastKl },
+      validationKey: 'valElbo',
+      validate: validation ? () => this.elbo(validation, validationLabels ? { labels: validationLabels } : {}) : undefined,
+    });
   }
 
   /** The means of q(z|x): rows × latent. */
@@ -318,10 +300,7 @@ export class VAE {
    * of z per row (the KL term in closed form).
    */
   elbo(x: MatrixLike, opts: { labels?: ArrayLike<number>; seed?: number | bigint } = {}): number {
-    this.assertLive();
-    checkKeys(opts, ['labels', 'seed'], 'VAE elbo options');
-    const m = asMatrix(x, this.inputSize, 'VAE elbo x');
-    const labels = this.checkLabels(opts.labels, m.shape[0], 'VAE elbo');
+    const { m, labels } = this.labelledRows(x, opts, ['labels', 'seed'], 'VAE elbo');
     const rng = new Rng(opts.seed ?? 0);
     const rows = m.shape[0];
     const L = this.latentSize;
@@ -330,9 +309,7 @@ export class VAE {
       for (let r0 = 0; r0 < rows; r0 += SCORE_ROWS) {
         const n = Math.min(SCORE_ROWS, rows - r0);
         const { stats, x: xs } = this.encodeRows(m, labels, r0, n, 'VAE elbo x');
-        const s = this.scratch;
-        s.eps = heap.reserve(s.eps, n * L, 'the scoring noise ε');
-        rng.normal(s.eps, 0, 1, n * L);
+        rng.normal(this.scoring.eps.reserve(n * L), 0, 1, n * L);
         const out = this.decodeSamples(stats, labels, r0, 1, 0, n);
         total -= n * kernels.likelihood_nll(this.lik.kind, xs, out, n, this.inputSize, this.lik.logVar, 0, 1);
         total -= kernels.vae_kl(stats, 0, 0, 0, n, L, 0);
@@ -345,11 +322,8 @@ export class VAE {
 
   /** KL(q(z|x) ‖ N(0, I)), mean over rows in nats per row (closed form). */
   kl(x: MatrixLike, opts: { labels?: ArrayLike<number> } = {}): number {
-    this.assertLive();
-    checkKeys(opts, ['labels'], 'VAE kl options');
-    const m = asMatrix(x, this.inputSize, 'VAE kl x');
+    const { m, labels } = this.labelledRows(x, opts, ['labels'], 'VAE kl');
     const rows = m.shape[0];
-    const labels = this.checkLabels(opts.labels, rows, 'VAE kl');
     let total = 0;
     for (let r0 = 0; r0 < rows; r0 += SCORE_ROWS) {
       const n = Math.min(SCORE_ROWS, rows - r0);
@@ -367,18 +341,15 @@ export class VAE {
   logLikelihood(x: MatrixLike, opts?: { samples?: number; seed?: number | bigint; labels?: ArrayLike<number>; perRow?: false }): number;
   logLikelihood(x: MatrixLike, opts: { samples?: number; seed?: number | bigint; labels?: ArrayLike<number>; perRow: true }): Float64Array;
   logLikelihood(x: MatrixLike, opts: { samples?: number; seed?: number | bigint; labels?: ArrayLike<number>; perRow?: boolean } = {}): number | Float64Array {
-    this.assertLive();
-    checkKeys(opts, ['samples', 'seed', 'labels', 'perRow'], 'VAE logLikelihood options');
+    const { m, labels } = this.labelledRows(x, opts, ['samples', 'seed', 'labels', 'perRow'], 'VAE logLikelihood');
     const k = positiveInt(opts.samples ?? 5000, 'logLikelihood samples');
     if (k > 1_000_000) throw new LatentkitError(`logLikelihood samples: ${k} is more than 1,000,000 per row`);
-    const m = asMatrix(x, this.inputSize, 'VAE logLikelihood x');
     const rows = m.shape[0];
-    const labels = this.checkLabels(opts.labels, rows, 'VAE logLikelihood');
     const rng = new Rng(opts.seed ?? 0);
     const per = new Float64Array(rows);
     const L = this.latentSize;
     const f = this.inputSize;
-    const s = this.scratch;
+    const s = this.scoring;
     // Inputs go through the encoder a group at a time; their k samples each through the decoder
     // in passes of at most SCORE_ROWS, the log weights kept (f64) until the group's are all in.
     const group = Math.max(1, Math.floor(SCORE_ROWS / k));
@@ -387,15 +358,14 @@ export class VAE {
         const inputs = Math.min(group, rows - g0);
         const { stats, x: xs } = this.encodeRows(m, labels, g0, inputs, 'VAE logLikelihood x');
         // f64 weights: two 4-byte elements each, in a 16-byte-aligned block.
-        s.w = heap.reserve(s.w, 2 * inputs * k, 'the importance log-weights');
-        const w = s.w.ptr;
+        const w = s.w.reserve(2 * inputs * k).ptr;
         for (let t0 = 0; t0 < inputs * k; t0 += SCORE_ROWS) {
           const n = Math.min(SCORE_ROWS, inputs * k - t0);
-          s.eps = heap.reserve(s.eps, n * L, 'the scoring noise ε');
-          rng.normal(s.eps, 0, 1, n * L);
+          const eps = s.eps.reserve(n * L);
+          rng.normal(eps, 0, 1, n * L);
           const out = this.decodeSamples(stats, labels, g0, k, t0, n);
           const first = Math.floor(t0 / k);
-          kernels.importance_log_weights(this.lik.kind, xs + first * f * 4, f, this.lik.logVar, out, stats + first * 2 * L * 4, s.z!.ptr, s.eps.ptr, L, k, t0 - first * k, n, w + t0 * 8);
+          kernels.importance_log_weights(this.lik.kind, xs + first * f * 4, f, this.lik.logVar, out, stats + first * 2 * L * 4, s.z.block.ptr, eps.ptr, L, k, t0 - first * k, n, w + t0 * 8);
         }
         for (let i = 0; i < inputs; i++) per[g0 + i] = kernels.log_mean_exp(w + i * k * 8, k);
       }
@@ -430,82 +400,47 @@ export class VAE {
     const f = this.inputSize;
     const c = this.conditions;
     const L = this.latentSize;
-    const s = this.scratch;
-    s.x = heap.reserve(s.x, n * f, 'the rows being scored');
-    s.stats = heap.reserve(s.stats, n * 2 * L, 'the posterior statistics being scored');
+    const x = this.scoring.x.reserve(n * f);
+    const copy = this.scoring.stats.reserve(n * 2 * L);
     const input = this.stageInputs(m, labels, r0, n);
     assertFiniteBlock(input.ptr, n, f + c, what);
-    s.x.write(m.data.subarray(r0 * f, (r0 + n) * f));
+    x.write(m.data.subarray(r0 * f, (r0 + n) * f));
     const stats = this.encoder.forward(input.ptr, n);
-    heap.f32.copyWithin(s.stats.index, stats >>> 2, (stats >>> 2) + n * 2 * L);
-    return { stats: s.stats.ptr, x: s.x.ptr };
+    heap.f32.copyWithin(copy.index, stats >>> 2, (stats >>> 2) + n * 2 * L);
+    return { stats: copy.ptr, x: x.ptr };
   }
 
   /**
    * Samples t0 .. t0+n (k per input; sample t of input t / k, inputs counted from `g0` for the
-   * labels) of z = μ + σ·ε from the statistics at `stats` and the noise in scratch.eps, into
-   * scratch.z, then through the decoder; returns the decoder output's byte offset.
+   * labels) of z = μ + σ·ε from the statistics at `stats` and the noise in scoring.eps, into
+   * scoring.z, then through the decoder; returns the decoder output's byte offset.
    */
   private decodeSamples(stats: number, labels: ArrayLike<number> | null, g0: number, k: number, t0: number, n: number): number {
     const L = this.latentSize;
     const c = this.conditions;
-    const s = this.scratch;
-    s.z = heap.reserve(s.z, 3 * n * L, 'the scoring samples');
+    const z = this.scoring.z.reserve(3 * n * L);
     const input = this.decoder.inputBlock(n);
     const f32 = heap.f32;
     // Each sample's statistics (its input's row), then z over them.
-    const rep = s.z.index + n * L;
+    const rep = z.index + n * L;
     for (let t = 0; t < n; t++) {
       const i = Math.floor((t0 + t) / k);
       f32.copyWithin(rep + t * 2 * L, (stats >>> 2) + i * 2 * L, (stats >>> 2) + (i + 1) * 2 * L);
     }
-    kernels.vae_reparameterize(rep * 4, s.eps!.ptr, s.z.ptr, n, L);
+    kernels.vae_reparameterize(rep * 4, this.scoring.eps.block.ptr, z.ptr, n, L);
     for (let t = 0; t < n; t++) {
-      f32.copyWithin(input.index + t * (L + c), s.z.index + t * L, s.z.index + (t + 1) * L);
+      f32.copyWithin(input.index + t * (L + c), z.index + t * L, z.index + (t + 1) * L);
       if (c > 0) writeOneHot(f32, input.index + t * (L + c) + L, c, labels![g0 + Math.floor((t0 + t) / k)]!);
     }
     return this.decoder.forward(input.ptr, n);
   }
 
-  /** @internal Everything beyond the weights that a resumed run needs. */
-  trainingState(): { steps: number; epochs: number; order: Float32Array | null } {
-    return { steps: this.stepCount, epochs: this.epochCount, order: this.source.orderToFloats() };
-  }
-
-  /** @internal */
-  restoreTrainingState(s: { steps: number; epochs?: number; order: Float32Array | null }): void {
-    this.stepCount = s.steps;
-    this.epochCount = s.epochs ?? 0;
-    if (s.order) this.source.restore(s.order, 0);
-  }
-
-  /** Frees the optimizer state and the VAE's buffers; the encoder and decoder stay yours. */
-  dispose(): void {
-    if (this.disposed) return;
-    this.optimizer.dispose();
-    this.rng.dispose();
-    this.latent.dispose();
-    this.source.dispose();
-    for (const b of [this.target, this.joinGrad, this.rowSums, ...Object.values(this.scratch)]) if (b) heap.free(b);
-    this.disposed = true;
-  }
-
-  [disposeSymbol](): void {
-    this.dispose();
-  }
-
   private stepOnStaged(rows: number): VaeStep {
     assertFiniteBlock(this.encoder.inputBlock(rows).ptr, rows, this.inputSize + this.conditions, 'VAE input');
-    if (this.conditions > 0) this.joinGrad = heap.reserve(this.joinGrad, rows * (this.latentSize + this.conditions), 'a conditional VAE\'s ∂L/∂[z, y]');
+    if (this.conditions > 0) this.joinGrad.reserve(rows * (this.latentSize + this.conditions));
     const beta = this.klWeight();
-    const loss = trainingStep(this.plan, rows);
-    this.stepCount++;
+    const loss = this.step(this.plan, rows);
     return { loss, reconstruction: this.lastReconstruction, kl: this.latent.lastKl, beta };
-  }
-
-  private targetBlock(rows: number): Block {
-    this.target = heap.reserve(this.target, rows * this.inputSize, 'the VAE\'s target rows');
-    return this.target;
   }
 
   private expectation(out: Matrix): Matrix {
@@ -536,6 +471,14 @@ export class VAE {
     return { data: out, shape: [rows, width + c] };
   }
 
+  /** What every call on rows checks first: the VAE is live, the options known, the rows of the input's width, their labels. */
+  private labelledRows(x: MatrixLike, opts: { labels?: ArrayLike<number> }, keys: readonly string[], what: string): { m: Matrix; labels: ArrayLike<number> | null } {
+    this.assertLive();
+    checkKeys(opts, keys, `${what} options`);
+    const m = asMatrix(x, this.inputSize, `${what} x`);
+    return { m, labels: this.checkLabels(opts.labels, m.shape[0], what) };
+  }
+
   private checkLabels(labels: ArrayLike<number> | undefined, rows: number, what: string): ArrayLike<number> | null {
     const c = this.conditions;
     if (c === 0) {
@@ -552,11 +495,6 @@ export class VAE {
     return labels;
   }
 
-  private assertLive(): void {
-    if (this.disposed) throw new LatentkitError('this VAE was disposed');
-    this.encoder.assertLive();
-    this.decoder.assertLive();
-  }
 }
 
 /** The standard normal's inverse CDF for p ∈ (0, 1): Acklam's rational approximation (relative error < 1.2e-9). */
@@ -595,8 +533,7 @@ function describeLikelihood(spec: VaeLikelihood): string {
 
 export const vaeKind: ModelKind<VAE> = {
   kind: 'vae',
-  prefixed: true,
-  is: (m): m is VAE => m instanceof VAE,
+  type: VAE,
   modules: (vae) => [['encoder', vae.encoder], ['decoder', vae.decoder]],
   optimizers: (vae) => [['optimizer', vae.optimizer]],
   options: (vae) => ({ likelihood: vae.likelihood, beta: vae.beta, klWarmup: vae.klWarmup, ...(vae.conditions > 0 && { conditions: vae.conditions }) }),
@@ -604,7 +541,4 @@ export const vaeKind: ModelKind<VAE> = {
     encoder: ctx.module('encoder'), decoder: ctx.module('decoder'), likelihood: o.likelihood as VaeLikelihood, beta: o.beta as number,
     klWarmup: o.klWarmup as number, ...(o.conditions !== undefined && { conditions: o.conditions as number }), optimizer: o.optimizer as OptimizerConfig,
   }),
-  rng: (vae) => vae.rng,
-  trainingState: (vae) => vae.trainingState(),
-  restoreTrainingState: (vae, s) => vae.restoreTrainingState(s),
 };

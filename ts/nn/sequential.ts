@@ -1,15 +1,13 @@
 import { LatentkitError } from '../errors.js';
-import { Block, heap } from '../runtime/memory.js';
-import { Rng } from '../runtime/rng.js';
 import { kernels } from '../runtime/dispatch.js';
 import { assertChain, forwardChain, predictChain } from './chain.js';
 import { type LossName, lossCode, targetLoss } from './loss.js';
 import { type Matrix, type MatrixLike, asMatrix } from './matrix.js';
-import { type History, runEpochs } from './loop.js';
-import { MinibatchSource } from './minibatches.js';
+import type { BatchProgress, History } from './loop.js';
 import { Optimizer, type OptimizerSpec } from './optimizer.js';
 import { type Stack, assertFiniteBlock } from './stack.js';
-import { type StepPlan, computeGradients, divergenceGuard, trainingStep } from './train-step.js';
+import { type StepPlan, computeGradients } from './train-step.js';
+import { TrainedModel } from './trained-model.js';
 
 export interface TrainOptions {
   /** Default 'mse'. */
@@ -31,15 +29,15 @@ export interface FitOptions {
   validation?: { x: MatrixLike; y: MatrixLike };
   /** Called after every epoch; return false to stop. */
   onEpoch?: (epoch: number, logs: { loss: number; valLoss?: number }) => void | boolean;
+  /** Called after every minibatch with where the run is (for progress); return false to stop. */
+  onBatch?: (progress: BatchProgress) => void | boolean;
   /** Stops between minibatches when aborted. */
   signal?: AbortSignal;
 }
 
-export type { History } from './loop.js';
+export type { History, BatchProgress } from './loop.js';
 
-const disposeSymbol: symbol = (Symbol as { dispose?: symbol }).dispose ?? Symbol.for('Symbol.dispose');
-
-const FIT_KEYS = ['epochs', 'batchSize', 'shuffle', 'validation', 'onEpoch', 'signal'];
+const FIT_KEYS = ['epochs', 'batchSize', 'shuffle', 'validation', 'onEpoch', 'onBatch', 'signal'];
 
 export function checkKeys(opts: object | undefined, allowed: readonly string[], what: string): void {
   if (opts === undefined) return;
@@ -53,31 +51,28 @@ export function checkKeys(opts: object | undefined, allowed: readonly string[], 
  * A chain of stacks trained end to end on (x, y) pairs with one loss and one
  * optimizer. Frozen stacks pass gradients through but keep their weights.
  */
-export class Sequential {
+export class Sequential extends TrainedModel {
   readonly stacks: readonly Stack[];
   readonly optimizer: Optimizer;
-  readonly rng: Rng;
   readonly lossName: LossName;
   private readonly lossKind: number;
-  private target: Block | null = null;
-  private readonly source: MinibatchSource;
+  private readonly target = this.scratch('a staged target batch');
   private readonly plan: StepPlan;
-  private stepCount = 0;
-  private disposed = false;
 
-  constructor(stacks: readonly Stack[], opts: TrainOptions = {}, private readonly ownsStacks = false) {
+  constructor(stacks: readonly Stack[], opts: TrainOptions = {}) {
     checkKeys(opts, ['loss', 'optimizer', 'seed', 'guardNonFinite'], 'training options');
     assertChain(stacks, 'a sequential model');
+    const lossName = opts.loss ?? 'mse';
+    const lossKind = lossCode(lossName, 'the model');
+    super({ what: 'model', seed: opts.seed, networks: [...stacks], order: 'epochs' });
     this.stacks = [...stacks];
-    this.lossName = opts.loss ?? 'mse';
-    this.lossKind = lossCode(this.lossName, 'the model');
-    this.rng = new Rng(opts.seed ?? 0);
-    this.optimizer = new Optimizer(opts.optimizer ?? 'adam', this.stacks);
-    this.source = new MinibatchSource(this.rng);
+    this.lossName = lossName;
+    this.lossKind = lossKind;
+    this.optimizer = this.own(new Optimizer(opts.optimizer ?? 'adam', this.stacks));
     this.plan = {
       optimizer: this.optimizer,
-      terms: [{ chain: this.stacks, input: (rows) => this.stacks[0]!.inputBlock(rows).ptr, loss: targetLoss(this.lossName, () => this.target!.ptr, 'the model') }],
-      diverged: divergenceGuard(opts.guardNonFinite ?? true, () => this.stepCount),
+      terms: [{ chain: this.stacks, input: (rows) => this.stacks[0]!.inputBlock(rows).ptr, loss: targetLoss(this.lossName, () => this.target.block.ptr, 'the model') }],
+      diverged: this.guard(opts.guardNonFinite),
     };
   }
 
@@ -89,9 +84,9 @@ export class Sequential {
     return this.stacks[this.stacks.length - 1]!.outputSize;
   }
 
-  /** Training steps taken. */
-  get steps(): number {
-    return this.stepCount;
+  /** Passes over the data that `fit` has completed. */
+  get epochs(): number {
+    return this.epochCount;
   }
 
   /** One optimizer step on the batch (x, y); returns the batch loss before the update. */
@@ -164,8 +159,8 @@ export class Sequential {
       asMatrix(validation.y, this.outputSize, 'validation y');
     }
     this.source.attach(xm);
-    return runEpochs({
-      source: this.source, epochs: opts.epochs, batchSize: opts.batchSize, shuffle: opts.shuffle, signal: opts.signal, onEpoch: opts.onEpoch,
+    return this.fitEpochs({
+      epochs: opts.epochs, batchSize: opts.batchSize, shuffle: opts.shuffle, signal: opts.signal, onEpoch: opts.onEpoch, onBatch: opts.onBatch,
       step: (start, n) => {
         this.source.copy(start, n, this.stacks[0]!.inputBlock(n));
         this.source.copy(start, n, this.targetBlock(n), ym);
@@ -178,9 +173,7 @@ export class Sequential {
   /** The step once input and target are in their blocks. */
   private stepOnStaged(rows: number): number {
     this.checkStaged(rows);
-    const loss = trainingStep(this.plan, rows);
-    this.stepCount++;
-    return loss;
+    return this.step(this.plan, rows);
   }
 
   private forwardBackward(rows: number): number {
@@ -194,27 +187,7 @@ export class Sequential {
     for (const s of this.stacks) s.ensureCapacity(rows);
   }
 
-  private targetBlock(rows: number): Block {
-    this.target = heap.reserve(this.target, rows * this.outputSize, 'a staged target batch');
-    return this.target;
-  }
-
-  dispose(): void {
-    if (this.disposed) return;
-    this.optimizer.dispose();
-    this.rng.dispose();
-    if (this.target) heap.free(this.target);
-    this.source.dispose();
-    if (this.ownsStacks) for (const s of this.stacks) s.dispose();
-    this.disposed = true;
-  }
-
-  [disposeSymbol](): void {
-    this.dispose();
-  }
-
-  private assertLive(): void {
-    if (this.disposed) throw new LatentkitError('this model was disposed');
-    for (const s of this.stacks) s.assertLive();
+  private targetBlock(rows: number) {
+    return this.target.reserve(rows * this.outputSize);
   }
 }

@@ -387,7 +387,7 @@ function firstNonFinite(values: Float32Array): number {
 export const stackKind: ModelKind<Stack> = {
   kind: 'stack',
   prefixed: false,
-  is: (m): m is Stack => m instanceof Stack,
+  type: Stack,
   modules: (s) => [['layers', s]],
   optimizers: () => [],
   options: () => ({}),

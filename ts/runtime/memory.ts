@@ -116,6 +116,33 @@ export class Block {
   }
 }
 
+/**
+ * A block its owner stages batches in: grown when a call asks for more than it holds (never per
+ * step once the batch size is reached), freed with its owner.
+ */
+export class Scratch {
+  private current: Block | null = null;
+
+  constructor(private readonly what: string) {}
+
+  /** The block, holding at least `count` elements. */
+  reserve(count: number): Block {
+    this.current = heap.reserve(this.current, count, this.what);
+    return this.current;
+  }
+
+  /** The block as last reserved. */
+  get block(): Block {
+    if (!this.current) throw new Error(`${this.what}: used before it was reserved`);
+    return this.current;
+  }
+
+  dispose(): void {
+    if (this.current) heap.free(this.current);
+    this.current = null;
+  }
+}
+
 /** Temporary blocks freed together (see Heap.scoped). */
 export class BlockScope {
   private readonly blocks: Block[] = [];
