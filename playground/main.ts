@@ -15,6 +15,7 @@ const send = (m: ToWorker, transfer: Transferable[] = []) => worker.postMessage(
 const state = {
   ready: false,
   threads: 0,
+  cores: 0,
   tier: 'exact' as 'exact' | 'fast',
   dataset: null as DatasetInfo | null,
   running: false,
@@ -236,9 +237,15 @@ worker.onmessage = (e: MessageEvent<FromWorker>) => {
   switch (m.type) {
     case 'ready':
       state.ready = true;
-      state.threads = m.threads;
+      state.cores = m.cores;
+      showThreads(m.threads);
       $('runtime').textContent = `${m.threads} thread${m.threads === 1 ? '' : 's'}${m.isolated ? '' : ' (this page is not cross-origin isolated, so training uses one thread)'}`;
+      $<HTMLInputElement>('threads').disabled = !m.isolated;
       chooseData('mnist');
+      break;
+    case 'threads':
+      showThreads(m.threads);
+      $('runtime').textContent = `${m.threads} thread${m.threads === 1 ? '' : 's'}, ${state.tier} tier`;
       break;
     case 'precision':
       state.tier = m.tier;
@@ -281,6 +288,17 @@ worker.onmessage = (e: MessageEvent<FromWorker>) => {
 };
 worker.onerror = (e) => say(`the training worker failed: ${e.message}`);
 
+/** The thread count in effect, and whether it leaves the page a core of its own. */
+function showThreads(n: number): void {
+  state.threads = n;
+  const input = $<HTMLInputElement>('threads');
+  input.max = String(state.cores);
+  input.value = String(n);
+  $('threads-note').textContent = n < state.cores
+    ? `of ${state.cores} cores: ${state.cores - n === 1 ? 'one is' : `${state.cores - n} are`} left for this page, so it stays responsive while training`
+    : `of ${state.cores} cores: every core trains, and the page may stall while anything else runs`;
+}
+
 // --- wiring -------------------------------------------------------------------------------
 for (const r of document.querySelectorAll<HTMLInputElement>('input[name=mode]')) r.addEventListener('change', showMode);
 for (const r of document.querySelectorAll<HTMLInputElement>('input[name=data]')) r.addEventListener('change', () => chooseData(r.value));
@@ -298,6 +316,11 @@ $('pause').addEventListener('click', () => send({ type: state.running ? 'pause' 
 $('reset').addEventListener('click', () => {
   clearCharts();
   send({ type: 'reset' });
+});
+$<HTMLInputElement>('threads').addEventListener('change', (e) => {
+  const n = Number((e.target as HTMLInputElement).value);
+  if (Number.isInteger(n) && n >= 1 && n <= state.cores) send({ type: 'threads', count: n });
+  else showThreads(state.threads);
 });
 $<HTMLInputElement>('fast').addEventListener('change', (e) => send({ type: 'precision', tier: (e.target as HTMLInputElement).checked ? 'fast' : 'exact' }));
 $('download-model').addEventListener('click', () => send({ type: 'save', what: 'model' }));

@@ -61,7 +61,9 @@ export type ToWorker =
   | { type: 'save'; what: 'model' | 'checkpoint' }
   | { type: 'load'; bytes: Uint8Array; name: string }
   /** The kernels' tier; a model in training is carried over by checkpoint. */
-  | { type: 'precision'; tier: 'exact' | 'fast' };
+  | { type: 'precision'; tier: 'exact' | 'fast' }
+  /** Threads to train on (between slices; the bits do not depend on it). */
+  | { type: 'threads'; count: number };
 
 export interface DatasetInfo {
   kind: DataSource['kind'];
@@ -143,7 +145,9 @@ export interface PatchesFrame {
 export type Frame = (AeFrame | GanFrame | VaeFrame | PatchesFrame) & { itPerSec: number; running: boolean };
 
 export type FromWorker =
-  | { type: 'ready'; threads: number; isolated: boolean }
+  /** `threads` in effect of the runtime's `cores`: one core is left for the page by default. */
+  | { type: 'ready'; threads: number; cores: number; isolated: boolean }
+  | { type: 'threads'; threads: number }
   /** The tier in effect after a switch: 'exact' where the browser has no relaxed SIMD. */
   | { type: 'precision'; tier: 'exact' | 'fast'; asked: 'exact' | 'fast' }
   | { type: 'dataset'; info: DatasetInfo }

@@ -443,6 +443,9 @@ async function handle(msg: ToWorker): Promise<void> {
       adopt(msg.bytes, msg.name);
       postState();
       return;
+    case 'threads':
+      post({ type: 'threads', threads: setThreads(msg.count) });
+      return;
     case 'precision': {
       // Each tier's module has a memory of its own: the model goes across as a checkpoint
       // (weights, optimizer state, RNG and data order) and trains on where it stopped.
@@ -479,5 +482,8 @@ self.onmessage = (e: MessageEvent<ToWorker>) => {
   queue = queue.then(() => handle(e.data)).catch(fail);
 };
 
-setThreads('auto');
-post({ type: 'ready', threads: threads().count, isolated: (globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated === true });
+// Training on every core starves the page's own thread (drawing, input) whenever anything else
+// runs: leave it one core, as any app that trains in a worker should (the page can ask for all).
+const cores = Math.max(1, navigator.hardwareConcurrency ?? 1);
+setThreads(Math.max(1, cores - 1));
+post({ type: 'ready', threads: threads().count, cores, isolated: (globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated === true });

@@ -13,13 +13,17 @@ const cli = join(process.cwd(), 'bin/latentkit.mjs');
 const run = (...args: string[]) => spawnSync('node', [cli, ...args], { encoding: 'utf8', cwd: mkdtempSync(join(tmpdir(), 'lk-cwd-')) });
 const sha256 = (path: string) => createHash('sha256').update(readFileSync(path)).digest('hex');
 
-/** Starts a long training command, sends it SIGINT after 2.5 s: it must exit 130 having written <out>.ckpt. */
+/** Starts a long training command, sends it SIGINT once it trains: it must exit 130 having written <out>.ckpt. */
 async function expectCheckpointOnCtrlC(args: string[], out: string): Promise<void> {
   const { spawn } = await import('node:child_process');
   const child = spawn('node', [cli, ...args]);
   let stderr = '';
   child.stderr.on('data', (d) => { stderr += d; });
-  await new Promise((r) => setTimeout(r, 2500));
+  // Its first line says it is training (its Ctrl-C handler is in place by then), however long loading took.
+  await new Promise<void>((ok, fail) => {
+    child.stdout.on('data', (d) => { if (String(d).includes('training')) ok(); });
+    child.on('exit', (code) => fail(new Error(`exited with ${code} before training:\n${stderr}`)));
+  });
   child.kill('SIGINT');
   const code = await new Promise((r) => child.on('exit', r));
   expect(code, stderr).toBe(130);

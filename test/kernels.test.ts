@@ -161,8 +161,10 @@ describe('kernel declarations', () => {
       const net = lk.mlp([8, 16], { loss: 'mse', optimizer: 'adam' });
       net.trainStep(new Float32Array(32 * 8), new Float32Array(32 * 16));
       const big = lk.mlp([512, 1024]);
-      for (let i = 0; i < 50; i++) big.predict(new Float32Array(512 * 512));`;
-    const r = spawnSync('node', ['--input-type=module', '-e', script], { encoding: 'utf8', timeout: 60_000, env: { ...process.env, LATENTKIT_DEBUG: '1' } });
+      big.predict(new Float32Array(512 * 512));
+      while (lk.threads().running < 2) await new Promise((r) => setTimeout(r, 10));
+      big.predict(new Float32Array(512 * 512));`;
+    const r = spawnSync('node', ['--input-type=module', '-e', script], { encoding: 'utf8', timeout: 110_000, env: { ...process.env, LATENTKIT_DEBUG: '1' } });
     expect(r.status, r.stderr).toBe(0);
     const lines = r.stderr.split('\n');
     expect(lines).toContainEqual(expect.stringMatching(/^latentkit: dense_forward 32×8 → 32×16 · 1 thread · \d+\.\d{3} ms$/));
@@ -170,7 +172,7 @@ describe('kernel declarations', () => {
     expect(lines).toContainEqual(expect.stringMatching(/^latentkit: adam 144 parameters, t 1 · 1 thread · \d+\.\d{3} ms$/));
     // Once the worker is up, the large layer is split.
     expect(lines).toContainEqual(expect.stringMatching(/^latentkit: dense_forward 512×512 → 512×1024 · \d+ parts over 2 threads · \d+\.\d{3} ms$/));
-    const quiet = spawnSync('node', ['--input-type=module', '-e', script], { encoding: 'utf8', timeout: 60_000, env: { ...process.env, LATENTKIT_DEBUG: '' } });
+    const quiet = spawnSync('node', ['--input-type=module', '-e', script], { encoding: 'utf8', timeout: 110_000, env: { ...process.env, LATENTKIT_DEBUG: '' } });
     expect(quiet.stderr).not.toMatch(/latentkit: dense_forward/);
   });
 });

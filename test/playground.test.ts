@@ -23,6 +23,16 @@ let browser: Browser;
 
 /** The lecture notes' target for the patch autoencoder: within 5% of PCA-16 (measured: 1.002 after 4,930 steps). */
 const PATCH_RATIO = 1.05;
+/**
+ * How long a wait for training progress may take before it fails: the suite asks for counts of
+ * steps, never for a rate, so this is only a limit no loaded machine reaches (each wait is met
+ * within 30 s on an idle 2-core machine).
+ */
+const PROGRESS_LIMIT_MS = 240_000;
+/** The page's own work per task (CPU time, which another process on the machine does not stretch): a long task is 50 ms. */
+const PAGE_TASK_CPU_MS = 50;
+/** Threads the page trains on by default: every core but one, which it keeps for itself. */
+const PAGE_THREADS = Math.max(1, availableParallelism() - 1);
 
 interface PageState {
   dataset: { kind: string; rows: number } | null;
@@ -38,11 +48,31 @@ const pageState = (page: Page) => page.evaluate(() => (globalThis as unknown as 
 /** The last frame's training step (0 before the first frame). */
 const iteration = (page: Page) => page.evaluate(() => (globalThis as unknown as { playground: PageState }).playground.last?.iteration ?? 0);
 /** Waits until the page has trained at least `n` steps. */
-const untilIteration = (page: Page, n: number, timeout: number) =>
-  page.waitForFunction((least) => ((globalThis as unknown as { playground: PageState }).playground.last?.iteration ?? 0) >= least, n, { timeout });
+const untilIteration = (page: Page, n: number) =>
+  page.waitForFunction((least) => ((globalThis as unknown as { playground: PageState }).playground.last?.iteration ?? 0) >= least, n, { timeout: PROGRESS_LIMIT_MS });
+
+/**
+ * The page's main-thread tasks while `during` runs, from Chromium's trace: wall time and the
+ * thread's own CPU time. A task's wall time grows when other threads or processes take the
+ * core; its CPU time is the page's own work.
+ */
+async function mainThreadTasks(page: Page, during: () => Promise<void>): Promise<{ wallMs: number; cpuMs: number }[]> {
+  await browser.startTracing(page, { categories: ['toplevel'] });
+  const failed = await during().then(() => null, (e: unknown) => e ?? new Error('failed'));
+  const trace = JSON.parse(String(await browser.stopTracing())) as { traceEvents: { ph: string; name: string; pid: number; tid: number; dur?: number; tdur?: number; args?: { name?: string } }[] };
+  if (failed) throw failed;
+  const events = trace.traceEvents;
+  const main = new Set(events.filter((e) => e.ph === 'M' && e.name === 'thread_name' && e.args?.name === 'CrRendererMain').map((e) => `${e.pid}:${e.tid}`));
+  const tasks = events.filter((e) => e.ph === 'X' && e.name === 'ThreadControllerImpl::RunTask' && main.has(`${e.pid}:${e.tid}`));
+  // A few tasks (those begun before tracing) come without a thread clock.
+  const timed = tasks.filter((e) => e.tdur !== undefined);
+  if (timed.length < 0.9 * tasks.length) throw new Error(`this Chromium traced the thread CPU time (tdur) of only ${timed.length} of ${tasks.length} main-thread tasks`);
+  return timed.map((e) => ({ wallMs: e.dur! / 1000, cpuMs: e.tdur! / 1000 }));
+}
 
 async function openPlayground(logs: string[]): Promise<Page> {
   const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+  page.setDefaultTimeout(PROGRESS_LIMIT_MS);
   page.on('console', (m) => logs.push(m.text()));
   page.on('pageerror', (e) => logs.push(String(e)));
   // Every main-thread task longer than 50 ms, from the first script on.
@@ -52,7 +82,7 @@ async function openPlayground(logs: string[]): Promise<Page> {
     new PerformanceObserver((list) => { for (const e of list.getEntries()) w.longTasks.push(e.duration); }).observe({ type: 'longtask', buffered: true });
   });
   await page.goto(`${server.url}/index.html`);
-  await page.waitForFunction(() => (globalThis as unknown as { playground: PageState }).playground.dataset?.kind === 'mnist', null, { timeout: 60_000 });
+  await page.waitForFunction(() => (globalThis as unknown as { playground: PageState }).playground.dataset?.kind === 'mnist', null, { timeout: PROGRESS_LIMIT_MS });
   return page;
 }
 
@@ -89,7 +119,7 @@ afterAll(async () => {
 });
 
 describe('playground', () => {
-  it('the dev server of `npm run playground` serves the page cross-origin isolated, with MNIST, and it trains on every core', async () => {
+  it('the dev server of `npm run playground` serves the page cross-origin isolated, with MNIST; it trains on every core but one, and on every core when asked', async () => {
     const port = await new Promise<number>((ok) => {
       const probe = createServer().listen(0, '127.0.0.1', () => {
         const p = (probe.address() as AddressInfo).port;
@@ -116,17 +146,25 @@ describe('playground', () => {
       const logs: string[] = [];
       page.on('pageerror', (e) => logs.push(String(e)));
       await page.goto(url);
-      await page.waitForFunction(() => (globalThis as unknown as { playground: PageState }).playground.dataset?.kind === 'mnist', null, { timeout: 60_000 });
+      await page.waitForFunction(() => (globalThis as unknown as { playground: PageState }).playground.dataset?.kind === 'mnist', null, { timeout: PROGRESS_LIMIT_MS });
       await page.click('#start');
-      await untilIteration(page, 20, 30_000);
-      expect(await page.evaluate(() => (globalThis as unknown as { playground: { threads: number } }).playground.threads), logs.join('\n')).toBe(availableParallelism());
+      await untilIteration(page, 20);
+      const threadsNow = () => page.evaluate(() => (globalThis as unknown as { playground: { threads: number } }).playground.threads);
+      expect(await threadsNow(), logs.join('\n')).toBe(PAGE_THREADS);
+      expect(await page.inputValue('#threads')).toBe(String(PAGE_THREADS));
+      await page.fill('#threads', String(availableParallelism()));
+      await page.dispatchEvent('#threads', 'change');
+      await page.waitForFunction((n) => (globalThis as unknown as { playground: { threads: number } }).playground.threads === n, availableParallelism(), { timeout: PROGRESS_LIMIT_MS });
+      const at = await iteration(page);
+      await untilIteration(page, at + 20);
+      expect(await page.textContent('#threads-note')).toMatch(/every core trains/);
       await page.close();
     } finally {
       process.kill(-dev.pid!, 'SIGTERM');
     }
   });
 
-  it('trains a GAN on MNIST without stalling the page; the downloaded model samples the same in Node', async () => {
+  it('trains a GAN on MNIST, keeping a core and its own tasks short for the page; the downloaded model samples the same in Node', async () => {
     const logs: string[] = [];
     const page = await openPlayground(logs);
     await page.check('input[name=mode][value=gan]');
@@ -135,12 +173,14 @@ describe('playground', () => {
     await page.click('#start');
     await page.waitForFunction(() => (globalThis as unknown as { playground: PageState }).playground.frames >= 1);
     const first = await canvasPixels(page, '#gan-grid');
-    // Train until the curves have points and a few hundred iterations are behind the pictures, within 30 s.
-    await page.waitForFunction(() => {
-      const p = (globalThis as unknown as { playground: PageState }).playground;
-      return p.chartPoints.ganLoss >= 5 && p.chartPoints.ganD >= 5 && (p.last?.iteration ?? 0) >= 300;
-    }, null, { timeout: 30_000 });
-    await page.waitForTimeout(Math.max(0, 30_000 - (Date.now() - t0) - 2_000));
+    // At least 30 s of training and a few hundred iterations behind the pictures, the curves with points.
+    const tasks = await mainThreadTasks(page, async () => {
+      await page.waitForFunction(() => {
+        const p = (globalThis as unknown as { playground: PageState }).playground;
+        return p.chartPoints.ganLoss >= 5 && p.chartPoints.ganD >= 5 && (p.last?.iteration ?? 0) >= 300;
+      });
+      await page.waitForTimeout(Math.max(0, 30_000 - (Date.now() - t0)));
+    });
     await page.click('#pause');
     await page.waitForFunction(() => !(globalThis as unknown as { playground: PageState }).playground.running);
     const s = await pageState(page);
@@ -154,9 +194,16 @@ describe('playground', () => {
     const mean = values.reduce((a, v) => a + v, 0) / values.length;
     const std = Math.sqrt(values.reduce((a, v) => a + (v - mean) ** 2, 0) / values.length);
     expect(std, 'grid pixel standard deviation (0 = uniform)').toBeGreaterThan(20);
+    // Whether a task's wall time reaches 50 ms depends on what else the machine runs; the page's own
+    // work per task (CPU time) does not, and training leaves the page a core of its own.
+    expect(s.frames, 'frames drawn').toBeGreaterThan(50);
+    expect(tasks.length, 'main-thread tasks traced').toBeGreaterThan(100);
+    const heaviest = tasks.reduce((a, t) => (t.cpuMs > a.cpuMs ? t : a));
+    expect(heaviest.cpuMs, `the page's heaviest main-thread task: ${heaviest.cpuMs.toFixed(1)} ms of CPU, ${heaviest.wallMs.toFixed(1)} ms of wall time`).toBeLessThan(PAGE_TASK_CPU_MS);
+    expect(await page.evaluate(() => (globalThis as unknown as { playground: { threads: number } }).playground.threads)).toBe(PAGE_THREADS);
     const longTasks = await page.evaluate(() => (window as unknown as { longTasks: number[] }).longTasks);
-    expect(Math.max(0, ...longTasks), `main-thread long tasks while training: ${longTasks.map((d) => d.toFixed(0)).join(', ')} ms`).toBeLessThan(100);
-    console.log(`playground GAN: ${s.last!.iteration} iterations in 30 s on ${await page.evaluate(() => (globalThis as unknown as { playground: { threads: number } }).playground.threads)} threads, ${s.frames} frames; ${changed} grid pixels changed, pixel std ${std.toFixed(1)}; long tasks: ${longTasks.length ? longTasks.map((d) => d.toFixed(0)).join(', ') + ' ms' : 'none'}`);
+    const wallest = tasks.reduce((a, t) => (t.wallMs > a.wallMs ? t : a));
+    console.log(`playground GAN: ${s.last!.iteration} iterations on ${PAGE_THREADS} of ${availableParallelism()} cores, ${s.frames} frames; ${changed} grid pixels changed, pixel std ${std.toFixed(1)}; ${tasks.length} main-thread tasks, the heaviest ${heaviest.cpuMs.toFixed(1)} ms of CPU (${heaviest.wallMs.toFixed(1)} ms wall), the longest ${wallest.wallMs.toFixed(1)} ms wall (${wallest.cpuMs.toFixed(1)} ms CPU); long tasks: ${longTasks.length ? longTasks.map((d) => d.toFixed(0)).join(', ') + ' ms' : 'none'}`);
     await page.screenshot({ path: join(outDir, 'playground-gan.png'), fullPage: true });
 
     const [download] = await Promise.all([page.waitForEvent('download'), page.click('#download-model')]);
@@ -188,7 +235,7 @@ describe('playground', () => {
     await page.check('input[name=mode][value=gan]');
     await page.check('#gan-settings input[name=conditional]');
     await page.click('#start');
-    await untilIteration(page, 100, 30_000);
+    await untilIteration(page, 100);
     await page.click('#pause');
     await page.waitForFunction(() => !(globalThis as unknown as { playground: PageState }).playground.running);
     const s = await pageState(page);
@@ -214,7 +261,7 @@ describe('playground', () => {
     await page.fill('#gan-settings input[name=discriminatorHidden]', '128,128');
     await page.fill('#gan-settings input[name=noiseDim]', '16');
     await page.click('#start');
-    await untilIteration(page, 300, 30_000);
+    await untilIteration(page, 300);
     await page.click('#pause');
     const s = await pageState(page);
     expect(s.message, logs.join('\n')).toBe('');
@@ -234,7 +281,7 @@ describe('playground', () => {
       const p = (globalThis as unknown as { playground: PageState }).playground;
       return (p.last?.iteration ?? 0) >= 1500;
       // Alone this takes ~30 s; beside the examples' training in the other vitest worker, both on every core, ~3× that.
-    }, null, { timeout: 240_000 });
+    }, null, { timeout: PROGRESS_LIMIT_MS });
     await page.click('#pause');
     await page.waitForFunction(() => !(globalThis as unknown as { playground: PageState }).playground.running);
     const s = await pageState(page);
@@ -250,31 +297,31 @@ describe('playground', () => {
     console.log(`playground AE: held-out loss ${s.firstHeldOutLoss.toFixed(4)} → ${s.last!.heldOutLoss!.toFixed(4)} after ${s.last!.iteration} steps; scatter pixels per digit colour ${counts.join(', ')}`);
     await page.screenshot({ path: join(outDir, 'playground-ae.png'), fullPage: true });
     await page.close();
-  }, 300_000);
+  });
 
   it('the fast-tier switch carries a training autoencoder across tiers and back, and it trains on from where it was', async () => {
     const logs: string[] = [];
     const page = await openPlayground(logs);
     await page.click('#start');
-    await untilIteration(page, 200, 120_000);
+    await untilIteration(page, 200);
     await page.check('#fast');
     // Chromium has relaxed SIMD, so the fast tier loads.
-    await page.waitForFunction(() => document.querySelector('#runtime')!.textContent!.includes('fast tier'), null, { timeout: 60_000 });
+    await page.waitForFunction(() => document.querySelector('#runtime')!.textContent!.includes('fast tier'), null, { timeout: PROGRESS_LIMIT_MS });
     const atSwitch = await iteration(page);
     expect(atSwitch).toBeGreaterThanOrEqual(200);
-    await untilIteration(page, atSwitch + 200, 120_000);
+    await untilIteration(page, atSwitch + 200);
     expect((await pageState(page)).running).toBe(true);
     await page.uncheck('#fast');
-    await page.waitForFunction(() => document.querySelector('#runtime')!.textContent!.includes('exact tier'), null, { timeout: 60_000 });
+    await page.waitForFunction(() => document.querySelector('#runtime')!.textContent!.includes('exact tier'), null, { timeout: PROGRESS_LIMIT_MS });
     const back = await iteration(page);
     expect(back, 'the step count carried over, not restarted').toBeGreaterThanOrEqual(atSwitch + 200);
-    await untilIteration(page, back + 100, 120_000);
+    await untilIteration(page, back + 100);
     const s = await pageState(page);
     expect(s.message, logs.join('\n')).toBe('');
     expect(s.last!.heldOutLoss!).toBeLessThan(s.firstHeldOutLoss);
     console.log(`playground tier switch: exact → fast at step ${atSwitch}, fast → exact at step ${back}; ${await page.textContent('#runtime')}`);
     await page.close();
-  }, 300_000);
+  });
 
   it('trains a VAE with a 2-D latent: the held-out ELBO rises, the manifold and the code scatter are drawn, and the download loads in Node', async () => {
     const logs: string[] = [];
@@ -284,7 +331,7 @@ describe('playground', () => {
     await page.waitForFunction(() => {
       const p = (globalThis as unknown as { playground: PageState }).playground;
       return (p.last?.iteration ?? 0) >= 600 && p.chartPoints.vaeElbo >= 5;
-    }, null, { timeout: 240_000 });
+    }, null, { timeout: PROGRESS_LIMIT_MS });
     await page.click('#pause');
     await page.waitForFunction(() => !(globalThis as unknown as { playground: PageState }).playground.running);
     const s = await pageState(page);
@@ -311,14 +358,14 @@ describe('playground', () => {
     expect((model as VAE).manifold(20).data).toEqual(Float32Array.from(Object.values(last.manifold!)));
     (model as VAE).dispose();
     await page.close();
-  }, 300_000);
+  });
 
   it('the patch experiment: a 64-16-64 autoencoder on 8×8 patches of the built-in photograph rebuilds it nearly as well as PCA-16; then the user\'s own photograph', async () => {
     const logs: string[] = [];
     const page = await openPlayground(logs);
     await page.check('input[name=mode][value=patches]');
     await page.click('#start');
-    await untilIteration(page, 4000, 240_000);
+    await untilIteration(page, 4000);
     await page.click('#pause');
     await page.waitForFunction(() => !(globalThis as unknown as { playground: PageState }).playground.running);
     const s = await pageState(page);
@@ -343,12 +390,12 @@ describe('playground', () => {
     await page.setInputFiles('#photo-file', file);
     await page.waitForFunction(() => document.querySelector<HTMLInputElement>('input[name=photo][value=file]')!.checked);
     await page.click('#start');
-    await untilIteration(page, 50, 60_000);
+    await untilIteration(page, 50);
     const mine = (await pageState(page)).last as unknown as { width: number; height: number; photoName: string };
     expect([mine.width, mine.height, mine.photoName]).toEqual([96, 56, 'mine.png']);
     await page.click('#pause');
     await page.close();
-  }, 300_000);
+  });
 
   it('trains on three dropped PNG files; a dropped text file gets a message and changes nothing', async () => {
     const logs: string[] = [];
@@ -369,14 +416,14 @@ describe('playground', () => {
     expect((await pageState(page)).dataset!.rows).toBe(3);
     await page.check('input[name=mode][value=gan]');
     await page.click('#start');
-    await untilIteration(page, 50, 30_000);
+    await untilIteration(page, 50);
     const before = await pageState(page);
     expect(before.message, logs.join('\n')).toBe('');
 
     await dropFiles([{ name: 'notes.txt', type: 'text/plain', bytes: Array.from(new TextEncoder().encode('not an image')) }]);
     await page.waitForFunction(() => (globalThis as unknown as { playground: PageState }).playground.message !== '');
     expect(await page.textContent('#message')).toMatch(/notes\.txt is not a PNG or JPEG image.*Nothing was changed/);
-    await page.waitForFunction((it) => ((globalThis as unknown as { playground: PageState }).playground.last?.iteration ?? 0) > it + 20, before.last!.iteration, { timeout: 30_000 });
+    await page.waitForFunction((it) => ((globalThis as unknown as { playground: PageState }).playground.last?.iteration ?? 0) > it + 20, before.last!.iteration, { timeout: PROGRESS_LIMIT_MS });
     const after = await pageState(page);
     expect(after.dataset).toEqual(before.dataset);
     expect(after.running).toBe(true);

@@ -11,7 +11,7 @@ import * as internal from '../dist/internal.js';
 import { enableRelaxedSimd } from '../dist/node.js';
 import { lcg, randomArray } from './helpers.js';
 // @ts-expect-error plain JS fixture shared with the other runtimes
-import { seededRun } from './runtimes/seeded-run.js';
+import { seededRun, untilRunning } from './runtimes/seeded-run.js';
 
 const root = new URL('..', import.meta.url).pathname;
 const { kernels, heap } = internal;
@@ -172,7 +172,7 @@ describe('precision tiers', () => {
         const warm = lk.mlp([512, 1024], { seed: 1 });
         warm.predict(new Float32Array(512 * 512));
         warm.dispose();
-        for (let i = 0; i < 500 && lk.threads().running < t; i++) await new Promise((r) => setTimeout(r, 10));
+        await untilRunning(lk, t);
         expect(lk.threads().running, 'worker threads running the fast module').toBe(t);
         const r = await seededRun(lk, { size: 'large' });
         runs.push(`${r.sha256} ${r.vaeSha256}`);

@@ -41,7 +41,17 @@ export async function threadedRun(lk, threads) {
   const warm = lk.mlp([512, 1024], { seed: 1 });
   warm.predict(new Float32Array(512 * 512));
   warm.dispose();
-  for (let i = 0; i < 500 && lk.threads().running < lk.threads().count; i++) await new Promise((r) => setTimeout(r, 10));
+  await untilRunning(lk, lk.threads().count);
   const result = await seededRun(lk, { size: 'large' });
   return { ...result, threads: lk.threads().running, info: lk.threads() };
+}
+
+/**
+ * Waits until `n` threads take parts (the workers start on the first large layer and load the
+ * module). A worker starts in well under a second on an idle machine; the limit is one that only
+ * a worker that never starts reaches, so a loaded machine does not fail the wait.
+ */
+export async function untilRunning(lk, n, limitMs = 120_000) {
+  const t0 = Date.now();
+  while (lk.threads().running < n && Date.now() - t0 < limitMs) await new Promise((r) => setTimeout(r, 10));
 }

@@ -310,6 +310,11 @@ class Pool {
     this.workers[i]?.terminate();
   }
 
+  /** @internal Why a worker stopped or could not start, once its exit is seen and until the next call reports it. */
+  get pendingFailure(): string | null {
+    return this.failure;
+  }
+
   /**
    * Since the last `resetStats()`: jobs run, their parts, the parts the calling thread took, and
    * the milliseconds it waited, its own parts done, for the other threads to finish theirs. For
