@@ -8,6 +8,7 @@ import { enableRelaxedSimd, loadFile, writeFileAtomic } from 'latentkit/node';
 import { toOnnx } from 'latentkit/onnx';
 import { encodePng } from 'latentkit/png';
 import { CliError, loadData, loadLabels } from './data.mjs';
+import { trainingProgress } from './progress.mjs';
 
 const ACTIVATIONS = ['linear', 'tanh', 'sigmoid', 'relu', 'leaky-relu'];
 const OPTIMIZERS = ['sgd', 'adam', 'adamw', 'rmsprop'];
@@ -215,27 +216,6 @@ function parse(argv) {
   return { cmd, settings, given: new Set(Object.keys(values)) };
 }
 
-function progress(label, total) {
-  const t0 = performance.now();
-  const tty = process.stderr.isTTY;
-  let lastLine = 0;
-  let first = null;
-  return (done, extra) => {
-    first ??= done;
-    const elapsed = (performance.now() - t0) / 1000;
-    const rate = (done - first) / Math.max(elapsed, 1e-9);
-    const eta = (total - done) / Math.max(rate, 1e-9);
-    if (tty) {
-      const bar = '#'.repeat(Math.round((30 * done) / total)).padEnd(30, '.');
-      process.stderr.write(`\r${label} [${bar}] ${done}/${total} ${rate.toFixed(1)}/s ETA ${eta.toFixed(0)}s ${extra}   `);
-      if (done === total) process.stderr.write('\n');
-    } else if (done === total || performance.now() - lastLine > 2000) {
-      lastLine = performance.now();
-      console.log(`${label} ${done}/${total} (${rate.toFixed(1)}/s, ETA ${eta.toFixed(0)} s) ${extra}`);
-    }
-  };
-}
-
 function gridPng(images, width, height, lo, hi) {
   const g = imageGrid(images.map((data) => ({ data, width, height })), Math.ceil(Math.sqrt(images.length)), 2, lo);
   return encodePng(grayToBytes(g, lo, hi), g.width, g.height, 1);
@@ -308,14 +288,15 @@ async function trainAe(s) {
   }
   console.log(`training on ${threads().count} thread${threads().count > 1 ? 's' : ''}`);
   if (ae.epochs >= s.epochs) console.log(`the checkpoint has trained ${ae.epochs} epochs, --epochs is ${s.epochs}: nothing left to train`);
-  const bar = progress('train-ae epoch', s.epochs);
+  const n = data.x.shape[0];
+  const bar = trainingProgress('train-ae', { total: s.epochs * n, done: Math.min(ae.epochs, s.epochs) * n, unit: 'rows' });
+  const onBatch = (p) => bar.update(ae.epochs * n + p.rows, { where: `epoch ${ae.epochs + 1}/${s.epochs}`, loss: `loss ${p.runningLoss.toFixed(5)}` });
   while (ae.epochs < s.epochs && !interrupted) {
     await yieldToEvents();
     if (interrupted) break;
-    const h = ae.fit(data.x, { epochs: 1, batchSize: s['batch-size'], signal: controller.signal });
+    ae.fit(data.x, { epochs: 1, batchSize: s['batch-size'], signal: controller.signal, onBatch });
     if (interrupted) break;
     const e = ae.epochs;
-    bar(e, `loss ${h.loss.at(-1)?.toFixed(5) ?? '—'}`);
     if (e % s['checkpoint-every'] === 0) writeFileAtomic(ckpt, checkpoint(ae));
     if (s['png-every'] > 0 && e % s['png-every'] === 0) {
       const n = Math.min(32, data.x.shape[0]);
@@ -325,6 +306,7 @@ async function trainAe(s) {
       writeFileSync(pngPath, gridPng(pairs, data.width, data.height, 0, 1));
     }
   }
+  bar.stop();
   exitIfInterrupted(ae, ckpt);
   writeFileAtomic(ckpt, checkpoint(ae));
   writeFileAtomic(s.out, ae);
@@ -359,7 +341,7 @@ async function trainGan(s) {
   }
   console.log(`training ${gan.conditions ? `a conditional GAN over ${gan.conditions} classes ` : ''}on ${threads().count} thread${threads().count > 1 ? 's' : ''}`);
   if (gan.iterations >= s.iterations) console.log(`the checkpoint has trained ${gan.iterations} iterations, --iterations is ${s.iterations}: nothing left to train`);
-  const bar = progress('train-gan iteration', s.iterations);
+  const bar = trainingProgress('train-gan', { total: s.iterations, done: Math.min(gan.iterations, s.iterations), unit: 'iterations' });
   const chunk = 25;
   const stepOptions = labels ? { labels: labels.labels } : {};
   while (gan.iterations < s.iterations && !interrupted) {
@@ -368,13 +350,14 @@ async function trainGan(s) {
     for (let n = 0; n < chunk && gan.iterations < s.iterations && !interrupted; n++) {
       const st = gan.trainStep(x, stepOptions);
       const i = st.iteration;
-      if (i % 10 === 0 || i === s.iterations) bar(i, `lossD ${st.lossD.toFixed(3)} lossG ${st.lossG.toFixed(3)} D(x) ${st.dReal.toFixed(2)} D(G(z)) ${st.dFake.toFixed(2)}`);
+      bar.update(i, { where: `iteration ${i}/${s.iterations}`, loss: `lossD ${st.lossD.toFixed(3)} lossG ${st.lossG.toFixed(3)} D(x) ${st.dReal.toFixed(2)} D(G(z)) ${st.dFake.toFixed(2)}` });
       if (i % s['checkpoint-every'] === 0) writeFileAtomic(ckpt, checkpoint(gan));
       if (s['png-every'] > 0 && i % s['png-every'] === 0) {
         writeFileSync(pngPath, samplePng(gan, 64, { seed: 1 }, data.width, data.height));
       }
     }
   }
+  bar.stop();
   exitIfInterrupted(gan, ckpt);
   writeFileAtomic(ckpt, checkpoint(gan));
   writeFileAtomic(s.out, gan);
@@ -405,15 +388,17 @@ async function trainVae(s) {
   }
   console.log(`training ${vae.conditions ? `a conditional VAE over ${vae.conditions} classes ` : 'a VAE '}on ${threads().count} thread${threads().count > 1 ? 's' : ''}`);
   if (vae.epochs >= s.epochs) console.log(`the checkpoint has trained ${vae.epochs} epochs, --epochs is ${s.epochs}: nothing left to train`);
-  const bar = progress('train-vae epoch', s.epochs);
+  const rowCount = x.shape[0];
+  const bar = trainingProgress('train-vae', { total: s.epochs * rowCount, done: Math.min(vae.epochs, s.epochs) * rowCount, unit: 'rows' });
+  const onBatch = (p) => bar.update(vae.epochs * rowCount + p.rows, { where: `epoch ${vae.epochs + 1}/${s.epochs}`, loss: `−ELBO ${p.runningLoss.toFixed(2)}` });
   const fitLabels = labels ? { labels: labels.labels } : {};
   while (vae.epochs < s.epochs && !interrupted) {
     await yieldToEvents();
     if (interrupted) break;
-    const h = vae.fit(x, { epochs: 1, batchSize: s['batch-size'], signal: controller.signal, ...fitLabels });
+    const h = vae.fit(x, { epochs: 1, batchSize: s['batch-size'], signal: controller.signal, onBatch, ...fitLabels });
     if (interrupted) break;
     const e = vae.epochs;
-    bar(e, `−ELBO ${h.loss.at(-1)?.toFixed(2) ?? '—'} (reconstruction ${h.reconstruction.at(-1)?.toFixed(2) ?? '—'}, KL ${h.kl.at(-1)?.toFixed(2) ?? '—'})`);
+    bar.update(e * rowCount, { where: `epoch ${e}/${s.epochs}`, loss: `−ELBO ${h.loss[0].toFixed(2)} (reconstruction ${h.reconstruction[0].toFixed(2)}, KL ${h.kl[0].toFixed(2)})` });
     if (e % s['checkpoint-every'] === 0) writeFileAtomic(ckpt, checkpoint(vae));
     if (s['png-every'] > 0 && e % s['png-every'] === 0) {
       const n = Math.min(32, x.shape[0]);
@@ -423,6 +408,7 @@ async function trainVae(s) {
       writeFileSync(pngPath, gridPng(pairs, data.width, data.height, 0, 1));
     }
   }
+  bar.stop();
   exitIfInterrupted(vae, ckpt);
   writeFileAtomic(ckpt, checkpoint(vae));
   writeFileAtomic(s.out, vae);

@@ -118,6 +118,28 @@ describe('Autoencoder', () => {
     decoder.dispose();
   });
 
+  it('reports every minibatch to onBatch (rows, batches, running loss), and a false from it stops the epoch uncounted', () => {
+    const x = lowRank(100, 8, 2, 3);
+    const make = () => new Autoencoder({ encoder: mlp([8, 2], { seed: 1 }), decoder: mlp([2, 8], { seed: 2 }), seed: 3 });
+    const ae = make();
+    const seen: { epoch: number; batch: number; batches: number; rows: number; rowsPerEpoch: number; loss: number; runningLoss: number }[] = [];
+    const h = ae.fit(x, { epochs: 2, batchSize: 32, onBatch: (p) => { seen.push(p); } });
+    expect(seen.map((p) => `${p.epoch}:${p.batch}/${p.batches}:${p.rows}/${p.rowsPerEpoch}`)).toEqual(['0:1/4:32/100', '0:2/4:64/100', '0:3/4:96/100', '0:4/4:100/100', '1:1/4:32/100', '1:2/4:64/100', '1:3/4:96/100', '1:4/4:100/100']);
+    // The running loss is the row-weighted mean of the epoch's batch losses so far; at its last batch, the epoch's loss.
+    const first = seen.slice(0, 4);
+    const weighted = first.reduce((a, p, i) => a + p.loss * (p.rows - (i ? first[i - 1]!.rows : 0)), 0) / 100;
+    expect(first[3]!.runningLoss).toBeCloseTo(weighted, 12);
+    expect(first[3]!.runningLoss).toBe(h.loss[0]);
+    expect(seen[4]!.runningLoss).toBe(seen[4]!.loss);
+    // The same run stopped inside its second epoch: the first epoch counts, the second does not, and the weights are those of its last step.
+    const stopped = make();
+    const short = stopped.fit(x, { epochs: 2, batchSize: 32, onBatch: (p) => !(p.epoch === 1 && p.batch === 2) });
+    expect(short.loss).toEqual([h.loss[0]]);
+    expect([stopped.epochs, stopped.steps]).toEqual([1, 6]);
+    ae.dispose();
+    stopped.dispose();
+  });
+
   it('allocates nothing after the first step', () => {
     const encoder = mlp([64, 16], { outputActivation: 'tanh', seed: 1 });
     const decoder = mlp([16, 64], { seed: 2 });

@@ -190,6 +190,29 @@ describe('latentkit command line', () => {
     expect(run('eval', '--model', out, '--data', dir).stdout).toMatch(new RegExp(`over ${kinds.length} rows`));
   });
 
+  it('shows progress inside an epoch in a log: rows per second and the ETA from the first update, the running loss; a resumed run counts from where it resumed', () => {
+    const dir = pngFolder(Array.from({ length: 200 }, () => [16, 16] as [number, number]));
+    const out = join(mkdtempSync(join(tmpdir(), 'lk-progress-')), 'ae.safetensors');
+    const line = /^train-ae (\d+)% · epoch (\d+)\/(\d+) · ([\d,.]+) rows\/s · ETA (\d+[hms][\dms]*) · loss (\d\.\d{5})$/;
+    const progress = (stderr: string) => stderr.split('\n').filter((l) => l.startsWith('train-ae ') && !l.includes('starting'));
+    const first = run('train-ae', '--data', dir, '--epochs', '1', '--batch-size', '4', '--png-every', '0', '--out', out);
+    expect(first.status, first.stderr).toBe(0);
+    const lines = progress(first.stderr);
+    expect(lines.length, first.stderr).toBeGreaterThanOrEqual(2);
+    for (const l of lines) expect(l, first.stderr).toMatch(line);
+    // The first line comes after the first minibatch, inside the epoch, with a rate and an ETA already.
+    const [, pct, , , rate] = line.exec(lines[0]!)!;
+    expect(Number(pct)).toBeLessThan(100);
+    expect(Number(rate!.replace(/,/g, ''))).toBeGreaterThan(0);
+    expect(lines.at(-1)).toMatch(/^train-ae 100% · epoch 1\/1 /);
+    const resumed = run('train-ae', '--data', dir, '--resume', `${out}.ckpt`, '--epochs', '2', '--batch-size', '4', '--png-every', '0', '--out', out);
+    expect(resumed.status, resumed.stderr).toBe(0);
+    const again = progress(resumed.stderr);
+    expect(resumed.stderr).toMatch(/^train-ae 50% · starting /m);
+    expect(again[0], resumed.stderr).toMatch(/^train-ae 5\d% · epoch 2\/2 /);
+    expect(Number(line.exec(again[0]!)![4]!.replace(/,/g, ''))).toBeGreaterThan(0);
+  });
+
   it('writes a checkpoint on Ctrl-C (SIGINT) and exits with 130', async () => {
     const dir = pngFolder(Array.from({ length: 200 }, () => [16, 16] as [number, number]));
     const out = join(mkdtempSync(join(tmpdir(), 'lk-int-')), 'ae.safetensors');

@@ -44,17 +44,26 @@ function writeConsumerManifests(dir: string, tgz: string): void {
     'node_modules/latentkit': { version: manifest.version, resolved: `file:${tgz}`, dependencies: manifest.dependencies, bin: manifest.bin },
   };
   const registry = sh('npm', ['config', 'get', 'registry'], root).trim().replace(/\/?$/, '/');
-  const pending = Object.keys(manifest.dependencies);
+  // Each dependency where npm finds it: the nearest node_modules up from the package that needs it
+  // (a version another package needs hoisted, so nested under its dependent, stays nested).
+  const where = (parent: string, name: string): string | undefined => {
+    for (let p = parent; ; p = p.slice(0, Math.max(0, p.lastIndexOf('/node_modules/')))) {
+      const key = `${p ? `${p}/` : ''}node_modules/${name}`;
+      if (lock.packages[key]) return key;
+      if (!p) return undefined;
+    }
+  };
+  const pending = Object.keys(manifest.dependencies).map((name) => ['node_modules/latentkit', name] as const);
   while (pending.length > 0) {
-    const name = pending.pop()!;
-    const key = `node_modules/${name}`;
+    const [parent, name] = pending.pop()!;
+    const key = where(parent, name);
+    if (!key) throw new Error(`package-lock.json has no entry for ${name}, which ${parent} needs`);
     if (packages[key]) continue;
-    const entry = lock.packages[key];
-    if (!entry) throw new Error(`package-lock.json has no hoisted entry for ${name}, a dependency of latentkit`);
+    const entry = lock.packages[key]!;
     // The repo's lock records no download address; npm's cache finds the tarball by its integrity.
     const resolved = entry.resolved ?? `${registry}${name}/-/${name.split('/').at(-1)}-${entry.version}.tgz`;
     packages[key] = { version: entry.version, resolved, integrity: entry.integrity, dependencies: entry.dependencies, license: entry.license };
-    pending.push(...Object.keys(entry.dependencies ?? {}));
+    pending.push(...Object.keys(entry.dependencies ?? {}).map((dep) => [key, dep] as const));
   }
   const pkg = { name: 'consumer', version: '1.0.0', private: true, type: 'module', dependencies: { latentkit: `file:${tgz}` } };
   writeFileSync(join(dir, 'package.json'), JSON.stringify(pkg, null, 2));
