@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Classifier, mlp } from '../dist/index.js';
+import { Classifier, checkpoint, load, mlp } from '../dist/index.js';
 import { lcg } from './helpers.js';
 
 function blobs(n: number, seed: number) {
@@ -33,6 +33,27 @@ describe('Classifier', () => {
     clf.dispose();
     body.dispose();
     head.dispose();
+  });
+
+  it('a checkpoint resumes training bit for bit: the data order and the step count go with it', () => {
+    const { x, labels } = blobs(150, 4);
+    const make = () => new Classifier({ body: mlp([2, 8], { seed: 1 }), head: mlp([8, 3], { seed: 2 }), seed: 3 });
+    const straight = make();
+    straight.fit(x, labels, { epochs: 3, batchSize: 32 });
+    const first = make();
+    first.fit(x, labels, { epochs: 1, batchSize: 32 });
+    const resumed = load(checkpoint(first)) as Classifier;
+    const progress: number[] = [];
+    resumed.fit(x, labels, { epochs: 2, batchSize: 32, onBatch: (p) => { progress.push(p.batch); } });
+    expect(resumed.model.steps).toBe(straight.model.steps);
+    expect(resumed.model.epochs).toBe(3);
+    expect(progress).toEqual([1, 2, 3, 4, 5, 1, 2, 3, 4, 5]);
+    expect(resumed.head.getWeights()).toEqual(straight.head.getWeights());
+    expect(resumed.body[0]!.getWeights()).toEqual(straight.body[0]!.getWeights());
+    for (const c of [straight, first, resumed]) {
+      c.dispose();
+      [...c.body, c.head].forEach((s) => s.dispose());
+    }
   });
 
   it('freezeBody keeps the body fixed while the head learns', () => {

@@ -1,6 +1,6 @@
 import { LatentkitError } from '../errors.js';
 import { assertChain } from '../nn/chain.js';
-import type { History } from '../nn/loop.js';
+import type { BatchProgress, History } from '../nn/loop.js';
 import { type Matrix, type MatrixLike, asMatrix, positiveInt } from '../nn/matrix.js';
 import type { OptimizerSpec } from '../nn/optimizer.js';
 import type { ModelKind } from '../io/model-kind.js';
@@ -31,6 +31,8 @@ export interface ClassifierFitOptions {
    */
   earlyStopping?: { every?: number; patience?: number };
   onEpoch?: (epoch: number, logs: { loss: number; valLoss?: number; valAccuracy?: number }) => void | boolean;
+  /** After every minibatch, with where the run is (for progress); return false to stop. */
+  onBatch?: (progress: BatchProgress) => void | boolean;
   signal?: AbortSignal;
 }
 
@@ -76,7 +78,7 @@ export class Classifier {
   }
 
   fit(x: MatrixLike, labels: ArrayLike<number>, opts: ClassifierFitOptions = {}): ClassifierHistory {
-    checkKeys(opts, ['epochs', 'batchSize', 'shuffle', 'validation', 'earlyStopping', 'onEpoch', 'signal'], 'Classifier fit options');
+    checkKeys(opts, ['epochs', 'batchSize', 'shuffle', 'validation', 'earlyStopping', 'onEpoch', 'onBatch', 'signal'], 'Classifier fit options');
     const m = asMatrix(x, this.inputSize, 'Classifier fit x');
     const y = this.oneHot(labels, m.shape[0], 'fit labels');
     const { validation, earlyStopping, ...rest } = opts;
