@@ -48,7 +48,7 @@ export abstract class TrainedModel {
     this.source = new MinibatchSource(this.rng);
   }
 
-  /** Optimizer steps taken (for a GAN, iterations of Algorithm 1). */
+  /** Training steps taken: minibatch updates (for a GAN, iterations of Algorithm 1, each k + 1 updates). */
   get steps(): number {
     return this.stepCount;
   }
