@@ -213,6 +213,22 @@ describe('latentkit command line', () => {
     expect(Number(line.exec(again[0]!)![4]!.replace(/,/g, ''))).toBeGreaterThan(0);
   });
 
+  it('on a terminal the progress is one bar redrawn in place as the epochs go', () => {
+    const dir = pngFolder(Array.from({ length: 200 }, () => [16, 16] as [number, number]));
+    const out = join(mkdtempSync(join(tmpdir(), 'lk-tty-')), 'ae.safetensors');
+    // script(1) (util-linux, in every Debian) runs the command on a pseudo-terminal; -e passes on its exit code.
+    const command = ['node', cli, 'train-ae', '--data', dir, '--epochs', '3', '--batch-size', '2', '--png-every', '0', '--out', out].map((a) => `'${a}'`).join(' ');
+    const r = spawnSync('script', ['-qec', command, '/dev/null'], { encoding: 'utf8', cwd: mkdtempSync(join(tmpdir(), 'lk-cwd-')) });
+    expect(r.status, r.stdout + r.stderr).toBe(0);
+    // cli-progress moves to column 1 and rewrites the line for every frame.
+    const frames = r.stdout.split('\x1b[1G').map((f) => f.split(/[\r\n]/)[0]!.replace(/\x1b\[[0-9;?]*[A-Za-z]|\x1b[78]/g, '').trim()).filter((f) => f.startsWith('train-ae ['));
+    const bar = /^train-ae \[[#.]{24}\] (\d+)% · epoch (\d)\/3 · [\d,.]+ rows\/s · ETA \d+[hms][\dms]* · loss \d\.\d{5}$/;
+    const shown = frames.filter((f) => bar.test(f));
+    expect(shown.length, r.stdout).toBeGreaterThanOrEqual(1);
+    expect(shown.at(-1), r.stdout).toMatch(/^train-ae \[#{24}\] 100% · epoch 3\/3 /);
+    expect(r.stdout.split('\n').filter((l) => l.includes('train-ae [')).length, 'lines holding a bar: one, redrawn').toBe(1);
+  });
+
   it('writes a checkpoint on Ctrl-C (SIGINT) and exits with 130', async () => {
     const dir = pngFolder(Array.from({ length: 200 }, () => [16, 16] as [number, number]));
     const out = join(mkdtempSync(join(tmpdir(), 'lk-int-')), 'ae.safetensors');
