@@ -71,9 +71,16 @@ export class Autoencoder extends TrainedModel {
     checkKeys(opts, OPTION_KEYS, 'Autoencoder options');
     const { encoder } = opts;
     if (!(encoder instanceof Stack)) throw new LatentkitError('Autoencoder needs an encoder stack (e.g. mlp([784, 128, 32]))');
-    let decoder = opts.decoder;
-    if (opts.tiedWeights && decoder && decoder.tiedTo !== encoder) throw new LatentkitError('tiedWeights: pass no decoder (one is built from the encoder) or one made by Stack.tied(encoder)');
-    if (!opts.tiedWeights && !(decoder instanceof Stack)) throw new LatentkitError('Autoencoder needs a decoder stack, or tiedWeights: true');
+    const given = opts.decoder;
+    if (opts.tiedWeights && given && given.tiedTo !== encoder) throw new LatentkitError('tiedWeights: pass no decoder (one is built from the encoder) or one made by Stack.tied(encoder)');
+    if (!opts.tiedWeights && !(given instanceof Stack)) throw new LatentkitError('Autoencoder needs a decoder stack, or tiedWeights: true');
+    // A decoder built by Stack.tied mirrors the encoder, so only a given one can fail to fit it.
+    if (given) {
+      assertChain([encoder, given], 'Autoencoder (encoder → decoder)');
+      if (given.outputSize !== encoder.inputSize) {
+        throw new LatentkitError(`Autoencoder: the decoder [${given.sizes.join(', ')}] outputs ${given.outputSize} values but the encoder [${encoder.sizes.join(', ')}] takes ${encoder.inputSize}`);
+      }
+    }
     const lossName = opts.loss ?? 'mse';
     if (lossName !== 'mse' && lossName !== 'bce-with-logits') {
       lossCode(lossName, 'the autoencoder');
@@ -84,21 +91,11 @@ export class Autoencoder extends TrainedModel {
     if (typeof sparsity !== 'number' || !(sparsity >= 0) || !Number.isFinite(sparsity)) {
       throw new LatentkitError(`sparsity must be a non-negative number, got ${opts.sparsity}`);
     }
-    if (opts.tiedWeights) decoder ??= Stack.tied(encoder, { activation: opts.decoderActivation, outputActivation: opts.decoderOutputActivation });
-    const built = opts.decoder === undefined;
-    try {
-      assertChain([encoder, decoder!], 'Autoencoder (encoder → decoder)');
-      if (decoder!.outputSize !== encoder.inputSize) {
-        throw new LatentkitError(`Autoencoder: the decoder [${decoder!.sizes.join(', ')}] outputs ${decoder!.outputSize} values but the encoder [${encoder.sizes.join(', ')}] takes ${encoder.inputSize}`);
-      }
-    } catch (e) {
-      if (built) decoder!.dispose();
-      throw e;
-    }
-    super({ what: 'autoencoder', seed: opts.seed, networks: [encoder, decoder!], order: 'epochs' });
+    const decoder = given ?? Stack.tied(encoder, { activation: opts.decoderActivation, outputActivation: opts.decoderOutputActivation });
+    super({ what: 'autoencoder', seed: opts.seed, networks: [encoder, decoder], order: 'epochs' });
     this.encoder = encoder;
-    this.decoder = decoder!;
-    if (built) this.own(this.decoder);
+    this.decoder = decoder;
+    if (!given) this.own(decoder);
     this.lossName = lossName;
     this.lossKind = lossCode(lossName, 'the autoencoder');
     this.denoising = denoising;
