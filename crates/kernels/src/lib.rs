@@ -5,12 +5,14 @@
 #[macro_use]
 pub mod codes;
 pub mod activation;
+pub mod conv;
 pub mod dense;
 pub mod gaussian;
 pub mod gemm;
 pub mod init;
 pub mod loss;
 pub mod mathf;
+pub mod norm;
 pub mod optim;
 pub mod rng;
 pub mod simd;

@@ -1,0 +1,61 @@
+//! Weight normalisation (Salimans & Kingma 2016): w = g·v/‖v‖, one g and one norm per unit.
+//!
+//! A unit is the slice PyTorch's `weight_norm(dim=0)` normalises: an output row of a Linear
+//! `[out, in]` or a Conv2d `[out, in, kh, kw]`, an input channel of a ConvTranspose2d
+//! `[in, out, kh, kw]`. Unit u's elements sit at u·`unit_stride` + e·`elem_stride`, e < `len`,
+//! so the same kernels serve latentkit's dense `[in × out]` layout (unit stride 1, element
+//! stride out). Norms are f64 sums in element order.
+
+/// The layout of v (and w, dw, dv): `units` slices of `len` elements.
+#[derive(Copy, Clone, Debug)]
+pub struct Units {
+    pub units: usize,
+    pub len: usize,
+    pub unit_stride: usize,
+    pub elem_stride: usize,
+}
+
+impl Units {
+    fn at(&self, u: usize, e: usize) -> usize {
+        u * self.unit_stride + e * self.elem_stride
+    }
+
+    fn extent(&self) -> usize {
+        if self.units == 0 || self.len == 0 { 0 } else { self.at(self.units - 1, self.len - 1) + 1 }
+    }
+}
+
+/// w ← g·v/‖v‖ per unit; norms[u] ← ‖v_u‖ (kept for the backward pass).
+pub fn weight_norm_forward(l: Units, v: &[f32], g: &[f32], w: &mut [f32], norms: &mut [f32]) {
+    assert!(v.len() >= l.extent() && w.len() >= l.extent() && g.len() >= l.units && norms.len() >= l.units);
+    for u in 0..l.units {
+        let sq = (0..l.len).fold(0f64, |a, e| {
+            let x = v[l.at(u, e)] as f64;
+            a + x * x
+        });
+        let norm = sq.sqrt();
+        norms[u] = norm as f32;
+        let scale = (g[u] as f64 / norm) as f32;
+        for e in 0..l.len {
+            w[l.at(u, e)] = scale * v[l.at(u, e)];
+        }
+    }
+}
+
+/// Given dw = ∂L/∂w: dg[u] += Σ dw·v/‖v‖ and dv += (g/‖v‖)·(dw − (dg_u/‖v‖)·v), with this
+/// step's dg_u (the gradient of w through v has no component along v).
+pub fn weight_norm_backward(l: Units, v: &[f32], g: &[f32], norms: &[f32], dw: &[f32], dv: &mut [f32], dg: &mut [f32]) {
+    assert!(v.len() >= l.extent() && dw.len() >= l.extent() && dv.len() >= l.extent() && g.len() >= l.units && norms.len() >= l.units && dg.len() >= l.units);
+    for u in 0..l.units {
+        let norm = norms[u] as f64;
+        let dot = (0..l.len).fold(0f64, |a, e| a + dw[l.at(u, e)] as f64 * v[l.at(u, e)] as f64);
+        let grad_g = dot / norm;
+        dg[u] += grad_g as f32;
+        let scale = (g[u] as f64 / norm) as f32;
+        let along = (grad_g / norm) as f32;
+        for e in 0..l.len {
+            let i = l.at(u, e);
+            dv[i] += scale * (dw[i] - along * v[i]);
+        }
+    }
+}

@@ -1,0 +1,414 @@
+//! Convolutions, transposed convolutions, batch and weight normalisation: forward against
+//! naive f64 references, gradients against f64 central differences of those references, NaN
+//! guard bands past every output, and the same bits whatever split threads would use.
+
+use latentkit_kernels::activation::Activation;
+use latentkit_kernels::conv::{self, Geometry};
+use latentkit_kernels::gemm::params::{PACK_A_LEN, PACK_B_LEN, WHOLE_A_LEN};
+use latentkit_kernels::gemm::{PackA, Scratch};
+use latentkit_kernels::norm::batch_norm::{self, Params, Shape};
+use latentkit_kernels::norm::weight_norm::{self, Units};
+use latentkit_kernels::rng::Xoshiro128ss;
+use latentkit_kernels::simd::Native;
+
+const GUARD: usize = 5;
+
+fn values(n: usize, seed: u64) -> Vec<f32> {
+    let mut r = Xoshiro128ss::from_seed(seed);
+    (0..n).map(|_| r.next_f32() * 2.0 - 1.0).collect()
+}
+
+/// `n` zeros (or `fill`) followed by a NaN guard band.
+fn guarded(n: usize, fill: f32) -> Vec<f32> {
+    let mut v = vec![fill; n + GUARD];
+    v[n..].iter_mut().for_each(|x| *x = f32::NAN);
+    v
+}
+
+fn check_guard(v: &[f32], n: usize, what: &str) {
+    assert!(v[n..].iter().all(|x| x.is_nan()), "{what}: wrote past its {n} elements");
+}
+
+fn close(got: &[f32], want: &[f64], rtol: f64, atol: f64, what: &str) {
+    for (i, (&g, &w)) in got.iter().zip(want).enumerate() {
+        assert!(((g as f64) - w).abs() <= atol + rtol * w.abs(), "{what}: index {i} of {}: got {g}, want {w}", want.len());
+    }
+}
+
+fn act64(a: Activation, alpha: f64, z: f64) -> f64 {
+    match a {
+        Activation::Linear => z,
+        Activation::Tanh => z.tanh(),
+        Activation::Sigmoid => 1.0 / (1.0 + (-z).exp()),
+        Activation::Relu => z.max(0.0),
+        Activation::LeakyRelu => if z > 0.0 { z } else { alpha * z },
+    }
+}
+
+/// ∂/∂θ_i of f by central differences in f64, for every i.
+fn central(theta: &[f64], f: impl Fn(&[f64]) -> f64) -> Vec<f64> {
+    let mut t = theta.to_vec();
+    (0..theta.len())
+        .map(|i| {
+            let h = 1e-6 * theta[i].abs().max(1.0);
+            t[i] = theta[i] + h;
+            let up = f(&t);
+            t[i] = theta[i] - h;
+            let down = f(&t);
+            t[i] = theta[i];
+            (up - down) / (2.0 * h)
+        })
+        .collect()
+}
+
+fn f64s(v: &[f32]) -> Vec<f64> {
+    v.iter().map(|&x| x as f64).collect()
+}
+
+/// The naive convolution: y[n,o,oy,ox] = f(b[o] + Σ W[o,c,i,j]·x[n,c,oy·sh−ph+i, ox·sw−pw+j]).
+fn conv64(g: &Geometry, n: usize, x: &[f64], w: &[f64], b: &[f64], act: Activation) -> Vec<f64> {
+    let (kh, kw) = g.kernel;
+    let mut y = vec![0f64; n * g.output_len()];
+    for im in 0..n {
+        for o in 0..g.outputs {
+            for oy in 0..g.out_height {
+                for ox in 0..g.out_width {
+                    let mut s = b[o];
+                    for c in 0..g.channels {
+                        for i in 0..kh {
+                            for j in 0..kw {
+                                let iy = (oy * g.stride.0 + i) as isize - g.padding.0 as isize;
+                                let ix = (ox * g.stride.1 + j) as isize - g.padding.1 as isize;
+                                if iy < 0 || ix < 0 || iy >= g.height as isize || ix >= g.width as isize {
+                                    continue;
+                                }
+                                s += w[((o * g.channels + c) * kh + i) * kw + j] * x[((im * g.channels + c) * g.height + iy as usize) * g.width + ix as usize];
+                            }
+                        }
+                    }
+                    y[((im * g.outputs + o) * g.out_height + oy) * g.out_width + ox] = act64(act, 0.2, s);
+                }
+            }
+        }
+    }
+    y
+}
+
+/// The naive transposed convolution of the same geometry: from N×O×OH×OW to N×C×H×W,
+/// y[n,c,iy,ix] = f(b[c] + Σ x[n,o,oy,ox]·W[o,c,i,j] over the taps landing on (iy, ix)).
+fn conv_transpose64(g: &Geometry, n: usize, x: &[f64], w: &[f64], b: &[f64], act: Activation) -> Vec<f64> {
+    let (kh, kw) = g.kernel;
+    let hw = g.height * g.width;
+    let mut y = vec![0f64; n * g.input_len()];
+    for im in 0..n {
+        for c in 0..g.channels {
+            y[(im * g.channels + c) * hw..][..hw].iter_mut().for_each(|v| *v = b[c]);
+        }
+        for o in 0..g.outputs {
+            for oy in 0..g.out_height {
+                for ox in 0..g.out_width {
+                    let v = x[((im * g.outputs + o) * g.out_height + oy) * g.out_width + ox];
+                    for c in 0..g.channels {
+                        for i in 0..kh {
+                            for j in 0..kw {
+                                let iy = (oy * g.stride.0 + i) as isize - g.padding.0 as isize;
+                                let ix = (ox * g.stride.1 + j) as isize - g.padding.1 as isize;
+                                if iy < 0 || ix < 0 || iy >= g.height as isize || ix >= g.width as isize {
+                                    continue;
+                                }
+                                y[(im * g.channels + c) * hw + iy as usize * g.width + ix as usize] += v * w[((o * g.channels + c) * kh + i) * kw + j];
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+    y.iter().map(|&z| act64(act, 0.2, z)).collect()
+}
+
+fn dot(a: &[f64], b: &[f64]) -> f64 {
+    a.iter().zip(b).map(|(x, y)| x * y).sum()
+}
+
+/// (C, H, W, O, kh, kw, sh, sw, ph, pw): odd sizes, strides, paddings, a kernel as large as
+/// the padded input, 1×1, channel counts around the GEMM's 4- and 8-wide tiles.
+const GEOMETRIES: &[(usize, usize, usize, usize, usize, usize, usize, usize, usize, usize)] = &[
+    (1, 5, 5, 2, 3, 3, 1, 1, 0, 0),
+    (2, 7, 6, 3, 3, 2, 2, 1, 1, 0),
+    (3, 8, 8, 9, 4, 4, 2, 2, 1, 1),
+    (2, 5, 5, 3, 5, 5, 1, 1, 2, 2),
+    (5, 4, 4, 1, 1, 1, 1, 1, 0, 0),
+    (2, 9, 7, 5, 3, 3, 3, 2, 1, 1),
+    (1, 3, 3, 4, 5, 5, 1, 1, 1, 1),
+];
+
+fn geometry(t: (usize, usize, usize, usize, usize, usize, usize, usize, usize, usize)) -> Geometry {
+    let (c, h, w, o, kh, kw, sh, sw, ph, pw) = t;
+    Geometry {
+        channels: c,
+        height: h,
+        width: w,
+        outputs: o,
+        out_height: Geometry::output_size(h, kh, sh, ph),
+        out_width: Geometry::output_size(w, kw, sw, pw),
+        kernel: (kh, kw),
+        stride: (sh, sw),
+        padding: (ph, pw),
+    }
+}
+
+struct Pack {
+    a: Vec<f32>,
+    b: Vec<f32>,
+    whole: Vec<f32>,
+}
+
+impl Pack {
+    fn new() -> Pack {
+        Pack { a: vec![0.0; PACK_A_LEN], b: vec![0.0; PACK_B_LEN], whole: vec![f32::NAN; WHOLE_A_LEN] }
+    }
+    fn scratch(&mut self, mode: PackA) -> Scratch<'_> {
+        Scratch::with_whole_a(&mut self.a, &mut self.b, &mut self.whole, mode)
+    }
+}
+
+#[test]
+fn convolution_forward_and_gradients_match_f64_central_differences() {
+    let mut pack = Pack::new();
+    let images = 3;
+    for (gi, &t) in GEOMETRIES.iter().enumerate() {
+        let g = geometry(t);
+        for act in [Activation::Linear, Activation::Tanh, Activation::LeakyRelu] {
+            let what = format!("conv {g:?} {act:?}");
+            let (il, ol, k) = (g.input_len(), g.output_len(), g.patch());
+            let x = values(images * il, 10 + gi as u64);
+            let w = values(g.outputs * k, 20 + gi as u64);
+            let b = values(g.outputs, 30 + gi as u64);
+            let up = values(images * ol, 40 + gi as u64);
+            let mut y = guarded(images * ol, 0.0);
+            let mut cols = guarded(images * g.cols_len(), 0.0);
+            conv::conv_forward_images::<Native>(&g, &x, &w, Some(&b), Some(&mut y), &mut cols, act, 0.2, 0..images, &mut pack.scratch(PackA::Blocks));
+            check_guard(&y, images * ol, &what);
+            check_guard(&cols, images * g.cols_len(), &what);
+            let (x64, w64, b64, up64) = (f64s(&x), f64s(&w), f64s(&b), f64s(&up));
+            close(&y, &conv64(&g, images, &x64, &w64, &b64, act), 1e-5, 1e-5, &format!("{what} forward"));
+            // Backward: dz and db, dW, then dx (which reuses cols).
+            let mut dy = up.clone();
+            let mut db = guarded(g.outputs, 0.5);
+            conv::bias_activation_backward_channels::<Native>(images, g.outputs, g.pixels(), &y, &mut dy, Some(&mut db), act, 0.2, 0..g.outputs);
+            let mut dw = guarded(g.outputs * k, 0.5);
+            conv::conv_weight_grad_rows::<Native>(&g, images, &dy, &cols, &mut dw, 0..g.outputs, &mut pack.scratch(PackA::Blocks));
+            let mut dx = guarded(images * il, f32::NAN);
+            conv::conv_backward_input_images::<Native>(&g, &dy, &w, &mut dx, &mut cols, None, Activation::Linear, 0.0, 0..images, &mut pack.scratch(PackA::Blocks));
+            for (v, n, name) in [(&db, g.outputs, "db"), (&dw, g.outputs * k, "dW"), (&dx, images * il, "dx")] {
+                check_guard(v, n, &format!("{what} {name}"));
+            }
+            let loss = |x: &[f64], w: &[f64], b: &[f64]| dot(&conv64(&g, images, x, w, b, act), &up64);
+            let want_dx = central(&x64, |v| loss(v, &w64, &b64));
+            let want_dw: Vec<f64> = central(&w64, |v| loss(&x64, v, &b64)).iter().map(|d| d + 0.5).collect();
+            let want_db: Vec<f64> = central(&b64, |v| loss(&x64, &w64, v)).iter().map(|d| d + 0.5).collect();
+            close(&dx[..images * il], &want_dx, 1e-4, 1e-4, &format!("{what} dx"));
+            close(&dw[..g.outputs * k], &want_dw, 1e-4, 1e-4, &format!("{what} dW"));
+            close(&db[..g.outputs], &want_db, 1e-4, 1e-4, &format!("{what} db"));
+        }
+    }
+}
+
+#[test]
+fn transposed_convolution_forward_and_gradients_match_f64_central_differences() {
+    let mut pack = Pack::new();
+    let images = 2;
+    for (gi, &t) in GEOMETRIES.iter().enumerate() {
+        let g = geometry(t);
+        let act = Activation::Tanh;
+        let what = format!("transposed conv {g:?}");
+        let (il, ol, k) = (g.input_len(), g.output_len(), g.patch());
+        // Its input is the O×OH×OW side, its output the C×H×W side.
+        let x = values(images * ol, 50 + gi as u64);
+        let w = values(g.outputs * k, 60 + gi as u64);
+        let b = values(g.channels, 70 + gi as u64);
+        let up = values(images * il, 80 + gi as u64);
+        let mut y = guarded(images * il, 0.0);
+        let mut cols = guarded(images * g.cols_len(), 0.0);
+        conv::conv_backward_input_images::<Native>(&g, &x, &w, &mut y, &mut cols, Some(&b), act, 0.2, 0..images, &mut pack.scratch(PackA::Blocks));
+        check_guard(&y, images * il, &what);
+        let (x64, w64, b64, up64) = (f64s(&x), f64s(&w), f64s(&b), f64s(&up));
+        close(&y, &conv_transpose64(&g, images, &x64, &w64, &b64, act), 1e-5, 1e-5, &format!("{what} forward"));
+        let mut dy = up.clone();
+        let mut db = guarded(g.channels, 0.0);
+        conv::bias_activation_backward_channels::<Native>(images, g.channels, g.height * g.width, &y, &mut dy, Some(&mut db), act, 0.2, 0..g.channels);
+        // dx = W·cols(dz) (a convolution without bias), keeping cols(dz) for dW.
+        let mut dx = guarded(images * ol, 0.0);
+        conv::conv_forward_images::<Native>(&g, &dy, &w, None, Some(&mut dx), &mut cols, Activation::Linear, 0.0, 0..images, &mut pack.scratch(PackA::Blocks));
+        let mut dw = guarded(g.outputs * k, 0.0);
+        conv::conv_weight_grad_rows::<Native>(&g, images, &x, &cols, &mut dw, 0..g.outputs, &mut pack.scratch(PackA::Blocks));
+        check_guard(&dx, images * ol, &what);
+        check_guard(&dw, g.outputs * k, &what);
+        let loss = |x: &[f64], w: &[f64], b: &[f64]| dot(&conv_transpose64(&g, images, x, w, b, act), &up64);
+        close(&dx[..images * ol], &central(&x64, |v| loss(v, &w64, &b64)), 1e-4, 1e-4, &format!("{what} dx"));
+        close(&dw[..g.outputs * k], &central(&w64, |v| loss(&x64, v, &b64)), 1e-4, 1e-4, &format!("{what} dW"));
+        close(&db[..g.channels], &central(&b64, |v| loss(&x64, &w64, v)), 1e-4, 1e-4, &format!("{what} db"));
+    }
+}
+
+#[test]
+fn convolution_parts_give_the_bits_of_one_call() {
+    let g = geometry((3, 8, 8, 9, 4, 4, 2, 2, 1, 1));
+    let images = 5;
+    let (il, ol, k) = (g.input_len(), g.output_len(), g.patch());
+    let x = values(images * il, 1);
+    let w = values(g.outputs * k, 2);
+    let b = values(g.outputs, 3);
+    let run = |splits: &[usize]| {
+        let mut pack = Pack::new();
+        let mut y = vec![0f32; images * ol];
+        let mut cols = vec![0f32; images * g.cols_len()];
+        for (p, win) in splits.windows(2).enumerate() {
+            let mode = if p == 0 { PackA::Whole } else { PackA::Reuse };
+            conv::conv_forward_images::<Native>(&g, &x, &w, Some(&b), Some(&mut y), &mut cols, Activation::Relu, 0.0, win[0]..win[1], &mut pack.scratch(mode));
+        }
+        let mut dy = values(images * ol, 4);
+        let mut db = vec![0f32; g.outputs];
+        let mut dw = vec![0f32; g.outputs * k];
+        let channel_parts = [0, 2, 7, g.outputs];
+        for win in channel_parts.windows(2) {
+            conv::bias_activation_backward_channels::<Native>(images, g.outputs, g.pixels(), &y, &mut dy, Some(&mut db), Activation::Relu, 0.0, win[0]..win[1]);
+            conv::conv_weight_grad_rows::<Native>(&g, images, &dy, &cols, &mut dw, win[0]..win[1], &mut pack.scratch(PackA::Blocks));
+        }
+        let mut dx = vec![0f32; images * il];
+        for (p, win) in splits.windows(2).enumerate() {
+            let mode = if p == 0 { PackA::Whole } else { PackA::Reuse };
+            conv::conv_backward_input_images::<Native>(&g, &dy, &w, &mut dx, &mut cols, None, Activation::Linear, 0.0, win[0]..win[1], &mut pack.scratch(mode));
+        }
+        (y, db, dw, dx)
+    };
+    let whole = run(&[0, images]);
+    let parts = run(&[0, 2, 3, images]);
+    let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+    assert_eq!(bits(&whole.0), bits(&parts.0), "y");
+    assert_eq!(bits(&whole.2), bits(&parts.2), "dW");
+    assert_eq!(bits(&whole.3), bits(&parts.3), "dx");
+    // Channel parts of db and dW against one whole-range call.
+    let mut pack = Pack::new();
+    let mut cols = vec![0f32; images * g.cols_len()];
+    let mut y = vec![0f32; images * ol];
+    conv::conv_forward_images::<Native>(&g, &x, &w, Some(&b), Some(&mut y), &mut cols, Activation::Relu, 0.0, 0..images, &mut pack.scratch(PackA::Blocks));
+    let mut dy = values(images * ol, 4);
+    let (mut db, mut dw) = (vec![0f32; g.outputs], vec![0f32; g.outputs * k]);
+    conv::bias_activation_backward_channels::<Native>(images, g.outputs, g.pixels(), &y, &mut dy, Some(&mut db), Activation::Relu, 0.0, 0..g.outputs);
+    conv::conv_weight_grad_rows::<Native>(&g, images, &dy, &cols, &mut dw, 0..g.outputs, &mut pack.scratch(PackA::Blocks));
+    assert_eq!(bits(&db), bits(&whole.1), "db");
+    assert_eq!(bits(&dw), bits(&whole.2), "dW by channel parts");
+}
+
+/// Batch norm of N×C×S in f64: (y, the batch mean, the biased and unbiased variances).
+fn batch_norm64(n: usize, c: usize, s: usize, x: &[f64], gamma: &[f64], beta: &[f64], stats: Option<(&[f64], &[f64])>, act: Activation) -> Vec<f64> {
+    let m = (n * s) as f64;
+    let mut y = vec![0f64; n * c * s];
+    for ch in 0..c {
+        let idx = |im: usize, p: usize| (im * c + ch) * s + p;
+        let (mean, var) = match stats {
+            Some((rm, rv)) => (rm[ch], rv[ch]),
+            None => {
+                let mean = (0..n).flat_map(|im| (0..s).map(move |p| (im, p))).map(|(im, p)| x[idx(im, p)]).sum::<f64>() / m;
+                let var = (0..n).flat_map(|im| (0..s).map(move |p| (im, p))).map(|(im, p)| (x[idx(im, p)] - mean).powi(2)).sum::<f64>() / m;
+                (mean, var)
+            }
+        };
+        for im in 0..n {
+            for p in 0..s {
+                y[idx(im, p)] = act64(act, 0.2, gamma[ch] * (x[idx(im, p)] - mean) / (var + 1e-5).sqrt() + beta[ch]);
+            }
+        }
+    }
+    y
+}
+
+#[test]
+fn batch_norm_matches_f64_central_differences_in_both_modes() {
+    for &(n, c, s) in &[(4, 3, 1), (2, 5, 6), (7, 2, 9), (3, 9, 4)] {
+        for train in [true, false] {
+            let what = format!("batch norm {n}×{c}×{s} train {train}");
+            let total = n * c * s;
+            // Offsets and scales per channel, as real activations have.
+            let x: Vec<f32> = values(total, 1).iter().enumerate().map(|(i, v)| v * 2.0 + ((i / s) % c) as f32).collect();
+            let gamma: Vec<f32> = values(c, 2).iter().map(|v| 1.0 + 0.5 * v).collect();
+            let beta = values(c, 3);
+            let up = values(total, 4);
+            let rm0: Vec<f32> = values(c, 5);
+            let rv0: Vec<f32> = values(c, 6).iter().map(|v| 1.5 + v).collect();
+            let (mut rm, mut rv) = (rm0.clone(), rv0.clone());
+            let (mut mean, mut inv) = (guarded(c, 0.0), guarded(c, 0.0));
+            let mut y = guarded(total, 0.0);
+            let shape = Shape { images: n, channels: c, size: s };
+            let act = Activation::Tanh;
+            let p = Params { gamma: &gamma, beta: &beta, mean: &mut mean, inv_std: &mut inv, running_mean: &mut rm, running_var: &mut rv };
+            batch_norm::batch_norm_forward_channels::<Native>(shape, &x, &mut y, p, 0.1, 1e-5, train, act, 0.2, 0..c);
+            check_guard(&y, total, &what);
+            let (x64, g64, b64, up64) = (f64s(&x), f64s(&gamma), f64s(&beta), f64s(&up));
+            let (rm64, rv64) = (f64s(&rm0), f64s(&rv0));
+            let stats = if train { None } else { Some((&rm64[..], &rv64[..])) };
+            close(&y, &batch_norm64(n, c, s, &x64, &g64, &b64, stats, act), 1e-5, 1e-5, &format!("{what} forward"));
+            if train {
+                // PyTorch's running statistics: momentum 0.1, the unbiased variance.
+                let m = (n * s) as f64;
+                for ch in 0..c {
+                    let vals: Vec<f64> = (0..n).flat_map(|im| (0..s).map(move |p| (im, p))).map(|(im, p)| x64[(im * c + ch) * s + p]).collect();
+                    let mu = vals.iter().sum::<f64>() / m;
+                    let unbiased = vals.iter().map(|v| (v - mu).powi(2)).sum::<f64>() / (m - 1.0);
+                    close(&rm[ch..ch + 1], &[0.9 * rm64[ch] + 0.1 * mu], 1e-6, 1e-6, &format!("{what} running mean"));
+                    close(&rv[ch..ch + 1], &[0.9 * rv64[ch] + 0.1 * unbiased], 1e-6, 1e-6, &format!("{what} running var"));
+                }
+            } else {
+                assert_eq!(rm, rm0, "{what}: evaluation moved the running mean");
+                assert_eq!(rv, rv0);
+            }
+            let mut dy = up.clone();
+            let (mut dg, mut dbeta) = (guarded(c, 0.25), guarded(c, 0.25));
+            let mut dx = guarded(total, f32::NAN);
+            batch_norm::batch_norm_backward_channels::<Native>(shape, &x, &y, &mut dy, &gamma, &mean, &inv, Some((&mut dg, &mut dbeta)), Some(&mut dx), train, act, 0.2, 0..c);
+            check_guard(&dx, total, &what);
+            check_guard(&dg, c, &what);
+            let loss = |x: &[f64], g: &[f64], b: &[f64]| dot(&batch_norm64(n, c, s, x, g, b, stats, act), &up64);
+            close(&dx[..total], &central(&x64, |v| loss(v, &g64, &b64)), 1e-4, 1e-4, &format!("{what} dx"));
+            let want_dg: Vec<f64> = central(&g64, |v| loss(&x64, v, &b64)).iter().map(|d| d + 0.25).collect();
+            let want_db: Vec<f64> = central(&b64, |v| loss(&x64, &g64, v)).iter().map(|d| d + 0.25).collect();
+            close(&dg[..c], &want_dg, 1e-4, 1e-4, &format!("{what} dγ"));
+            close(&dbeta[..c], &want_db, 1e-4, 1e-4, &format!("{what} dβ"));
+        }
+    }
+}
+
+#[test]
+fn weight_norm_matches_f64_central_differences() {
+    // Units as rows ([out, in]) and as columns (latentkit's dense [in × out]).
+    for &(units, len, rows) in &[(3, 5, true), (4, 7, false), (1, 9, true)] {
+        let l = if rows { Units { units, len, unit_stride: len, elem_stride: 1 } } else { Units { units, len, unit_stride: 1, elem_stride: units } };
+        let what = format!("weight norm {units}×{len} rows {rows}");
+        let v = values(units * len, 1);
+        let g: Vec<f32> = values(units, 2).iter().map(|x| x + 1.5).collect();
+        let up = values(units * len, 3);
+        let (mut w, mut norms) = (guarded(units * len, 0.0), guarded(units, 0.0));
+        weight_norm::weight_norm_forward(l, &v, &g, &mut w, &mut norms);
+        check_guard(&w, units * len, &what);
+        let at = |u: usize, e: usize| if rows { u * len + e } else { e * units + u };
+        let w64 = |v: &[f64], g: &[f64]| {
+            let mut w = vec![0f64; units * len];
+            for u in 0..units {
+                let norm = (0..len).map(|e| v[at(u, e)].powi(2)).sum::<f64>().sqrt();
+                for e in 0..len {
+                    w[at(u, e)] = g[u] * v[at(u, e)] / norm;
+                }
+            }
+            w
+        };
+        let (v64, g64, up64) = (f64s(&v), f64s(&g), f64s(&up));
+        close(&w[..units * len], &w64(&v64, &g64), 1e-6, 1e-6, &format!("{what} forward"));
+        let (mut dv, mut dg) = (guarded(units * len, 0.0), guarded(units, 0.0));
+        weight_norm::weight_norm_backward(l, &v, &g, &norms, &up, &mut dv, &mut dg);
+        check_guard(&dv, units * len, &what);
+        close(&dv[..units * len], &central(&v64, |x| dot(&w64(x, &g64), &up64)), 1e-4, 1e-5, &format!("{what} dv"));
+        close(&dg[..units], &central(&g64, |x| dot(&w64(&v64, x), &up64)), 1e-4, 1e-5, &format!("{what} dg"));
+    }
+}
