@@ -14,17 +14,17 @@ export const CONTROL = {
   ERROR: 5, // 0, or the id of a worker whose part threw
   ERROR_LEN: 6, // length of the message at ERROR_TEXT
   JOB: 7, // the job's number, written before NEXT: a part's thread tells its first part of a job
-  I32_ARGS: 8, // integer arguments (pointers, sizes, codes): Int32 slots 8..23
-  I32_ARG_SLOTS: 16,
-  F32_ARGS: 24, // f32 arguments: Float32 slots 24..31 (4-byte slots, numbered as the Int32 ones)
+  I32_ARGS: 8, // integer arguments (pointers, sizes, codes): Int32 slots 8..31
+  I32_ARG_SLOTS: 24,
+  F32_ARGS: 32, // f32 arguments: Float32 slots 32..39 (4-byte slots, numbered as the Int32 ones)
   F32_ARG_SLOTS: 8,
-  F64_ARGS_BYTE: 128, // f64 arguments: bytes 128..159, Float64 slots 16..19, Int32 slots 32..39
+  F64_ARGS_BYTE: 160, // f64 arguments: bytes 160..191, Float64 slots 20..23, Int32 slots 40..47
   F64_ARG_SLOTS: 4,
-  BOUNDS: 40, // part p covers units [BOUNDS + p, BOUNDS + p + 1)
+  BOUNDS: 48, // part p covers units [BOUNDS + p, BOUNDS + p + 1)
   MAX_PARTS: 64,
-  ERROR_TEXT: 105, // Uint16 message: Int32 slots 105.. hold 2 code units each
+  ERROR_TEXT: 113, // Uint16 message: Int32 slots 113.. hold 2 code units each
   ERROR_TEXT_UNITS: 256,
-  INTS: 105 + 128 + 1, // even, so the block is a whole number of f64
+  INTS: 113 + 128 + 1, // even, so the block is a whole number of f64
 } as const;
 
 /** Parts are packed with their count in one word so a claim is one compare-and-swap. */

@@ -36,6 +36,8 @@ export interface Split {
   readonly work: readonly string[];
   /** …and below this much the call stays on the calling thread, where waking a worker costs more. */
   readonly minWork: number;
+  /** Units a part has at least (default 32): 1 where a unit is a whole image or channel. */
+  readonly minUnits?: number;
   /** `sqrt`: a triangle's columns (column j holds j + 1 entries), equal work at √-spaced boundaries. */
   readonly share?: 'sqrt';
   /** When `pointer` is 0 the kernel skips its product: then the work is `work`'s product, against `minWork`. */
@@ -60,6 +62,11 @@ const ELEMENTS = 1 << 16;
 
 const elements = (pointers: string[]): Split => ({ kind: 'elements', over: 'n', align: 4, work: ['n'], minWork: ELEMENTS, pointers });
 const rows = (m: number, n: number) => `${m}×${n}`;
+/** A convolution's geometry, first in every convolution kernel's arguments (crates/kernels/src/conv). */
+const GEOMETRY = ['images:usize', 'channels:usize', 'height:usize', 'width:usize', 'outputs:usize', 'outHeight:usize', 'outWidth:usize', 'kh:usize', 'kw:usize', 'sh:usize', 'sw:usize', 'ph:usize', 'pw:usize'] as const;
+/** N×C×H×W of a convolution's input side, or N×O×OH×OW of its output side. */
+const image = (a: Record<string, number>, side: 'in' | 'out') =>
+  side === 'in' ? `${a.images}×${a.channels}×${a.height}×${a.width}` : `${a.images}×${a.outputs}×${a.outHeight}×${a.outWidth}`;
 
 export const KERNELS = {
   // --- memory ---
@@ -96,6 +103,54 @@ export const KERNELS = {
     args: ['m:usize', 'k:usize', 'n:usize', 'dz:ptr', 'w:ptr', 'dx:ptr', 'transposed:u32'],
     split: { kind: 'columns', over: 'k', align: 8, work: ['m', 'k', 'n'], minWork: DENSE_WORK },
     trace: (a) => `dz ${rows(a.m!, a.n!)} → dx ${rows(a.m!, a.k!)}`,
+  },
+  // --- convolutions (crates/kernels/src/conv): a geometry C×H×W → O×OH×OW; a transposed
+  // convolution runs the same kernels read backwards (ts/nn/layers/conv-transpose2d.ts) ---
+  conv2d_forward: {
+    export: 'lk_conv_forward_images',
+    args: [...GEOMETRY, 'x:ptr', 'weight:ptr', 'b:ptr', 'y:ptr', 'cols:ptr', 'activation:u32', 'alpha:f32'],
+    split: { kind: 'columns', over: 'images', align: 1, minUnits: 1, work: ['images', 'outputs', 'channels', 'kh', 'kw', 'outHeight', 'outWidth'], minWork: DENSE_WORK },
+    trace: (a) => (a.y === 0 ? `im2col ${image(a, 'in')}` : `${image(a, 'in')} → ${image(a, 'out')}`),
+  },
+  conv2d_backward_input: {
+    export: 'lk_conv_backward_input_images',
+    args: [...GEOMETRY, 'dy:ptr', 'weight:ptr', 'dx:ptr', 'cols:ptr', 'b:ptr', 'activation:u32', 'alpha:f32'],
+    split: { kind: 'columns', over: 'images', align: 1, minUnits: 1, work: ['images', 'outputs', 'channels', 'kh', 'kw', 'outHeight', 'outWidth'], minWork: DENSE_WORK },
+    trace: (a) => `${image(a, 'out')} → ${image(a, 'in')}`,
+  },
+  conv2d_backward_weight: {
+    export: 'lk_conv_weight_grad_rows',
+    args: [...GEOMETRY, 'a:ptr', 'cols:ptr', 'dw:ptr'],
+    split: { kind: 'columns', over: 'outputs', align: 4, minUnits: 4, work: ['images', 'outputs', 'channels', 'kh', 'kw', 'outHeight', 'outWidth'], minWork: DENSE_WORK },
+    trace: (a) => `${image(a, 'out')} → dW ${a.outputs}×${a.channels}×${a.kh}×${a.kw}`,
+  },
+  bias_activation_backward: {
+    export: 'lk_bias_activation_backward_channels',
+    args: ['images:usize', 'channels:usize', 'size:usize', 'y:ptr', 'dy:ptr', 'db:ptr', 'activation:u32', 'alpha:f32'],
+    split: { kind: 'columns', over: 'channels', align: 1, minUnits: 1, work: ['images', 'channels', 'size'], minWork: ELEMENTS },
+    trace: (a) => `${a.images}×${a.channels}×${a.size}`,
+  },
+
+  // --- normalisation (crates/kernels/src/norm) ---
+  batch_norm_forward: {
+    export: 'lk_batch_norm_forward_channels',
+    args: ['images:usize', 'channels:usize', 'size:usize', 'x:ptr', 'y:ptr', 'gamma:ptr', 'beta:ptr', 'mean:ptr', 'invStd:ptr', 'runningMean:ptr', 'runningVar:ptr', 'train:u32', 'activation:u32', 'momentum:f32', 'eps:f32', 'alpha:f32'],
+    split: { kind: 'columns', over: 'channels', align: 1, minUnits: 1, work: ['images', 'channels', 'size'], minWork: ELEMENTS },
+    trace: (a) => `${a.images}×${a.channels}×${a.size}, ${a.train ? 'batch statistics' : 'running statistics'}`,
+  },
+  batch_norm_backward: {
+    export: 'lk_batch_norm_backward_channels',
+    args: ['images:usize', 'channels:usize', 'size:usize', 'x:ptr', 'y:ptr', 'dy:ptr', 'gamma:ptr', 'mean:ptr', 'invStd:ptr', 'dgamma:ptr', 'dbeta:ptr', 'dx:ptr', 'train:u32', 'activation:u32', 'alpha:f32'],
+    split: { kind: 'columns', over: 'channels', align: 1, minUnits: 1, work: ['images', 'channels', 'size'], minWork: ELEMENTS },
+    trace: (a) => `d${a.images}×${a.channels}×${a.size}`,
+  },
+  weight_norm_forward: {
+    export: 'lk_weight_norm_forward', args: ['units:usize', 'len:usize', 'unitStride:usize', 'elemStride:usize', 'v:ptr', 'g:ptr', 'w:ptr', 'norms:ptr'],
+    trace: (a) => `${a.units} units of ${a.len}`,
+  },
+  weight_norm_backward: {
+    export: 'lk_weight_norm_backward', args: ['units:usize', 'len:usize', 'unitStride:usize', 'elemStride:usize', 'v:ptr', 'g:ptr', 'norms:ptr', 'dw:ptr', 'dv:ptr', 'dg:ptr'],
+    trace: (a) => `${a.units} units of ${a.len}`,
   },
   activation_forward: { export: 'lk_activation_forward', args: ['activation:u32', 'alpha:f32', 'y:ptr', 'n:usize'] },
   activation_backward: { export: 'lk_activation_backward', args: ['activation:u32', 'alpha:f32', 'y:ptr', 'dy:ptr', 'n:usize'] },

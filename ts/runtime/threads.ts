@@ -26,10 +26,10 @@ const PARTS_PER_THREAD = 4;
 /**
  * How many parts a job over `units` columns or elements has on `threads` threads: several per
  * thread, so whoever finishes first takes the next and a worker that wakes late or a slower core
- * does not leave the others waiting; each at least 32 units (and `align`) wide.
+ * does not leave the others waiting; each at least `minUnits` (default 32) and `align` units wide.
  */
-export function partCount(units: number, threads: number, align: number): number {
-  return Math.max(1, Math.min(PARTS_PER_THREAD * threads, C.MAX_PARTS, Math.floor(units / Math.max(align, 32))));
+export function partCount(units: number, threads: number, align: number, minUnits = 32): number {
+  return Math.max(1, Math.min(PARTS_PER_THREAD * threads, C.MAX_PARTS, Math.floor(units / Math.max(align, minUnits))));
 }
 
 /**
@@ -242,7 +242,7 @@ class Pool {
   run(job: Job, args: readonly number[], units: number, fn: (...a: number[]) => number): number {
     if (this.failure) this.fail(this.failure);
     const I = this.I;
-    const parts = partCount(units, this.count, job.split.align);
+    const parts = partCount(units, this.count, job.split.align, job.split.minUnits);
     for (let p = 0; p <= parts; p++) I[C.BOUNDS + p] = partBound(units, p, parts, job.split);
     this.views.writeArgs(job, args);
     I[C.OP] = job.op;

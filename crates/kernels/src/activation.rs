@@ -55,7 +55,8 @@ fn zip4<V: F32x4, F: Fn(V, V) -> V>(y: &[f32], dy: &mut [f32], f: F) {
     }
 }
 
-/// y ← f(y) elementwise.
+/// y ← f(y) elementwise. Never inlined: one copy serves every layer kind (the module's size).
+#[inline(never)]
 pub fn forward<V: F32x4>(act: Activation, alpha: f32, y: &mut [f32]) {
     let zero = V::splat(0.0);
     match act {
@@ -72,6 +73,7 @@ pub fn forward<V: F32x4>(act: Activation, alpha: f32, y: &mut [f32]) {
 
 /// dy ← dy ⊙ f′, with f′ written in terms of the output y = f(x):
 /// tanh′ = 1 − y², σ′ = y(1 − y), relu′ = [y > 0], leaky′ = [y > 0] + α[y ≤ 0].
+#[inline(never)]
 pub fn backward<V: F32x4>(act: Activation, alpha: f32, y: &[f32], dy: &mut [f32]) {
     debug_assert!(y.len() >= dy.len());
     let (zero, one) = (V::splat(0.0), V::splat(1.0));

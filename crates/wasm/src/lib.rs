@@ -21,6 +21,9 @@ use latentkit_kernels::init::{init_weights, Init};
 use latentkit_kernels::rng::Xoshiro128ss;
 use latentkit_kernels::simd::Native;
 use latentkit_kernels::gaussian::{self, Likelihood};
+use latentkit_kernels::conv::{self, Geometry};
+use latentkit_kernels::norm::batch_norm::{self, Shape};
+use latentkit_kernels::norm::weight_norm::{self, Units};
 use latentkit_kernels::{dense, linalg, loss, optim};
 use std::alloc::{alloc, dealloc, Layout as AllocLayout};
 
@@ -143,6 +146,110 @@ pub unsafe extern "C" fn lk_dense_backward_input_columns(
     m: usize, k: usize, n: usize, dz: *const f32, w: *const f32, dx: *mut f32, transposed: u32, i0: usize, i1: usize, pack: *mut f32, pack_a: u32,
 ) {
     dense::dense_backward_input_columns::<Native>(m, k, n, s(dz, m * n), s(w, k * n), sm(dx, m * k), transposed != 0, i0..i1, &mut scratch_at(pack, code(PackA::from_code(pack_a))));
+}
+
+fn geometry(channels: usize, height: usize, width: usize, outputs: usize, out_height: usize, out_width: usize, kh: usize, kw: usize, sh: usize, sw: usize, ph: usize, pw: usize) -> Geometry {
+    Geometry { channels, height, width, outputs, out_height, out_width, kernel: (kh, kw), stride: (sh, sw), padding: (ph, pw) }
+}
+
+unsafe fn nullable<'a>(p: *const f32, n: usize) -> Option<&'a [f32]> {
+    if p.is_null() { None } else { Some(s(p, n)) }
+}
+unsafe fn nullable_mut<'a>(p: *mut f32, n: usize) -> Option<&'a mut [f32]> {
+    if p.is_null() { None } else { Some(sm(p, n)) }
+}
+
+/// Images i0..i1 of a convolution C×H×W → O×OH×OW (crates/kernels/src/conv): cols ← im2col(x),
+/// then y ← f(W·cols + b) unless y is null (b nullable: no bias).
+#[no_mangle]
+pub unsafe extern "C" fn lk_conv_forward_images(
+    images: usize, channels: usize, height: usize, width: usize, outputs: usize, out_height: usize, out_width: usize, kh: usize, kw: usize, sh: usize, sw: usize, ph: usize, pw: usize,
+    x: *const f32, weight: *const f32, b: *const f32, y: *mut f32, cols: *mut f32, activation: u32, alpha: f32, i0: usize, i1: usize, pack: *mut f32, pack_a: u32,
+) {
+    let g = geometry(channels, height, width, outputs, out_height, out_width, kh, kw, sh, sw, ph, pw);
+    conv::conv_forward_images::<Native>(
+        &g, s(x, images * g.input_len()), s(weight, outputs * g.patch()), nullable(b, outputs), nullable_mut(y, images * g.output_len()), sm(cols, images * g.cols_len()),
+        code(Activation::from_code(activation)), alpha, i0..i1, &mut scratch_at(pack, code(PackA::from_code(pack_a))),
+    );
+}
+
+/// Images i0..i1: dx ← uncols(Wᵀ·dy) through cols (scratch), then f(dx + b) per channel when b
+/// is not null: a convolution's input gradient, a transposed convolution's forward.
+#[no_mangle]
+pub unsafe extern "C" fn lk_conv_backward_input_images(
+    images: usize, channels: usize, height: usize, width: usize, outputs: usize, out_height: usize, out_width: usize, kh: usize, kw: usize, sh: usize, sw: usize, ph: usize, pw: usize,
+    dy: *const f32, weight: *const f32, dx: *mut f32, cols: *mut f32, b: *const f32, activation: u32, alpha: f32, i0: usize, i1: usize, pack: *mut f32, pack_a: u32,
+) {
+    let g = geometry(channels, height, width, outputs, out_height, out_width, kh, kw, sh, sw, ph, pw);
+    conv::conv_backward_input_images::<Native>(
+        &g, s(dy, images * g.output_len()), s(weight, outputs * g.patch()), sm(dx, images * g.input_len()), sm(cols, images * g.cols_len()), nullable(b, channels),
+        code(Activation::from_code(activation)), alpha, i0..i1, &mut scratch_at(pack, code(PackA::from_code(pack_a))),
+    );
+}
+
+/// Rows o0..o1 of dW (O×C·kh·kw) += Σ_images a·colsᵀ.
+#[no_mangle]
+pub unsafe extern "C" fn lk_conv_weight_grad_rows(
+    images: usize, channels: usize, height: usize, width: usize, outputs: usize, out_height: usize, out_width: usize, kh: usize, kw: usize, sh: usize, sw: usize, ph: usize, pw: usize,
+    a: *const f32, cols: *const f32, dw: *mut f32, o0: usize, o1: usize, pack: *mut f32, pack_a: u32,
+) {
+    let g = geometry(channels, height, width, outputs, out_height, out_width, kh, kw, sh, sw, ph, pw);
+    conv::conv_weight_grad_rows::<Native>(&g, images, s(a, images * g.output_len()), s(cols, images * g.cols_len()), sm(dw, outputs * g.patch()), o0..o1, &mut scratch_at(pack, code(PackA::from_code(pack_a))));
+}
+
+/// Channels c0..c1 of N×C×S: dy ← dy ⊙ f′(y), db += Σ dy per channel unless db is null.
+#[no_mangle]
+pub unsafe extern "C" fn lk_bias_activation_backward_channels(
+    images: usize, channels: usize, size: usize, y: *const f32, dy: *mut f32, db: *mut f32, activation: u32, alpha: f32, c0: usize, c1: usize, _pack: *mut f32, _pack_a: u32,
+) {
+    let n = images * channels * size;
+    conv::bias_activation_backward_channels::<Native>(images, channels, size, s(y, n), sm(dy, n), nullable_mut(db, channels), code(Activation::from_code(activation)), alpha, c0..c1);
+}
+
+/// Channels c0..c1 of batch norm over N×C×S (crates/kernels/src/norm/batch_norm.rs).
+#[no_mangle]
+pub unsafe extern "C" fn lk_batch_norm_forward_channels(
+    images: usize, channels: usize, size: usize, x: *const f32, y: *mut f32, gamma: *const f32, beta: *const f32, mean: *mut f32, inv_std: *mut f32,
+    running_mean: *mut f32, running_var: *mut f32, train: u32, activation: u32, momentum: f32, eps: f32, alpha: f32, c0: usize, c1: usize, _pack: *mut f32, _pack_a: u32,
+) {
+    let n = images * channels * size;
+    let p = batch_norm::Params { gamma: s(gamma, channels), beta: s(beta, channels), mean: sm(mean, channels), inv_std: sm(inv_std, channels), running_mean: sm(running_mean, channels), running_var: sm(running_var, channels) };
+    batch_norm::batch_norm_forward_channels::<Native>(Shape { images, channels, size }, s(x, n), sm(y, n), p, momentum, eps, train != 0, code(Activation::from_code(activation)), alpha, c0..c1);
+}
+
+/// Channels c0..c1 of batch norm's backward pass; dgamma (with dbeta) and dx nullable.
+#[no_mangle]
+pub unsafe extern "C" fn lk_batch_norm_backward_channels(
+    images: usize, channels: usize, size: usize, x: *const f32, y: *const f32, dy: *mut f32, gamma: *const f32, mean: *const f32, inv_std: *const f32,
+    dgamma: *mut f32, dbeta: *mut f32, dx: *mut f32, train: u32, activation: u32, alpha: f32, c0: usize, c1: usize, _pack: *mut f32, _pack_a: u32,
+) {
+    let n = images * channels * size;
+    let params = if dgamma.is_null() { None } else { Some((sm(dgamma, channels), sm(dbeta, channels))) };
+    batch_norm::batch_norm_backward_channels::<Native>(
+        Shape { images, channels, size }, s(x, n), s(y, n), sm(dy, n), s(gamma, channels), s(mean, channels), s(inv_std, channels), params, nullable_mut(dx, n),
+        train != 0, code(Activation::from_code(activation)), alpha, c0..c1,
+    );
+}
+
+fn units(units: usize, len: usize, unit_stride: usize, elem_stride: usize) -> (Units, usize) {
+    let l = Units { units, len, unit_stride, elem_stride };
+    (l, if units == 0 || len == 0 { 0 } else { (units - 1) * unit_stride + (len - 1) * elem_stride + 1 })
+}
+
+/// w ← g·v/‖v‖ per unit (crates/kernels/src/norm/weight_norm.rs).
+#[no_mangle]
+pub unsafe extern "C" fn lk_weight_norm_forward(count: usize, len: usize, unit_stride: usize, elem_stride: usize, v: *const f32, g: *const f32, w: *mut f32, norms: *mut f32) {
+    let (l, extent) = units(count, len, unit_stride, elem_stride);
+    weight_norm::weight_norm_forward(l, s(v, extent), s(g, count), sm(w, extent), sm(norms, count));
+}
+
+/// dg += ∂L/∂g, dv += ∂L/∂v from dw = ∂L/∂w.
+#[no_mangle]
+pub unsafe extern "C" fn lk_weight_norm_backward(
+    count: usize, len: usize, unit_stride: usize, elem_stride: usize, v: *const f32, g: *const f32, norms: *const f32, dw: *const f32, dv: *mut f32, dg: *mut f32,
+) {
+    let (l, extent) = units(count, len, unit_stride, elem_stride);
+    weight_norm::weight_norm_backward(l, s(v, extent), s(g, count), s(norms, count), s(dw, extent), sm(dv, extent), sm(dg, count));
 }
 
 /// y[0..n] ← f(y).

@@ -84,71 +84,52 @@ impl Geometry {
         self.patch() * self.pixels()
     }
 
-    /// The outputs ox of a kernel column j that read inside the image: from ⌈(pw − j)/sw⌉ to
-    /// the last with ox·sw − pw + j < W (same for rows).
-    fn inside(out: usize, size: usize, stride: usize, pad: usize, tap: usize) -> Range<usize> {
-        let lo = if tap >= pad { 0 } else { (pad - tap + stride - 1) / stride };
-        // ox·s + tap − pad ≤ size − 1  ⇔  ox ≤ (size − 1 + pad − tap)/s
-        let hi = if size + pad <= tap { 0 } else { ((size - 1 + pad - tap) / stride + 1).min(out) };
-        lo.min(hi)..hi
+    /// Calls `f(row, q, at)` for every entry of cols, in the order of its rows then columns: row
+    /// (c, i, j), column q = oy·OW + ox, and `at` the index in the image it copies, or usize::MAX
+    /// in the padding. One loop for both directions keeps the module small (it ships in every
+    /// bundle).
+    #[inline(always)]
+    fn taps(&self, mut f: impl FnMut(usize, usize, usize)) {
+        let (kh, kw) = self.kernel;
+        let (sh, sw) = self.stride;
+        let (ph, pw) = self.padding;
+        let (h, w, oh, ow) = (self.height as isize, self.width as isize, self.out_height, self.out_width);
+        let mut row = 0;
+        for c in 0..self.channels {
+            for i in 0..kh {
+                for j in 0..kw {
+                    for oy in 0..oh {
+                        let iy = (oy * sh + i) as isize - ph as isize;
+                        for ox in 0..ow {
+                            let ix = (ox * sw + j) as isize - pw as isize;
+                            let at = if iy >= 0 && iy < h && ix >= 0 && ix < w { ((c as isize * h + iy) * w + ix) as usize } else { usize::MAX };
+                            f(row, oy * ow + ox, at);
+                        }
+                    }
+                    row += 1;
+                }
+            }
+        }
     }
 
     /// cols ← im2col(x) for one image.
     pub fn im2col(&self, x: &[f32], cols: &mut [f32]) {
-        let (kh, kw) = self.kernel;
-        let (sh, sw) = self.stride;
-        let (ph, pw) = self.padding;
-        let (h, w, oh, ow, p) = (self.height, self.width, self.out_height, self.out_width, self.pixels());
-        for c in 0..self.channels {
-            let plane = &x[c * h * w..(c + 1) * h * w];
-            for i in 0..kh {
-                let rows = Self::inside(oh, h, sh, ph, i);
-                for j in 0..kw {
-                    let row = &mut cols[((c * kh + i) * kw + j) * p..][..p];
-                    let xs = Self::inside(ow, w, sw, pw, j);
-                    for oy in 0..oh {
-                        let out = &mut row[oy * ow..(oy + 1) * ow];
-                        if !rows.contains(&oy) || xs.is_empty() {
-                            out.iter_mut().for_each(|v| *v = 0.0);
-                            continue;
-                        }
-                        let src = &plane[(oy * sh + i - ph) * w..][..w];
-                        out[..xs.start].iter_mut().for_each(|v| *v = 0.0);
-                        for ox in xs.clone() {
-                            out[ox] = src[ox * sw + j - pw];
-                        }
-                        out[xs.end..].iter_mut().for_each(|v| *v = 0.0);
-                    }
-                }
-            }
-        }
+        let p = self.pixels();
+        let (x, cols) = (&x[..self.input_len()], &mut cols[..self.cols_len()]);
+        self.taps(|row, q, at| cols[row * p + q] = if at == usize::MAX { 0.0 } else { x[at] });
     }
 
     /// x ← uncols(cols) for one image (overwritten): each pixel the sum, in row order of cols,
     /// of the entries im2col would have copied from it.
     pub fn col2im(&self, cols: &[f32], x: &mut [f32]) {
-        let (kh, kw) = self.kernel;
-        let (sh, sw) = self.stride;
-        let (ph, pw) = self.padding;
-        let (h, w, oh, ow, p) = (self.height, self.width, self.out_height, self.out_width, self.pixels());
-        x[..self.input_len()].iter_mut().for_each(|v| *v = 0.0);
-        for c in 0..self.channels {
-            let plane = &mut x[c * h * w..(c + 1) * h * w];
-            for i in 0..kh {
-                let rows = Self::inside(oh, h, sh, ph, i);
-                for j in 0..kw {
-                    let row = &cols[((c * kh + i) * kw + j) * p..][..p];
-                    let xs = Self::inside(ow, w, sw, pw, j);
-                    for oy in rows.clone() {
-                        let dst = &mut plane[(oy * sh + i - ph) * w..][..w];
-                        let src = &row[oy * ow..(oy + 1) * ow];
-                        for ox in xs.clone() {
-                            dst[ox * sw + j - pw] += src[ox];
-                        }
-                    }
-                }
+        let p = self.pixels();
+        let (x, cols) = (&mut x[..self.input_len()], &cols[..self.cols_len()]);
+        x.iter_mut().for_each(|v| *v = 0.0);
+        self.taps(|row, q, at| {
+            if at != usize::MAX {
+                x[at] += cols[row * p + q];
             }
-        }
+        });
     }
 }
 
