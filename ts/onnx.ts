@@ -2,7 +2,7 @@
 // protobufjs classes and kept out of the core bundle. It reads models only through the public API,
 // so it shares the main entry's WebAssembly instance.
 import onnxProto from 'onnx-proto';
-import { type ActivationSpec, Autoencoder, Classifier, GAN, LatentkitError, Stack, VAE } from 'latentkit';
+import { type ActivationSpec, Autoencoder, Classifier, GAN, LatentkitError, type OnnxBuilder, Stack, VAE } from 'latentkit';
 
 const { onnx } = onnxProto;
 
@@ -121,6 +121,10 @@ function floatTensor(name: string, dims: number[], values: Float32Array) {
   return onnx.TensorProto.create({ name, dims, dataType: onnx.TensorProto.DataType.FLOAT, rawData: bytes });
 }
 
+function intsAttribute(name: string, ints: number[]) {
+  return onnx.AttributeProto.create({ name, type: onnx.AttributeProto.AttributeType.INTS, ints });
+}
+
 function int64Tensor(name: string, dims: number[], values: number[]) {
   return onnx.TensorProto.create({ name, dims, dataType: onnx.TensorProto.DataType.INT64, int64Data: values });
 }
@@ -165,20 +169,31 @@ export function toOnnx(model: Model, opts: OnnxOptions = {}): Uint8Array {
     );
     current = 'joined';
   }
+  const builder: OnnxBuilder = {
+    initializer(name, dims, data) {
+      initializers.push(data instanceof BigInt64Array ? int64Tensor(name, dims, Array.from(data, Number)) : floatTensor(name, dims, data));
+      return name;
+    },
+    node(op, nodeInputs, attributes = {}, name) {
+      const output = name ?? `n${nodes.length}`;
+      const attribute = Object.entries(attributes).map(([k, v]) => ('ints' in v ? intsAttribute(k, v.ints) : 'int' in v ? intAttribute(k, v.int) : floatAttribute(k, v.float)));
+      nodes.push(onnx.NodeProto.create({ opType: op, input: nodeInputs, output: [output], attribute }));
+      return output;
+    },
+    activation(a, input, at) {
+      const act = onnxActivation(a.name === 'leaky-relu' ? { type: 'leaky-relu', alpha: a.alpha } : a.name, input, `${at}.out`);
+      if (!act) return input;
+      nodes.push(act);
+      return `${at}.out`;
+    },
+  };
   p.stacks.forEach((s, si) => {
-    const d = s.describe();
+    // Rows are flat in latentkit and in the graph's inputs and outputs; image layers see NCHW.
+    if (s.inputShape.length === 3) current = builder.node('Reshape', [current, builder.initializer(`s${si}.image`, [4], BigInt64Array.from([-1, ...s.inputShape].map(BigInt)))], {}, `s${si}.in`);
     s.layers.forEach((l, li) => {
-      const { weight, bias } = s.layerParameters(li);
-      const at = `s${si}.l${li}`;
-      initializers.push(floatTensor(`${at}.weight`, [l.inputs, l.outputs], weight), floatTensor(`${at}.bias`, [l.outputs], bias));
-      nodes.push(onnx.NodeProto.create({ opType: 'Gemm', input: [current, `${at}.weight`, `${at}.bias`], output: [`${at}.gemm`] }));
-      current = `${at}.gemm`;
-      const act = onnxActivation(li === s.layers.length - 1 ? d.outputActivation : d.activation, current, `${at}.out`);
-      if (act) {
-        nodes.push(act);
-        current = `${at}.out`;
-      }
+      current = l.onnx(builder, current, `s${si}.l${li}`);
     });
+    if (s.outputShape.length === 3) current = builder.node('Flatten', [current], { axis: { int: 1 } }, `s${si}.flat`);
   });
   const width = p.stacks[p.stacks.length - 1]!.sizes.at(-1)!;
   for (const o of p.outputs) {

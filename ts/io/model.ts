@@ -1,12 +1,13 @@
 import { LatentkitError } from '../errors.js';
 import { heap } from '../runtime/memory.js';
 import type { ActivationSpec } from '../nn/activation.js';
+import type { LayerSpec } from '../nn/layers/layer.js';
 import { MLP } from '../nn/mlp.js';
 import { Stack } from '../nn/stack.js';
 import { MODEL_KINDS, type SavableModel } from './kinds.js';
 import { type ModelKind, type TrainingState, isOfKind, trainedPart } from './model-kind.js';
 import { type Tensor, decodeSafetensors, encodeSafetensors } from './safetensors.js';
-import { layerTensorNames } from './torch-names.js';
+import { layerIndices, layerPrefix, layerTensorNames } from './torch-names.js';
 
 export type { SavableModel } from './kinds.js';
 
@@ -15,13 +16,10 @@ const FORMAT = 'latentkit';
 const VERSION = '2';
 const READABLE = ['1', '2'];
 
-interface StackArch {
-  sizes: number[];
-  activation: ActivationSpec;
-  outputActivation: ActivationSpec;
-  dropout?: number;
-  tiedTo?: string;
-}
+/** A stack built from sizes (dense layers), or a stack of layers of any kind. */
+type StackArch =
+  | { sizes: number[]; activation: ActivationSpec; outputActivation: ActivationSpec; dropout?: number; tiedTo?: string; input?: undefined }
+  | { input: number[]; layers: LayerSpec[]; sizes?: undefined; tiedTo?: undefined };
 
 interface Architecture {
   kind: string;
@@ -47,30 +45,55 @@ function architecture(model: SavableModel, k: AnyKind): Architecture {
   const mods = k.modules(model);
   const modules: Record<string, StackArch> = {};
   for (const [name, s] of mods) {
+    if (!s.isMlp) {
+      const def = s.definition();
+      modules[name] = { input: [...(def.input as number[])], layers: [...def.layers] };
+      continue;
+    }
     const d = s.describe();
     modules[name] = { sizes: d.sizes, activation: d.activation, outputActivation: d.outputActivation, ...(d.dropout > 0 && { dropout: d.dropout }) };
-    if (s.tiedTo) modules[name]!.tiedTo = mods.find(([, t]) => t === s.tiedTo)?.[0] ?? '?';
+    if (s.tiedTo) (modules[name] as { tiedTo?: string }).tiedTo = mods.find(([, t]) => t === s.tiedTo)?.[0] ?? '?';
   }
   const opt = Object.fromEntries(k.optimizers(model).map(([n, o]) => [n, o.spec]));
   return { kind: k.kind, modules, options: { ...k.options(model), ...opt } };
 }
 
+/** Each layer's prefix in the file: its index in the stack's idiomatic nn.Sequential, under the module's name. */
+function layerPrefixes(version: '1' | '2', prefixed: boolean, name: string, s: Stack, arch: StackArch): string[] {
+  if (arch.sizes) return s.layers.map((_, i) => layerTensorNames(version, prefixed, name, arch, i)[0].slice(0, -'.weight'.length));
+  return layerIndices(s.layers.map((l) => l.torchModules())).map((at) => layerPrefix(prefixed, name, at));
+}
+
 function weightTensors(model: SavableModel, k: AnyKind, arch: Architecture): Record<string, Tensor> {
   const tensors: Record<string, Tensor> = {};
   for (const [name, s] of k.modules(model)) {
+    const prefixes = layerPrefixes(VERSION, k.prefixed ?? true, name, s, arch.modules[name]!);
     s.layers.forEach((l, i) => {
-      const { weight, bias } = s.layerParameters(i);
-      const [wName, bName] = layerTensorNames(VERSION, k.prefixed ?? true, name, arch.modules[name]!, i);
-      if (!s.tiedTo) {
-        // PyTorch nn.Linear layout: [out, in].
-        const w = new Float32Array(l.inputs * l.outputs);
-        for (let r = 0; r < l.inputs; r++) for (let c = 0; c < l.outputs; c++) w[c * l.inputs + r] = weight[r * l.outputs + c]!;
-        tensors[wName] = { shape: [l.outputs, l.inputs], data: w };
-      }
-      tensors[bName] = { shape: [l.outputs], data: bias };
+      for (const [suffix, t] of l.tensors()) tensors[`${prefixes[i]}.${suffix}`] = t;
     });
   }
   return tensors;
+}
+
+/** Builds module `name` of a file as its architecture says (a tied stack from the module it is tied to). */
+function buildStack(name: string, m: StackArch, built: Map<string, Stack>): Stack {
+  if (m.sizes === undefined) {
+    if (!m || !Array.isArray(m.layers) || !Array.isArray(m.input)) throw new LatentkitError(`corrupt latentkit model: module ${name} has neither sizes nor an input and layers`);
+    try {
+      return new Stack({ input: m.input, layers: m.layers });
+    } catch (e) {
+      throw new LatentkitError(`corrupt latentkit model: module ${name}: ${(e as Error).message}`);
+    }
+  }
+  if (!Array.isArray(m.sizes) || m.sizes.length < 2 || m.sizes.some((v) => !Number.isInteger(v) || v < 1 || v > 1 << 24)) {
+    throw new LatentkitError(`corrupt latentkit model: module ${name} has invalid sizes ${JSON.stringify(m.sizes)}`);
+  }
+  if (m.tiedTo) {
+    const enc = built.get(m.tiedTo);
+    if (!enc) throw new LatentkitError(`corrupt latentkit model: module ${name} is tied to unknown module ${m.tiedTo}`);
+    return Stack.tied(enc, { activation: m.activation, outputActivation: m.outputActivation });
+  }
+  return new MLP(m.sizes, { activation: m.activation, outputActivation: m.outputActivation, ...(m.dropout !== undefined && { dropout: m.dropout }) });
 }
 
 /**
@@ -140,39 +163,22 @@ export function load(bytes: Uint8Array): SavableModel {
   const created: Stack[] = [];
   try {
     for (const [name, m] of Object.entries(arch.modules)) {
-      if (!Array.isArray(m.sizes) || m.sizes.length < 2 || m.sizes.some((v) => !Number.isInteger(v) || v < 1 || v > 1 << 24)) {
-        throw new LatentkitError(`corrupt latentkit model: module ${name} has invalid sizes ${JSON.stringify(m.sizes)}`);
-      }
-      let s: Stack;
-      if (m.tiedTo) {
-        const enc = built.get(m.tiedTo);
-        if (!enc) throw new LatentkitError(`corrupt latentkit model: module ${name} is tied to unknown module ${m.tiedTo}`);
-        s = Stack.tied(enc, { activation: m.activation, outputActivation: m.outputActivation });
-      } else {
-        s = new MLP(m.sizes, { activation: m.activation, outputActivation: m.outputActivation, ...(m.dropout !== undefined && { dropout: m.dropout }) });
-      }
+      const s = buildStack(name, m, built);
       created.push(s);
       built.set(name, s);
+      const prefixes = layerPrefixes(version, kind.prefixed ?? true, name, s, m);
       s.layers.forEach((l, i) => {
-        const [wName, bName] = layerTensorNames(version, kind.prefixed ?? true, name, m, i);
-        const b = tensors[bName];
-        if (!b) throw new LatentkitError(`missing tensor ${bName}`);
-        if (b.shape.length !== 1 || b.shape[0] !== l.outputs) throw new LatentkitError(`tensor ${bName} has shape [${b.shape}], the architecture needs [${l.outputs}]`);
-        expected.add(bName);
-        let wt: Float32Array | null = null;
-        if (!m.tiedTo) {
-          const w = tensors[wName];
-          if (!w) throw new LatentkitError(`missing tensor ${wName}`);
-          if (w.shape.length !== 2 || w.shape[0] !== l.outputs || w.shape[1] !== l.inputs) {
-            throw new LatentkitError(`tensor ${wName} has shape [${w.shape}], the architecture needs [${l.outputs}, ${l.inputs}]`);
+        l.setTensors((suffix, shape) => {
+          const tensorName = `${prefixes[i]}.${suffix}`;
+          const t = tensors[tensorName];
+          if (!t) throw new LatentkitError(`missing tensor ${tensorName}`);
+          if (t.shape.length !== shape.length || t.shape.some((d, j) => d !== shape[j])) {
+            throw new LatentkitError(`tensor ${tensorName} has shape [${t.shape}], the architecture needs [${shape.join(', ')}]`);
           }
-          expected.add(wName);
-          wt = new Float32Array(l.inputs * l.outputs);
-          for (let r = 0; r < l.inputs; r++) for (let c = 0; c < l.outputs; c++) wt[r * l.outputs + c] = w.data[c * l.inputs + r]!;
-          if (wt.some((v) => !Number.isFinite(v))) throw new LatentkitError(`tensor ${wName} contains NaN or Inf`);
-        }
-        if (b.data.some((v) => !Number.isFinite(v))) throw new LatentkitError(`tensor ${bName} contains NaN or Inf`);
-        s.setLayerParameters(i, wt, b.data);
+          if (t.data.some((v) => !Number.isFinite(v))) throw new LatentkitError(`tensor ${tensorName} contains NaN or Inf`);
+          expected.add(tensorName);
+          return t;
+        });
       });
     }
     const model = kind.build({

@@ -1,10 +1,16 @@
 import { LatentkitError } from '../errors.js';
 
-/** One float32 tensor. */
+/**
+ * One tensor: float32, or (`int`) int64 held as floats — PyTorch's counters such as
+ * BatchNorm's `num_batches_tracked`, which are exact up to 2^24 here.
+ */
 export interface Tensor {
   shape: number[];
   data: Float32Array;
+  int?: boolean;
 }
+
+const MAX_EXACT_INT = 2 ** 24;
 
 const MAX_HEADER_BYTES = 16 * 1024 * 1024;
 
@@ -21,8 +27,9 @@ export function encodeSafetensors(tensors: Record<string, Tensor>, metadata: Rec
     const t = tensors[name]!;
     const count = t.shape.reduce((a, b) => a * b, 1);
     if (count !== t.data.length) throw new LatentkitError(`tensor ${name}: shape [${t.shape}] needs ${count} values, has ${t.data.length}`);
-    header[name] = { dtype: 'F32', shape: t.shape, data_offsets: [offset, offset + 4 * count] };
-    offset += 4 * count;
+    const width = t.int ? 8 : 4;
+    header[name] = { dtype: t.int ? 'I64' : 'F32', shape: t.shape, data_offsets: [offset, offset + width * count] };
+    offset += width * count;
   }
   let json = JSON.stringify(header);
   while ((8 + utf8Length(json)) % 8 !== 0) json += ' ';
@@ -34,8 +41,9 @@ export function encodeSafetensors(tensors: Record<string, Tensor>, metadata: Rec
   out.set(headerBytes, 8);
   let p = 8 + headerBytes.length;
   for (const name of names) {
-    const d = tensors[name]!.data;
-    for (let i = 0; i < d.length; i++, p += 4) dv.setFloat32(p, d[i]!, true);
+    const { data: d, int } = tensors[name]!;
+    if (int) for (let i = 0; i < d.length; i++, p += 8) dv.setBigInt64(p, BigInt(d[i]!), true);
+    else for (let i = 0; i < d.length; i++, p += 4) dv.setFloat32(p, d[i]!, true);
   }
   return out;
 }
@@ -47,7 +55,7 @@ function utf8Length(s: string): number {
 /**
  * Reads a safetensors file strictly: every size is checked against the bytes
  * actually present before anything is allocated, offsets must tile the data
- * exactly, names must be unique, and only F32 tensors are accepted.
+ * exactly, names must be unique, and only F32 tensors (and I64 counters up to 2^24) are accepted.
  */
 export function decodeSafetensors(bytes: Uint8Array): { tensors: Record<string, Tensor>; metadata: Record<string, string> } {
   if (!(bytes instanceof Uint8Array)) throw new LatentkitError('expected the file contents as a Uint8Array');
@@ -81,7 +89,7 @@ export function decodeSafetensors(bytes: Uint8Array): { tensors: Record<string, 
   const dataStart = 8 + lo;
   const dataBytes = bytes.length - dataStart;
   const metadata: Record<string, string> = {};
-  const entries: [string, number[], number, number][] = [];
+  const entries: [string, number[], number, number, boolean][] = [];
   for (const [name, value] of Object.entries(header as Record<string, unknown>)) {
     if (name === '__metadata__') {
       if (!value || typeof value !== 'object' || Array.isArray(value)) throw new LatentkitError('corrupt safetensors header: __metadata__ is not an object');
@@ -93,7 +101,8 @@ export function decodeSafetensors(bytes: Uint8Array): { tensors: Record<string, 
     }
     const e = value as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
     if (!e || typeof e !== 'object') throw new LatentkitError(`corrupt safetensors header: tensor "${name}" is not an object`);
-    if (e.dtype !== 'F32') throw new LatentkitError(`tensor "${name}" has dtype ${JSON.stringify(e.dtype)}; latentkit reads F32 only`);
+    if (e.dtype !== 'F32' && e.dtype !== 'I64') throw new LatentkitError(`tensor "${name}" has dtype ${JSON.stringify(e.dtype)}; latentkit reads F32 (and I64 counters) only`);
+    const width = e.dtype === 'I64' ? 8 : 4;
     if (!Array.isArray(e.shape) || !e.shape.every((d) => Number.isSafeInteger(d) && d >= 0)) {
       throw new LatentkitError(`tensor "${name}" has an invalid shape ${JSON.stringify(e.shape)}`);
     }
@@ -103,10 +112,10 @@ export function decodeSafetensors(bytes: Uint8Array): { tensors: Record<string, 
     }
     const count = (e.shape as number[]).reduce((a, b) => a * b, 1);
     if (off[1] > dataBytes) throw new LatentkitError(`tensor "${name}" ends at byte ${off[1]} but the file holds ${dataBytes} bytes of data (truncated?)`);
-    if (off[1] - off[0] !== 4 * count) {
-      throw new LatentkitError(`tensor "${name}": shape [${e.shape}] needs ${4 * count} bytes but its offsets span ${off[1] - off[0]}`);
+    if (off[1] - off[0] !== width * count) {
+      throw new LatentkitError(`tensor "${name}": shape [${e.shape}] needs ${width * count} bytes but its offsets span ${off[1] - off[0]}`);
     }
-    entries.push([name, e.shape as number[], off[0], off[1]]);
+    entries.push([name, e.shape as number[], off[0], off[1], width === 8]);
   }
   // The tensors must tile the data region exactly, with no gaps or overlaps.
   const sorted = [...entries].sort((a, b) => a[2] - b[2] || a[3] - b[3]);
@@ -117,7 +126,17 @@ export function decodeSafetensors(bytes: Uint8Array): { tensors: Record<string, 
   }
   if (pos !== dataBytes) throw new LatentkitError(`the tensors cover ${pos} bytes but the file holds ${dataBytes} bytes of data`);
   const tensors: Record<string, Tensor> = {};
-  for (const [name, shape, b, end] of entries) {
+  for (const [name, shape, b, end, int] of entries) {
+    if (int) {
+      const data = new Float32Array((end - b) / 8);
+      for (let i = 0; i < data.length; i++) {
+        const v = dv.getBigInt64(dataStart + b + 8 * i, true);
+        if (v < 0n || v > BigInt(MAX_EXACT_INT)) throw new LatentkitError(`tensor "${name}" holds the count ${v}, outside the 0…2^24 latentkit keeps exactly`);
+        data[i] = Number(v);
+      }
+      tensors[name] = { shape, data, int: true };
+      continue;
+    }
     const data = new Float32Array((end - b) / 4);
     for (let i = 0; i < data.length; i++) data[i] = dv.getFloat32(dataStart + b + 4 * i, true);
     tensors[name] = { shape, data };

@@ -1,6 +1,8 @@
 // Tensor names that load with `strict=True` into the nn.Sequential a PyTorch user writes for a
-// stack: Linear, then the activation as a module when it is not linear, then Dropout after
-// hidden layers that have it — so Linear i sits at some index of the Sequential, not at i.
+// stack: each layer's module (Linear, Conv2d, ConvTranspose2d, BatchNorm1d/2d, Flatten,
+// Unflatten, latentkit_torch.GaussianNoise), then its activation as a module when it is not
+// linear, then Dropout after hidden layers that have it — so layer i sits at some index of the
+// Sequential, not at i. The layer kinds name their own tensors (ts/nn/layers).
 import type { ActivationSpec } from '../nn/activation.js';
 
 export interface StackLayout {
@@ -26,6 +28,16 @@ export function sequentialIndices(s: StackLayout): number[] {
   return indices;
 }
 
+/** The index of each layer in the nn.Sequential of a stack of layers: its module, then its activation's. */
+export function layerIndices(modulesPerLayer: readonly number[]): number[] {
+  let next = 0;
+  return modulesPerLayer.map((m) => {
+    const at = next;
+    next += m;
+    return at;
+  });
+}
+
 /**
  * `[weight, bias]` names of layer i of module `name`. Version 2 files use Sequential indices,
  * under the module's name when `prefixed` (a lone stack's are not, as a bare nn.Sequential's); version 1
@@ -34,4 +46,9 @@ export function sequentialIndices(s: StackLayout): number[] {
 export function layerTensorNames(version: '1' | '2', prefixed: boolean, name: string, s: StackLayout, i: number): [string, string] {
   const prefix = version === '1' ? `${name}.${i}` : `${prefixed ? `${name}.` : ''}${sequentialIndices(s)[i]}`;
   return [`${prefix}.weight`, `${prefix}.bias`];
+}
+
+/** The prefix of a stack of layers' layer at Sequential index `index` (version 2 files). */
+export function layerPrefix(prefixed: boolean, name: string, index: number): string {
+  return `${prefixed ? `${name}.` : ''}${index}`;
 }

@@ -187,9 +187,14 @@ export class GAN extends TrainedModel {
     this.optimizerD = this.own(new Optimizer(opts.optimizerD ?? DEFAULT_OPT, [D], 'the discriminator'));
     this.optimizerG = this.own(new Optimizer(opts.optimizerG ?? DEFAULT_OPT, [G], 'the generator'));
     if (decay !== null) {
-      const d = G.describe();
-      const avg = this.own(new MLP(G.sizes, { activation: d.activation, outputActivation: d.outputActivation }));
-      avg.params.write(G.params.read());
+      let avg: Stack;
+      if (G.isMlp) {
+        const d = G.describe();
+        avg = this.own(new MLP(G.sizes, { activation: d.activation, outputActivation: d.outputActivation }));
+      } else {
+        avg = this.own(new Stack(G.definition()));
+      }
+      avg.copyFrom(G);
       this.generatorEma = avg;
       this.emaDecay = decay;
     }
@@ -378,7 +383,11 @@ export class GAN extends TrainedModel {
       onUpdate?.({ network: 'discriminator', iteration: it, step, realIndices: this.source.lastIndices(m) });
     }
     const lossG = trainingStep(this.generatorStep, m);
-    if (this.generatorEma) kernels.ema(this.generatorEma.params.ptr, G.params.ptr, G.parameterCount, this.emaDecay!);
+    if (this.generatorEma) {
+      kernels.ema(this.generatorEma.params.ptr, G.params.ptr, G.parameterCount, this.emaDecay!);
+      // Running statistics are not averaged: the average samples with the generator's own.
+      this.generatorEma.copyStateFrom(G);
+    }
     onUpdate?.({ network: 'generator', iteration: it, step: 0 });
     this.stepCount = it;
     return { iteration: it, lossD, lossG, dReal: this.realLoss.meanD, dFake: this.fakeLoss.meanD };
@@ -389,7 +398,7 @@ export class GAN extends TrainedModel {
     if (!this.generatorEma || saved.parameterCount !== this.generatorEma.parameterCount) {
       throw new LatentkitError(`corrupt latentkit model: the generator average [${saved.sizes.join(', ')}] does not match this GAN`);
     }
-    this.generatorEma.params.write(saved.params.read());
+    this.generatorEma.copyFrom(saved);
   }
 
 }

@@ -3,7 +3,12 @@ import { Block, heap } from '../runtime/memory.js';
 import { Rng } from '../runtime/rng.js';
 import { kernels } from '../runtime/dispatch.js';
 import { type ActivationSpec, type ResolvedActivation, activationToSpec, resolveActivation } from './activation.js';
-import { type InitName, defaultInit, initCode } from './init.js';
+import type { InitName } from './init.js';
+import { BatchNorm } from './layers/batch-norm.js';
+import { Dense, type TiedWeight } from './layers/dense.js';
+import { GaussianNoise } from './layers/gaussian-noise.js';
+import { buildLayer } from './layers/index.js';
+import { type Layer, type LayerHost, type LayerSpec, type Shape, sizeOf } from './layers/layer.js';
 import { predictChain } from './chain.js';
 import { type MatrixLike, type Matrix, asMatrix, positiveInt } from './matrix.js';
 import type { ModelKind } from '../io/model-kind.js';
@@ -34,40 +39,51 @@ export interface LayerInfo {
   biasOffset: number;
 }
 
-/** Where a layer's W lives: its own buffer, or (tied) another stack's, read transposed. */
-interface WeightSource {
-  params: Block;
-  grads: Block;
-  offset: number;
-  transposed: boolean;
-  owner: Stack;
+/** A stack of layers of any kind: its input shape, then the layers in order. */
+export interface StackDefinition {
+  /** Values per row: a width, `[features]` or an image `[channels, height, width]` (NCHW). */
+  input: number | readonly number[];
+  layers: readonly LayerSpec[];
 }
 
 const disposeSymbol: symbol = (Symbol as { dispose?: symbol }).dispose ?? Symbol.for('Symbol.dispose');
+// The training-noise stream (dropout masks, Gaussian noise) is decorrelated from the initialisation's.
+const NOISE_SEED = 0xd5a61266f0c9392cn;
 
 /**
- * A stack of dense layers y = f(x·W + b). Parameters and their gradients are
- * two flat buffers in WebAssembly memory (one optimizer call updates them
- * all); activations and their gradients are per-layer buffers sized for the
- * largest batch seen. Call `dispose()` (or `using`) to free the memory.
+ * A stack of layers: dense layers y = f(x·W + b) (`mlp(sizes)`), or layers of any kind
+ * (`stack(input, [conv2d(…), batchNorm(…), flatten(), dense(…)])`). Parameters and their
+ * gradients are two flat buffers in WebAssembly memory (one optimizer call updates them all),
+ * running statistics a third; activations and their gradients are per-layer buffers sized for
+ * the largest batch seen. Rows are flat: an image layer's rows are C·H·W values in NCHW order.
+ * Call `dispose()` (or `using`) to free the memory.
  */
-export class Stack {
+export class Stack implements LayerHost {
+  /** The width of the input, then of each layer's output. */
   readonly sizes: readonly number[];
-  readonly layers: readonly LayerInfo[];
+  readonly layers: readonly Layer[];
+  readonly inputShape: Shape;
+  readonly outputShape: Shape;
   readonly parameterCount: number;
+  /** Built from sizes: dense layers only, hidden and output activations (see describe()). */
+  readonly isMlp: boolean;
   /** Frozen stacks pass gradients through to their input but never change. */
   frozen = false;
   /** @internal */ params: Block;
   /** @internal */ grads: Block;
-  private outs: Block[] = [];
-  private douts: Block[] = [];
+  /** @internal Running statistics (batch norm), null when no layer keeps any. */
+  state: Block | null = null;
+  private outs: (Block | null)[] = [];
+  private douts: (Block | null)[] = [];
+  /** Per layer, the layer whose buffers hold its output (itself, or an earlier one for a reshape; −1: the stack's input). */
+  private readonly owner: number[];
+  private readonly outPtrs: number[];
   private stagedInput: Block | null = null;
-  private readonly weightSources: WeightSource[];
   /** The stack whose weights this one reads transposed (tied weights), if any. */
   readonly tiedTo: Stack | null;
   private readonly hiddenActivation: ResolvedActivation;
   readonly dropout: number;
-  /** @internal The dropout masks' generator (null without dropout). */
+  /** @internal The generator of dropout masks and Gaussian noise (null without either). */
   dropoutRng: Rng | null = null;
   private masks: Block[] = [];
   private lastForwardDropped = false;
@@ -75,55 +91,106 @@ export class Stack {
   private inputPtr = 0;
   private disposed = false;
 
-  constructor(sizes: readonly number[], opts: StackOptions = {}, tiedTo: Stack | null = null) {
-    if (!Array.isArray(sizes) || sizes.length < 2) {
-      throw new LatentkitError(`layer sizes must list at least an input and an output size, got ${JSON.stringify(sizes)}`);
+  constructor(architecture: readonly number[] | StackDefinition, opts: StackOptions = {}, tiedTo: Stack | null = null) {
+    let layers: Layer[];
+    if (Array.isArray(architecture)) {
+      const sizes = architecture as readonly number[];
+      if (sizes.length < 2) throw new LatentkitError(`layer sizes must list at least an input and an output size, got ${JSON.stringify(sizes)}`);
+      sizes.forEach((v, i) => positiveInt(v, `layer size ${i} of [${sizes.join(', ')}]`));
+      this.hiddenActivation = resolveActivation(opts.activation ?? 'relu', 'hidden layers');
+      const rate = opts.dropout ?? 0;
+      if (typeof rate !== 'number' || !(rate >= 0 && rate < 1)) throw new LatentkitError(`dropout must be a rate in [0, 1), got ${opts.dropout}`);
+      if (rate > 0 && !['relu', 'leaky-relu', 'linear'].includes(this.hiddenActivation.name)) {
+        throw new LatentkitError(`dropout needs hidden layers whose derivative depends only on the sign of the output (relu, leaky-relu, linear), not ${this.hiddenActivation.name}`);
+      }
+      this.dropout = rate;
+      const output = resolveActivation(opts.outputActivation ?? 'linear', 'the output layer');
+      const count = sizes.length - 1;
+      layers = [];
+      for (let i = 0; i < count; i++) {
+        const act = activationToSpec(i + 1 === count ? output : this.hiddenActivation);
+        let tied: TiedWeight | null = null;
+        if (tiedTo) {
+          const mirror = tiedTo.layers[tiedTo.layers.length - 1 - i] as Dense;
+          tied = { params: tiedTo.params, grads: tiedTo.grads, offset: mirror.weightOffset };
+        }
+        layers.push(new Dense([sizes[i]!], sizes[i + 1]!, act, `layer ${i}`, tied));
+      }
+      this.isMlp = true;
+      this.inputShape = [sizes[0]!];
+    } else {
+      const def = architecture as StackDefinition;
+      if (!def || typeof def !== 'object' || !Array.isArray(def.layers) || def.layers.length === 0) {
+        throw new LatentkitError(`a stack needs an input shape and a list of layers, e.g. stack([1, 28, 28], [conv2d(32, { kernel: 3 }), flatten(), dense(10)]); got ${JSON.stringify(architecture)}`);
+      }
+      if (tiedTo) throw new LatentkitError('only stacks of dense layers built from sizes can be tied');
+      for (const k of Object.keys(opts)) if (k !== 'init' && k !== 'seed') throw new LatentkitError(`a stack of layers takes the options init and seed (activations belong to each layer), got ${JSON.stringify(k)}`);
+      const input = typeof def.input === 'number' ? [def.input] : def.input;
+      if (!Array.isArray(input) || (input.length !== 1 && input.length !== 3) || !input.every((d) => Number.isInteger(d) && d >= 1 && d <= 1 << 24)) {
+        throw new LatentkitError(`a stack's input must be a width, [features] or an image [channels, height, width], got ${JSON.stringify(def.input)}`);
+      }
+      let shape: Shape = [...input];
+      layers = def.layers.map((spec, i) => {
+        const l = buildLayer(spec, shape, `layer ${i}`);
+        shape = l.outputShape;
+        return l;
+      });
+      if (layers.every((l) => l.aliasesInput)) {
+        layers.forEach((l) => l.dispose());
+        throw new LatentkitError('a stack needs at least one layer that computes something (not only reshape and flatten)');
+      }
+      this.hiddenActivation = resolveActivation('linear', 'hidden layers');
+      this.dropout = 0;
+      this.isMlp = false;
+      this.inputShape = [...input];
     }
-    sizes.forEach((s, i) => positiveInt(s, `layer size ${i} of [${sizes.join(', ')}]`));
-    const hidden = resolveActivation(opts.activation ?? 'relu', 'hidden layers');
-    this.hiddenActivation = hidden;
-    const rate = opts.dropout ?? 0;
-    if (typeof rate !== 'number' || !(rate >= 0 && rate < 1)) throw new LatentkitError(`dropout must be a rate in [0, 1), got ${opts.dropout}`);
-    if (rate > 0 && !['relu', 'leaky-relu', 'linear'].includes(hidden.name)) {
-      throw new LatentkitError(`dropout needs hidden layers whose derivative depends only on the sign of the output (relu, leaky-relu, linear), not ${hidden.name}`);
-    }
-    this.dropout = rate;
-    const output = resolveActivation(opts.outputActivation ?? 'linear', 'the output layer');
-    const layers: LayerInfo[] = [];
-    let offset = 0;
-    const count = sizes.length - 1;
-    for (let i = 0; i < count; i++) {
-      const inputs = sizes[i]!;
-      const outputs = sizes[i + 1]!;
-      const ownW = tiedTo ? 0 : inputs * outputs;
-      layers.push({ inputs, outputs, activation: i + 1 === count ? output : hidden, weightOffset: tiedTo ? -1 : offset, biasOffset: offset + ownW });
-      offset += ownW + outputs;
-    }
-    this.sizes = [...sizes];
     this.layers = layers;
-    this.parameterCount = offset;
+    this.outputShape = layers[layers.length - 1]!.outputShape;
+    this.sizes = [sizeOf(this.inputShape), ...layers.map((l) => l.outputSize)];
     this.tiedTo = tiedTo;
-    this.params = heap.alloc(offset, `the ${offset} parameters of a [${sizes.join(', ')}] stack`);
+    this.owner = [];
+    layers.forEach((l, i) => this.owner.push(l.aliasesInput ? (i === 0 ? -1 : this.owner[i - 1]!) : i));
+    this.outPtrs = layers.map(() => 0);
+    let offset = 0;
+    let stateOffset = 0;
+    for (const l of layers) {
+      l.paramOffset = offset;
+      l.stateOffset = stateOffset;
+      l.host = this;
+      offset += l.paramCount;
+      stateOffset += l.stateCount;
+    }
+    this.parameterCount = offset;
+    const what = this.isMlp ? `a [${this.sizes.join(', ')}] stack` : `a stack of ${layers.length} layers`;
     try {
-      this.grads = heap.alloc(offset, `the gradients of a [${sizes.join(', ')}] stack`);
+      this.params = heap.alloc(offset, `the ${offset} parameters of ${what}`);
+      this.grads = heap.alloc(offset, `the gradients of ${what}`);
+      if (stateOffset > 0) this.state = heap.alloc(stateOffset, `the running statistics of ${what}`);
     } catch (e) {
-      heap.free(this.params);
+      this.releaseOwn();
       throw e;
     }
-    this.weightSources = layers.map((l, i) => {
-      if (!tiedTo) return { params: this.params, grads: this.grads, offset: l.weightOffset, transposed: false, owner: this };
-      const mirror = tiedTo.layers[tiedTo.layers.length - 1 - i]!;
-      return { params: tiedTo.params, grads: tiedTo.grads, offset: mirror.weightOffset, transposed: true, owner: tiedTo };
-    });
     const rng = new Rng(opts.seed ?? 0);
     try {
       this.initialize(rng, opts.init);
+    } catch (e) {
+      this.releaseOwn();
+      throw e;
     } finally {
       rng.dispose();
     }
     this.grads.fill(0);
-    // Masks come from their own stream, decorrelated from the initialisation's.
-    if (rate > 0) this.dropoutRng = new Rng(BigInt(opts.seed ?? 0) ^ 0xd5a61266f0c9392cn);
+    if (this.dropout > 0 || layers.some((l) => l instanceof GaussianNoise)) this.dropoutRng = new Rng(BigInt(opts.seed ?? 0) ^ NOISE_SEED);
+  }
+
+  private releaseOwn(): void {
+    for (const b of [this.params, this.grads, this.state]) if (b) heap.free(b);
+    this.layers.forEach((l) => l.dispose());
+  }
+
+  /** @internal The generator of training-time noise (LayerHost). */
+  get noiseRng(): Rng | null {
+    return this.dropoutRng;
   }
 
   /**
@@ -134,67 +201,66 @@ export class Stack {
   static tied(encoder: Stack, opts: Omit<StackOptions, 'init'> = {}): Stack {
     encoder.assertLive();
     if (encoder.tiedTo) throw new LatentkitError('cannot tie to a stack that is itself tied');
+    if (!encoder.isMlp || encoder.layers.some((l) => (l as Dense).weightOffset < 0 || l.paramCount !== (l as Dense).inputs * (l as Dense).outputs + (l as Dense).outputs)) {
+      throw new LatentkitError('only a stack of dense layers built from sizes can be tied to');
+    }
     return new Stack([...encoder.sizes].reverse(), opts, encoder);
   }
 
-  /** Width of the input. */
+  /** Values per input row. */
   get inputSize(): number {
     return this.sizes[0]!;
   }
 
-  /** Width of the output. */
+  /** Values per output row. */
   get outputSize(): number {
     return this.sizes[this.sizes.length - 1]!;
   }
 
-  /** (Re)draws the weights from `rng`; biases are set to zero. */
-  initialize(rng: Rng, init?: InitName): void {
-    this.assertLive();
-    for (const [i, l] of this.layers.entries()) {
-      if (!this.tiedTo) {
-        const kind = initCode(init ?? defaultInit(l.activation.name), `layer ${i}`);
-        kernels.init_weights(rng.state.ptr, kind, this.params.ptr + l.weightOffset * 4, l.inputs, l.outputs);
-      }
-      kernels.fill(this.params.ptr + l.biasOffset * 4, l.outputs, 0);
-    }
+  /** The stack as text for messages: its sizes, or its shapes from input to output. */
+  get label(): string {
+    return this.isMlp ? `[${this.sizes.join(', ')}]` : `[${this.inputShape.join(', ')}] → [${this.outputShape.join(', ')}]`;
   }
 
-  /** The architecture: sizes and the hidden and output activations. */
+  /** (Re)draws the weights from `rng`; biases are set to zero, batch-norm scales to one and its statistics reset. */
+  initialize(rng: Rng, init?: InitName): void {
+    this.assertLive();
+    for (const l of this.layers) l.initialize(rng, init);
+  }
+
+  /** The architecture of a stack built from sizes: sizes and the hidden and output activations. */
   describe(): { sizes: number[]; activation: ActivationSpec; outputActivation: ActivationSpec; tied: boolean; dropout: number } {
-    const last = this.layers[this.layers.length - 1]!;
-    const hidden = this.layers.length > 1 ? this.layers[0]!.activation : this.hiddenActivation;
+    if (!this.isMlp) throw new LatentkitError(`describe() covers stacks of dense layers built from sizes; this ${this.label} stack's layers are in definition()`);
+    const dense = this.layers as readonly Dense[];
+    const last = dense[dense.length - 1]!;
+    const hidden = dense.length > 1 ? dense[0]!.activation : this.hiddenActivation;
     return { sizes: [...this.sizes], activation: activationToSpec(hidden), outputActivation: activationToSpec(last.activation), tied: this.tiedTo !== null, dropout: this.dropout };
   }
 
-  /** @internal Writes W (as [inputs × outputs]) and b of layer i; a tied layer's W must be null. */
+  /** The stack as its input shape and layer specs: `new Stack(s.definition())` builds the same architecture. */
+  definition(): StackDefinition {
+    return { input: [...this.inputShape], layers: this.layers.map((l) => l.spec()) };
+  }
+
+  private denseLayer(i: number): Dense {
+    const l = this.layers[i];
+    if (!l) throw new LatentkitError(`layer ${i} does not exist in a stack of ${this.layers.length} layers`);
+    if (!(l instanceof Dense)) throw new LatentkitError(`layer ${i} of this stack is ${l.type}, not dense`);
+    return l;
+  }
+
+  /** @internal Writes W (as [inputs × outputs]) and b of dense layer i; a tied layer's W must be null. */
   setLayerParameters(i: number, weight: Float32Array | null, bias: Float32Array): void {
-    const l = this.layers[i]!;
-    const f32 = heap.f32;
-    if (weight) f32.set(weight, this.params.index + l.weightOffset);
-    f32.set(bias, this.params.index + l.biasOffset);
+    this.denseLayer(i).setParameters(weight, bias);
   }
 
   /**
-   * Layer i's weight matrix as [inputs × outputs] row-major (a copy; for a
+   * Dense layer i's weight matrix as [inputs × outputs] row-major (a copy; for a
    * tied stack, the transpose of the shared matrix) and its bias.
    */
   layerParameters(i: number): { weight: Float32Array; bias: Float32Array } {
     this.assertLive();
-    const l = this.layers[i];
-    if (!l) throw new LatentkitError(`layer ${i} does not exist in a stack of ${this.layers.length} layers`);
-    const src = this.weightSources[i]!;
-    const f32 = heap.f32;
-    const base = src.params.index + src.offset;
-    let weight: Float32Array;
-    if (!src.transposed) {
-      weight = f32.slice(base, base + l.inputs * l.outputs);
-    } else {
-      // Stored as [outputs × inputs]: transpose into [inputs × outputs].
-      weight = new Float32Array(l.inputs * l.outputs);
-      for (let r = 0; r < l.outputs; r++) for (let c = 0; c < l.inputs; c++) weight[c * l.outputs + r] = f32[base + r * l.inputs + c]!;
-    }
-    const b = this.params.index + l.biasOffset;
-    return { weight, bias: f32.slice(b, b + l.outputs) };
+    return this.denseLayer(i).parameters();
   }
 
   /** A copy of this stack's own parameters, layer by layer: W0 (in×out, row-major), b0, W1, b1, … (biases only when tied) */
@@ -206,11 +272,25 @@ export class Stack {
   setWeights(values: Float32Array): void {
     this.assertLive();
     if (!(values instanceof Float32Array) || values.length !== this.parameterCount) {
-      throw new LatentkitError(`setWeights: expected a Float32Array of ${this.parameterCount} values for a [${this.sizes.join(', ')}] stack, got ${values?.length}`);
+      throw new LatentkitError(`setWeights: expected a Float32Array of ${this.parameterCount} values for a ${this.label} stack, got ${values?.length}`);
     }
     const bad = firstNonFinite(values);
     if (bad >= 0) throw new LatentkitError(`setWeights: value ${bad} is ${values[bad]}`);
     this.params.write(values);
+  }
+
+  /** @internal Copies another stack's parameters and running statistics (same architecture) into this one, in place. */
+  copyFrom(other: Stack): void {
+    heap.f32.copyWithin(this.params.index, other.params.index, other.params.index + this.parameterCount);
+    this.copyStateFrom(other);
+  }
+
+  /** @internal Copies another stack's running statistics (same architecture) into this one, in place. */
+  copyStateFrom(other: Stack): void {
+    if (this.state && other.state) heap.f32.copyWithin(this.state.index, other.state.index, other.state.index + this.state.length);
+    this.layers.forEach((l, i) => {
+      if (l instanceof BatchNorm) l.batchesTracked = (other.layers[i] as BatchNorm).batchesTracked;
+    });
   }
 
   /** A copy of the accumulated gradients, same layout as getWeights(). */
@@ -219,10 +299,10 @@ export class Stack {
     return this.grads.read();
   }
 
-  /** Forward pass on a batch; returns the outputs as a new Matrix. */
+  /** Forward pass on a batch (inference: running statistics, no noise); returns the outputs as a new Matrix. */
   predict(x: MatrixLike): Matrix {
     this.assertLive();
-    return predictChain([this], asMatrix(x, this.inputSize, `predict input of a [${this.sizes.join(', ')}] stack`), 'predict input');
+    return predictChain([this], asMatrix(x, this.inputSize, `predict input of a ${this.label} stack`), 'predict input');
   }
 
   // ---- the training-step path: pointers only, no allocation once capacity is reached ----
@@ -233,9 +313,11 @@ export class Stack {
     if (rows <= this.capacityRows) return;
     this.freeActivations();
     for (const [i, l] of this.layers.entries()) {
-      this.outs.push(heap.alloc(rows * l.outputs, `activations of a ${rows}-row batch`));
-      this.douts.push(heap.alloc(rows * l.outputs, `activation gradients of a ${rows}-row batch`));
-      if (this.dropout > 0 && i + 1 < this.layers.length) this.masks.push(heap.alloc(rows * l.outputs, `dropout masks of a ${rows}-row batch`));
+      const own = !l.aliasesInput;
+      this.outs.push(own ? heap.alloc(rows * l.outputSize, `activations of a ${rows}-row batch`) : null);
+      this.douts.push(own ? heap.alloc(rows * l.outputSize, `activation gradients of a ${rows}-row batch`) : null);
+      if (this.dropout > 0 && i + 1 < this.layers.length) this.masks.push(heap.alloc(rows * l.outputSize, `dropout masks of a ${rows}-row batch`));
+      l.reserve(rows);
     }
     this.capacityRows = rows;
   }
@@ -257,20 +339,21 @@ export class Stack {
 
   /**
    * @internal Forward from the batch at byte offset `x`; returns the output's
-   * byte offset. `training` applies dropout (when configured) and records the
-   * masks for the backward pass.
+   * byte offset. `training` applies dropout and noise (when configured), normalises by the
+   * batch's statistics and records what the backward pass needs.
    */
   forward(x: number, rows: number, training = false): number {
     this.ensureCapacity(rows);
+    for (const l of this.layers) l.checkBatch(rows, training);
     this.inputPtr = x;
     const drop = training && this.dropout > 0;
     this.lastForwardDropped = drop;
     let input = x;
     for (const [i, l] of this.layers.entries()) {
-      const y = this.outs[i]!.ptr;
-      const w = this.weightSources[i]!;
-      kernels.dense_forward(rows, l.inputs, l.outputs, input, w.params.ptr + w.offset * 4, this.params.ptr + l.biasOffset * 4, y, l.activation.code, l.activation.alpha, w.transposed ? 1 : 0);
-      if (drop && i + 1 < this.layers.length) kernels.rng_dropout(this.dropoutRng!.state.ptr, y, this.masks[i]!.ptr, rows * l.outputs, this.dropout);
+      const y = l.aliasesInput ? input : this.outs[i]!.ptr;
+      l.forward(input, y, rows, training);
+      if (drop && i + 1 < this.layers.length) kernels.rng_dropout(this.dropoutRng!.state.ptr, y, this.masks[i]!.ptr, rows * l.outputSize, this.dropout);
+      this.outPtrs[i] = y;
       input = y;
     }
     return input;
@@ -278,12 +361,12 @@ export class Stack {
 
   /** @internal Where the loss (or the next stack) writes ∂L/∂output. */
   get outputGradPtr(): number {
-    return this.douts[this.douts.length - 1]!.ptr;
+    return this.douts[this.owner[this.owner.length - 1]!]!.ptr;
   }
 
   /** @internal Output of the last forward pass. */
   get outputPtr(): number {
-    return this.outs[this.outs.length - 1]!.ptr;
+    return this.outs[this.owner[this.owner.length - 1]!]!.ptr;
   }
 
   /**
@@ -296,19 +379,14 @@ export class Stack {
     const last = this.layers.length - 1;
     for (let i = last; i >= 0; i--) {
       const l = this.layers[i]!;
-      const x = i === 0 ? this.inputPtr : this.outs[i - 1]!.ptr;
-      const dx = i === 0 ? dInput : this.douts[i - 1]!.ptr;
+      if (l.aliasesInput) continue;
+      const below = i === 0 ? -1 : this.owner[i - 1]!;
+      const x = below < 0 ? this.inputPtr : this.outs[below]!.ptr;
+      const dx = below < 0 ? dInput : this.douts[below]!.ptr;
       if (!accumulate && dx === 0) return 0;
       // Dropped units pass no gradient; kept ones keep the output's sign, so f′ from y stays right.
-      if (this.lastForwardDropped && i < last) kernels.mul(this.douts[i]!.ptr, this.masks[i]!.ptr, rows * l.outputs);
-      const w = this.weightSources[i]!;
-      const transposed = w.transposed ? 1 : 0;
-      kernels.dense_backward_params(
-        rows, l.inputs, l.outputs, x, this.outs[i]!.ptr, this.douts[i]!.ptr,
-        accumulate ? w.grads.ptr + w.offset * 4 : 0, accumulate ? this.grads.ptr + l.biasOffset * 4 : 0,
-        l.activation.code, l.activation.alpha, transposed,
-      );
-      if (dx !== 0) kernels.dense_backward_input(rows, l.inputs, l.outputs, this.douts[i]!.ptr, w.params.ptr + w.offset * 4, dx, transposed);
+      if (this.lastForwardDropped && i < last) kernels.mul(this.douts[i]!.ptr, this.masks[i]!.ptr, rows * l.outputSize);
+      l.backward(x, this.outs[i]!.ptr, this.douts[i]!.ptr, dx, rows, accumulate);
     }
     return 0;
   }
@@ -339,8 +417,7 @@ export class Stack {
     if (this.disposed) return;
     this.freeActivations();
     if (this.stagedInput) heap.free(this.stagedInput);
-    heap.free(this.params);
-    heap.free(this.grads);
+    this.releaseOwn();
     this.dropoutRng?.dispose();
     this.disposed = true;
   }
@@ -351,22 +428,28 @@ export class Stack {
 
   /** @internal */
   assertLive(): void {
-    if (this.disposed) throw new LatentkitError(`this [${this.sizes.join(', ')}] stack was disposed`);
-    if (this.tiedTo?.disposed) throw new LatentkitError(`the encoder this tied [${this.sizes.join(', ')}] stack shares weights with was disposed`);
+    if (this.disposed) throw new LatentkitError(`this ${this.label} stack was disposed`);
+    if (this.tiedTo?.disposed) throw new LatentkitError(`the encoder this tied ${this.label} stack shares weights with was disposed`);
   }
 
   /** @internal Output of layer i in the last forward pass (byte offset). */
   layerOutputPtr(i: number): number {
-    return this.outs[i]!.ptr;
+    return this.outPtrs[i]!;
   }
 
   private freeActivations(): void {
-    for (const b of [...this.outs, ...this.douts, ...this.masks]) heap.free(b);
+    for (const b of [...this.outs, ...this.douts, ...this.masks]) if (b) heap.free(b);
+    this.layers.forEach((l) => l.release());
     this.outs = [];
     this.douts = [];
     this.masks = [];
     this.capacityRows = 0;
   }
+}
+
+/** A stack of layers of any kind on rows of `input` values (a width, or an image [channels, height, width]). */
+export function stack(input: number | readonly number[], layers: readonly LayerSpec[], opts: Pick<StackOptions, 'init' | 'seed'> = {}): Stack {
+  return new Stack({ input, layers }, opts);
 }
 
 /** Throws naming the first NaN/Inf of a rows×cols block. */
