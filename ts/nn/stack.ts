@@ -293,6 +293,12 @@ export class Stack implements LayerHost {
     });
   }
 
+  /** A copy of the running statistics of the stack's batch-norm layers, layer by layer: running means, then variances (empty without any). */
+  getStatistics(): Float32Array {
+    this.assertLive();
+    return this.state ? this.state.read() : new Float32Array(0);
+  }
+
   /** A copy of the accumulated gradients, same layout as getWeights(). */
   getGradients(): Float32Array {
     this.assertLive();

@@ -11,7 +11,7 @@ export class Conv2d extends Convolution {
   readonly type = 'conv2d';
 
   static fromSpec(spec: Extract<LayerSpec, { type: 'conv2d' }>, input: Shape, where: string): Conv2d {
-    checkSpecKeys(spec, ['channels', 'kernel', 'stride', 'padding', 'activation', 'weightNorm'], where);
+    checkSpecKeys(spec, ['channels', 'kernel', 'stride', 'padding', 'activation', 'weightNorm'], `${where} (conv2d)`);
     const [c, h, w] = imageInput(input, `${where} (conv2d)`, 'reshape([c, h, w]) a vector into an image first');
     const out = spec.channels;
     if (!Number.isInteger(out) || out < 1 || out > 1 << 16) throw new LatentkitError(`${where} (conv2d): channels (out) must be a positive integer, got ${JSON.stringify(out)}`);

@@ -40,7 +40,7 @@ export class Dense extends Layer {
   }
 
   static fromSpec(spec: Extract<LayerSpec, { type: 'dense' }>, input: Shape, where: string): Dense {
-    checkSpecKeys(spec, ['units', 'activation', 'weightNorm'], where);
+    checkSpecKeys(spec, ['units', 'activation', 'weightNorm'], `${where} (dense)`);
     if (!Number.isInteger(spec.units) || spec.units < 1 || spec.units > 1 << 24) throw new LatentkitError(`${where}: units must be a positive integer, got ${JSON.stringify(spec.units)}`);
     return new Dense(input, spec.units, spec.activation, where, null, spec.weightNorm === true);
   }
