@@ -127,7 +127,7 @@ def main(argv: list[str] | None = None) -> None:
     x = images.reshape(images.shape[0], -1).to(torch.float32) / 255.0
     if gan:
         x = x * 2 - 1
-    width = model["discriminator"][0].in_features - model.conditions if gan else model["encoder"][0].in_features
+    width = lt.io_sizes(model["discriminator"])[0] - model.conditions if gan else lt.io_sizes(model["encoder"])[0]
     if x.shape[1] != width:
         raise SystemExit(f"latentkit_ddp: {args.checkpoint} takes {width} values per row, {args.data} has {x.shape[1]}")
     if gan and model.conditions > 0:

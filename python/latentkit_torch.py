@@ -33,11 +33,11 @@ from safetensors.torch import load as _load_bytes
 from safetensors.torch import save as _save_bytes
 from torch import nn
 
-__all__ = ["Autoencoder", "GAN", "Classifier", "VAE", "RMSprop", "load", "save", "sequential", "weights", "load_checkpoint", "save_checkpoint", "train_step"]
+__all__ = ["io_sizes", "Autoencoder", "GAN", "Classifier", "VAE", "RMSprop", "Stack", "GaussianNoise", "load", "save", "sequential", "weights", "load_checkpoint", "save_checkpoint", "train_step"]
 
 FORMAT = "latentkit"
 VERSION = "2"
-SUPPORTED = "Linear, Tanh, Sigmoid, ReLU, LeakyReLU and Dropout"
+SUPPORTED = "Linear, Tanh, Sigmoid, ReLU, LeakyReLU and Dropout (and, in a latentkit_torch.Stack, Conv2d, ConvTranspose2d, BatchNorm1d/2d, GaussianNoise, Flatten, Unflatten and weight_norm)"
 
 
 def _join_labels(x: torch.Tensor, labels: torch.Tensor | None, conditions: int, what: str) -> torch.Tensor:
@@ -107,7 +107,7 @@ class GAN(nn.ModuleDict):
         super().__init__(modules)
         self.latentkit_options = dict(options or {})
         self.conditions = int(self.latentkit_options.get("conditions", 0))
-        self.latentkit_options.setdefault("noise", {"dim": _linears(generator)[0].in_features - self.conditions, "distribution": "normal"})
+        self.latentkit_options.setdefault("noise", {"dim": io_sizes(generator)[0] - self.conditions, "distribution": "normal"})
 
     def noise(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
         """Noise as the GAN was trained on: N(0, 1), or U(-1, 1) for ``distribution: 'uniform'``."""
@@ -147,6 +147,9 @@ class GAN(nn.ModuleDict):
         decay = float(self.latentkit_options["ema"]["decay"])
         for avg, p in zip(self["generatorEma"].parameters(), self["generator"].parameters()):
             avg.mul_(decay).add_(p, alpha=1 - decay)
+        # Running statistics (batch norm) are not averaged: the average samples with the generator's own.
+        for avg, b in zip(self["generatorEma"].buffers(), self["generator"].buffers()):
+            avg.copy_(b)
 
 
 class VAE(nn.ModuleDict):
@@ -160,8 +163,8 @@ class VAE(nn.ModuleDict):
         self.latentkit_options = dict(options or {})
         self.latentkit_options.setdefault("likelihood", "bernoulli")
         self.conditions = int(self.latentkit_options.get("conditions", 0) or 0)
-        self.latent = _linears(encoder)[-1].out_features // 2
-        self.features = _linears(encoder)[0].in_features - self.conditions
+        self.latent = io_sizes(encoder)[1] // 2
+        self.features = io_sizes(encoder)[0] - self.conditions
 
     def _with_labels(self, x: torch.Tensor, labels: torch.Tensor | None) -> torch.Tensor:
         return _join_labels(x, labels, self.conditions, "VAE")
@@ -245,10 +248,84 @@ def _activation(spec: Any) -> nn.Module | None:
     raise ValueError(f"latentkit_torch: unknown activation {spec!r}")
 
 
+class GaussianNoise(nn.Module):
+    """latentkit's ``gaussianNoise(std)``: x + N(0, std²) in training mode, x in evaluation."""
+
+    def __init__(self, std: float):
+        super().__init__()
+        self.std = float(std)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + self.std * torch.randn_like(x) if self.training and self.std > 0 else x
+
+
+class Stack(nn.Sequential):
+    """A latentkit stack of layers: an nn.Sequential whose rows come in flat, as latentkit's do,
+    and are seen as ``input_shape`` (an image [C, H, W], NCHW) by its first layer; its output is
+    flattened back to rows. Its modules and state-dict names are the plain nn.Sequential's."""
+
+    def __init__(self, input_shape: list[int], *modules: nn.Module):
+        super().__init__(*modules)
+        self.input_shape = list(input_shape)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return super().forward(x.reshape(x.shape[0], *self.input_shape)).flatten(1)
+
+
+def _pair(v: Any) -> tuple[int, int]:
+    return (int(v), int(v)) if isinstance(v, (int, float)) else (int(v[0]), int(v[1]))
+
+
+def _layer_module(spec: dict, shape: list[int], where: str) -> tuple[nn.Module, list[int]]:
+    """The PyTorch module of one latentkit layer spec on input ``shape``, and its output shape."""
+    t = spec["type"]
+    if t == "dense":
+        if len(shape) != 1:
+            raise ValueError(f"latentkit_torch: {where} (dense) takes vectors, not {shape}")
+        m: nn.Module = nn.Linear(shape[0], spec["units"])
+        out = [spec["units"]]
+    elif t in ("conv2d", "conv-transpose2d"):
+        c, h, w = shape
+        k, st, pd = _pair(spec["kernel"]), _pair(spec.get("stride", 1)), _pair(spec.get("padding", 0))
+        if t == "conv2d":
+            m = nn.Conv2d(c, spec["channels"], k, st, pd)
+            out = [spec["channels"], (h + 2 * pd[0] - k[0]) // st[0] + 1, (w + 2 * pd[1] - k[1]) // st[1] + 1]
+        else:
+            op = _pair(spec.get("outputPadding", 0))
+            m = nn.ConvTranspose2d(c, spec["channels"], k, st, pd, op)
+            out = [spec["channels"], (h - 1) * st[0] - 2 * pd[0] + k[0] + op[0], (w - 1) * st[1] - 2 * pd[1] + k[1] + op[1]]
+    elif t == "batch-norm":
+        cls = nn.BatchNorm1d if len(shape) == 1 else nn.BatchNorm2d
+        m = cls(shape[0], eps=spec.get("eps", 1e-5), momentum=spec.get("momentum", 0.1))
+        out = shape
+    elif t == "gaussian-noise":
+        m, out = GaussianNoise(spec["std"]), shape
+    elif t == "flatten" or (t == "reshape" and len(spec["shape"]) == 1):
+        m, out = nn.Flatten(), [int(torch.tensor(shape).prod())]
+    elif t == "reshape":
+        m, out = nn.Unflatten(1, tuple(spec["shape"])), list(spec["shape"])
+    else:
+        raise ValueError(f"latentkit_torch: {where} has an unknown layer type {t!r}")
+    if spec.get("weightNorm"):
+        m = torch.nn.utils.parametrizations.weight_norm(m, dim=0)
+    return m, out
+
+
 def sequential(stack: dict) -> nn.Sequential:
-    """The nn.Sequential of a latentkit stack description (``sizes``, ``activation``, ``outputActivation``, ``dropout``)."""
+    """The nn.Sequential of a latentkit stack description: ``sizes``, ``activation``,
+    ``outputActivation``, ``dropout`` (dense layers), or ``input`` and ``layers`` (a Stack)."""
+    if "layers" in stack:
+        shape = [stack["input"]] if isinstance(stack["input"], int) else list(stack["input"])
+        modules: list[nn.Module] = []
+        for i, spec in enumerate(stack["layers"]):
+            m, shape = _layer_module(spec, shape, f"layer {i}")
+            modules.append(m)
+            act = _activation(spec.get("activation", "linear"))
+            if act is not None:
+                modules.append(act)
+        return Stack([stack["input"]] if isinstance(stack["input"], int) else stack["input"], *modules)
     sizes = stack["sizes"]
-    modules: list[nn.Module] = []
+    modules = []
     for i in range(len(sizes) - 1):
         hidden = i < len(sizes) - 2
         modules.append(nn.Linear(sizes[i], sizes[i + 1]))
@@ -258,6 +335,20 @@ def sequential(stack: dict) -> nn.Sequential:
         if hidden and stack.get("dropout", 0) > 0:
             modules.append(nn.Dropout(stack["dropout"]))
     return nn.Sequential(*modules)
+
+
+def io_sizes(seq: nn.Sequential) -> tuple[int, int]:
+    """Values per input row and per output row of a stack."""
+    if isinstance(seq, Stack):
+        size = int(torch.tensor(seq.input_shape).prod())
+        with torch.no_grad():
+            was = seq.training
+            seq.eval()
+            out = seq(torch.zeros(1, size)).shape[1]
+            seq.train(was)
+        return size, out
+    lin = _linears(seq)
+    return lin[0].in_features, lin[-1].out_features
 
 
 def _linears(seq: nn.Sequential) -> list[nn.Linear]:
@@ -287,6 +378,13 @@ def weights(source: str | bytes) -> tuple[dict[str, torch.Tensor], dict]:
     state: dict[str, torch.Tensor] = {}
     for name, stack in arch["modules"].items():
         seq = sequential(stack)
+        if "layers" in stack:
+            prefix = "" if kind == "stack" else f"{name}."
+            for key in seq.state_dict():
+                if f"{prefix}{key}" not in tensors:
+                    raise ValueError(f"latentkit_torch: the file has no tensor {prefix}{key}")
+                state[f"{prefix}{key}"] = tensors[f"{prefix}{key}"]
+            continue
         indices = [i for i, m in enumerate(seq) if isinstance(m, nn.Linear)]
         prefix = "" if kind == "stack" else f"{name}."
         for layer, index in enumerate(indices):
@@ -389,13 +487,56 @@ def _describe(seq: nn.Sequential, where: str) -> tuple[dict, list[tuple[torch.Te
     return stack, params
 
 
+def _describe_layers(seq: Stack, where: str) -> dict:
+    """The latentkit description of a Stack: its input shape and one layer spec per module, each
+    activation module folded into the layer before it."""
+    layers: list[dict] = []
+    for i, m in enumerate(seq):
+        at = f"{where}[{i}]"
+        normed = hasattr(m, "parametrizations") and "weight" in m.parametrizations
+        if normed and m.parametrizations.weight[0].dim != 0:
+            raise ValueError(f"latentkit_torch.save: {at} normalises its weight over dim {m.parametrizations.weight[0].dim}; latentkit's weight norm is weight_norm(dim=0)")
+        spec: dict
+        if isinstance(m, nn.Linear):
+            spec = {"type": "dense", "units": m.out_features}
+        elif isinstance(m, (nn.Conv2d, nn.ConvTranspose2d)):
+            if m.dilation != (1, 1) or m.groups != 1 or m.padding_mode != "zeros" or isinstance(m.padding, str) or m.bias is None:
+                raise ValueError(f"latentkit_torch.save: {at} uses dilation, groups, padding modes or no bias, which latentkit's convolutions have not")
+            spec = {"type": "conv2d" if isinstance(m, nn.Conv2d) else "conv-transpose2d", "channels": m.out_channels, "kernel": list(m.kernel_size), "stride": list(m.stride), "padding": list(m.padding)}
+            if isinstance(m, nn.ConvTranspose2d) and tuple(m.output_padding) != (0, 0):
+                spec["outputPadding"] = list(m.output_padding)
+        elif isinstance(m, (nn.BatchNorm1d, nn.BatchNorm2d)):
+            if not (m.affine and m.track_running_stats) or m.momentum is None:
+                raise ValueError(f"latentkit_torch.save: {at} needs affine=True, track_running_stats=True and a momentum")
+            spec = {"type": "batch-norm"}
+            if m.momentum != 0.1:
+                spec["momentum"] = m.momentum
+            if m.eps != 1e-5:
+                spec["eps"] = m.eps
+        elif isinstance(m, GaussianNoise):
+            spec = {"type": "gaussian-noise", "std": m.std}
+        elif isinstance(m, nn.Flatten):
+            spec = {"type": "flatten"}
+        elif isinstance(m, nn.Unflatten):
+            spec = {"type": "reshape", "shape": list(m.unflattened_size)}
+        elif layers and "activation" not in layers[-1] and layers[-1]["type"] not in ("flatten", "reshape", "gaussian-noise"):
+            layers[-1]["activation"] = _spec(m, at)
+            continue
+        else:
+            raise ValueError(f"latentkit_torch.save: {at} ({type(m).__name__}) is not a latentkit layer, nor an activation after one")
+        if normed:
+            spec["weightNorm"] = True
+        layers.append(spec)
+    return {"input": seq.input_shape, "layers": layers}
+
+
 def save(model: nn.Module, path: str | None = None) -> bytes:
     """Writes ``model`` as a latentkit file (returns its bytes; also writes ``path`` if given).
 
     ``model``: an nn.Sequential (a latentkit stack), or an Autoencoder, GAN, VAE or Classifier of
     this module, or any ModuleDict with encoder/decoder, generator/discriminator or body0…/head.
     """
-    if isinstance(model, nn.Sequential):
+    if isinstance(model, nn.Sequential):  # a Stack is one too
         kind, named = "stack", {"layers": model}
     elif isinstance(model, VAE):
         kind, named = "vae", dict(model.items())
@@ -414,6 +555,12 @@ def save(model: nn.Module, path: str | None = None) -> bytes:
         raise ValueError(f"latentkit_torch.save: expected an nn.Sequential or a ModuleDict, got {type(model).__name__}")
     modules, tensors = {}, {}
     for name, seq in named.items():
+        if isinstance(seq, Stack):
+            prefix = "" if kind == "stack" else f"{name}."
+            modules[name] = _describe_layers(seq, name)
+            for key, value in seq.state_dict().items():
+                tensors[f"{prefix}{key}"] = value.detach().contiguous() if value.dtype == torch.int64 else value.detach().to(torch.float32).contiguous()
+            continue
         stack, params = _describe(seq, "" if kind == "stack" else name)
         modules[name] = stack
         prefix = "" if kind == "stack" else f"{name}."
@@ -423,7 +570,7 @@ def save(model: nn.Module, path: str | None = None) -> bytes:
             tensors[f"{prefix}{index}.bias"] = b.to(torch.float32).contiguous()
     options = dict(getattr(model, "latentkit_options", {}))
     if kind == "gan":
-        options.setdefault("noise", {"dim": modules["generator"]["sizes"][0] - int(options.get("conditions", 0)), "distribution": "normal"})
+        options.setdefault("noise", {"dim": io_sizes(named["generator"])[0] - int(options.get("conditions", 0)), "distribution": "normal"})
         if "generatorEma" in modules and "ema" not in options:
             raise ValueError("latentkit_torch.save: a GAN with generatorEma needs its decay: set model.latentkit_options['ema'] = {'decay': ...}")
     arch = {"kind": kind, "modules": modules, "options": options}
@@ -499,29 +646,39 @@ def _modules_of(kind: str, names: list[str]) -> dict[str, list[str]]:
     return _OPTIMIZED[kind]
 
 
-def _linear_params(seq: nn.Sequential) -> list[tuple[nn.Linear, int, int]]:
-    """(layer, weight offset, bias offset) in latentkit's flat parameter buffer of this stack."""
+def _flat_layout(seq: nn.Sequential) -> list[tuple[nn.Parameter, int, bool]]:
+    """Each trained parameter's (tensor, offset, stored as [in, out]) in latentkit's flat parameter
+    buffer of this stack: per layer, the weight (a Linear's transposed, to [in, out]; with weight
+    norm, v), the bias, then g with weight norm; batch norm's weight then bias."""
     out, offset = [], 0
-    for lin in _linears(seq):
-        w = lin.in_features * lin.out_features
-        out.append((lin, offset, offset + w))
-        offset += w + lin.out_features
+    for m in seq:
+        normed = hasattr(m, "parametrizations") and "weight" in m.parametrizations
+        if isinstance(m, (nn.Linear, nn.Conv2d, nn.ConvTranspose2d)):
+            w = m.parametrizations.weight.original1 if normed else m.weight
+            order = [(w, isinstance(m, nn.Linear)), (m.bias, False)] + ([(m.parametrizations.weight.original0, False)] if normed else [])
+        elif isinstance(m, (nn.BatchNorm1d, nn.BatchNorm2d)):
+            order = [(m.weight, False), (m.bias, False)]
+        else:
+            continue
+        for p, transposed in order:
+            out.append((p, offset, transposed))
+            offset += p.numel()
     return out
 
 
 def _flat_to_params(flat: torch.Tensor, seq: nn.Sequential) -> dict[nn.Parameter, torch.Tensor]:
     got = {}
-    for lin, w_at, b_at in _linear_params(seq):
-        n_in, n_out = lin.in_features, lin.out_features
-        got[lin.weight] = flat[w_at : w_at + n_in * n_out].reshape(n_in, n_out).t().contiguous().clone()
-        got[lin.bias] = flat[b_at : b_at + n_out].clone()
+    for p, at, transposed in _flat_layout(seq):
+        part = flat[at : at + p.numel()]
+        got[p] = (part.reshape(p.shape[1], p.shape[0]).t() if transposed else part.reshape(p.shape)).contiguous().clone()
     return got
 
 
 def _params_to_flat(values: dict[nn.Parameter, torch.Tensor], seq: nn.Sequential) -> torch.Tensor:
     parts = []
-    for lin, _, _ in _linear_params(seq):
-        parts += [values[lin.weight].detach().t().reshape(-1), values[lin.bias].detach().reshape(-1)]
+    for p, _, transposed in _flat_layout(seq):
+        v = values[p].detach()
+        parts.append((v.t() if transposed else v).reshape(-1))
     return torch.cat(parts).to(torch.float32).contiguous()
 
 
@@ -736,7 +893,8 @@ def save_checkpoint(model: nn.Module, optimizer, path: str | None = None, seed: 
     state["rng"] = old.get("rng") or _splitmix_state(seed)
     dropout = {n: s for n, s in (old.get("dropoutRng") or {}).items() if n in stacks}
     for i, (n, m) in enumerate(arch["modules"].items()):
-        if m.get("dropout", 0) > 0 and n not in dropout:
+        noisy = m.get("dropout", 0) > 0 or any(l.get("type") == "gaussian-noise" for l in m.get("layers", []))
+        if noisy and n not in dropout:
             dropout[n] = _splitmix_state(seed ^ 0xD5A61266F0C9392C ^ (i + 1))
     if dropout:
         state["dropoutRng"] = dropout

@@ -6,7 +6,9 @@ import { existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } fro
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { Autoencoder, Classifier, GAN, type OptimizerConfig, VAE, checkpoint, decodeSafetensors, idxImages, load, mlp, readIdx, save } from '../dist/index.js';
+import {
+  Autoencoder, Classifier, GAN, type LayerSpec, type OptimizerConfig, Sequential, VAE, batchNorm, checkpoint, conv2d, convTranspose2d, decodeSafetensors, dense, flatten, gaussianNoise, idxImages, load, mlp, readIdx, reshape, save, stack,
+} from '../dist/index.js';
 import { expectClose, randomArray } from './helpers.js';
 
 const root = new URL('..', import.meta.url).pathname;
@@ -50,6 +52,46 @@ describe('PyTorch', () => {
       writeFileSync(join(dir, `${c.name}.x.f32`), c.x);
       bridge('forward', join(dir, `${c.name}.safetensors`), join(dir, `${c.name}.x.f32`), join(dir, `${c.name}.out.f32`), ...(c.name === 'gan-average' ? ['generatorEma'] : []));
       expectClose(f32(join(dir, `${c.name}.out.f32`)), c.y, 0, 1e-5, `PyTorch vs latentkit, ${c.name}`);
+    }
+  });
+
+  describe('layers beyond dense agree with nn.Conv2d, nn.ConvTranspose2d, nn.BatchNorm1d/2d and weight_norm, forward and backward', () => {
+    const leaky = { type: 'leaky-relu', alpha: 0.2 } as const;
+    const cases: [string, number | number[], LayerSpec[]][] = [
+      ['conv2d: strides, paddings, a 2×3 kernel', [3, 9, 8], [conv2d(4, { kernel: 3, stride: 2, padding: 1, activation: 'tanh' }), conv2d(5, { kernel: [2, 3], stride: [1, 2] }), flatten(), dense(3)]],
+      ['convTranspose2d: output padding, odd sizes', [4, 5, 6], [convTranspose2d(3, { kernel: 4, stride: 2, padding: 1, activation: leaky }), convTranspose2d(2, { kernel: 3, stride: 2, padding: 1, outputPadding: 1 }), flatten(), dense(2)]],
+      ['BatchNorm2d in training and evaluation, momentum and ε', [3, 6, 6], [conv2d(4, { kernel: 3 }), batchNorm({ activation: 'relu' }), conv2d(2, { kernel: 3 }), batchNorm({ momentum: 0.2, eps: 1e-3 }), flatten(), dense(2)]],
+      ['BatchNorm1d after dense layers', 7, [dense(6), batchNorm({ activation: 'tanh' }), dense(3), batchNorm(), dense(2)]],
+      ['weight_norm of Conv2d, ConvTranspose2d and Linear', [2, 6, 6], [conv2d(3, { kernel: 3, weightNorm: true, activation: 'relu' }), convTranspose2d(2, { kernel: 2, stride: 2, weightNorm: true }), flatten(), dense(4, { weightNorm: true })]],
+      ['the DCGAN generator: dense, reshape, batch norm, transposed convolutions', 10, [dense(8 * 7 * 7), reshape([8, 7, 7]), batchNorm({ activation: 'relu' }), convTranspose2d(4, { kernel: 4, stride: 2, padding: 1 }), batchNorm({ activation: 'relu' }), convTranspose2d(1, { kernel: 4, stride: 2, padding: 1, activation: 'tanh' }), flatten()]],
+    ];
+    for (const [name, input, layers] of cases) {
+      it(name, () => {
+        const dir = mkdtempSync(join(tmpdir(), 'lk-layers-'));
+        const net = stack(input, layers, { seed: 5 });
+        // Batch norm's statistics and scales away from their starting values, so that every term counts.
+        const rows = 6;
+        const x = randomArray(rows * net.inputSize, 1);
+        const target = randomArray(rows * net.outputSize, 2);
+        const warm = new Sequential([net], { loss: 'mse', optimizer: { type: 'sgd', lr: 0.05 }, seed: 1 });
+        warm.trainStep(randomArray(rows * net.inputSize, 3), randomArray(rows * net.outputSize, 4));
+        writeFileSync(join(dir, 'net.safetensors'), save(net));
+        writeFileSync(join(dir, 'x.f32'), x);
+        writeFileSync(join(dir, 't.f32'), target);
+        const evalOut = net.predict({ data: x, shape: [rows, net.inputSize] }).data;
+        const loss = warm.computeGradients({ data: x, shape: [rows, net.inputSize] }, { data: target, shape: [rows, net.outputSize] });
+        const torch = JSON.parse(bridge('layers', join(dir, 'net.safetensors'), join(dir, 'x.f32'), join(dir, 't.f32'), join(dir, 'out')));
+        expectClose(f32(join(dir, 'out.eval.f32')), evalOut, 1e-5, 1e-5, `${name}: evaluation-mode outputs`);
+        expectClose([loss], [torch.loss], 1e-5, 0, `${name}: training-mode loss`);
+        expectClose(f32(join(dir, 'out.grads.f32')), net.getGradients(), 1e-5, 1e-5, `${name}: gradients`);
+        expectClose(f32(join(dir, 'out.stats.f32')), net.getStatistics(), 1e-5, 1e-6, `${name}: running statistics`);
+        // The file loads with strict=True into the nn.Sequential a PyTorch user writes by hand (bridge.py: idiomatic).
+        writeFileSync(join(dir, 'x8.f32'), x);
+        bridge('forward', join(dir, 'net.safetensors'), join(dir, 'x8.f32'), join(dir, 'fwd.f32'));
+        expectClose(f32(join(dir, 'fwd.f32')), evalOut, 1e-5, 1e-5, `${name}: lt.load forward`);
+        warm.dispose();
+        net.dispose();
+      });
     }
   });
 

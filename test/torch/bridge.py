@@ -63,7 +63,43 @@ def idiomatic(arch):
                 layers.append(nn.Dropout(m["dropout"]))
         return nn.Sequential(*layers)
 
-    mods = {k: seq(m) for k, m in arch["modules"].items()}
+    def pair(v):
+        return (v, v) if isinstance(v, int) else tuple(v)
+
+    def layers(m):
+        # By hand, as a PyTorch user writes a DCGAN: modules in order, each activation after its layer.
+        shape, mods = list(m["input"]), []
+        for spec in m["layers"]:
+            t = spec["type"]
+            if t == "dense":
+                mod = nn.Linear(shape[0], spec["units"])
+                shape = [spec["units"]]
+            elif t in ("conv2d", "conv-transpose2d"):
+                k, st, pd, op = pair(spec["kernel"]), pair(spec.get("stride", 1)), pair(spec.get("padding", 0)), pair(spec.get("outputPadding", 0))
+                if t == "conv2d":
+                    mod = nn.Conv2d(shape[0], spec["channels"], k, st, pd)
+                    side = [(shape[1 + a] + 2 * pd[a] - k[a]) // st[a] + 1 for a in (0, 1)]
+                else:
+                    mod = nn.ConvTranspose2d(shape[0], spec["channels"], k, st, pd, op)
+                    side = [(shape[1 + a] - 1) * st[a] - 2 * pd[a] + k[a] + op[a] for a in (0, 1)]
+                shape = [spec["channels"], *side]
+            elif t == "batch-norm":
+                mod = (nn.BatchNorm1d if len(shape) == 1 else nn.BatchNorm2d)(shape[0], eps=spec.get("eps", 1e-5), momentum=spec.get("momentum", 0.1))
+            elif t == "flatten":
+                mod, shape = nn.Flatten(), [int(np.prod(shape))]
+            elif t == "reshape":
+                mod, shape = nn.Unflatten(1, tuple(spec["shape"])), list(spec["shape"])
+            elif t == "gaussian-noise":
+                mod = nn.Identity()
+            if spec.get("weightNorm"):
+                mod = torch.nn.utils.parametrizations.weight_norm(mod)
+            mods.append(mod)
+            a = act(spec.get("activation", "linear"))
+            if a is not None:
+                mods.append(a)
+        return nn.Sequential(*mods)
+
+    mods = {k: (layers(m) if "layers" in m else seq(m)) for k, m in arch["modules"].items()}
     return mods["layers"] if arch["kind"] == "stack" else nn.ModuleDict(mods)
 
 
@@ -73,7 +109,7 @@ def cmd_forward(model_path, x_path, out_path, module=None):
     first = next(iter(arch["modules"].values()))
     run = model if module is None else model[module]
     with torch.no_grad():
-        y = run(read(x_path, first["sizes"][0]))
+        y = run(read(x_path, lt.io_sizes(lt.sequential(first))[0]))
     write(out_path, y)
     # The file's own tensors load with strict=True into the hand-written module (no tied weights).
     if not any(m.get("tiedTo") for m in arch["modules"].values()):
@@ -106,7 +142,7 @@ def cmd_export(out_dir):
 
 def cmd_finetune(ckpt, x_path, steps):
     ae = lt.load(ckpt)
-    x = read(x_path, ae.encoder[0].in_features)
+    x = read(x_path, lt.io_sizes(ae.encoder)[0])
     opt = torch.optim.Adam(ae.parameters(), lr=1e-3)
     losses = []
     for _ in range(int(steps)):
@@ -132,7 +168,7 @@ def cmd_cgan(model_path, z_path, labels_path, x_path, out):
 def cmd_step(ckpt, x1_path, x2_path, out):
     model, opt = lt.load_checkpoint(ckpt)
     lt.save_checkpoint(model, opt, f"{out}.same.ckpt")
-    cols = model["encoder"][0].in_features
+    cols = lt.io_sizes(model["encoder"])[0]
     x1, x2 = read(x1_path, cols), read(x2_path, cols)
     lt.train_step(opt, lambda: model.training_loss(x1))
     lt.save(model, f"{out}.after1.safetensors")
@@ -157,7 +193,7 @@ def cmd_gan(ckpt, x_path, iters, out):
     model, opts = lt.load_checkpoint(ckpt)
     lt.save_checkpoint(model, opts, f"{out}.same.ckpt")
     o = model.latentkit_options
-    x = read(x_path, model["discriminator"][0].in_features)
+    x = read(x_path, lt.io_sizes(model["discriminator"])[0])
     g = torch.Generator().manual_seed(1)
     m = int(o["batchSize"])
     for _ in range(int(iters)):
@@ -172,6 +208,24 @@ def cmd_gan(ckpt, x_path, iters, out):
     print(json.dumps({"discriminator": type(opts["discriminator"]).__name__, "generator": type(opts["generator"]).__name__}))
 
 
+def cmd_layers(model_path, x_path, target_path, out):
+    """A lone stack of layers: its evaluation-mode output, then one training-mode forward and
+    backward of the mean squared error against the target: the loss, every parameter's gradient in
+    latentkit's flat layout, and the running statistics after it, in latentkit's order."""
+    seq = lt.load(model_path)
+    cols, width = lt.io_sizes(seq)
+    x, target = read(x_path, cols), read(target_path, width)
+    with torch.no_grad():
+        write(f"{out}.eval.f32", seq.eval()(x))
+    seq.train()
+    loss = nn.functional.mse_loss(seq(x), target)
+    loss.backward()
+    write(f"{out}.grads.f32", lt._params_to_flat({p: p.grad for p in seq.parameters()}, seq))
+    stats = [t for m in seq if isinstance(m, (nn.BatchNorm1d, nn.BatchNorm2d)) for t in (m.running_mean, m.running_var)]
+    write(f"{out}.stats.f32", torch.cat(stats) if stats else torch.zeros(0))
+    print(json.dumps({"loss": loss.item()}))
+
+
 if __name__ == "__main__":
-    commands = {"forward": cmd_forward, "export": cmd_export, "finetune": cmd_finetune, "cgan": cmd_cgan, "step": cmd_step, "gan": cmd_gan, "vae": cmd_vae}
+    commands = {"layers": cmd_layers, "forward": cmd_forward, "export": cmd_export, "finetune": cmd_finetune, "cgan": cmd_cgan, "step": cmd_step, "gan": cmd_gan, "vae": cmd_vae}
     commands[sys.argv[1]](*sys.argv[2:])
