@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import ort from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser } from 'playwright-core';
-import { Autoencoder, Classifier, GAN, type Matrix, VAE, mlp, save, type Stack } from '../dist/index.js';
+import { Autoencoder, Classifier, GAN, type Matrix, VAE, batchNorm, conv2d, convTranspose2d, dense, flatten, mlp, reshape, save, type Stack, stack as layerStack } from '../dist/index.js';
 import { onnxActivation, toOnnx } from '../dist/onnx.js';
 import { launchChromium, serveStatic } from './browser.js';
 import { expectClose, randomArray } from './helpers.js';
@@ -69,6 +69,21 @@ function cases(): Case[] {
   out.push(
     { name: 'generator (the moving average)', bytes: toOnnx(gan), inputs: { z: floats(z, 5), labels: labelInput }, want: { sample: gan.generatorEma!.predict(oneHotJoin(z, 5, labels, 3)).data } },
     { name: 'discriminator', bytes: toOnnx(gan, { part: 'discriminator' }), inputs: { x: floats(x12, 12), labels: labelInput }, want: { logit: gan.discriminator.predict(oneHotJoin(x12, 12, labels, 3)).data } },
+  );
+
+  // Layers beyond dense: Conv, ConvTranspose (output padding), BatchNormalization (1-D and 2-D,
+  // running statistics moved by training), Reshape and Flatten, weight norm folded into the weights.
+  const dcgan = new GAN({
+    generator: layerStack(6, [dense(4 * 4 * 4), reshape([4, 4, 4]), batchNorm({ activation: 'relu' }), convTranspose2d(3, { kernel: 4, stride: 2, padding: 1 }), batchNorm({ activation: 'relu' }), convTranspose2d(2, { kernel: 3, stride: 2, padding: 1, outputPadding: 1, activation: 'tanh' }), flatten()], { seed: 20 }),
+    discriminator: layerStack([2, 16, 16], [conv2d(3, { kernel: 4, stride: 2, padding: 1, activation: leaky }), conv2d(4, { kernel: [3, 2], stride: 2, padding: [1, 0] }), batchNorm({ activation: leaky }), flatten(), dense(5, { weightNorm: true }), batchNorm(), dense(1)], { seed: 21 }),
+    noise: { dim: 6 }, batchSize: 8, seed: 22, ema: { decay: 0.8 },
+  });
+  dcgan.fit(randomArray(32 * 512, 23), { iterations: 4 });
+  const z6 = randomArray(ROWS * 6, 24);
+  const x512 = randomArray(ROWS * 512, 25);
+  out.push(
+    { name: 'convolutional generator (dense, reshape, batch norm, transposed convolutions)', bytes: toOnnx(dcgan), inputs: { z: floats(z6, 6) }, want: { sample: dcgan.generatorEma!.predict(m(z6, 6)).data } },
+    { name: 'convolutional discriminator (convolutions, batch norm, weight norm)', bytes: toOnnx(dcgan, { part: 'discriminator' }), inputs: { x: floats(x512, 512) }, want: { logit: dcgan.discriminator.predict(m(x512, 512)).data } },
   );
 
   const vae = new VAE({ encoder: mlp([12 + 3, 10, 8], { activation: 'tanh', seed: 12 }), decoder: mlp([4 + 3, 10, 12], { activation: 'tanh', seed: 13 }), conditions: 3 });

@@ -206,45 +206,58 @@ describe('PyTorch', () => {
       ['RMSprop', { type: 'rmsprop', lr: 1e-3, decay: 0.95 }, 'mse'],
       ['Adam with a clipped gradient norm', { type: 'adam', lr: 3e-3, clipNorm: 0.05 }, 'bce-with-logits'],
     ];
+    /** A checkpoint of `make()` after 3 epochs goes to PyTorch and back; each side's next step equals the other's to 1e-6. */
+    const nextStepAgrees = (name: string, make: () => Autoencoder, cols: number) => {
+      const dir = mkdtempSync(join(tmpdir(), 'lk-ckpt-'));
+      const x = randomArray(96 * cols, 11, 0, 1);
+      const ae = make();
+      ae.fit(x, { epochs: 3, batchSize: 32 });
+      const c0 = checkpoint(ae);
+      writeFileSync(join(dir, 'c0.ckpt'), c0);
+      const x1 = randomArray(32 * cols, 12, 0, 1);
+      const x2 = randomArray(32 * cols, 13, 0, 1);
+      writeFileSync(join(dir, 'x1.f32'), x1);
+      writeFileSync(join(dir, 'x2.f32'), x2);
+      bridge('step', join(dir, 'c0.ckpt'), join(dir, 'x1.f32'), join(dir, 'x2.f32'), join(dir, 'out'));
+
+      // Saved straight after loading: the same tensors, bit for bit, and the same state.
+      const same = decodeSafetensors(readFileSync(join(dir, 'out.same.ckpt')));
+      const orig = decodeSafetensors(c0);
+      expect(Object.keys(same.tensors).sort()).toEqual(Object.keys(orig.tensors).sort());
+      for (const [t, v] of Object.entries(orig.tensors)) expect(Array.from(same.tensors[t]!.data), t).toEqual(Array.from(v.data));
+      expect(JSON.parse(same.metadata.checkpoint!)).toEqual(JSON.parse(orig.metadata.checkpoint!));
+      expect(JSON.parse(same.metadata.architecture!).options.optimizer).toEqual(JSON.parse(orig.metadata.architecture!).options.optimizer);
+
+      // latentkit → PyTorch: one step on x1 each.
+      const here = load(c0) as Autoencoder;
+      here.trainStep({ data: x1, shape: [32, cols] });
+      expectSameWeights(readFileSync(join(dir, 'out.after1.safetensors')), here, 1e-6, `${name}, PyTorch's first step vs latentkit's`);
+
+      // PyTorch → latentkit: its checkpoint resumes here, and the next step on x2 agrees.
+      const back = load(readFileSync(join(dir, 'out.ckpt'))) as Autoencoder;
+      expect(back.steps).toBe(ae.steps + 1);
+      back.trainStep({ data: x2, shape: [32, cols] });
+      expectSameWeights(readFileSync(join(dir, 'out.after2.safetensors')), back, 1e-6, `${name}, latentkit's step from PyTorch's checkpoint vs PyTorch's`);
+      for (const m of [ae, here, back]) m.dispose();
+    };
     for (const [name, optimizer, loss] of optimizers) {
       it(`${name}: PyTorch's next step equals latentkit's to 1e-6, from a latentkit checkpoint and back into one`, () => {
-        const dir = mkdtempSync(join(tmpdir(), 'lk-ckpt-'));
-        const x = randomArray(96 * 16, 11, 0, 1);
-        const ae = new Autoencoder({
+        nextStepAgrees(name, () => new Autoencoder({
           encoder: mlp([16, 12, 6], { activation: 'tanh', seed: 1 }),
           decoder: mlp([6, 12, 16], { activation: 'relu', seed: 2 }),
           loss, optimizer, seed: 3, ...(loss === 'mse' && { sparsity: 1e-3 }),
-        });
-        ae.fit(x, { epochs: 3, batchSize: 32 });
-        const c0 = checkpoint(ae);
-        writeFileSync(join(dir, 'c0.ckpt'), c0);
-        const x1 = randomArray(32 * 16, 12, 0, 1);
-        const x2 = randomArray(32 * 16, 13, 0, 1);
-        writeFileSync(join(dir, 'x1.f32'), x1);
-        writeFileSync(join(dir, 'x2.f32'), x2);
-        bridge('step', join(dir, 'c0.ckpt'), join(dir, 'x1.f32'), join(dir, 'x2.f32'), join(dir, 'out'));
-
-        // Saved straight after loading: the same tensors, bit for bit, and the same state.
-        const same = decodeSafetensors(readFileSync(join(dir, 'out.same.ckpt')));
-        const orig = decodeSafetensors(c0);
-        expect(Object.keys(same.tensors).sort()).toEqual(Object.keys(orig.tensors).sort());
-        for (const [t, v] of Object.entries(orig.tensors)) expect(Array.from(same.tensors[t]!.data), t).toEqual(Array.from(v.data));
-        expect(JSON.parse(same.metadata.checkpoint!)).toEqual(JSON.parse(orig.metadata.checkpoint!));
-        expect(JSON.parse(same.metadata.architecture!).options.optimizer).toEqual(JSON.parse(orig.metadata.architecture!).options.optimizer);
-
-        // latentkit → PyTorch: one step on x1 each.
-        const here = load(c0) as Autoencoder;
-        here.trainStep({ data: x1, shape: [32, 16] });
-        expectSameWeights(readFileSync(join(dir, 'out.after1.safetensors')), here, 1e-6, `${name}, PyTorch's first step vs latentkit's`);
-
-        // PyTorch → latentkit: its checkpoint resumes here, and the next step on x2 agrees.
-        const back = load(readFileSync(join(dir, 'out.ckpt'))) as Autoencoder;
-        expect(back.steps).toBe(ae.steps + 1);
-        back.trainStep({ data: x2, shape: [32, 16] });
-        expectSameWeights(readFileSync(join(dir, 'out.after2.safetensors')), back, 1e-6, `${name}, latentkit's step from PyTorch's checkpoint vs PyTorch's`);
-        for (const m of [ae, here, back]) m.dispose();
+        }), 16);
       });
     }
+    it("a convolutional autoencoder with batch norm and weight norm (Adam): PyTorch's next step equals latentkit's to 1e-6, both ways", () => {
+      nextStepAgrees('convolutional', () => new Autoencoder({
+        // Batch norm after the activations: a bias right before batch norm has a gradient of rounding
+        // noise only, which Adam scales up to full steps in either library.
+        encoder: stack([1, 8, 8], [conv2d(4, { kernel: 3, stride: 2, padding: 1, activation: 'relu' }), batchNorm(), flatten(), dense(6, { weightNorm: true })], { seed: 1 }),
+        decoder: stack(6, [dense(4 * 4 * 4, { activation: 'relu' }), reshape([4, 4, 4]), batchNorm(), convTranspose2d(1, { kernel: 4, stride: 2, padding: 1 })], { seed: 2 }),
+        optimizer: { type: 'adam', lr: 3e-3 }, seed: 3,
+      }), 64);
+    });
 
     it('a GAN carries both optimizers and the moving average: unchanged through PyTorch, and it trains on in both', () => {
       const dir = mkdtempSync(join(tmpdir(), 'lk-ckpt-'));
@@ -353,6 +366,29 @@ describe('PyTorch', () => {
       expect(back.generatorEma!.getWeights()).not.toEqual(gan.generatorEma!.getWeights());
       back.fit({ data: x.data.map((v) => 2 * v - 1), shape: x.shape }, { iterations: 5, labels });
       expect(back.iterations).toBe(85);
+    });
+
+    it('2 processes continue a convolutional GAN (batch norm, transposed convolutions, its moving average); latentkit resumes it', () => {
+      const dir = mkdtempSync(join(tmpdir(), 'lk-ddp-'));
+      const leaky = { type: 'leaky-relu', alpha: 0.2 } as const;
+      const gan = new GAN({
+        generator: stack(16, [dense(16 * 7 * 7), reshape([16, 7, 7]), batchNorm({ activation: 'relu' }), convTranspose2d(8, { kernel: 4, stride: 2, padding: 1 }), batchNorm({ activation: 'relu' }), convTranspose2d(1, { kernel: 4, stride: 2, padding: 1, activation: 'tanh' }), flatten()], { seed: 1 }),
+        discriminator: stack([1, 28, 28], [conv2d(8, { kernel: 4, stride: 2, padding: 1, activation: leaky }), conv2d(16, { kernel: 4, stride: 2, padding: 1 }), batchNorm({ activation: leaky }), flatten(), dense(1)], { seed: 2 }),
+        noise: { dim: 16 }, ema: { decay: 0.99 }, batchSize: 32, seed: 3, optimizerD: { type: 'adam', lr: 2e-4, beta1: 0.5 }, optimizerG: { type: 'adam', lr: 2e-4, beta1: 0.5 },
+      });
+      const x = images('t10k-images-idx3-ubyte', 1000);
+      const real = { data: x.data.map((v) => 2 * v - 1), shape: x.shape };
+      gan.fit(real, { iterations: 10 });
+      writeFileSync(join(dir, 'gan.ckpt'), checkpoint(gan));
+      const log = torchrun('--checkpoint', join(dir, 'gan.ckpt'), '--data', join(mnist, 't10k-images-idx3-ubyte'), '--steps', '30', '--log-every', '30', '--out', join(dir, 'ddp.ckpt'));
+      expect(log).toMatch(/iteration 30\/30: D loss [\d.]+, G loss [\d.]+/);
+      const back = load(readFileSync(join(dir, 'ddp.ckpt'))) as GAN;
+      expect(back.iterations).toBe(40);
+      expect(back.generator.definition()).toEqual(gan.generator.definition());
+      expect(back.generator.getStatistics()).not.toEqual(gan.generator.getStatistics());
+      expect(back.generatorEma!.getWeights()).not.toEqual(gan.generatorEma!.getWeights());
+      back.fit(real, { iterations: 5 });
+      expect(back.iterations).toBe(45);
     });
   });
 

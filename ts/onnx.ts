@@ -143,8 +143,9 @@ function valueInfo(name: string, elemType: number, dims: (number | string)[]) {
 
 /**
  * The bytes of an ONNX model (opset 17) of one part of `model`, inputs and outputs float32
- * `[batch, features]` with a free batch size: `Gemm` per layer and the activations' operators;
- * dropout is left out (inference). A conditional GAN's part takes a second input `labels`
+ * `[batch, features]` with a free batch size: each layer's node (`Gemm`, `Conv`, `ConvTranspose`,
+ * `BatchNormalization` with the running statistics, `Reshape`; images NCHW inside) and the
+ * activations' operators; dropout and Gaussian noise are left out (inference). A conditional GAN's part takes a second input `labels`
  * (int64 `[batch]`), joined one-hot after `z` or `x` as in training. Outputs equal latentkit's:
  * `encode`, `decode`, `reconstruct`, `sample` (the moving average when kept), the discriminator's
  * logit, a classifier's `logits` and `probabilities`, a VAE encoder's `mean` and `log_variance`
