@@ -165,7 +165,7 @@ describe('precision tiers', () => {
       expect(exactRun.loss.at(-1)!).toBeLessThan(exactRun.loss[0]!);
     });
 
-    it('the fast tier gives the same bits on 1, 2 and 3 threads (and not the exact bits, on a CPU with FMA), and in Deno on this machine', async () => {
+    it('the fast tier gives the same bits on 1, 2 and 3 threads (and not the exact bits, on a CPU with FMA), and in Deno on this machine, convolutions included', async () => {
       const runs: string[] = [];
       for (const t of [1, 2, 3]) {
         lk.setThreads(t);
@@ -175,7 +175,7 @@ describe('precision tiers', () => {
         await untilRunning(lk, t);
         expect(lk.threads().running, 'worker threads running the fast module').toBe(t);
         const r = await seededRun(lk, { size: 'large' });
-        runs.push(`${r.sha256} ${r.vaeSha256}`);
+        runs.push(`${r.sha256} ${r.vaeSha256} ${r.convSha256}`);
       }
       expect(new Set(runs).size, runs.join('\n')).toBe(1);
       expect(runs[0]!.startsWith(EXACT.large), 'the fast run hashes like the exact one').toBe(!cpuHasFma);
@@ -187,7 +187,7 @@ describe('precision tiers', () => {
       });
       const deno = JSON.parse(out.trim().split('\n').at(-1)!);
       expect(deno.tier).toBe('fast');
-      expect(`${deno.sha256} ${deno.vaeSha256}`, 'Deno\'s fast tier on this machine').toBe(runs[0]);
+      expect(`${deno.sha256} ${deno.vaeSha256} ${deno.convSha256}`, 'Deno\'s fast tier on this machine').toBe(runs[0]);
     });
 
     it('switching refuses while memory is live, names the way out, and a saved model crosses tiers', async () => {

@@ -10,7 +10,7 @@ import { CROSS_ORIGIN_ISOLATION, launchChromium, pageResult, serveStatic } from 
 import { seededRun, threadedRun } from './runtimes/seeded-run.js';
 
 const root = new URL('..', import.meta.url).pathname;
-type RunResult = { sha256: string; vaeSha256: string; loss: number[] };
+type RunResult = { sha256: string; vaeSha256: string; convSha256: string; loss: number[] };
 type ThreadedResult = RunResult & { threads: number; info: { shared: boolean; why?: string } };
 let nodeResult: RunResult;
 let nodeThreaded: ThreadedResult;
@@ -37,6 +37,7 @@ describe('reproducibility across runtimes', () => {
     const result = JSON.parse(out.trim().split('\n').at(-1)!) as RunResult;
     expect(result.sha256).toBe(nodeResult.sha256);
     expect(result.vaeSha256, 'the VAE').toBe(nodeResult.vaeSha256);
+    expect(result.convSha256, 'the convolutional GAN').toBe(nodeResult.convSha256);
     expect(result.loss).toEqual(nodeResult.loss);
   });
 
@@ -52,6 +53,7 @@ describe('reproducibility across runtimes', () => {
     expect(deno.threads, JSON.stringify(deno.info)).toBe(2);
     expect(deno.sha256).toBe(nodeThreaded.sha256);
     expect(deno.vaeSha256, 'the VAE').toBe(nodeThreaded.vaeSha256);
+    expect(deno.convSha256, 'the convolutional GAN').toBe(nodeThreaded.convSha256);
     expect(deno.loss).toEqual(nodeThreaded.loss);
   });
 
@@ -68,6 +70,7 @@ describe('reproducibility across runtimes', () => {
         const result = await pageResult<RunResult>(browser, `${site.url}/test/runtimes/page.html`);
         expect(result.sha256).toBe(nodeResult.sha256);
         expect(result.vaeSha256, 'the VAE').toBe(nodeResult.vaeSha256);
+        expect(result.convSha256, 'the convolutional GAN').toBe(nodeResult.convSha256);
         expect(result.loss).toEqual(nodeResult.loss);
       } finally {
         await browser.close();
@@ -86,6 +89,7 @@ describe('reproducibility across runtimes', () => {
         expect(logs.filter((l) => /latentkit: training on 1 thread/.test(l)), logs.join('\n')).toHaveLength(1);
         expect(result.sha256).toBe(nodeThreaded.sha256);
         expect(result.vaeSha256, 'the VAE').toBe(nodeThreaded.vaeSha256);
+        expect(result.convSha256, 'the convolutional GAN').toBe(nodeThreaded.convSha256);
       } finally {
         await browser.close();
         await plain.close();
@@ -99,6 +103,7 @@ describe('reproducibility across runtimes', () => {
         expect(result.threads, JSON.stringify(result.info)).toBe(2);
         expect(result.sha256).toBe(nodeThreaded.sha256);
         expect(result.vaeSha256, 'the VAE').toBe(nodeThreaded.vaeSha256);
+        expect(result.convSha256, 'the convolutional GAN').toBe(nodeThreaded.convSha256);
         expect(result.loss).toEqual(nodeThreaded.loss);
       } finally {
         await browser.close();

@@ -1,5 +1,8 @@
+import { convRun } from './conv-run.js';
+
 // One seeded training run, identical in every runtime: returns the SHA-256 of the
-// final weights, and of a VAE's weights and importance-weighted log-likelihood on the same data.
+// final weights, of a VAE's weights and importance-weighted log-likelihood on the same data, and
+// of a convolutional GAN's weights, running statistics and samples (conv-run.js).
 // Data come from integer arithmetic only, so no engine's Math.* is involved.
 // `size: 'large'` trains layers big enough to be split across threads.
 export async function seededRun(lk, { size = 'small' } = {}) {
@@ -32,7 +35,8 @@ export async function seededRun(lk, { size = 'small' } = {}) {
   vae.dispose();
   venc.dispose();
   vdec.dispose();
-  return { sha256, vaeSha256, loss: history.loss };
+  const { sha256: convSha256 } = await convRun(lk, { size });
+  return { sha256, vaeSha256, convSha256, loss: history.loss };
 }
 
 // The large run on `threads` threads, after the worker threads are up; reports how many worked.
