@@ -163,7 +163,12 @@ describe('kernel declarations', () => {
       const big = lk.mlp([512, 1024]);
       big.predict(new Float32Array(512 * 512));
       while (lk.threads().running < 2) await new Promise((r) => setTimeout(r, 10));
-      big.predict(new Float32Array(512 * 512));`;
+      big.predict(new Float32Array(512 * 512));
+      const d = lk.stack([1, 28, 28], [lk.conv2d(64, { kernel: 4, stride: 2, padding: 1, activation: 'relu' }), lk.batchNorm(), lk.flatten(), lk.dense(1)]);
+      const model = new lk.Sequential([d], { loss: 'mse' });
+      model.trainStep(new Float32Array(64 * 784), new Float32Array(64));
+      const g = lk.stack([8, 7, 7], [lk.convTranspose2d(4, { kernel: 4, stride: 2, padding: 1 })]);
+      g.predict(new Float32Array(2 * 392));`;
     const r = spawnSync('node', ['--input-type=module', '-e', script], { encoding: 'utf8', timeout: 110_000, env: { ...process.env, LATENTKIT_DEBUG: '1' } });
     expect(r.status, r.stderr).toBe(0);
     const lines = r.stderr.split('\n');
@@ -172,6 +177,14 @@ describe('kernel declarations', () => {
     expect(lines).toContainEqual(expect.stringMatching(/^latentkit: adam 144 parameters, t 1 · 1 thread · \d+\.\d{3} ms$/));
     // Once the worker is up, the large layer is split.
     expect(lines).toContainEqual(expect.stringMatching(/^latentkit: dense_forward 512×512 → 512×1024 · \d+ parts over 2 threads · \d+\.\d{3} ms$/));
+    // The layers beyond dense, with their shapes (a transposed convolution runs a convolution's input gradient).
+    for (const line of [
+      'conv2d_forward 64×1×28×28 → 64×64×14×14 · \\d+ parts over 2 threads',
+      'batch_norm_forward 64×64×196, batch statistics · \\d+ parts over 2 threads',
+      'batch_norm_backward d64×64×196 · \\d+ parts over 2 threads',
+      'conv2d_backward_weight 64×64×14×14 → dW 64×1×4×4 · \\d+ parts over 2 threads',
+      'conv2d_backward_input 2×8×7×7 → 2×4×14×14 · 1 thread',
+    ]) expect(lines, line).toContainEqual(expect.stringMatching(new RegExp(`^latentkit: ${line} · \\d+\\.\\d{3} ms$`)));
     const quiet = spawnSync('node', ['--input-type=module', '-e', script], { encoding: 'utf8', timeout: 110_000, env: { ...process.env, LATENTKIT_DEBUG: '' } });
     expect(quiet.stderr).not.toMatch(/latentkit: dense_forward/);
   });
