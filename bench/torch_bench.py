@@ -73,6 +73,40 @@ for m in (64, 256):
 
     out["workloads"][f"gan{m}"] = measure(iteration, inner=10 if m == 64 else 4)
 
+# dcgan: the same DCGAN as bench/workloads.mjs (dcganStep), one k = 1 iteration on batches of 64.
+G = nn.Sequential(
+    nn.Linear(100, 128 * 7 * 7), nn.Unflatten(1, (128, 7, 7)), nn.BatchNorm2d(128), nn.ReLU(),
+    nn.ConvTranspose2d(128, 64, 4, 2, 1), nn.BatchNorm2d(64), nn.ReLU(),
+    nn.ConvTranspose2d(64, 1, 4, 2, 1), nn.Tanh(),
+)
+D = nn.Sequential(
+    nn.Conv2d(1, 64, 4, 2, 1), nn.LeakyReLU(0.2),
+    nn.Conv2d(64, 128, 4, 2, 1), nn.BatchNorm2d(128), nn.LeakyReLU(0.2),
+    nn.Flatten(), nn.Linear(128 * 7 * 7, 1),
+)
+opt_d = torch.optim.Adam(D.parameters(), lr=2e-4, betas=(0.5, 0.999))
+opt_g = torch.optim.Adam(G.parameters(), lr=2e-4, betas=(0.5, 0.999))
+m = 64
+real = torch.rand(m, 1, 28, 28) * 2 - 1
+ones, zeros = torch.ones(m, 1), torch.zeros(m, 1)
+
+
+def dcgan_iteration():
+    opt_d.zero_grad(set_to_none=True)
+    with torch.no_grad():
+        fake = G(torch.randn(m, 100))
+    loss_d = bce(D(real), ones) + bce(D(fake), zeros)
+    loss_d.backward()
+    opt_d.step()
+    opt_g.zero_grad(set_to_none=True)
+    loss_g = bce(D(G(torch.randn(m, 100))), ones)
+    loss_g.backward()
+    opt_g.step()
+    loss_d.item(), loss_g.item()
+
+
+out["workloads"]["dcgan"] = measure(dcgan_iteration, inner=3)
+
 ae784 = nn.Sequential(mlp([784, 512, 128, 32], nn.ReLU), nn.Sequential(*mlp([32, 128, 512, 784], nn.ReLU, nn.Sigmoid)))
 x784 = torch.rand(128, 784)
 out["workloads"]["ae784"] = measure(autoencoder_step(ae784, x784, torch.optim.Adam(ae784.parameters(), lr=1e-3)), inner=10)

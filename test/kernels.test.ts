@@ -177,13 +177,16 @@ describe('kernel declarations', () => {
     expect(lines).toContainEqual(expect.stringMatching(/^latentkit: adam 144 parameters, t 1 · 1 thread · \d+\.\d{3} ms$/));
     // Once the worker is up, the large layer is split.
     expect(lines).toContainEqual(expect.stringMatching(/^latentkit: dense_forward 512×512 → 512×1024 · \d+ parts over 2 threads · \d+\.\d{3} ms$/));
-    // The layers beyond dense, with their shapes (a transposed convolution runs a convolution's input gradient).
+    // The layers beyond dense, with their shapes: a convolution is patch rows through the dense
+    // kernels; a transposed convolution runs a convolution backwards.
     for (const line of [
-      'conv2d_forward 64×1×28×28 → 64×64×14×14 · \\d+ parts over 2 threads',
+      'im2row 64×1×28×28 → 12544×16 patches · \\d+ parts over 2 threads',
+      'dense_forward 12544×16 → 12544×64 · \\d+ parts over 2 threads',
+      'rows_to_nchw 12544×64 → 64×64×196 · \\d+ parts over 2 threads',
       'batch_norm_forward 64×64×196, batch statistics · \\d+ parts over 2 threads',
       'batch_norm_backward d64×64×196 · \\d+ parts over 2 threads',
-      'conv2d_backward_weight 64×64×14×14 → dW 64×1×4×4 · \\d+ parts over 2 threads',
-      'conv2d_backward_input 2×8×7×7 → 2×4×14×14 · 1 thread',
+      'dense_backward_params d12544×64 → dW 16×64 · \\d+ parts over 2 threads',
+      'row2im 98×64 patches → 2×4×14×14, bias · 1 thread',
     ]) expect(lines, line).toContainEqual(expect.stringMatching(new RegExp(`^latentkit: ${line} · \\d+\\.\\d{3} ms$`)));
     const quiet = spawnSync('node', ['--input-type=module', '-e', script], { encoding: 'utf8', timeout: 110_000, env: { ...process.env, LATENTKIT_DEBUG: '' } });
     expect(quiet.stderr).not.toMatch(/latentkit: dense_forward/);

@@ -64,6 +64,8 @@ const elements = (pointers: string[]): Split => ({ kind: 'elements', over: 'n', 
 const rows = (m: number, n: number) => `${m}×${n}`;
 /** A convolution's geometry, first in every convolution kernel's arguments (crates/kernels/src/conv). */
 const GEOMETRY = ['images:usize', 'channels:usize', 'height:usize', 'width:usize', 'outputs:usize', 'outHeight:usize', 'outWidth:usize', 'kh:usize', 'kw:usize', 'sh:usize', 'sw:usize', 'ph:usize', 'pw:usize'] as const;
+/** The patches of a convolution's geometry: (N·OH·OW) rows of C·kh·kw. */
+const patchRows = (a: Record<string, number>) => `${a.images! * a.outHeight! * a.outWidth!}×${a.channels! * a.kh! * a.kw!}`;
 /** N×C×H×W of a convolution's input side, or N×O×OH×OW of its output side. */
 const image = (a: Record<string, number>, side: 'in' | 'out') =>
   side === 'in' ? `${a.images}×${a.channels}×${a.height}×${a.width}` : `${a.images}×${a.outputs}×${a.outHeight}×${a.outWidth}`;
@@ -104,25 +106,31 @@ export const KERNELS = {
     split: { kind: 'columns', over: 'k', align: 8, work: ['m', 'k', 'n'], minWork: DENSE_WORK },
     trace: (a) => `dz ${rows(a.m!, a.n!)} → dx ${rows(a.m!, a.k!)}`,
   },
-  // --- convolutions (crates/kernels/src/conv): a geometry C×H×W → O×OH×OW; a transposed
-  // convolution runs the same kernels read backwards (ts/nn/layers/conv-transpose2d.ts) ---
-  conv2d_forward: {
-    export: 'lk_conv_forward_images',
-    args: [...GEOMETRY, 'x:ptr', 'weight:ptr', 'b:ptr', 'y:ptr', 'cols:ptr', 'activation:u32', 'alpha:f32'],
-    split: { kind: 'columns', over: 'images', align: 1, minUnits: 1, work: ['images', 'outputs', 'channels', 'kh', 'kw', 'outHeight', 'outWidth'], minWork: DENSE_WORK },
-    trace: (a) => (a.y === 0 ? `im2col ${image(a, 'in')}` : `${image(a, 'in')} → ${image(a, 'out')}`),
+  // --- convolutions (crates/kernels/src/conv): patch rows for the dense kernels' GEMMs; a
+  // geometry C×H×W → O×OH×OW, which a transposed convolution runs backwards ---
+  im2row: {
+    export: 'lk_im2row_images',
+    args: [...GEOMETRY, 'x:ptr', 'patches:ptr'],
+    split: { kind: 'columns', over: 'images', align: 1, minUnits: 1, work: ['images', 'outHeight', 'outWidth', 'channels', 'kh', 'kw'], minWork: ELEMENTS },
+    trace: (a) => `${image(a, 'in')} → ${patchRows(a)} patches`,
   },
-  conv2d_backward_input: {
-    export: 'lk_conv_backward_input_images',
-    args: [...GEOMETRY, 'dy:ptr', 'weight:ptr', 'dx:ptr', 'cols:ptr', 'b:ptr', 'activation:u32', 'alpha:f32'],
-    split: { kind: 'columns', over: 'images', align: 1, minUnits: 1, work: ['images', 'outputs', 'channels', 'kh', 'kw', 'outHeight', 'outWidth'], minWork: DENSE_WORK },
-    trace: (a) => `${image(a, 'out')} → ${image(a, 'in')}`,
+  row2im: {
+    export: 'lk_row2im_images',
+    args: [...GEOMETRY, 'patches:ptr', 'x:ptr', 'b:ptr', 'activation:u32', 'alpha:f32'],
+    split: { kind: 'columns', over: 'images', align: 1, minUnits: 1, work: ['images', 'outHeight', 'outWidth', 'channels', 'kh', 'kw'], minWork: ELEMENTS },
+    trace: (a) => `${patchRows(a)} patches → ${image(a, 'in')}${a.b === 0 ? '' : ', bias'}`,
   },
-  conv2d_backward_weight: {
-    export: 'lk_conv_weight_grad_rows',
-    args: [...GEOMETRY, 'a:ptr', 'cols:ptr', 'dw:ptr'],
-    split: { kind: 'columns', over: 'outputs', align: 4, minUnits: 4, work: ['images', 'outputs', 'channels', 'kh', 'kw', 'outHeight', 'outWidth'], minWork: DENSE_WORK },
-    trace: (a) => `${image(a, 'out')} → dW ${a.outputs}×${a.channels}×${a.kh}×${a.kw}`,
+  nchw_to_rows: {
+    export: 'lk_nchw_to_rows_images',
+    args: ['images:usize', 'channels:usize', 'size:usize', 'x:ptr', 'rows:ptr'],
+    split: { kind: 'columns', over: 'images', align: 1, minUnits: 1, work: ['images', 'channels', 'size'], minWork: ELEMENTS },
+    trace: (a) => `${a.images}×${a.channels}×${a.size} → ${a.images! * a.size!}×${a.channels}`,
+  },
+  rows_to_nchw: {
+    export: 'lk_rows_to_nchw_images',
+    args: ['images:usize', 'channels:usize', 'size:usize', 'rows:ptr', 'x:ptr'],
+    split: { kind: 'columns', over: 'images', align: 1, minUnits: 1, work: ['images', 'channels', 'size'], minWork: ELEMENTS },
+    trace: (a) => `${a.images! * a.size!}×${a.channels} → ${a.images}×${a.channels}×${a.size}`,
   },
   bias_activation_backward: {
     export: 'lk_bias_activation_backward_channels',

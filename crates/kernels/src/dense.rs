@@ -27,15 +27,15 @@ fn per_row<T>(m: usize, n: usize, cols: &Range<usize>, data: &mut [T], mut f: im
     }
 }
 
-/// Columns `cols` of y ← f(x·W + b) (or x·Wᵀ + b). The bias seeds the GEMM
-/// epilogue, the activation runs over the fresh output.
+/// Columns `cols` of y ← f(x·W + b) (or x·Wᵀ + b; no bias when `b` is None). The bias seeds
+/// the GEMM epilogue, the activation runs over the fresh output.
 pub fn dense_forward_columns<V: F32x4>(
     m: usize,
     k: usize,
     n: usize,
     x: &[f32],
     w: &[f32],
-    b: &[f32],
+    b: Option<&[f32]>,
     y: &mut [f32],
     act: Activation,
     alpha: f32,
@@ -43,13 +43,17 @@ pub fn dense_forward_columns<V: F32x4>(
     cols: Range<usize>,
     s: &mut Scratch,
 ) {
-    assert!(x.len() >= m * k && w.len() >= k * n && b.len() >= n && y.len() >= m * n);
+    assert!(x.len() >= m * k && w.len() >= k * n && b.map_or(true, |b| b.len() >= n) && y.len() >= m * n);
     assert!(cols.start <= cols.end && cols.end <= n);
     let (j0, nc) = (cols.start, cols.end - cols.start);
     // W(p, j) is w[p·n + j], or w[j·k + p] when transposed.
     let (wp, rsb, csb) = if transposed { (unsafe { w.as_ptr().add(j0 * k) }, 1, k) } else { (unsafe { w.as_ptr().add(j0) }, n, 1) };
+    let start = match b {
+        Some(b) => Start::Bias(unsafe { b.as_ptr().add(j0) }),
+        None => Start::Overwrite,
+    };
     unsafe {
-        sgemm::<V::Sgemm>(m, k, nc, x.as_ptr(), k, 1, wp, rsb, csb, y.as_mut_ptr().add(j0), n, Start::Bias(b.as_ptr().add(j0)), s);
+        sgemm::<V::Sgemm>(m, k, nc, x.as_ptr(), k, 1, wp, rsb, csb, y.as_mut_ptr().add(j0), n, start, s);
     }
     per_row(m, n, &cols, y, |_, row| activation::forward::<V>(act, alpha, row));
 }
@@ -61,7 +65,7 @@ pub fn dense_forward<V: F32x4>(
     n: usize,
     x: &[f32],
     w: &[f32],
-    b: &[f32],
+    b: Option<&[f32]>,
     y: &mut [f32],
     act: Activation,
     alpha: f32,
@@ -73,7 +77,8 @@ pub fn dense_forward<V: F32x4>(
 
 /// First half of the backward pass, for output columns `cols`, given dy = ∂L/∂y:
 /// dz = dy ⊙ f′(y) (written over dy), and unless `params` is None (a frozen layer)
-/// dW += xᵀ·dz (dWᵀ when transposed) and db += Σ_rows dz, over those columns.
+/// dW += xᵀ·dz (dWᵀ when transposed) and, unless its db is None, db += Σ_rows dz, over those
+/// columns.
 pub fn dense_backward_params_columns<V: F32x4>(
     m: usize,
     k: usize,
@@ -81,25 +86,28 @@ pub fn dense_backward_params_columns<V: F32x4>(
     x: &[f32],
     y: &[f32],
     dy: &mut [f32],
-    params: Option<(&mut [f32], &mut [f32])>,
+    params: Option<(&mut [f32], Option<&mut [f32]>)>,
     act: Activation,
     alpha: f32,
     transposed: bool,
     cols: Range<usize>,
     s: &mut Scratch,
 ) {
-    assert!(x.len() >= m * k && dy.len() >= m * n && y.len() >= m * n);
+    // A linear layer's f′ is 1: y is neither needed nor read (it may be empty).
+    assert!(x.len() >= m * k && dy.len() >= m * n && (act == Activation::Linear || y.len() >= m * n));
     assert!(cols.start <= cols.end && cols.end <= n);
-    per_row(m, n, &cols, dy, |at, row| {
-        let len = row.len();
-        activation::backward::<V>(act, alpha, &y[at..at + len], row)
-    });
+    if act != Activation::Linear {
+        per_row(m, n, &cols, dy, |at, row| {
+            let len = row.len();
+            activation::backward::<V>(act, alpha, &y[at..at + len], row)
+        });
+    }
     // (no let-else: the crate builds on Rust 1.63)
     let (dw, db) = match params {
         Some(p) => p,
         None => return,
     };
-    assert!(dw.len() >= k * n && db.len() >= n);
+    assert!(dw.len() >= k * n && db.as_ref().map_or(true, |db| db.len() >= n));
     let (j0, nc) = (cols.start, cols.end - cols.start);
     let dz = dy.as_ptr();
     unsafe {
@@ -112,9 +120,11 @@ pub fn dense_backward_params_columns<V: F32x4>(
             sgemm::<V::Sgemm>(k, m, nc, x.as_ptr(), 1, k, dz.add(j0), n, 1, dw.as_mut_ptr().add(j0), n, Start::Accumulate, s);
         }
     }
-    for row in dy[..m * n].chunks_exact(n) {
-        for (g, &d) in db[cols.clone()].iter_mut().zip(&row[cols.clone()]) {
-            *g += d;
+    if let Some(db) = db {
+        for row in dy[..m * n].chunks_exact(n) {
+            for (g, &d) in db[cols.clone()].iter_mut().zip(&row[cols.clone()]) {
+                *g += d;
+            }
         }
     }
 }
@@ -156,7 +166,7 @@ pub fn dense_backward<V: F32x4>(
     y: &[f32],
     dy: &mut [f32],
     dx: Option<&mut [f32]>,
-    params: Option<(&mut [f32], &mut [f32])>,
+    params: Option<(&mut [f32], Option<&mut [f32]>)>,
     act: Activation,
     alpha: f32,
     transposed: bool,

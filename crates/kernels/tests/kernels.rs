@@ -51,12 +51,12 @@ fn dense_forward_and_backward_match_naive() {
             let b = values(n, 3);
             let g_out = values(m * n, 4);
             let mut y = vec![0f32; m * n];
-            dense_forward::<Native>(m, k, n, &x, &w, &b, &mut y, act, alpha, false, &mut sc);
+            dense_forward::<Native>(m, k, n, &x, &w, Some(&b), &mut y, act, alpha, false, &mut sc);
             let mut dy = g_out.clone();
             let mut dx = vec![0f32; m * k];
             let mut dw = vec![1f32; k * n]; // accumulates onto existing gradient
             let mut db = vec![1f32; n];
-            dense_backward::<Native>(m, k, n, &x, &w, &y, &mut dy, Some(&mut dx), Some((&mut dw, &mut db)), act, alpha, false, &mut sc);
+            dense_backward::<Native>(m, k, n, &x, &w, &y, &mut dy, Some(&mut dx), Some((&mut dw, Some(&mut db))), act, alpha, false, &mut sc);
             let mut dz = vec![0f64; m * n];
             for i in 0..m {
                 for j in 0..n {
@@ -86,7 +86,7 @@ fn dense_forward_and_backward_match_naive() {
             }
             // The scalar twin of the whole layer agrees bit for bit.
             let mut y2 = vec![0f32; m * n];
-            dense_forward::<Scalar>(m, k, n, &x, &w, &b, &mut y2, act, alpha, false, &mut sc);
+            dense_forward::<Scalar>(m, k, n, &x, &w, Some(&b), &mut y2, act, alpha, false, &mut sc);
             assert!(y.iter().zip(&y2).all(|(a, b)| a.to_bits() == b.to_bits()), "{act:?} scalar twin differs");
         }
     }
@@ -109,8 +109,8 @@ fn transposed_dense_matches_explicit_transpose() {
     }
     let b = values(n, 9);
     let (mut y1, mut y2) = (vec![0f32; m * n], vec![0f32; m * n]);
-    dense_forward::<Native>(m, k, n, &x, &w, &b, &mut y1, Activation::Tanh, 0.0, false, &mut sc);
-    dense_forward::<Native>(m, k, n, &x, &wt, &b, &mut y2, Activation::Tanh, 0.0, true, &mut sc);
+    dense_forward::<Native>(m, k, n, &x, &w, Some(&b), &mut y1, Activation::Tanh, 0.0, false, &mut sc);
+    dense_forward::<Native>(m, k, n, &x, &wt, Some(&b), &mut y2, Activation::Tanh, 0.0, true, &mut sc);
     for i in 0..m * n {
         close(y2[i] as f64, y1[i] as f64, 1e-6, 1e-7, &format!("transposed y[{i}]"));
     }
@@ -119,8 +119,8 @@ fn transposed_dense_matches_explicit_transpose() {
     let (mut dx1, mut dx2) = (vec![0f32; m * k], vec![0f32; m * k]);
     let (mut dw1, mut dwt) = (vec![0f32; k * n], vec![0f32; n * k]);
     let (mut db1, mut db2) = (vec![0f32; n], vec![0f32; n]);
-    dense_backward::<Native>(m, k, n, &x, &w, &y1, &mut dy1, Some(&mut dx1), Some((&mut dw1, &mut db1)), Activation::Tanh, 0.0, false, &mut sc);
-    dense_backward::<Native>(m, k, n, &x, &wt, &y2, &mut dy2, Some(&mut dx2), Some((&mut dwt, &mut db2)), Activation::Tanh, 0.0, true, &mut sc);
+    dense_backward::<Native>(m, k, n, &x, &w, &y1, &mut dy1, Some(&mut dx1), Some((&mut dw1, Some(&mut db1))), Activation::Tanh, 0.0, false, &mut sc);
+    dense_backward::<Native>(m, k, n, &x, &wt, &y2, &mut dy2, Some(&mut dx2), Some((&mut dwt, Some(&mut db2))), Activation::Tanh, 0.0, true, &mut sc);
     for i in 0..m * k {
         close(dx2[i] as f64, dx1[i] as f64, 1e-5, 1e-6, &format!("transposed dx[{i}]"));
     }
@@ -349,19 +349,19 @@ fn column_split_dense_passes_are_bit_identical_to_the_full_calls() {
                     let nan = || f32::NAN;
                     // Full calls.
                     let mut y = vec![nan(); m * n + guard];
-                    dense_forward::<Native>(m, k, n, &x, &w, &b, &mut y, act, 0.2, transposed, &mut sc);
+                    dense_forward::<Native>(m, k, n, &x, &w, Some(&b), &mut y, act, 0.2, transposed, &mut sc);
                     let (mut dy, mut dx) = (g.clone(), vec![nan(); m * k + guard]);
                     let (mut dw, mut db) = (vec![0.5f32; k * n + guard], vec![0.5f32; n + guard]);
-                    dense_backward::<Native>(m, k, n, &x, &w, &y, &mut dy, Some(&mut dx), Some((&mut dw, &mut db)), act, 0.2, transposed, &mut sc);
+                    dense_backward::<Native>(m, k, n, &x, &w, &y, &mut dy, Some(&mut dx), Some((&mut dw, Some(&mut db))), act, 0.2, transposed, &mut sc);
                     // The same by parts, in reverse order (threads finish in any order).
                     let mut y2 = vec![nan(); m * n + guard];
                     for r in ranges(n, &cuts).into_iter().rev() {
-                        dense_forward_columns::<Native>(m, k, n, &x, &w, &b, &mut y2, act, 0.2, transposed, r, &mut sc);
+                        dense_forward_columns::<Native>(m, k, n, &x, &w, Some(&b), &mut y2, act, 0.2, transposed, r, &mut sc);
                     }
                     let (mut dy2, mut dx2) = (g.clone(), vec![nan(); m * k + guard]);
                     let (mut dw2, mut db2) = (vec![0.5f32; k * n + guard], vec![0.5f32; n + guard]);
                     for r in ranges(n, &cuts).into_iter().rev() {
-                        dense_backward_params_columns::<Native>(m, k, n, &x, &y2, &mut dy2, Some((&mut dw2, &mut db2)), act, 0.2, transposed, r, &mut sc);
+                        dense_backward_params_columns::<Native>(m, k, n, &x, &y2, &mut dy2, Some((&mut dw2, Some(&mut db2))), act, 0.2, transposed, r, &mut sc);
                     }
                     for r in ranges(k, &cuts).into_iter().rev() {
                         dense_backward_input_columns::<Native>(m, k, n, &dy2, &w, &mut dx2, transposed, r, &mut sc);

@@ -1,11 +1,13 @@
 //! Convolutions, transposed convolutions, batch and weight normalisation: forward against
 //! naive f64 references, gradients against f64 central differences of those references, NaN
-//! guard bands past every output, and the same bits whatever split threads would use.
+//! guard bands past every output, and the same bits whatever split of the images threads would
+//! use (the dense kernels' column splits are tested in kernels.rs).
 
 use latentkit_kernels::activation::Activation;
 use latentkit_kernels::conv::{self, Geometry};
-use latentkit_kernels::gemm::params::{PACK_A_LEN, PACK_B_LEN, WHOLE_A_LEN};
-use latentkit_kernels::gemm::{PackA, Scratch};
+use latentkit_kernels::dense;
+use latentkit_kernels::gemm::params::{PACK_A_LEN, PACK_B_LEN};
+use latentkit_kernels::gemm::Scratch;
 use latentkit_kernels::norm::batch_norm::{self, Params, Shape};
 use latentkit_kernels::norm::weight_norm::{self, Units};
 use latentkit_kernels::rng::Xoshiro128ss;
@@ -141,6 +143,8 @@ const GEOMETRIES: &[(usize, usize, usize, usize, usize, usize, usize, usize, usi
     (5, 4, 4, 1, 1, 1, 1, 1, 0, 0),
     (2, 9, 7, 5, 3, 3, 3, 2, 1, 1),
     (1, 3, 3, 4, 5, 5, 1, 1, 1, 1),
+    // Padding wider than the kernel: whole kernel rows and columns fall in the padding.
+    (2, 4, 5, 3, 2, 2, 1, 2, 3, 3),
 ];
 
 fn geometry(t: (usize, usize, usize, usize, usize, usize, usize, usize, usize, usize)) -> Geometry {
@@ -158,24 +162,80 @@ fn geometry(t: (usize, usize, usize, usize, usize, usize, usize, usize, usize, u
     }
 }
 
-struct Pack {
-    a: Vec<f32>,
-    b: Vec<f32>,
-    whole: Vec<f32>,
+fn scratch_vecs() -> (Vec<f32>, Vec<f32>) {
+    (vec![0.0; PACK_A_LEN], vec![0.0; PACK_B_LEN])
 }
 
-impl Pack {
-    fn new() -> Pack {
-        Pack { a: vec![0.0; PACK_A_LEN], b: vec![0.0; PACK_B_LEN], whole: vec![f32::NAN; WHOLE_A_LEN] }
-    }
-    fn scratch(&mut self, mode: PackA) -> Scratch<'_> {
-        Scratch::with_whole_a(&mut self.a, &mut self.b, &mut self.whole, mode)
-    }
+// The layers as ts/nn/layers/conv2d.ts and conv-transpose2d.ts compose the kernels.
+
+/// A convolution's forward: (y NCHW, the patches, the pre-transpose rows z = f(patches·Wᵀ + b)).
+fn conv_forward(g: &Geometry, n: usize, x: &[f32], w: &[f32], b: &[f32], act: Activation) -> (Vec<f32>, Vec<f32>, Vec<f32>) {
+    let (pa, pb) = &mut scratch_vecs();
+    let mut sc = Scratch::new(pa, pb);
+    let (p, k, o) = (g.pixels(), g.patch(), g.outputs);
+    let mut patches = guarded(n * g.patches_len(), 0.0);
+    conv::im2row_images(g, x, &mut patches, 0..n);
+    check_guard(&patches, n * g.patches_len(), "patches");
+    let mut z = vec![0f32; n * p * o];
+    dense::dense_forward::<Native>(n * p, k, o, &patches, w, Some(b), &mut z, act, 0.2, true, &mut sc);
+    let mut y = guarded(n * g.output_len(), 0.0);
+    conv::rows_to_nchw_images(o, p, &z, &mut y, 0..n);
+    check_guard(&y, n * g.output_len(), "y");
+    (y, patches, z)
+}
+
+/// A convolution's backward from dy: (dx, dW added to `dw`, db added to `db`).
+fn conv_backward(g: &Geometry, n: usize, patches: &mut [f32], z: &[f32], w: &[f32], dy: &[f32], dw: &mut [f32], db: &mut [f32], act: Activation) -> Vec<f32> {
+    let (pa, pb) = &mut scratch_vecs();
+    let mut sc = Scratch::new(pa, pb);
+    let (p, k, o) = (g.pixels(), g.patch(), g.outputs);
+    let mut dz = vec![0f32; n * p * o];
+    conv::nchw_to_rows_images(o, p, dy, &mut dz, 0..n);
+    dense::dense_backward_params_columns::<Native>(n * p, k, o, patches, z, &mut dz, Some((dw, Some(db))), act, 0.2, true, 0..o, &mut sc);
+    // The patches' gradient overwrites the patches, as the layer does.
+    dense::dense_backward_input_columns::<Native>(n * p, k, o, &dz, w, patches, true, 0..k, &mut sc);
+    let mut dx = guarded(n * g.input_len(), f32::NAN);
+    conv::row2im_images::<Native>(g, patches, &mut dx, None, Activation::Linear, 0.0, 0..n);
+    check_guard(&dx, n * g.input_len(), "dx");
+    dx
+}
+
+/// A transposed convolution's forward from x (N×O×OH×OW): (y N×C×H×W, x as rows).
+fn conv_transpose_forward(g: &Geometry, n: usize, x: &[f32], w: &[f32], b: &[f32], act: Activation) -> (Vec<f32>, Vec<f32>) {
+    let (pa, pb) = &mut scratch_vecs();
+    let mut sc = Scratch::new(pa, pb);
+    let (p, k, o) = (g.pixels(), g.patch(), g.outputs);
+    let mut xr = vec![0f32; n * p * o];
+    conv::nchw_to_rows_images(o, p, x, &mut xr, 0..n);
+    let mut patches = vec![0f32; n * g.patches_len()];
+    dense::dense_backward_input_columns::<Native>(n * p, k, o, &xr, w, &mut patches, true, 0..k, &mut sc);
+    let mut y = guarded(n * g.input_len(), 0.0);
+    conv::row2im_images::<Native>(g, &patches, &mut y, Some(b), act, 0.2, 0..n);
+    check_guard(&y, n * g.input_len(), "y");
+    (y, xr)
+}
+
+/// A transposed convolution's backward from dy: dx, with dW and db added.
+fn conv_transpose_backward(g: &Geometry, n: usize, xr: &[f32], w: &[f32], y: &[f32], dy: &[f32], dw: &mut [f32], db: &mut [f32], act: Activation) -> Vec<f32> {
+    let (pa, pb) = &mut scratch_vecs();
+    let mut sc = Scratch::new(pa, pb);
+    let (p, k, o) = (g.pixels(), g.patch(), g.outputs);
+    let mut dz = dy.to_vec();
+    conv::bias_activation_backward_channels::<Native>(n, g.channels, g.height * g.width, y, &mut dz, Some(db), act, 0.2, 0..g.channels);
+    let mut patches = vec![0f32; n * g.patches_len()];
+    conv::im2row_images(g, &dz, &mut patches, 0..n);
+    let same = patches.clone();
+    dense::dense_backward_params_columns::<Native>(n * p, o, k, xr, &same, &mut patches, Some((dw, None)), Activation::Linear, 0.0, false, 0..k, &mut sc);
+    let mut dxr = vec![0f32; n * p * o];
+    dense::dense_forward::<Native>(n * p, k, o, &patches, w, None, &mut dxr, Activation::Linear, 0.0, true, &mut sc);
+    let mut dx = guarded(n * g.output_len(), 0.0);
+    conv::rows_to_nchw_images(o, p, &dxr, &mut dx, 0..n);
+    check_guard(&dx, n * g.output_len(), "dx");
+    dx
 }
 
 #[test]
 fn convolution_forward_and_gradients_match_f64_central_differences() {
-    let mut pack = Pack::new();
     let images = 3;
     for (gi, &t) in GEOMETRIES.iter().enumerate() {
         let g = geometry(t);
@@ -186,29 +246,18 @@ fn convolution_forward_and_gradients_match_f64_central_differences() {
             let w = values(g.outputs * k, 20 + gi as u64);
             let b = values(g.outputs, 30 + gi as u64);
             let up = values(images * ol, 40 + gi as u64);
-            let mut y = guarded(images * ol, 0.0);
-            let mut cols = guarded(images * g.cols_len(), 0.0);
-            conv::conv_forward_images::<Native>(&g, &x, &w, Some(&b), Some(&mut y), &mut cols, act, 0.2, 0..images, &mut pack.scratch(PackA::Blocks));
-            check_guard(&y, images * ol, &what);
-            check_guard(&cols, images * g.cols_len(), &what);
+            let (y, mut patches, z) = conv_forward(&g, images, &x, &w, &b, act);
             let (x64, w64, b64, up64) = (f64s(&x), f64s(&w), f64s(&b), f64s(&up));
             close(&y, &conv64(&g, images, &x64, &w64, &b64, act), 1e-5, 1e-5, &format!("{what} forward"));
-            // Backward: dz and db, dW, then dx (which reuses cols).
-            let mut dy = up.clone();
             let mut db = guarded(g.outputs, 0.5);
-            conv::bias_activation_backward_channels::<Native>(images, g.outputs, g.pixels(), &y, &mut dy, Some(&mut db), act, 0.2, 0..g.outputs);
             let mut dw = guarded(g.outputs * k, 0.5);
-            conv::conv_weight_grad_rows::<Native>(&g, images, &dy, &cols, &mut dw, 0..g.outputs, &mut pack.scratch(PackA::Blocks));
-            let mut dx = guarded(images * il, f32::NAN);
-            conv::conv_backward_input_images::<Native>(&g, &dy, &w, &mut dx, &mut cols, None, Activation::Linear, 0.0, 0..images, &mut pack.scratch(PackA::Blocks));
-            for (v, n, name) in [(&db, g.outputs, "db"), (&dw, g.outputs * k, "dW"), (&dx, images * il, "dx")] {
-                check_guard(v, n, &format!("{what} {name}"));
-            }
+            let dx = conv_backward(&g, images, &mut patches, &z, &w, &up, &mut dw, &mut db, act);
+            check_guard(&db, g.outputs, &format!("{what} db"));
+            check_guard(&dw, g.outputs * k, &format!("{what} dW"));
             let loss = |x: &[f64], w: &[f64], b: &[f64]| dot(&conv64(&g, images, x, w, b, act), &up64);
-            let want_dx = central(&x64, |v| loss(v, &w64, &b64));
             let want_dw: Vec<f64> = central(&w64, |v| loss(&x64, v, &b64)).iter().map(|d| d + 0.5).collect();
             let want_db: Vec<f64> = central(&b64, |v| loss(&x64, &w64, v)).iter().map(|d| d + 0.5).collect();
-            close(&dx[..images * il], &want_dx, 1e-4, 1e-4, &format!("{what} dx"));
+            close(&dx[..images * il], &central(&x64, |v| loss(v, &w64, &b64)), 1e-4, 1e-4, &format!("{what} dx"));
             close(&dw[..g.outputs * k], &want_dw, 1e-4, 1e-4, &format!("{what} dW"));
             close(&db[..g.outputs], &want_db, 1e-4, 1e-4, &format!("{what} db"));
         }
@@ -217,7 +266,6 @@ fn convolution_forward_and_gradients_match_f64_central_differences() {
 
 #[test]
 fn transposed_convolution_forward_and_gradients_match_f64_central_differences() {
-    let mut pack = Pack::new();
     let images = 2;
     for (gi, &t) in GEOMETRIES.iter().enumerate() {
         let g = geometry(t);
@@ -229,22 +277,13 @@ fn transposed_convolution_forward_and_gradients_match_f64_central_differences() 
         let w = values(g.outputs * k, 60 + gi as u64);
         let b = values(g.channels, 70 + gi as u64);
         let up = values(images * il, 80 + gi as u64);
-        let mut y = guarded(images * il, 0.0);
-        let mut cols = guarded(images * g.cols_len(), 0.0);
-        conv::conv_backward_input_images::<Native>(&g, &x, &w, &mut y, &mut cols, Some(&b), act, 0.2, 0..images, &mut pack.scratch(PackA::Blocks));
-        check_guard(&y, images * il, &what);
+        let (y, xr) = conv_transpose_forward(&g, images, &x, &w, &b, act);
         let (x64, w64, b64, up64) = (f64s(&x), f64s(&w), f64s(&b), f64s(&up));
         close(&y, &conv_transpose64(&g, images, &x64, &w64, &b64, act), 1e-5, 1e-5, &format!("{what} forward"));
-        let mut dy = up.clone();
-        let mut db = guarded(g.channels, 0.0);
-        conv::bias_activation_backward_channels::<Native>(images, g.channels, g.height * g.width, &y, &mut dy, Some(&mut db), act, 0.2, 0..g.channels);
-        // dx = W·cols(dz) (a convolution without bias), keeping cols(dz) for dW.
-        let mut dx = guarded(images * ol, 0.0);
-        conv::conv_forward_images::<Native>(&g, &dy, &w, None, Some(&mut dx), &mut cols, Activation::Linear, 0.0, 0..images, &mut pack.scratch(PackA::Blocks));
-        let mut dw = guarded(g.outputs * k, 0.0);
-        conv::conv_weight_grad_rows::<Native>(&g, images, &x, &cols, &mut dw, 0..g.outputs, &mut pack.scratch(PackA::Blocks));
-        check_guard(&dx, images * ol, &what);
+        let (mut dw, mut db) = (guarded(g.outputs * k, 0.0), guarded(g.channels, 0.0));
+        let dx = conv_transpose_backward(&g, images, &xr, &w, &y, &up, &mut dw, &mut db, act);
         check_guard(&dw, g.outputs * k, &what);
+        check_guard(&db, g.channels, &what);
         let loss = |x: &[f64], w: &[f64], b: &[f64]| dot(&conv_transpose64(&g, images, x, w, b, act), &up64);
         close(&dx[..images * ol], &central(&x64, |v| loss(v, &w64, &b64)), 1e-4, 1e-4, &format!("{what} dx"));
         close(&dw[..g.outputs * k], &central(&w64, |v| loss(&x64, v, &b64)), 1e-4, 1e-4, &format!("{what} dW"));
@@ -253,53 +292,32 @@ fn transposed_convolution_forward_and_gradients_match_f64_central_differences() 
 }
 
 #[test]
-fn convolution_parts_give_the_bits_of_one_call() {
+fn image_parts_give_the_bits_of_one_call() {
     let g = geometry((3, 8, 8, 9, 4, 4, 2, 2, 1, 1));
     let images = 5;
-    let (il, ol, k) = (g.input_len(), g.output_len(), g.patch());
-    let x = values(images * il, 1);
-    let w = values(g.outputs * k, 2);
-    let b = values(g.outputs, 3);
+    let x = values(images * g.input_len(), 1);
+    let rows = values(images * g.patches_len(), 2);
+    let b = values(g.channels, 3);
     let run = |splits: &[usize]| {
-        let mut pack = Pack::new();
-        let mut y = vec![0f32; images * ol];
-        let mut cols = vec![0f32; images * g.cols_len()];
-        for (p, win) in splits.windows(2).enumerate() {
-            let mode = if p == 0 { PackA::Whole } else { PackA::Reuse };
-            conv::conv_forward_images::<Native>(&g, &x, &w, Some(&b), Some(&mut y), &mut cols, Activation::Relu, 0.0, win[0]..win[1], &mut pack.scratch(mode));
+        let mut patches = vec![0f32; images * g.patches_len()];
+        let mut back = vec![0f32; images * g.input_len()];
+        let mut t = vec![0f32; images * g.input_len()];
+        let mut u = vec![0f32; images * g.input_len()];
+        for win in splits.windows(2) {
+            conv::im2row_images(&g, &x, &mut patches, win[0]..win[1]);
+            conv::row2im_images::<Native>(&g, &rows, &mut back, Some(&b), Activation::Tanh, 0.0, win[0]..win[1]);
+            conv::nchw_to_rows_images(g.channels, g.height * g.width, &x, &mut t, win[0]..win[1]);
+            conv::rows_to_nchw_images(g.channels, g.height * g.width, &t, &mut u, win[0]..win[1]);
         }
-        let mut dy = values(images * ol, 4);
-        let mut db = vec![0f32; g.outputs];
-        let mut dw = vec![0f32; g.outputs * k];
-        let channel_parts = [0, 2, 7, g.outputs];
-        for win in channel_parts.windows(2) {
-            conv::bias_activation_backward_channels::<Native>(images, g.outputs, g.pixels(), &y, &mut dy, Some(&mut db), Activation::Relu, 0.0, win[0]..win[1]);
-            conv::conv_weight_grad_rows::<Native>(&g, images, &dy, &cols, &mut dw, win[0]..win[1], &mut pack.scratch(PackA::Blocks));
-        }
-        let mut dx = vec![0f32; images * il];
-        for (p, win) in splits.windows(2).enumerate() {
-            let mode = if p == 0 { PackA::Whole } else { PackA::Reuse };
-            conv::conv_backward_input_images::<Native>(&g, &dy, &w, &mut dx, &mut cols, None, Activation::Linear, 0.0, win[0]..win[1], &mut pack.scratch(mode));
-        }
-        (y, db, dw, dx)
+        (patches, back, t, u)
     };
+    let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
     let whole = run(&[0, images]);
     let parts = run(&[0, 2, 3, images]);
-    let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
-    assert_eq!(bits(&whole.0), bits(&parts.0), "y");
-    assert_eq!(bits(&whole.2), bits(&parts.2), "dW");
-    assert_eq!(bits(&whole.3), bits(&parts.3), "dx");
-    // Channel parts of db and dW against one whole-range call.
-    let mut pack = Pack::new();
-    let mut cols = vec![0f32; images * g.cols_len()];
-    let mut y = vec![0f32; images * ol];
-    conv::conv_forward_images::<Native>(&g, &x, &w, Some(&b), Some(&mut y), &mut cols, Activation::Relu, 0.0, 0..images, &mut pack.scratch(PackA::Blocks));
-    let mut dy = values(images * ol, 4);
-    let (mut db, mut dw) = (vec![0f32; g.outputs], vec![0f32; g.outputs * k]);
-    conv::bias_activation_backward_channels::<Native>(images, g.outputs, g.pixels(), &y, &mut dy, Some(&mut db), Activation::Relu, 0.0, 0..g.outputs);
-    conv::conv_weight_grad_rows::<Native>(&g, images, &dy, &cols, &mut dw, 0..g.outputs, &mut pack.scratch(PackA::Blocks));
-    assert_eq!(bits(&db), bits(&whole.1), "db");
-    assert_eq!(bits(&dw), bits(&whole.2), "dW by channel parts");
+    assert_eq!(bits(&whole.0), bits(&parts.0), "patches");
+    assert_eq!(bits(&whole.1), bits(&parts.1), "row2im");
+    assert_eq!(bits(&whole.2), bits(&parts.2), "rows");
+    assert_eq!(bits(&whole.3), bits(&x), "rows back to NCHW");
 }
 
 /// Batch norm of N×C×S in f64: (y, the batch mean, the biased and unbiased variances).

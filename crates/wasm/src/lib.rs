@@ -118,25 +118,25 @@ pub unsafe extern "C" fn lk_gemm(layout: u32, m: usize, k: usize, n: usize, a: *
     }
 }
 
-/// Columns j0..j1 of y[m×n] = f(x[m×k]·w + b), w being k×n, or n×k used transposed when
-/// `transposed` ≠ 0; packing space `pack` (null: the static one), A packed as `pack_a` says.
+/// Columns j0..j1 of y[m×n] = f(x[m×k]·w + b) (b nullable: no bias), w being k×n, or n×k used
+/// transposed when `transposed` ≠ 0; packing space `pack` (null: the static one), A packed as `pack_a` says.
 #[no_mangle]
 pub unsafe extern "C" fn lk_dense_forward_columns(
     m: usize, k: usize, n: usize, x: *const f32, w: *const f32, b: *const f32, y: *mut f32,
     activation: u32, alpha: f32, transposed: u32, j0: usize, j1: usize, pack: *mut f32, pack_a: u32,
 ) {
-    dense::dense_forward_columns::<Native>(m, k, n, s(x, m * k), s(w, k * n), s(b, n), sm(y, m * n), code(Activation::from_code(activation)), alpha, transposed != 0, j0..j1, &mut scratch_at(pack, code(PackA::from_code(pack_a))));
+    dense::dense_forward_columns::<Native>(m, k, n, s(x, m * k), s(w, k * n), nullable(b, n), sm(y, m * n), code(Activation::from_code(activation)), alpha, transposed != 0, j0..j1, &mut scratch_at(pack, code(PackA::from_code(pack_a))));
 }
 
 /// Output columns j0..j1 of the first half of a dense backward pass: dy ← dy⊙f′(y), and dw, db
-/// unless dw is null.
+/// unless dw is null (db nullable on its own; y null for a linear layer, which does not read it).
 #[no_mangle]
 pub unsafe extern "C" fn lk_dense_backward_params_columns(
     m: usize, k: usize, n: usize, x: *const f32, y: *const f32, dy: *mut f32, dw: *mut f32, db: *mut f32,
     activation: u32, alpha: f32, transposed: u32, j0: usize, j1: usize, pack: *mut f32, pack_a: u32,
 ) {
-    let params = if dw.is_null() { None } else { Some((sm(dw, k * n), sm(db, n))) };
-    dense::dense_backward_params_columns::<Native>(m, k, n, s(x, m * k), s(y, m * n), sm(dy, m * n), params, code(Activation::from_code(activation)), alpha, transposed != 0, j0..j1, &mut scratch_at(pack, code(PackA::from_code(pack_a))));
+    let params = if dw.is_null() { None } else { Some((sm(dw, k * n), nullable_mut(db, n))) };
+    dense::dense_backward_params_columns::<Native>(m, k, n, s(x, m * k), nullable(y, m * n).unwrap_or(&[]), sm(dy, m * n), params, code(Activation::from_code(activation)), alpha, transposed != 0, j0..j1, &mut scratch_at(pack, code(PackA::from_code(pack_a))));
 }
 
 /// Input columns i0..i1 of the second half of a dense backward pass: dx = dz·wᵀ (dz·w when
@@ -159,42 +159,40 @@ unsafe fn nullable_mut<'a>(p: *mut f32, n: usize) -> Option<&'a mut [f32]> {
     if p.is_null() { None } else { Some(sm(p, n)) }
 }
 
-/// Images i0..i1 of a convolution C×H×W → O×OH×OW (crates/kernels/src/conv): cols ← im2col(x),
-/// then y ← f(W·cols + b) unless y is null (b nullable: no bias).
+/// Images i0..i1 of a convolution C×H×W → O×OH×OW (crates/kernels/src/conv): each output
+/// pixel's patch as a row.
 #[no_mangle]
-pub unsafe extern "C" fn lk_conv_forward_images(
+pub unsafe extern "C" fn lk_im2row_images(
     images: usize, channels: usize, height: usize, width: usize, outputs: usize, out_height: usize, out_width: usize, kh: usize, kw: usize, sh: usize, sw: usize, ph: usize, pw: usize,
-    x: *const f32, weight: *const f32, b: *const f32, y: *mut f32, cols: *mut f32, activation: u32, alpha: f32, i0: usize, i1: usize, pack: *mut f32, pack_a: u32,
+    x: *const f32, patches: *mut f32, i0: usize, i1: usize, _pack: *mut f32, _pack_a: u32,
 ) {
     let g = geometry(channels, height, width, outputs, out_height, out_width, kh, kw, sh, sw, ph, pw);
-    conv::conv_forward_images::<Native>(
-        &g, s(x, images * g.input_len()), s(weight, outputs * g.patch()), nullable(b, outputs), nullable_mut(y, images * g.output_len()), sm(cols, images * g.cols_len()),
-        code(Activation::from_code(activation)), alpha, i0..i1, &mut scratch_at(pack, code(PackA::from_code(pack_a))),
-    );
+    conv::im2row_images(&g, s(x, images * g.input_len()), sm(patches, images * g.patches_len()), i0..i1);
 }
 
-/// Images i0..i1: dx ← uncols(Wᵀ·dy) through cols (scratch), then f(dx + b) per channel when b
-/// is not null: a convolution's input gradient, a transposed convolution's forward.
+/// Images i0..i1: x ← the patches summed back into the pixels they came from, then f(x + b) per
+/// channel when b is not null.
 #[no_mangle]
-pub unsafe extern "C" fn lk_conv_backward_input_images(
+pub unsafe extern "C" fn lk_row2im_images(
     images: usize, channels: usize, height: usize, width: usize, outputs: usize, out_height: usize, out_width: usize, kh: usize, kw: usize, sh: usize, sw: usize, ph: usize, pw: usize,
-    dy: *const f32, weight: *const f32, dx: *mut f32, cols: *mut f32, b: *const f32, activation: u32, alpha: f32, i0: usize, i1: usize, pack: *mut f32, pack_a: u32,
+    patches: *const f32, x: *mut f32, b: *const f32, activation: u32, alpha: f32, i0: usize, i1: usize, _pack: *mut f32, _pack_a: u32,
 ) {
     let g = geometry(channels, height, width, outputs, out_height, out_width, kh, kw, sh, sw, ph, pw);
-    conv::conv_backward_input_images::<Native>(
-        &g, s(dy, images * g.output_len()), s(weight, outputs * g.patch()), sm(dx, images * g.input_len()), sm(cols, images * g.cols_len()), nullable(b, channels),
-        code(Activation::from_code(activation)), alpha, i0..i1, &mut scratch_at(pack, code(PackA::from_code(pack_a))),
-    );
+    conv::row2im_images::<Native>(&g, s(patches, images * g.patches_len()), sm(x, images * g.input_len()), nullable(b, channels), code(Activation::from_code(activation)), alpha, i0..i1);
 }
 
-/// Rows o0..o1 of dW (O×C·kh·kw) += Σ_images a·colsᵀ.
+/// Images i0..i1 of N×C×S: each C×S plane as S rows of C channels.
 #[no_mangle]
-pub unsafe extern "C" fn lk_conv_weight_grad_rows(
-    images: usize, channels: usize, height: usize, width: usize, outputs: usize, out_height: usize, out_width: usize, kh: usize, kw: usize, sh: usize, sw: usize, ph: usize, pw: usize,
-    a: *const f32, cols: *const f32, dw: *mut f32, o0: usize, o1: usize, pack: *mut f32, pack_a: u32,
-) {
-    let g = geometry(channels, height, width, outputs, out_height, out_width, kh, kw, sh, sw, ph, pw);
-    conv::conv_weight_grad_rows::<Native>(&g, images, s(a, images * g.output_len()), s(cols, images * g.cols_len()), sm(dw, outputs * g.patch()), o0..o1, &mut scratch_at(pack, code(PackA::from_code(pack_a))));
+pub unsafe extern "C" fn lk_nchw_to_rows_images(images: usize, channels: usize, size: usize, x: *const f32, rows: *mut f32, i0: usize, i1: usize, _pack: *mut f32, _pack_a: u32) {
+    let n = images * channels * size;
+    conv::nchw_to_rows_images(channels, size, s(x, n), sm(rows, n), i0..i1);
+}
+
+/// Images i0..i1: rows of C channels back to C×S planes.
+#[no_mangle]
+pub unsafe extern "C" fn lk_rows_to_nchw_images(images: usize, channels: usize, size: usize, rows: *const f32, x: *mut f32, i0: usize, i1: usize, _pack: *mut f32, _pack_a: u32) {
+    let n = images * channels * size;
+    conv::rows_to_nchw_images(channels, size, s(rows, n), sm(x, n), i0..i1);
 }
 
 /// Channels c0..c1 of N×C×S: dy ← dy ⊙ f′(y), db += Σ dy per channel unless db is null.

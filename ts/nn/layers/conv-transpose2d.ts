@@ -1,8 +1,9 @@
 // A 2-D transposed convolution, PyTorch's nn.ConvTranspose2d: images [C, H, W] → [O, OH, OW],
 // OH = (H − 1)·s − 2p + k + output padding, weight [C, O, kh, kw], bias [O], then the fused
 // activation. It is the adjoint of the convolution from [O, OH, OW] to [C, H, W], so it runs
-// that convolution's kernels backwards: forward is its input gradient, the input gradient is
-// its forward (crates/kernels/src/conv).
+// that convolution backwards: forward is its input gradient (rows of input channels times W,
+// summed back into the image), the input gradient is its forward without bias
+// (crates/kernels/src/conv).
 import { LatentkitError } from '../../errors.js';
 import { kernels } from '../../runtime/dispatch.js';
 import type { ActivationSpec } from '../activation.js';
@@ -50,21 +51,31 @@ export class ConvTranspose2d extends Convolution {
   }
 
   forward(x: number, y: number, rows: number): void {
+    const g = this.geometry;
     const w = this.weightForForward();
-    kernels.conv2d_backward_input(...this.geometryArgs(rows), x, w, y, this.colsPtr, this.biasPtr, this.activation.code, this.activation.alpha);
+    const m = this.pixelRows(rows);
+    // The input as rows of its channels, kept for the weight gradient; its patches are rows·W.
+    kernels.nchw_to_rows(rows, g.outputs, g.outHeight * g.outWidth, x, this.rowsPtr);
+    kernels.dense_backward_input(m, this.patch, g.outputs, this.rowsPtr, w, this.patchesPtr, 1);
+    kernels.row2im(...this.geometryArgs(rows), this.patchesPtr, y, this.biasPtr, this.activation.code, this.activation.alpha);
   }
 
-  backward(x: number, y: number, dy: number, dx: number, rows: number, accumulate: boolean): void {
+  backward(_x: number, y: number, dy: number, dx: number, rows: number, accumulate: boolean): void {
     const g = this.geometry;
+    const m = this.pixelRows(rows);
     if (accumulate || this.activation.name !== 'linear') {
       kernels.bias_activation_backward(rows, g.channels, g.height * g.width, y, dy, accumulate ? this.biasGradPtr : 0, this.activation.code, this.activation.alpha);
     }
-    // cols ← im2col(dz) and dx ← W·cols (dx null: the columns alone, for the weight gradient).
-    if (dx !== 0 || accumulate) kernels.conv2d_forward(...this.geometryArgs(rows), dy, this.weightPtr, 0, dx, this.colsPtr, 0, 0);
+    kernels.im2row(...this.geometryArgs(rows), dy, this.patchesPtr);
     if (accumulate) {
-      kernels.conv2d_backward_weight(...this.geometryArgs(rows), x, this.colsPtr, this.startWeightGrad());
+      // dW += (input rows)ᵀ·patches of dz, W being [in × C·kh·kw]; linear, no bias: y is not read.
+      kernels.dense_backward_params(m, g.outputs, this.patch, this.rowsPtr, 0, this.patchesPtr, this.startWeightGrad(), 0, 0, 0, 0);
       this.finishWeightGrad();
     }
+    if (dx === 0) return;
+    // dx = patches·Wᵀ as rows of input channels (over the input rows: the weight gradient has used them), then NCHW.
+    kernels.dense_forward(m, this.patch, g.outputs, this.patchesPtr, this.weightPtr, 0, this.rowsPtr, 0, 0, 1);
+    kernels.rows_to_nchw(rows, g.outputs, g.outHeight * g.outWidth, this.rowsPtr, dx);
   }
 
   spec(): LayerSpec {

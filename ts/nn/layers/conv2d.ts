@@ -1,6 +1,7 @@
 // A 2-D convolution, PyTorch's nn.Conv2d: images [C, H, W] → [O, OH, OW], OH = ⌊(H + 2p − k)/s⌋ + 1,
-// weight [O, C, kh, kw], bias [O], then the fused activation. Forward is im2col into the packed
-// GEMM, split by image across threads; the weight gradient is split by output channel.
+// weight [O, C, kh, kw], bias [O], then the fused activation. It is the dense layer over patch
+// rows: forward f(patches·Wᵀ + b) then back to NCHW; backward the dense layer's two halves on
+// those rows, the patches' gradient summed back into the image (crates/kernels/src/conv).
 import { LatentkitError } from '../../errors.js';
 import { kernels } from '../../runtime/dispatch.js';
 import type { ActivationSpec } from '../activation.js';
@@ -37,21 +38,26 @@ export class Conv2d extends Convolution {
   }
 
   forward(x: number, y: number, rows: number): void {
+    const g = this.geometry;
     const w = this.weightForForward();
-    kernels.conv2d_forward(...this.geometryArgs(rows), x, w, this.biasPtr, y, this.colsPtr, this.activation.code, this.activation.alpha);
+    const m = this.pixelRows(rows);
+    kernels.im2row(...this.geometryArgs(rows), x, this.patchesPtr);
+    kernels.dense_forward(m, this.patch, g.outputs, this.patchesPtr, w, this.biasPtr, this.rowsPtr, this.activation.code, this.activation.alpha, 1);
+    kernels.rows_to_nchw(rows, g.outputs, g.outHeight * g.outWidth, this.rowsPtr, y);
   }
 
-  backward(_x: number, y: number, dy: number, dx: number, rows: number, accumulate: boolean): void {
+  backward(_x: number, _y: number, dy: number, dx: number, rows: number, accumulate: boolean): void {
     const g = this.geometry;
-    if (accumulate || this.activation.name !== 'linear') {
-      kernels.bias_activation_backward(rows, g.outputs, g.outHeight * g.outWidth, y, dy, accumulate ? this.biasGradPtr : 0, this.activation.code, this.activation.alpha);
-    }
-    if (accumulate) {
-      kernels.conv2d_backward_weight(...this.geometryArgs(rows), dy, this.colsPtr, this.startWeightGrad());
-      this.finishWeightGrad();
-    }
-    // After the weight gradient: the input gradient overwrites cols.
-    if (dx !== 0) kernels.conv2d_backward_input(...this.geometryArgs(rows), dy, this.weightPtr, dx, this.colsPtr, 0, 0, 0);
+    const m = this.pixelRows(rows);
+    const dz = this.rowsGradPtr;
+    kernels.nchw_to_rows(rows, g.outputs, g.outHeight * g.outWidth, dy, dz);
+    const dw = accumulate ? this.startWeightGrad() : 0;
+    kernels.dense_backward_params(m, this.patch, g.outputs, this.patchesPtr, this.rowsPtr, dz, dw, accumulate ? this.biasGradPtr : 0, this.activation.code, this.activation.alpha, 1);
+    if (accumulate) this.finishWeightGrad();
+    if (dx === 0) return;
+    // The patches' gradient overwrites the patches (the weight gradient has used them).
+    kernels.dense_backward_input(m, this.patch, g.outputs, dz, this.weightPtr, this.patchesPtr, 1);
+    kernels.row2im(...this.geometryArgs(rows), this.patchesPtr, dx, 0, 0, 0);
   }
 
   spec(): LayerSpec {

@@ -2,7 +2,8 @@
 // a convolution from C×H×W to O×OH×OW, which a transposed convolution runs backwards), a
 // weight [O, C·kh·kw] — PyTorch's Conv2d.weight [out, in, kh, kw], and ConvTranspose2d.weight
 // [in, out, kh, kw], are both that matrix — a bias per output channel of the layer, optional
-// weight normalisation over the weight's first dimension, and the im2col buffer of the batch.
+// weight normalisation over the weight's first dimension, and the batch's buffers: its patches
+// ((N·OH·OW) rows of C·kh·kw, for the dense kernels' GEMMs) and two of (N·OH·OW) rows of O.
 import { LatentkitError } from '../../errors.js';
 import { type Block, heap } from '../../runtime/memory.js';
 import { kernels } from '../../runtime/dispatch.js';
@@ -31,8 +32,10 @@ export abstract class Convolution extends Layer {
   /** Output channels of the layer (the bias's length). */
   readonly biasLength: number;
   protected readonly normed: WeightNorm | null;
-  private cols: Block | null = null;
-  private colsRows = 0;
+  private patches: Block | null = null;
+  private rowsA: Block | null = null;
+  private rowsB: Block | null = null;
+  private reserved = 0;
 
   constructor(
     inputShape: Shape,
@@ -105,26 +108,41 @@ export abstract class Convolution extends Layer {
     this.normed?.backward(this.paramPtr(), this.paramPtr(this.gIndex), this.gradPtr(), this.gradPtr(this.gIndex));
   }
 
-  /** The im2col buffer for `rows` images. */
-  protected get colsPtr(): number {
-    return this.cols!.ptr;
+  /** The patches of the batch: (rows·OH·OW) × (C·kh·kw). */
+  protected get patchesPtr(): number {
+    return this.patches!.ptr;
+  }
+
+  /** Two buffers of (rows·OH·OW) × O: the O side as rows of channels, and its gradient. */
+  protected get rowsPtr(): number {
+    return this.rowsA!.ptr;
+  }
+
+  protected get rowsGradPtr(): number {
+    return this.rowsB!.ptr;
+  }
+
+  /** Rows of the dense GEMMs for `rows` images: one per image and output pixel of the geometry. */
+  protected pixelRows(rows: number): number {
+    return rows * this.geometry.outHeight * this.geometry.outWidth;
   }
 
   /** Fan-in and fan-out for the initialisers: the inputs and outputs one output and one input value see. */
   protected abstract fans(): [number, number];
 
   override reserve(rows: number): void {
-    if (rows <= this.colsRows) return;
-    const g = this.geometry;
-    const n = rows * this.patch * g.outHeight * g.outWidth;
-    this.cols = heap.reserve(this.cols, n, `the im2col buffer of ${this.where} for ${rows} images`);
-    this.colsRows = rows;
+    if (rows <= this.reserved) return;
+    const r = this.pixelRows(rows);
+    this.patches = heap.reserve(this.patches, r * this.patch, `the patches of ${this.where} for ${rows} images`);
+    this.rowsA = heap.reserve(this.rowsA, r * this.geometry.outputs, `the rows of ${this.where} for ${rows} images`);
+    this.rowsB = heap.reserve(this.rowsB, r * this.geometry.outputs, `their gradients`);
+    this.reserved = rows;
   }
 
   override release(): void {
-    if (this.cols) heap.free(this.cols);
-    this.cols = null;
-    this.colsRows = 0;
+    for (const b of [this.patches, this.rowsA, this.rowsB]) if (b) heap.free(b);
+    this.patches = this.rowsA = this.rowsB = null;
+    this.reserved = 0;
   }
 
   override dispose(): void {
