@@ -6,13 +6,13 @@
 // process only) is how far this machine scales independent work from one core to two, a memory
 // copy and the exact GEMM (bench/two-cores.mjs): the bound on `speedup2t`.
 //   node bench/latentkit.mjs [--fast]   --fast: the fast tier (and the relaxed_madd ceiling)
-import { Autoencoder, PCA, memoryStats, mlp, setThreads } from 'latentkit';
+import { Autoencoder, PCA, conv2d, memoryStats, mlp, setThreads, stack } from 'latentkit';
 import * as internal from '../dist/internal.js';
 import { loadMnist } from '../examples/mnist.mjs';
 import { measureTwoCores } from './two-cores.mjs';
 import { measureCeiling, measureTileLoop } from './ceiling.mjs';
 import { GEMM, data, measure } from './timing.mjs';
-import { ae784Step, ganStep, useFastTier } from './workloads.mjs';
+import { ae784Step, dcganConvMacs, dcganStep, ganStep, useFastTier } from './workloads.mjs';
 
 const out = { workloads: {}, workloads2t: {}, speedup2t: {}, pool2t: {} };
 const { kernels: K, heap, pool } = internal;
@@ -87,6 +87,38 @@ for (const m of [64, 256]) await measureThreads(`gan${m}`, ganStep(m), { inner: 
 
 // ae784: 784-512-128-32-128-512-784 ReLU, sigmoid output, MSE, Adam, batch 128.
 await measureThreads('ae784', ae784Step(), { inner: 10 });
+
+// dcgan: one Algorithm-1 iteration (k = 1) of the DCGAN on batches of 64; then its memory growth
+// over 200 iterations after the first.
+{
+  const step = dcganStep(64);
+  await measureThreads('dcgan', step, { inner: 2, warmupMs: 2000 });
+  const before = memoryStats();
+  for (let i = 0; i < 200; i++) step();
+  const after = memoryStats();
+  out.dcganMemoryGrowthBytes = after.memoryBytes - before.memoryBytes;
+  out.dcganLiveAllocationGrowth = after.liveAllocations - before.liveAllocations;
+  out.dcganConvMacs = dcganConvMacs(64);
+}
+
+// The DCGAN's largest convolution (D's 64 → 128 channels, 4×4, stride 2, on 14×14 images, batch
+// 64) as a layer on one thread: forward (patches, GEMM, back to NCHW) and backward (the weight and
+// the input gradient, the patches' gradient summed back): 3 GEMMs of 3136×1024×128.
+{
+  setThreads(1);
+  const s = stack([64, 14, 14], [conv2d(128, { kernel: 4, stride: 2, padding: 1, activation: { type: 'leaky-relu', alpha: 0.2 } })], { seed: 1 });
+  const x = s.inputBlock(64);
+  x.write(data(64 * 64 * 196, 11));
+  const dx = heap.alloc(64 * 64 * 196, 'dx');
+  s.forward(x.ptr, 64, true);
+  heap.f32.set(data(64 * 128 * 49, 12), s.outputGradPtr >>> 2);
+  const t = await measure(() => {
+    s.forward(x.ptr, 64, true);
+    s.backward(64, dx.ptr, true);
+  }, { inner: 5 });
+  const flops = 3 * 2 * 3136 * 1024 * 128;
+  out.workloads['conv-passes'] = { median: flops / t.median / 1e6, min: flops / t.max / 1e6, max: flops / t.min / 1e6, unit: 'GFLOP/s' };
+}
 
 // GEMM layouts at X[256×784], W[784×512].
 {

@@ -186,10 +186,10 @@ const report = {
   missing,
   machine: { node: process.version, cpus: cpus().length, cpu: describeCpu() },
 };
-const names = ['ae', 'gan64', 'gan256', 'ae784', 'gemm-NN', 'gemm-NT', 'gemm-TN', 'pca'];
+const names = ['ae', 'gan64', 'gan256', 'ae784', 'dcgan', 'conv-passes', 'gemm-NN', 'gemm-NT', 'gemm-TN', 'pca'];
 const columns = ['latentkit', 'latentkit-2t', 'latentkit-fast', 'latentkit-fast-2t', 'tfjs-wasm', 'tfjs-cpu', 'jax', 'jax-mt', 'torch', 'torch-2t', 'sklearn'];
 for (const name of names) {
-  const unit = name.startsWith('gemm') ? 'GFLOP/s' : 'ms';
+  const unit = name.startsWith('gemm') || name === 'conv-passes' ? 'GFLOP/s' : 'ms';
   const w = { name, unit, results: {}, min: {}, max: {}, perProcess: {} };
   for (const c of columns) {
     const r = results[c]?.[name];
@@ -242,7 +242,7 @@ for (const w of report.workloads) {
 console.log();
 // Speed-up of 2 threads over 1: per round, the median of latentkit's alternating reps.
 report.speedup2t = {};
-for (const name of ['ae', 'gan64', 'gan256', 'ae784', 'pca']) {
+for (const name of ['ae', 'gan64', 'gan256', 'ae784', 'dcgan', 'pca']) {
   const perRound = speedups.map((s) => s[name]).filter((v) => v !== undefined);
   if (perRound.length) report.speedup2t[name] = { perRound, median: median(perRound) };
 }
@@ -303,10 +303,29 @@ for (const name of ['gan64', 'gan256', 'ae784']) {
     check(`${lk} within 1.25× of ${pt} on ${name}`, perRound ? median(perRound) <= 1.25 : undefined, perRound ? `${median(perRound).toFixed(2)}× PyTorch's time (rounds ${rounds(perRound)})` : 'not measured');
   }
 }
+// The DCGAN (layers beyond dense): PyTorch uses oneDNN with the CPU's widest vectors; latentkit 128-bit WebAssembly SIMD.
+{
+  const w = report.workloads.find((x) => x.name === 'dcgan');
+  for (const [lk, pt] of [['latentkit', 'torch'], ['latentkit-2t', 'torch-2t'], ['latentkit-fast', 'torch'], ['latentkit-fast-2t', 'torch-2t']]) {
+    const a = w?.perProcess[lk];
+    const b = w?.perProcess[pt];
+    const perRound = a && b && a.length === b.length ? a.map((v, i) => v / b[i]) : null;
+    check(`${lk} within 1.5× of ${pt} on dcgan`, perRound ? median(perRound) <= 1.5 : undefined, perRound ? `${median(perRound).toFixed(2)}× PyTorch's time (rounds ${rounds(perRound)})` : 'not measured');
+  }
+  const passes = lkRuns.map((r) => r.workloads['conv-passes'].median / r.simd.gflops);
+  check('the DCGAN\'s convolution passes (forward, weight and input gradients, with their patches) ≥ 80% of the same process\'s SIMD ceiling', median(passes) >= 0.8, `${(100 * median(passes)).toFixed(0)}% (rounds ${passes.map((v) => `${(100 * v).toFixed(0)}%`).join(', ')})`);
+  const whole = lkRuns.map((r) => (2 * r.dcganConvMacs) / r.workloads.dcgan.median / 1e6 / r.simd.gflops);
+  console.log(`      dcgan: the whole iteration's convolution FLOPs over its time, all else included: ${(100 * median(whole)).toFixed(0)}% of the ceiling (rounds ${whole.map((v) => `${(100 * v).toFixed(0)}%`).join(', ')})`);
+  const s = report.speedup2t.dcgan;
+  check('2 threads ≥ 1.8× faster than 1 on dcgan', s ? s.median >= 1.8 : undefined, s ? `${s.median.toFixed(2)}× (rounds ${rounds(s.perRound)})` : 'not measured');
+  const grow = Math.max(...lkRuns.map((r) => r.dcganMemoryGrowthBytes));
+  const live = Math.max(...lkRuns.map((r) => r.dcganLiveAllocationGrowth));
+  check('0 bytes of memory growth over 200 dcgan iterations', grow === 0 && live === 0, `${grow} bytes, live allocations ${live >= 0 ? '+' : ''}${live}`);
+}
 check('cold start ≤ 20 ms', report.coldStartMs <= 20, `${report.coldStartMs.toFixed(1)} ms`);
 check('0 bytes of memory growth over 10,000 ae steps', report.memoryGrowthBytes === 0 && report.liveAllocationGrowth === 0, `${report.memoryGrowthBytes} bytes, live allocations ${report.liveAllocationGrowth >= 0 ? '+' : ''}${report.liveAllocationGrowth}`);
 report.speedup2tFast = {};
-for (const name of ['ae', 'gan64', 'gan256', 'ae784', 'pca']) {
+for (const name of ['ae', 'gan64', 'gan256', 'ae784', 'dcgan', 'pca']) {
   const perRound = speedupsFast.map((s) => s[name]).filter((v) => v !== undefined);
   if (perRound.length) report.speedup2tFast[name] = { perRound, median: median(perRound) };
 }

@@ -174,7 +174,7 @@ fn conv_forward(g: &Geometry, n: usize, x: &[f32], w: &[f32], b: &[f32], act: Ac
     let mut sc = Scratch::new(pa, pb);
     let (p, k, o) = (g.pixels(), g.patch(), g.outputs);
     let mut patches = guarded(n * g.patches_len(), 0.0);
-    conv::im2row_images(g, x, &mut patches, 0..n);
+    conv::im2row_images::<Native>(g, x, &mut patches, 0..n);
     check_guard(&patches, n * g.patches_len(), "patches");
     let mut z = vec![0f32; n * p * o];
     dense::dense_forward::<Native>(n * p, k, o, &patches, w, Some(b), &mut z, act, 0.2, true, &mut sc);
@@ -223,7 +223,7 @@ fn conv_transpose_backward(g: &Geometry, n: usize, xr: &[f32], w: &[f32], y: &[f
     let mut dz = dy.to_vec();
     conv::bias_activation_backward_channels::<Native>(n, g.channels, g.height * g.width, y, &mut dz, Some(db), act, 0.2, 0..g.channels);
     let mut patches = vec![0f32; n * g.patches_len()];
-    conv::im2row_images(g, &dz, &mut patches, 0..n);
+    conv::im2row_images::<Native>(g, &dz, &mut patches, 0..n);
     let same = patches.clone();
     dense::dense_backward_params_columns::<Native>(n * p, o, k, xr, &same, &mut patches, Some((dw, None)), Activation::Linear, 0.0, false, 0..k, &mut sc);
     let mut dxr = vec![0f32; n * p * o];
@@ -304,7 +304,7 @@ fn image_parts_give_the_bits_of_one_call() {
         let mut t = vec![0f32; images * g.input_len()];
         let mut u = vec![0f32; images * g.input_len()];
         for win in splits.windows(2) {
-            conv::im2row_images(&g, &x, &mut patches, win[0]..win[1]);
+            conv::im2row_images::<Native>(&g, &x, &mut patches, win[0]..win[1]);
             conv::row2im_images::<Native>(&g, &rows, &mut back, Some(&b), Activation::Tanh, 0.0, win[0]..win[1]);
             conv::nchw_to_rows_images(g.channels, g.height * g.width, &x, &mut t, win[0]..win[1]);
             conv::rows_to_nchw_images(g.channels, g.height * g.width, &t, &mut u, win[0]..win[1]);

@@ -167,7 +167,7 @@ pub unsafe extern "C" fn lk_im2row_images(
     x: *const f32, patches: *mut f32, i0: usize, i1: usize, _pack: *mut f32, _pack_a: u32,
 ) {
     let g = geometry(channels, height, width, outputs, out_height, out_width, kh, kw, sh, sw, ph, pw);
-    conv::im2row_images(&g, s(x, images * g.input_len()), sm(patches, images * g.patches_len()), i0..i1);
+    conv::im2row_images::<Native>(&g, s(x, images * g.input_len()), sm(patches, images * g.patches_len()), i0..i1);
 }
 
 /// Images i0..i1: x ← the patches summed back into the pixels they came from, then f(x + b) per

@@ -79,8 +79,9 @@ impl Geometry {
 
     /// Calls `f(r, x0, j0, j1)` for every run of one image's patches, in order — output pixel q =
     /// oy·OW + ox, then channel c and kernel row i: patch columns r.. (r = (c·kh + i)·kw) hold the
-    /// input row at index x0 (plane c, row oy·sh − ph + i, column ox·sw − pw) at taps j0..j1 and
-    /// zeros at the other taps of 0..kw (all of them, with j0 = j1 = 0, when the row is padding).
+    /// input row at index x0 (plane c, row oy·sh − ph + i, column ox·sw − pw + j0) at taps j0..j1
+    /// and zeros at the other taps of 0..kw (all of them, with j0 = j1 = 0, when the row is
+    /// padding). x0 + (j1 − j0) ≤ C·H·W and r + kw ≤ OH·OW·C·kh·kw always hold.
     /// One loop for both directions keeps the module small (it ships in every bundle).
     #[inline(always)]
     fn runs(&self, mut f: impl FnMut(usize, usize, usize, usize)) {
@@ -88,6 +89,7 @@ impl Geometry {
         let (sh, sw) = self.stride;
         let (ph, pw) = self.padding;
         let (h, w) = (self.height, self.width);
+        let plane = h * w;
         let mut r = 0;
         for oy in 0..self.out_height {
             for ox in 0..self.out_width {
@@ -95,14 +97,14 @@ impl Geometry {
                 let left = ox * sw;
                 let j0 = pw.saturating_sub(left).min(kw);
                 let j1 = (w + pw).saturating_sub(left).min(kw).max(j0);
+                let column = (left + j0).wrapping_sub(pw);
                 for c in 0..self.channels {
                     for i in 0..kh {
                         let y = oy * sh + i;
-                        if y < ph || y - ph >= h || j0 == j1 {
-                            f(r, 0, 0, 0);
+                        if y >= ph && y - ph < h && j0 < j1 {
+                            f(r, c * plane + (y - ph) * w + column, j0, j1);
                         } else {
-                            // x0 + j is the input index of tap j (only j0..j1 are read).
-                            f(r, (c * h + y - ph) * w + left + j0 - pw, j0, j1);
+                            f(r, 0, 0, 0);
                         }
                         r += kw;
                     }
@@ -114,24 +116,30 @@ impl Geometry {
 
 /// For images `images`: patches[(n·P + q)·K + r] ← the input value under tap r of output pixel q
 /// (0 in the padding), x being N×C×H×W and patches (N·OH·OW)×(C·kh·kw).
-pub fn im2row_images(g: &Geometry, x: &[f32], patches: &mut [f32], images: Range<usize>) {
+pub fn im2row_images<V: F32x4>(g: &Geometry, x: &[f32], patches: &mut [f32], images: Range<usize>) {
     g.check();
     let (kw, il, pl) = (g.kernel.1, g.input_len(), g.patches_len());
     assert!(x.len() >= images.end * il && patches.len() >= images.end * pl);
     for n in images {
-        let (x, rows) = (&x[n * il..(n + 1) * il], &mut patches[n * pl..(n + 1) * pl]);
-        g.runs(|r, x0, j0, j1| {
-            let (run, src) = (&mut rows[r..r + kw], &x[x0..x0 + (j1 - j0)]);
-            if j0 == 0 && j1 == kw {
-                // The common case, inside the image: element by element (a memory.copy per run
-                // of kw values costs more than the copy).
-                for (v, &s) in run.iter_mut().zip(src) {
-                    *v = s;
-                }
-            } else {
-                for (j, v) in run.iter_mut().enumerate() {
-                    *v = if j >= j0 && j < j1 { src[j - j0] } else { 0.0 };
-                }
+        let (x, rows) = (x[n * il..(n + 1) * il].as_ptr(), patches[n * pl..(n + 1) * pl].as_mut_ptr());
+        // SAFETY: `runs` keeps r + kw within this image's patches and x0 + (j1 − j0) within its
+        // pixels (the slices above, bounds-checked once); a bounds check per value was most of
+        // this pass's time.
+        g.runs(|r, x0, j0, j1| unsafe {
+            let run = rows.add(r);
+            if kw == 4 && j0 == 0 && j1 == 4 {
+                // A 4-wide kernel row inside the image: one vector.
+                V::load(x.add(x0)).store(run);
+                return;
+            }
+            for j in 0..j0 {
+                *run.add(j) = 0.0;
+            }
+            for j in j0..j1 {
+                *run.add(j) = *x.add(x0 + j - j0);
+            }
+            for j in j1..kw {
+                *run.add(j) = 0.0;
             }
         });
     }
@@ -145,11 +153,13 @@ pub fn row2im_images<V: F32x4>(g: &Geometry, patches: &[f32], x: &mut [f32], b: 
     let (il, pl, hw) = (g.input_len(), g.patches_len(), g.height * g.width);
     assert!(x.len() >= images.end * il && patches.len() >= images.end * pl && b.map_or(true, |b| b.len() >= g.channels));
     for n in images {
-        let (out, rows) = (&mut x[n * il..(n + 1) * il], &patches[n * pl..(n + 1) * pl]);
+        let out = &mut x[n * il..(n + 1) * il];
         out.iter_mut().for_each(|v| *v = 0.0);
-        g.runs(|r, x0, j0, j1| {
-            for (o, &v) in out[x0..x0 + (j1 - j0)].iter_mut().zip(&rows[r + j0..r + j1]) {
-                *o += v;
+        let (dst, rows) = (out.as_mut_ptr(), patches[n * pl..(n + 1) * pl].as_ptr());
+        // SAFETY: as in im2row_images.
+        g.runs(|r, x0, j0, j1| unsafe {
+            for j in j0..j1 {
+                *dst.add(x0 + j - j0) += *rows.add(r + j);
             }
         });
         if let Some(b) = b {
