@@ -288,11 +288,11 @@ def _layer_module(spec: dict, shape: list[int], where: str) -> tuple[nn.Module, 
         c, h, w = shape
         k, st, pd = _pair(spec["kernel"]), _pair(spec.get("stride", 1)), _pair(spec.get("padding", 0))
         if t == "conv2d":
-            m = nn.Conv2d(c, spec["channels"], k, st, pd)
+            m = nn.Conv2d(c, spec["channels"], k, st, pd, bias=spec.get("bias", True))
             out = [spec["channels"], (h + 2 * pd[0] - k[0]) // st[0] + 1, (w + 2 * pd[1] - k[1]) // st[1] + 1]
         else:
             op = _pair(spec.get("outputPadding", 0))
-            m = nn.ConvTranspose2d(c, spec["channels"], k, st, pd, op)
+            m = nn.ConvTranspose2d(c, spec["channels"], k, st, pd, op, bias=spec.get("bias", True))
             out = [spec["channels"], (h - 1) * st[0] - 2 * pd[0] + k[0] + op[0], (w - 1) * st[1] - 2 * pd[1] + k[1] + op[1]]
     elif t == "batch-norm":
         cls = nn.BatchNorm1d if len(shape) == 1 else nn.BatchNorm2d
@@ -500,11 +500,13 @@ def _describe_layers(seq: Stack, where: str) -> dict:
         if isinstance(m, nn.Linear):
             spec = {"type": "dense", "units": m.out_features}
         elif isinstance(m, (nn.Conv2d, nn.ConvTranspose2d)):
-            if m.dilation != (1, 1) or m.groups != 1 or m.padding_mode != "zeros" or isinstance(m.padding, str) or m.bias is None:
-                raise ValueError(f"latentkit_torch.save: {at} uses dilation, groups, padding modes or no bias, which latentkit's convolutions have not")
+            if m.dilation != (1, 1) or m.groups != 1 or m.padding_mode != "zeros" or isinstance(m.padding, str):
+                raise ValueError(f"latentkit_torch.save: {at} uses dilation, groups or padding modes, which latentkit's convolutions have not")
             spec = {"type": "conv2d" if isinstance(m, nn.Conv2d) else "conv-transpose2d", "channels": m.out_channels, "kernel": list(m.kernel_size), "stride": list(m.stride), "padding": list(m.padding)}
             if isinstance(m, nn.ConvTranspose2d) and tuple(m.output_padding) != (0, 0):
                 spec["outputPadding"] = list(m.output_padding)
+            if m.bias is None:
+                spec["bias"] = False
         elif isinstance(m, (nn.BatchNorm1d, nn.BatchNorm2d)):
             if not (m.affine and m.track_running_stats) or m.momentum is None:
                 raise ValueError(f"latentkit_torch.save: {at} needs affine=True, track_running_stats=True and a momentum")
@@ -655,7 +657,7 @@ def _flat_layout(seq: nn.Sequential) -> list[tuple[nn.Parameter, int, bool]]:
         normed = hasattr(m, "parametrizations") and "weight" in m.parametrizations
         if isinstance(m, (nn.Linear, nn.Conv2d, nn.ConvTranspose2d)):
             w = m.parametrizations.weight.original1 if normed else m.weight
-            order = [(w, isinstance(m, nn.Linear)), (m.bias, False)] + ([(m.parametrizations.weight.original0, False)] if normed else [])
+            order = [(w, isinstance(m, nn.Linear))] + ([(m.bias, False)] if m.bias is not None else []) + ([(m.parametrizations.weight.original0, False)] if normed else [])
         elif isinstance(m, (nn.BatchNorm1d, nn.BatchNorm2d)):
             order = [(m.weight, False), (m.bias, False)]
         else:

@@ -63,6 +63,7 @@ describe('PyTorch', () => {
       ['BatchNorm2d in training and evaluation, momentum and ε', [3, 6, 6], [conv2d(4, { kernel: 3 }), batchNorm({ activation: 'relu' }), conv2d(2, { kernel: 3 }), batchNorm({ momentum: 0.2, eps: 1e-3 }), flatten(), dense(2)]],
       ['BatchNorm1d after dense layers', 7, [dense(6), batchNorm({ activation: 'tanh' }), dense(3), batchNorm(), dense(2)]],
       ['weight_norm of Conv2d, ConvTranspose2d and Linear', [2, 6, 6], [conv2d(3, { kernel: 3, weightNorm: true, activation: 'relu' }), convTranspose2d(2, { kernel: 2, stride: 2, weightNorm: true }), flatten(), dense(4, { weightNorm: true })]],
+      ['convolutions without bias before batch norm (PyTorch\'s DCGAN: bias=False)', [2, 8, 8], [conv2d(4, { kernel: 4, stride: 2, padding: 1, bias: false }), batchNorm({ activation: leaky }), convTranspose2d(3, { kernel: 4, stride: 2, padding: 1, bias: false, activation: 'tanh' }), flatten(), dense(2)]],
       ['the DCGAN generator: dense, reshape, batch norm, transposed convolutions', 10, [dense(8 * 7 * 7), reshape([8, 7, 7]), batchNorm({ activation: 'relu' }), convTranspose2d(4, { kernel: 4, stride: 2, padding: 1 }), batchNorm({ activation: 'relu' }), convTranspose2d(1, { kernel: 4, stride: 2, padding: 1, activation: 'tanh' }), flatten()]],
     ];
     for (const [name, input, layers] of cases) {
@@ -95,9 +96,15 @@ describe('PyTorch', () => {
     }
   });
 
-  it('loads models written by PyTorch (autoencoder, GAN, classifier) and predicts the same to 1e-5', () => {
+  it('loads models written by PyTorch (autoencoder, GAN, classifier, PyTorch\'s DCGAN) and predicts the same to 1e-5', () => {
     const dir = mkdtempSync(join(tmpdir(), 'lk-torch-'));
-    expect(JSON.parse(bridge('export', dir))).toEqual(['ae', 'clf', 'gan']);
+    expect(JSON.parse(bridge('export', dir))).toEqual(['ae', 'clf', 'dcgan', 'gan']);
+    const dcgan = load(readFileSync(join(dir, 'dcgan.safetensors'))) as GAN;
+    expect(dcgan.generator.definition().layers.map((l) => l.type)).toEqual(['conv-transpose2d', 'batch-norm', 'conv-transpose2d', 'batch-norm', 'conv-transpose2d']);
+    expect(dcgan.generator.outputShape).toEqual([1, 16, 16]);
+    expectClose(dcgan.generator.predict({ data: f32(join(dir, 'dcgan.x.f32')), shape: [9, 6] }).data, f32(join(dir, 'dcgan.y.f32')), 0, 1e-5, 'DCGAN generator from PyTorch');
+    dcgan.fit(randomArray(80 * 256, 4), { iterations: 3 });
+    expect(dcgan.iterations).toBe(3);
     const ae = load(readFileSync(join(dir, 'ae.safetensors'))) as Autoencoder;
     expect([ae.encoder.sizes, ae.decoder.sizes]).toEqual([[20, 12, 4], [4, 12, 20]]);
     expectClose(ae.reconstruct({ data: f32(join(dir, 'ae.x.f32')), shape: [9, 20] }).data, f32(join(dir, 'ae.y.f32')), 0, 1e-5, 'autoencoder from PyTorch');

@@ -77,10 +77,10 @@ def idiomatic(arch):
             elif t in ("conv2d", "conv-transpose2d"):
                 k, st, pd, op = pair(spec["kernel"]), pair(spec.get("stride", 1)), pair(spec.get("padding", 0)), pair(spec.get("outputPadding", 0))
                 if t == "conv2d":
-                    mod = nn.Conv2d(shape[0], spec["channels"], k, st, pd)
+                    mod = nn.Conv2d(shape[0], spec["channels"], k, st, pd, bias=spec.get("bias", True))
                     side = [(shape[1 + a] + 2 * pd[a] - k[a]) // st[a] + 1 for a in (0, 1)]
                 else:
-                    mod = nn.ConvTranspose2d(shape[0], spec["channels"], k, st, pd, op)
+                    mod = nn.ConvTranspose2d(shape[0], spec["channels"], k, st, pd, op, bias=spec.get("bias", True))
                     side = [(shape[1 + a] - 1) * st[a] - 2 * pd[a] + k[a] + op[a] for a in (0, 1)]
                 shape = [spec["channels"], *side]
             elif t == "batch-norm":
@@ -130,7 +130,20 @@ def cmd_export(out_dir):
         "discriminator": nn.Sequential(nn.Linear(10, 16), nn.LeakyReLU(0.2), nn.Dropout(0.3), nn.Linear(16, 1)),
     })
     clf = lt.Classifier([nn.Sequential(nn.Linear(20, 8), nn.ReLU())], nn.Sequential(nn.Linear(8, 5)))
-    cases = {"ae": (ae, ae, 20), "gan": (gan, gan["generator"], 3), "clf": (clf, clf, 20)}
+    # PyTorch's DCGAN example at 16 × 16: z as a 1×1 image, transposed convolutions and
+    # convolutions without bias, batch norm; trained for a few steps so the statistics move.
+    dcgan = lt.GAN(
+        lt.Stack([6, 1, 1], nn.ConvTranspose2d(6, 8, 4, 1, 0, bias=False), nn.BatchNorm2d(8), nn.ReLU(),
+                 nn.ConvTranspose2d(8, 4, 4, 2, 1, bias=False), nn.BatchNorm2d(4), nn.ReLU(),
+                 nn.ConvTranspose2d(4, 1, 4, 2, 1, bias=False), nn.Tanh()),
+        lt.Stack([1, 16, 16], nn.Conv2d(1, 4, 4, 2, 1, bias=False), nn.LeakyReLU(0.2),
+                 nn.Conv2d(4, 8, 4, 2, 1, bias=False), nn.BatchNorm2d(8), nn.LeakyReLU(0.2),
+                 nn.Conv2d(8, 1, 4, 1, 0, bias=False)),
+    )
+    with torch.no_grad():
+        for _ in range(3):
+            dcgan.discriminate(dcgan(torch.randn(8, 6)))
+    cases = {"ae": (ae, ae, 20), "gan": (gan, gan["generator"], 3), "clf": (clf, clf, 20), "dcgan": (dcgan, dcgan["generator"], 6)}
     for name, (model, run, cols) in cases.items():
         lt.save(model, str(out / f"{name}.safetensors"))
         x = torch.randn(9, cols)

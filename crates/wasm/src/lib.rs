@@ -170,8 +170,8 @@ pub unsafe extern "C" fn lk_im2row_images(
     conv::im2row_images::<Native>(&g, s(x, images * g.input_len()), sm(patches, images * g.patches_len()), i0..i1);
 }
 
-/// Images i0..i1: x ← the patches summed back into the pixels they came from, then f(x + b) per
-/// channel when b is not null.
+/// Images i0..i1: x ← the patches summed back into the pixels they came from, plus b per channel
+/// when b is not null, then f.
 #[no_mangle]
 pub unsafe extern "C" fn lk_row2im_images(
     images: usize, channels: usize, height: usize, width: usize, outputs: usize, out_height: usize, out_width: usize, kh: usize, kw: usize, sh: usize, sw: usize, ph: usize, pw: usize,

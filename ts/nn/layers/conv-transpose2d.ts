@@ -16,7 +16,7 @@ export class ConvTranspose2d extends Convolution {
 
   static fromSpec(spec: Extract<LayerSpec, { type: 'conv-transpose2d' }>, input: Shape, where: string): ConvTranspose2d {
     const at = `${where} (convTranspose2d)`;
-    checkSpecKeys(spec, ['channels', 'kernel', 'stride', 'padding', 'outputPadding', 'activation', 'weightNorm'], at);
+    checkSpecKeys(spec, ['channels', 'kernel', 'stride', 'padding', 'outputPadding', 'activation', 'weightNorm', 'bias'], at);
     const [c, h, w] = imageInput(input, at, 'reshape([c, h, w]) a vector into an image first');
     const out = spec.channels;
     if (!Number.isInteger(out) || out < 1 || out > 1 << 16) throw new LatentkitError(`${at}: channels (out) must be a positive integer, got ${JSON.stringify(out)}`);
@@ -35,11 +35,11 @@ export class ConvTranspose2d extends Convolution {
     }
     // The convolution this one is the adjoint of: from [out, oh, ow] to [c, h, w].
     const g: Geometry = { channels: out, height: oh, width: ow, outputs: c, outHeight: h, outWidth: w, kernel, stride, padding };
-    return new ConvTranspose2d(input, [out, oh, ow], spec.activation, where, g, out, spec.weightNorm === true, outputPadding);
+    return new ConvTranspose2d(input, [out, oh, ow], spec.activation, where, g, out, spec.bias !== false, spec.weightNorm === true, outputPadding);
   }
 
-  private constructor(input: Shape, output: Shape, activation: ActivationSpec | undefined, where: string, g: Geometry, bias: number, weightNorm: boolean, outputPadding: [number, number]) {
-    super(input, output, activation, where, g, bias, weightNorm);
+  private constructor(input: Shape, output: Shape, activation: ActivationSpec | undefined, where: string, g: Geometry, out: number, bias: boolean, weightNorm: boolean, outputPadding: [number, number]) {
+    super(input, output, activation, where, g, out, bias, weightNorm);
     this.outputPadding = outputPadding;
   }
 
@@ -63,7 +63,7 @@ export class ConvTranspose2d extends Convolution {
   backward(_x: number, y: number, dy: number, dx: number, rows: number, accumulate: boolean): void {
     const g = this.geometry;
     const m = this.pixelRows(rows);
-    if (accumulate || this.activation.name !== 'linear') {
+    if ((accumulate && this.biasLength) || this.activation.name !== 'linear') {
       kernels.bias_activation_backward(rows, g.channels, g.height * g.width, y, dy, accumulate ? this.biasGradPtr : 0, this.activation.code, this.activation.alpha);
     }
     kernels.im2row(...this.geometryArgs(rows), dy, this.patchesPtr);
@@ -80,13 +80,13 @@ export class ConvTranspose2d extends Convolution {
 
   spec(): LayerSpec {
     const op = this.outputPadding;
-    return { type: 'conv-transpose2d', channels: this.biasLength, ...this.commonSpec(), ...((op[0] > 0 || op[1] > 0) && { outputPadding: [...op] as [number, number] }) };
+    return { type: 'conv-transpose2d', channels: this.outChannels, ...this.commonSpec(), ...((op[0] > 0 || op[1] > 0) && { outputPadding: [...op] as [number, number] }) };
   }
 
   onnx(b: OnnxBuilder, input: string, at: string): string {
     const g = this.geometry;
     const w = b.initializer(`${at}.weight`, this.weightShape, this.effectiveWeight());
-    const bias = b.initializer(`${at}.bias`, [this.biasLength], this.bias());
+    const bias = b.initializer(`${at}.bias`, [this.outChannels], this.bias());
     const out = b.node('ConvTranspose', [input, w, bias], {
       kernel_shape: { ints: [...g.kernel] }, strides: { ints: [...g.stride] }, pads: { ints: [g.padding[0], g.padding[1], g.padding[0], g.padding[1]] }, output_padding: { ints: [...this.outputPadding] },
     }, `${at}.conv`);

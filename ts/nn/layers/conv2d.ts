@@ -12,7 +12,7 @@ export class Conv2d extends Convolution {
   readonly type = 'conv2d';
 
   static fromSpec(spec: Extract<LayerSpec, { type: 'conv2d' }>, input: Shape, where: string): Conv2d {
-    checkSpecKeys(spec, ['channels', 'kernel', 'stride', 'padding', 'activation', 'weightNorm'], `${where} (conv2d)`);
+    checkSpecKeys(spec, ['channels', 'kernel', 'stride', 'padding', 'activation', 'weightNorm', 'bias'], `${where} (conv2d)`);
     const [c, h, w] = imageInput(input, `${where} (conv2d)`, 'reshape([c, h, w]) a vector into an image first');
     const out = spec.channels;
     if (!Number.isInteger(out) || out < 1 || out > 1 << 16) throw new LatentkitError(`${where} (conv2d): channels (out) must be a positive integer, got ${JSON.stringify(out)}`);
@@ -24,11 +24,11 @@ export class Conv2d extends Convolution {
     checkKernelFits(`${where} (conv2d)`, input, w, padding[1], kernel[1], 'width');
     const oh = Math.floor((h + 2 * padding[0] - kernel[0]) / stride[0]) + 1;
     const ow = Math.floor((w + 2 * padding[1] - kernel[1]) / stride[1]) + 1;
-    return new Conv2d(input, [out, oh, ow], spec.activation, where, { channels: c, height: h, width: w, outputs: out, outHeight: oh, outWidth: ow, kernel, stride, padding }, out, spec.weightNorm === true);
+    return new Conv2d(input, [out, oh, ow], spec.activation, where, { channels: c, height: h, width: w, outputs: out, outHeight: oh, outWidth: ow, kernel, stride, padding }, out, spec.bias !== false, spec.weightNorm === true);
   }
 
-  private constructor(input: Shape, output: Shape, activation: ActivationSpec | undefined, where: string, g: Convolution['geometry'], bias: number, weightNorm: boolean) {
-    super(input, output, activation, where, g, bias, weightNorm);
+  private constructor(input: Shape, output: Shape, activation: ActivationSpec | undefined, where: string, g: Convolution['geometry'], out: number, bias: boolean, weightNorm: boolean) {
+    super(input, output, activation, where, g, out, bias, weightNorm);
   }
 
   protected fans(): [number, number] {
@@ -67,7 +67,7 @@ export class Conv2d extends Convolution {
   onnx(b: OnnxBuilder, input: string, at: string): string {
     const g = this.geometry;
     const w = b.initializer(`${at}.weight`, this.weightShape, this.effectiveWeight());
-    const bias = b.initializer(`${at}.bias`, [this.biasLength], this.bias());
+    const bias = b.initializer(`${at}.bias`, [this.outChannels], this.bias());
     const out = b.node('Conv', [input, w, bias], { kernel_shape: { ints: [...g.kernel] }, strides: { ints: [...g.stride] }, pads: { ints: [g.padding[0], g.padding[1], g.padding[0], g.padding[1]] } }, `${at}.conv`);
     return b.activation(this.activation, out, at);
   }

@@ -29,7 +29,9 @@ export interface Geometry {
 
 export abstract class Convolution extends Layer {
   readonly paramCount: number;
-  /** Output channels of the layer (the bias's length). */
+  /** Output channels of the layer. */
+  readonly outChannels: number;
+  /** Floats of the bias: the output channels, or 0 without one (PyTorch's bias=False). */
   readonly biasLength: number;
   protected readonly normed: WeightNorm | null;
   private patches: Block | null = null;
@@ -43,10 +45,13 @@ export abstract class Convolution extends Layer {
     activation: ActivationSpec | undefined,
     where: string,
     readonly geometry: Geometry,
-    biasLength: number,
+    outChannels: number,
+    bias: boolean,
     weightNorm: boolean,
   ) {
     super(inputShape, outputShape, activation, where);
+    this.outChannels = outChannels;
+    const biasLength = bias ? outChannels : 0;
     this.biasLength = biasLength;
     this.paramCount = this.weightCount + biasLength + (weightNorm ? geometry.outputs : 0);
     this.normed = weightNorm ? new WeightNorm({ units: geometry.outputs, len: this.patch, unitStride: this.patch, elemStride: 1 }, where) : null;
@@ -68,12 +73,13 @@ export abstract class Convolution extends Layer {
     return [g.outputs, g.channels, g.kernel[0], g.kernel[1]];
   }
 
+  /** The bias, or 0 (none) for the kernels. */
   protected get biasPtr(): number {
-    return this.paramPtr(this.weightCount);
+    return this.biasLength ? this.paramPtr(this.weightCount) : 0;
   }
 
   protected get biasGradPtr(): number {
-    return this.gradPtr(this.weightCount);
+    return this.biasLength ? this.gradPtr(this.weightCount) : 0;
   }
 
   private get gIndex(): number {
@@ -153,26 +159,27 @@ export abstract class Convolution extends Layer {
   initialize(rng: Rng, init: InitName | undefined): void {
     const [fanIn, fanOut] = this.fans();
     drawWeights(rng, init ?? defaultInit(this.activation.name), this.paramPtr(), this.weightCount, fanIn, fanOut, this.where);
-    kernels.fill(this.biasPtr, this.biasLength, 0);
+    if (this.biasLength) kernels.fill(this.biasPtr, this.biasLength, 0);
     this.normed?.initialize(this.paramPtr(), this.paramPtr(this.gIndex));
   }
 
   /** The options every convolution's spec has. */
-  protected commonSpec(): { kernel: [number, number]; stride: [number, number]; padding: [number, number]; activation?: ActivationSpec; weightNorm?: true } {
+  protected commonSpec(): { kernel: [number, number]; stride: [number, number]; padding: [number, number]; activation?: ActivationSpec; weightNorm?: true; bias?: false } {
     const g = this.geometry;
     return {
       kernel: [...g.kernel], stride: [...g.stride], padding: [...g.padding],
       ...(this.activation.name !== 'linear' && { activation: activationToSpec(this.activation) }),
       ...(this.normed && { weightNorm: true as const }),
+      ...(this.biasLength === 0 && { bias: false as const }),
     };
   }
 
   tensors(): [string, TorchTensor][] {
     const w = { shape: this.weightShape, data: this.readParams(0, this.weightCount) };
-    const bias: [string, TorchTensor] = ['bias', { shape: [this.biasLength], data: this.readParams(this.weightCount, this.biasLength) }];
-    if (!this.normed) return [['weight', w], bias];
+    const bias: [string, TorchTensor][] = this.biasLength ? [['bias', { shape: [this.biasLength], data: this.readParams(this.weightCount, this.biasLength) }]] : [];
+    if (!this.normed) return [['weight', w], ...bias];
     const gShape = [this.geometry.outputs, 1, 1, 1];
-    return [['parametrizations.weight.original0', { shape: gShape, data: this.readParams(this.gIndex, this.geometry.outputs) }], ['parametrizations.weight.original1', w], bias];
+    return [['parametrizations.weight.original0', { shape: gShape, data: this.readParams(this.gIndex, this.geometry.outputs) }], ['parametrizations.weight.original1', w], ...bias];
   }
 
   setTensors(take: (suffix: string, shape: number[]) => TorchTensor): void {
@@ -182,7 +189,7 @@ export abstract class Convolution extends Layer {
     } else {
       this.writeParams(0, take('weight', this.weightShape).data);
     }
-    this.writeParams(this.weightCount, take('bias', [this.biasLength]).data);
+    if (this.biasLength) this.writeParams(this.weightCount, take('bias', [this.biasLength]).data);
   }
 
   /** The weight as the kernels use it (w = g·v/‖v‖ with weight norm), in PyTorch's layout. */
@@ -191,8 +198,9 @@ export abstract class Convolution extends Layer {
     return heap.f32.slice(p >>> 2, (p >>> 2) + this.weightCount);
   }
 
+  /** The bias (zeros without one). */
   bias(): Float32Array {
-    return this.readParams(this.weightCount, this.biasLength);
+    return this.biasLength ? this.readParams(this.weightCount, this.biasLength) : new Float32Array(this.outChannels);
   }
 }
 

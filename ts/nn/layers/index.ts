@@ -41,13 +41,16 @@ export function dense(units: number, opts: { activation?: ActivationSpec; weight
   return { type: 'dense', units, ...opts };
 }
 
-/** A 2-D convolution to `channels` output channels (nn.Conv2d); stride 1 and padding 0 by default. */
-export function conv2d(channels: number, opts: { kernel: Side; stride?: Side; padding?: Side; activation?: ActivationSpec; weightNorm?: boolean }): LayerSpec {
+/**
+ * A 2-D convolution to `channels` output channels (nn.Conv2d); stride 1 and padding 0 by default;
+ * `bias: false` for none (as before a batch norm, which cancels it).
+ */
+export function conv2d(channels: number, opts: { kernel: Side; stride?: Side; padding?: Side; activation?: ActivationSpec; weightNorm?: boolean; bias?: boolean }): LayerSpec {
   return { type: 'conv2d', channels, ...opts };
 }
 
-/** A 2-D transposed convolution to `channels` output channels (nn.ConvTranspose2d). */
-export function convTranspose2d(channels: number, opts: { kernel: Side; stride?: Side; padding?: Side; outputPadding?: Side; activation?: ActivationSpec; weightNorm?: boolean }): LayerSpec {
+/** A 2-D transposed convolution to `channels` output channels (nn.ConvTranspose2d); `bias: false` for none. */
+export function convTranspose2d(channels: number, opts: { kernel: Side; stride?: Side; padding?: Side; outputPadding?: Side; activation?: ActivationSpec; weightNorm?: boolean; bias?: boolean }): LayerSpec {
   return { type: 'conv-transpose2d', channels, ...opts };
 }
 

@@ -203,10 +203,10 @@ export function imageInput(input: Shape, where: string, hint: string): [number, 
 /** Every layer kind's spec: what a user writes, and what a file keeps. */
 export type LayerSpec =
   | { type: 'dense'; units: number; activation?: ActivationSpec; weightNorm?: boolean }
-  | { type: 'conv2d'; channels: number; kernel: number | [number, number]; stride?: number | [number, number]; padding?: number | [number, number]; activation?: ActivationSpec; weightNorm?: boolean }
+  | { type: 'conv2d'; channels: number; kernel: number | [number, number]; stride?: number | [number, number]; padding?: number | [number, number]; activation?: ActivationSpec; weightNorm?: boolean; bias?: boolean }
   | {
       type: 'conv-transpose2d'; channels: number; kernel: number | [number, number]; stride?: number | [number, number]; padding?: number | [number, number];
-      outputPadding?: number | [number, number]; activation?: ActivationSpec; weightNorm?: boolean;
+      outputPadding?: number | [number, number]; activation?: ActivationSpec; weightNorm?: boolean; bias?: boolean;
     }
   | { type: 'batch-norm'; momentum?: number; eps?: number; activation?: ActivationSpec }
   | { type: 'gaussian-noise'; std: number }

@@ -146,8 +146,7 @@ pub fn im2row_images<V: F32x4>(g: &Geometry, x: &[f32], patches: &mut [f32], ima
 }
 
 /// For images `images`: x ← the sum, in patch order, of every patch entry taken from each input
-/// value (overwritten; the adjoint of [`im2row_images`]), then, when `b` is given, f(x + b) per
-/// channel of x.
+/// value (overwritten; the adjoint of [`im2row_images`]), plus b per channel when given, then f.
 pub fn row2im_images<V: F32x4>(g: &Geometry, patches: &[f32], x: &mut [f32], b: Option<&[f32]>, act: Activation, alpha: f32, images: Range<usize>) {
     g.check();
     let (il, pl, hw) = (g.input_len(), g.patches_len(), g.height * g.width);
@@ -166,8 +165,8 @@ pub fn row2im_images<V: F32x4>(g: &Geometry, patches: &[f32], x: &mut [f32], b: 
             for (plane, &bc) in out.chunks_exact_mut(hw).zip(b) {
                 plane.iter_mut().for_each(|v| *v += bc);
             }
-            activation::forward::<V>(act, alpha, out);
         }
+        activation::forward::<V>(act, alpha, out);
     }
 }
 
