@@ -4,7 +4,7 @@
 // in crates/kernels/tests/layers.rs; forward and backward against PyTorch in torch.test.ts.
 import { describe, expect, it } from 'vitest';
 import {
-  GAN, LatentkitError, Sequential, batchNorm, checkpoint, conv2d, convTranspose2d, dense, flatten, gaussianNoise, load, memoryStats, reshape, save, setThreads, stack,
+  Autoencoder, Classifier, GAN, LatentkitError, Sequential, VAE, batchNorm, checkpoint, conv2d, convTranspose2d, dense, flatten, gaussianNoise, load, memoryStats, reshape, save, setThreads, stack,
 } from '../dist/index.js';
 import * as lk from '../dist/index.js';
 import * as internal from '../dist/internal.js';
@@ -132,6 +132,46 @@ describe('stacks of layers', () => {
       m.discriminator.dispose();
       m.dispose();
     }
+  });
+
+  it('serve every model unchanged: an autoencoder, a VAE, a classifier with a frozen body, a conditional GAN', () => {
+    const images = randomArray(96 * 64, 3, 0, 1);
+    const labels = Int32Array.from({ length: 96 }, (_, i) => i % 3);
+    const encoder = () => stack([1, 8, 8], [conv2d(4, { kernel: 3, stride: 2, padding: 1, activation: 'relu' }), batchNorm(), flatten(), dense(6)], { seed: 1 });
+    const decoder = (inputs: number) => stack(inputs, [dense(4 * 4 * 4, { activation: 'relu' }), reshape([4, 4, 4]), convTranspose2d(1, { kernel: 4, stride: 2, padding: 1 }), flatten()], { seed: 2 });
+
+    const ae = new Autoencoder({ encoder: encoder(), decoder: decoder(6), seed: 3 });
+    // Batch statistics in training, running ones at inference: the first epochs' training loss is
+    // far above the untrained inference error, so the test trains long enough for both to fall.
+    const aeBefore = ae.reconstructionError(images);
+    const ah = ae.fit(images, { epochs: 30, batchSize: 16 });
+    expect(ah.loss.at(-1)!, 'autoencoder, training loss').toBeLessThan(ah.loss[0]! / 2);
+    expect(ae.reconstructionError(images), 'autoencoder, inference').toBeLessThan(aeBefore);
+
+    const vae = new VAE({ encoder: encoder(), decoder: decoder(3), likelihood: 'bernoulli', seed: 4 });
+    const binary = images.map((v) => (v > 0.5 ? 1 : 0));
+    const h = vae.fit(binary, { epochs: 8, batchSize: 16 });
+    expect(h.loss.at(-1)!, 'VAE').toBeLessThan(h.loss[0]!);
+    expect(vae.sample(5).shape).toEqual([5, 64]);
+
+    const body = encoder();
+    const clf = new Classifier({ body, head: stack(6, [dense(3)], { seed: 5 }) });
+    const ch = clf.fit(images, labels, { epochs: 10, batchSize: 16 });
+    expect(ch.loss.at(-1)!, 'classifier').toBeLessThan(ch.loss[0]!);
+    const frozen = new Classifier({ body: encoder(), head: stack(6, [dense(3)], { seed: 6 }), freezeBody: true });
+    const bodyWeights = frozen.body[0]!.getWeights();
+    frozen.fit(images, labels, { epochs: 2, batchSize: 16 });
+    expect(bits(frozen.body[0]!.getWeights()), 'a frozen convolutional body').toEqual(bits(bodyWeights));
+
+    // A conditional GAN: labels join the noise before G's dense layer and the image before D's.
+    const cgan = new GAN({
+      generator: stack(4 + 3, [dense(4 * 4 * 4, { activation: 'relu' }), reshape([4, 4, 4]), batchNorm(), convTranspose2d(1, { kernel: 4, stride: 2, padding: 1, activation: 'tanh' }), flatten()], { seed: 7 }),
+      discriminator: stack(64 + 3, [dense(64, { activation: leaky }), reshape([1, 8, 8]), conv2d(4, { kernel: 4, stride: 2, padding: 1, activation: leaky }), flatten(), dense(1)], { seed: 8 }),
+      conditions: 3, noise: { dim: 4 }, batchSize: 16, seed: 9,
+    });
+    cgan.fit(images.map((v) => 2 * v - 1), { iterations: 10, labels });
+    expect(cgan.sample(6, { labels: [0, 1, 2, 0, 1, 2] }).length).toBe(6 * 64);
+    for (const m of [ae, vae, clf, frozen, cgan]) m.dispose();
   });
 
   it('grow WebAssembly memory by 0 bytes over 200 DCGAN iterations, with no new allocations', () => {
