@@ -182,7 +182,7 @@ describe('kernel declarations', () => {
     for (const line of [
       'im2row 64×1×28×28 → 12544×16 patches · \\d+ parts over 2 threads',
       'dense_forward 12544×16 → 12544×64 · \\d+ parts over 2 threads',
-      'rows_to_nchw 12544×64 → 64×64×196 · \\d+ parts over 2 threads',
+      'transpose 64×196×64 → 64×64×196 · \\d+ parts over 2 threads',
       'batch_norm_forward 64×64×196, batch statistics · \\d+ parts over 2 threads',
       'batch_norm_backward d64×64×196 · \\d+ parts over 2 threads',
       'dense_backward_params d12544×64 → dW 16×64 · \\d+ parts over 2 threads',

@@ -112,9 +112,9 @@ describe('stacks of layers', () => {
       const { generator, discriminator } = dcgan(4, 7);
       return new GAN({ generator, discriminator, noise: { dim: 16 }, batchSize: 16, seed: 3, ema: { decay: 0.95 }, optimizerD: { type: 'adam', lr: 2e-4, beta1: 0.5 }, optimizerG: { type: 'adam', lr: 2e-4, beta1: 0.5 } });
     };
-    const a = make();
+    // 8 iterations straight, against 3, a checkpoint, and 5 more.
+    const [a, b] = [make(), make()];
     a.fit(real, { iterations: 8 });
-    const b = make();
     b.fit(real, { iterations: 3 });
     const c = load(checkpoint(b)) as GAN;
     c.fit(real, { iterations: 5 });

@@ -13,6 +13,13 @@ const root = new URL('..', import.meta.url).pathname;
 type RunResult = { sha256: string; vaeSha256: string; convSha256: string; loss: number[] };
 type ThreadedResult = RunResult & { threads: number; info: { shared: boolean; why?: string } };
 let nodeResult: RunResult;
+
+/** The run's three fingerprints (the autoencoder, the VAE, the convolutional GAN) equal the reference's. */
+function expectSameHashes(got: RunResult, want: RunResult, where: string): void {
+  expect(got.sha256, `${where}: the autoencoder`).toBe(want.sha256);
+  expect(got.vaeSha256, `${where}: the VAE`).toBe(want.vaeSha256);
+  expect(got.convSha256, `${where}: the convolutional GAN`).toBe(want.convSha256);
+}
 let nodeThreaded: ThreadedResult;
 
 beforeAll(async () => {
@@ -35,9 +42,7 @@ describe('reproducibility across runtimes', () => {
       env: { ...process.env, DENO_NO_UPDATE_CHECK: '1', NO_COLOR: '1' },
     });
     const result = JSON.parse(out.trim().split('\n').at(-1)!) as RunResult;
-    expect(result.sha256).toBe(nodeResult.sha256);
-    expect(result.vaeSha256, 'the VAE').toBe(nodeResult.vaeSha256);
-    expect(result.convSha256, 'the convolutional GAN').toBe(nodeResult.convSha256);
+    expectSameHashes(result, nodeResult, 'Deno');
     expect(result.loss).toEqual(nodeResult.loss);
   });
 
@@ -51,9 +56,7 @@ describe('reproducibility across runtimes', () => {
     });
     const deno = JSON.parse(out.trim().split('\n').at(-1)!) as ThreadedResult;
     expect(deno.threads, JSON.stringify(deno.info)).toBe(2);
-    expect(deno.sha256).toBe(nodeThreaded.sha256);
-    expect(deno.vaeSha256, 'the VAE').toBe(nodeThreaded.vaeSha256);
-    expect(deno.convSha256, 'the convolutional GAN').toBe(nodeThreaded.convSha256);
+    expectSameHashes(deno, nodeThreaded, 'Deno on 2 threads');
     expect(deno.loss).toEqual(nodeThreaded.loss);
   });
 
@@ -68,9 +71,7 @@ describe('reproducibility across runtimes', () => {
       const browser = await launchChromium();
       try {
         const result = await pageResult<RunResult>(browser, `${site.url}/test/runtimes/page.html`);
-        expect(result.sha256).toBe(nodeResult.sha256);
-        expect(result.vaeSha256, 'the VAE').toBe(nodeResult.vaeSha256);
-        expect(result.convSha256, 'the convolutional GAN').toBe(nodeResult.convSha256);
+        expectSameHashes(result, nodeResult, 'Chromium');
         expect(result.loss).toEqual(nodeResult.loss);
       } finally {
         await browser.close();
@@ -87,9 +88,7 @@ describe('reproducibility across runtimes', () => {
         expect(result.info.shared).toBe(false);
         expect(result.info.why).toMatch(/not cross-origin isolated.*Cross-Origin-Opener-Policy: same-origin.*Cross-Origin-Embedder-Policy: require-corp/);
         expect(logs.filter((l) => /latentkit: training on 1 thread/.test(l)), logs.join('\n')).toHaveLength(1);
-        expect(result.sha256).toBe(nodeThreaded.sha256);
-        expect(result.vaeSha256, 'the VAE').toBe(nodeThreaded.vaeSha256);
-        expect(result.convSha256, 'the convolutional GAN').toBe(nodeThreaded.convSha256);
+        expectSameHashes(result, nodeThreaded, 'Chromium');
       } finally {
         await browser.close();
         await plain.close();
@@ -101,9 +100,7 @@ describe('reproducibility across runtimes', () => {
       try {
         const result = await pageResult<ThreadedResult>(browser, `${site.url}/test/runtimes/page.html?threads=2`);
         expect(result.threads, JSON.stringify(result.info)).toBe(2);
-        expect(result.sha256).toBe(nodeThreaded.sha256);
-        expect(result.vaeSha256, 'the VAE').toBe(nodeThreaded.vaeSha256);
-        expect(result.convSha256, 'the convolutional GAN').toBe(nodeThreaded.convSha256);
+        expectSameHashes(result, nodeThreaded, 'Chromium');
         expect(result.loss).toEqual(nodeThreaded.loss);
       } finally {
         await browser.close();

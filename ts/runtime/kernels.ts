@@ -120,17 +120,12 @@ export const KERNELS = {
     split: { kind: 'columns', over: 'images', align: 1, minUnits: 1, work: ['images', 'outHeight', 'outWidth', 'channels', 'kh', 'kw'], minWork: ELEMENTS },
     trace: (a) => `${patchRows(a)} patches → ${image(a, 'in')}${a.b === 0 ? '' : ', bias'}`,
   },
-  nchw_to_rows: {
-    export: 'lk_nchw_to_rows_images',
-    args: ['images:usize', 'channels:usize', 'size:usize', 'x:ptr', 'rows:ptr'],
-    split: { kind: 'columns', over: 'images', align: 1, minUnits: 1, work: ['images', 'channels', 'size'], minWork: ELEMENTS },
-    trace: (a) => `${a.images}×${a.channels}×${a.size} → ${a.images! * a.size!}×${a.channels}`,
-  },
-  rows_to_nchw: {
-    export: 'lk_rows_to_nchw_images',
-    args: ['images:usize', 'channels:usize', 'size:usize', 'rows:ptr', 'x:ptr'],
-    split: { kind: 'columns', over: 'images', align: 1, minUnits: 1, work: ['images', 'channels', 'size'], minWork: ELEMENTS },
-    trace: (a) => `${a.images! * a.size!}×${a.channels} → ${a.images}×${a.channels}×${a.size}`,
+  // Each image a rows×cols matrix, transposed: NCHW planes [C × S] to rows of channels [S × C] and back.
+  transpose: {
+    export: 'lk_transpose_images',
+    args: ['images:usize', 'rows:usize', 'cols:usize', 'src:ptr', 'dst:ptr'],
+    split: { kind: 'columns', over: 'images', align: 1, minUnits: 1, work: ['images', 'rows', 'cols'], minWork: ELEMENTS },
+    trace: (a) => `${a.images}×${a.rows}×${a.cols} → ${a.images}×${a.cols}×${a.rows}`,
   },
   bias_activation_backward: {
     export: 'lk_bias_activation_backward_channels',

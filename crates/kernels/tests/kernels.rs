@@ -9,24 +9,13 @@ use latentkit_kernels::optim;
 use latentkit_kernels::rng::Xoshiro128ss;
 use latentkit_kernels::simd::{Native, Scalar};
 
+mod common;
+use common::{act_f64, values};
+
 fn close(got: f64, want: f64, rtol: f64, atol: f64, what: &str) {
     assert!((got - want).abs() <= atol + rtol * want.abs(), "{what}: got {got}, want {want}");
 }
 
-fn values(n: usize, seed: u64) -> Vec<f32> {
-    let mut r = Xoshiro128ss::from_seed(seed);
-    (0..n).map(|_| r.next_f32() * 2.0 - 1.0).collect()
-}
-
-fn act_f64(a: Activation, alpha: f64, z: f64) -> f64 {
-    match a {
-        Activation::Linear => z,
-        Activation::Tanh => z.tanh(),
-        Activation::Sigmoid => 1.0 / (1.0 + (-z).exp()),
-        Activation::Relu => z.max(0.0),
-        Activation::LeakyRelu => if z > 0.0 { z } else { alpha * z },
-    }
-}
 
 fn dact_f64(a: Activation, alpha: f64, z: f64) -> f64 {
     match a {

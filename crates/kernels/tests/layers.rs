@@ -10,15 +10,13 @@ use latentkit_kernels::gemm::params::{PACK_A_LEN, PACK_B_LEN};
 use latentkit_kernels::gemm::Scratch;
 use latentkit_kernels::norm::batch_norm::{self, Params, Shape};
 use latentkit_kernels::norm::weight_norm::{self, Units};
-use latentkit_kernels::rng::Xoshiro128ss;
 use latentkit_kernels::simd::Native;
+
+mod common;
+use common::{act_f64, values};
 
 const GUARD: usize = 5;
 
-fn values(n: usize, seed: u64) -> Vec<f32> {
-    let mut r = Xoshiro128ss::from_seed(seed);
-    (0..n).map(|_| r.next_f32() * 2.0 - 1.0).collect()
-}
 
 /// `n` zeros (or `fill`) followed by a NaN guard band.
 fn guarded(n: usize, fill: f32) -> Vec<f32> {
@@ -37,15 +35,6 @@ fn close(got: &[f32], want: &[f64], rtol: f64, atol: f64, what: &str) {
     }
 }
 
-fn act64(a: Activation, alpha: f64, z: f64) -> f64 {
-    match a {
-        Activation::Linear => z,
-        Activation::Tanh => z.tanh(),
-        Activation::Sigmoid => 1.0 / (1.0 + (-z).exp()),
-        Activation::Relu => z.max(0.0),
-        Activation::LeakyRelu => if z > 0.0 { z } else { alpha * z },
-    }
-}
 
 /// ∂/∂θ_i of f by central differences in f64, for every i.
 fn central(theta: &[f64], f: impl Fn(&[f64]) -> f64) -> Vec<f64> {
@@ -67,15 +56,14 @@ fn f64s(v: &[f32]) -> Vec<f64> {
     v.iter().map(|&x| x as f64).collect()
 }
 
-/// The naive convolution: y[n,o,oy,ox] = f(b[o] + Σ W[o,c,i,j]·x[n,c,oy·sh−ph+i, ox·sw−pw+j]).
-fn conv64(g: &Geometry, n: usize, x: &[f64], w: &[f64], b: &[f64], act: Activation) -> Vec<f64> {
+/// Every (image, output channel, output pixel, input pixel, weight) product of the naive
+/// convolution, by index: f(y_index, x_index, w_index) for the taps inside the image.
+fn for_each_tap(g: &Geometry, n: usize, mut f: impl FnMut(usize, usize, usize)) {
     let (kh, kw) = g.kernel;
-    let mut y = vec![0f64; n * g.output_len()];
     for im in 0..n {
         for o in 0..g.outputs {
             for oy in 0..g.out_height {
                 for ox in 0..g.out_width {
-                    let mut s = b[o];
                     for c in 0..g.channels {
                         for i in 0..kh {
                             for j in 0..kw {
@@ -84,49 +72,33 @@ fn conv64(g: &Geometry, n: usize, x: &[f64], w: &[f64], b: &[f64], act: Activati
                                 if iy < 0 || ix < 0 || iy >= g.height as isize || ix >= g.width as isize {
                                     continue;
                                 }
-                                s += w[((o * g.channels + c) * kh + i) * kw + j] * x[((im * g.channels + c) * g.height + iy as usize) * g.width + ix as usize];
+                                let y = ((im * g.outputs + o) * g.out_height + oy) * g.out_width + ox;
+                                let x = ((im * g.channels + c) * g.height + iy as usize) * g.width + ix as usize;
+                                f(y, x, ((o * g.channels + c) * kh + i) * kw + j);
                             }
                         }
                     }
-                    y[((im * g.outputs + o) * g.out_height + oy) * g.out_width + ox] = act64(act, 0.2, s);
                 }
             }
         }
     }
-    y
+}
+
+/// The naive convolution: y[n,o,oy,ox] = f(b[o] + Σ W[o,c,i,j]·x[n,c,oy·sh−ph+i, ox·sw−pw+j]).
+fn conv64(g: &Geometry, n: usize, x: &[f64], w: &[f64], b: &[f64], act: Activation) -> Vec<f64> {
+    let p = g.pixels();
+    let mut y: Vec<f64> = (0..n * g.output_len()).map(|at| b[at / p % g.outputs]).collect();
+    for_each_tap(g, n, |yi, xi, wi| y[yi] += w[wi] * x[xi]);
+    y.iter().map(|&z| act_f64(act, 0.2, z)).collect()
 }
 
 /// The naive transposed convolution of the same geometry: from N×O×OH×OW to N×C×H×W,
 /// y[n,c,iy,ix] = f(b[c] + Σ x[n,o,oy,ox]·W[o,c,i,j] over the taps landing on (iy, ix)).
 fn conv_transpose64(g: &Geometry, n: usize, x: &[f64], w: &[f64], b: &[f64], act: Activation) -> Vec<f64> {
-    let (kh, kw) = g.kernel;
     let hw = g.height * g.width;
-    let mut y = vec![0f64; n * g.input_len()];
-    for im in 0..n {
-        for c in 0..g.channels {
-            y[(im * g.channels + c) * hw..][..hw].iter_mut().for_each(|v| *v = b[c]);
-        }
-        for o in 0..g.outputs {
-            for oy in 0..g.out_height {
-                for ox in 0..g.out_width {
-                    let v = x[((im * g.outputs + o) * g.out_height + oy) * g.out_width + ox];
-                    for c in 0..g.channels {
-                        for i in 0..kh {
-                            for j in 0..kw {
-                                let iy = (oy * g.stride.0 + i) as isize - g.padding.0 as isize;
-                                let ix = (ox * g.stride.1 + j) as isize - g.padding.1 as isize;
-                                if iy < 0 || ix < 0 || iy >= g.height as isize || ix >= g.width as isize {
-                                    continue;
-                                }
-                                y[(im * g.channels + c) * hw + iy as usize * g.width + ix as usize] += v * w[((o * g.channels + c) * kh + i) * kw + j];
-                            }
-                        }
-                    }
-                }
-            }
-        }
-    }
-    y.iter().map(|&z| act64(act, 0.2, z)).collect()
+    let mut y: Vec<f64> = (0..n * g.input_len()).map(|at| b[at / hw % g.channels]).collect();
+    for_each_tap(g, n, |xi, yi, wi| y[yi] += x[xi] * w[wi]);
+    y.iter().map(|&z| act_f64(act, 0.2, z)).collect()
 }
 
 fn dot(a: &[f64], b: &[f64]) -> f64 {
@@ -179,7 +151,7 @@ fn conv_forward(g: &Geometry, n: usize, x: &[f32], w: &[f32], b: &[f32], act: Ac
     let mut z = vec![0f32; n * p * o];
     dense::dense_forward::<Native>(n * p, k, o, &patches, w, Some(b), &mut z, act, 0.2, true, &mut sc);
     let mut y = guarded(n * g.output_len(), 0.0);
-    conv::rows_to_nchw_images(o, p, &z, &mut y, 0..n);
+    conv::transpose_images(p, o, &z, &mut y, 0..n);
     check_guard(&y, n * g.output_len(), "y");
     (y, patches, z)
 }
@@ -190,7 +162,7 @@ fn conv_backward(g: &Geometry, n: usize, patches: &mut [f32], z: &[f32], w: &[f3
     let mut sc = Scratch::new(pa, pb);
     let (p, k, o) = (g.pixels(), g.patch(), g.outputs);
     let mut dz = vec![0f32; n * p * o];
-    conv::nchw_to_rows_images(o, p, dy, &mut dz, 0..n);
+    conv::transpose_images(o, p, dy, &mut dz, 0..n);
     dense::dense_backward_params_columns::<Native>(n * p, k, o, patches, z, &mut dz, Some((dw, Some(db))), act, 0.2, true, 0..o, &mut sc);
     // The patches' gradient overwrites the patches, as the layer does.
     dense::dense_backward_input_columns::<Native>(n * p, k, o, &dz, w, patches, true, 0..k, &mut sc);
@@ -206,7 +178,7 @@ fn conv_transpose_forward(g: &Geometry, n: usize, x: &[f32], w: &[f32], b: &[f32
     let mut sc = Scratch::new(pa, pb);
     let (p, k, o) = (g.pixels(), g.patch(), g.outputs);
     let mut xr = vec![0f32; n * p * o];
-    conv::nchw_to_rows_images(o, p, x, &mut xr, 0..n);
+    conv::transpose_images(o, p, x, &mut xr, 0..n);
     let mut patches = vec![0f32; n * g.patches_len()];
     dense::dense_backward_input_columns::<Native>(n * p, k, o, &xr, w, &mut patches, true, 0..k, &mut sc);
     let mut y = guarded(n * g.input_len(), 0.0);
@@ -229,9 +201,26 @@ fn conv_transpose_backward(g: &Geometry, n: usize, xr: &[f32], w: &[f32], y: &[f
     let mut dxr = vec![0f32; n * p * o];
     dense::dense_forward::<Native>(n * p, k, o, &patches, w, None, &mut dxr, Activation::Linear, 0.0, true, &mut sc);
     let mut dx = guarded(n * g.output_len(), 0.0);
-    conv::rows_to_nchw_images(o, p, &dxr, &mut dx, 0..n);
+    conv::transpose_images(p, o, &dxr, &mut dx, 0..n);
     check_guard(&dx, n * g.output_len(), "dx");
     dx
+}
+
+/// Four arrays of seeded values, of these lengths.
+fn seeded(lens: [usize; 4], seed: u64) -> [Vec<f32>; 4] {
+    lens.map(|n| values(n, seed * 4 + n as u64))
+}
+
+/// A layer's output and gradients (dx, and dW and db accumulated onto `start`) against its f64
+/// reference and central differences of Σ reference·up, each named in failures.
+fn check_layer(what: &str, (x, w, b, up): (&[f32], &[f32], &[f32], &[f32]), start: f32, reference: impl Fn(&[f64], &[f64], &[f64]) -> Vec<f64>, (y, dx, dw, db): (&[f32], &[f32], &[f32], &[f32])) {
+    let (x64, w64, b64, up64) = (f64s(x), f64s(w), f64s(b), f64s(up));
+    close(y, &reference(&x64, &w64, &b64), 1e-5, 1e-5, &format!("{what} forward"));
+    let loss = |x: &[f64], w: &[f64], b: &[f64]| dot(&reference(x, w, b), &up64);
+    let shift = |d: Vec<f64>| d.iter().map(|v| v + start as f64).collect::<Vec<f64>>();
+    close(&dx[..x.len()], &central(&x64, |v| loss(v, &w64, &b64)), 1e-4, 1e-4, &format!("{what} dx"));
+    close(&dw[..w.len()], &shift(central(&w64, |v| loss(&x64, v, &b64))), 1e-4, 1e-4, &format!("{what} dW"));
+    close(&db[..b.len()], &shift(central(&b64, |v| loss(&x64, &w64, v))), 1e-4, 1e-4, &format!("{what} db"));
 }
 
 #[test]
@@ -241,25 +230,14 @@ fn convolution_forward_and_gradients_match_f64_central_differences() {
         let g = geometry(t);
         for act in [Activation::Linear, Activation::Tanh, Activation::LeakyRelu] {
             let what = format!("conv {g:?} {act:?}");
-            let (il, ol, k) = (g.input_len(), g.output_len(), g.patch());
-            let x = values(images * il, 10 + gi as u64);
-            let w = values(g.outputs * k, 20 + gi as u64);
-            let b = values(g.outputs, 30 + gi as u64);
-            let up = values(images * ol, 40 + gi as u64);
+            let k = g.patch();
+            let [x, w, b, up] = seeded([images * g.input_len(), g.outputs * k, g.outputs, images * g.output_len()], 10 + gi as u64);
             let (y, mut patches, z) = conv_forward(&g, images, &x, &w, &b, act);
-            let (x64, w64, b64, up64) = (f64s(&x), f64s(&w), f64s(&b), f64s(&up));
-            close(&y, &conv64(&g, images, &x64, &w64, &b64, act), 1e-5, 1e-5, &format!("{what} forward"));
-            let mut db = guarded(g.outputs, 0.5);
-            let mut dw = guarded(g.outputs * k, 0.5);
+            let (mut dw, mut db) = (guarded(g.outputs * k, 0.5), guarded(g.outputs, 0.5));
             let dx = conv_backward(&g, images, &mut patches, &z, &w, &up, &mut dw, &mut db, act);
             check_guard(&db, g.outputs, &format!("{what} db"));
             check_guard(&dw, g.outputs * k, &format!("{what} dW"));
-            let loss = |x: &[f64], w: &[f64], b: &[f64]| dot(&conv64(&g, images, x, w, b, act), &up64);
-            let want_dw: Vec<f64> = central(&w64, |v| loss(&x64, v, &b64)).iter().map(|d| d + 0.5).collect();
-            let want_db: Vec<f64> = central(&b64, |v| loss(&x64, &w64, v)).iter().map(|d| d + 0.5).collect();
-            close(&dx[..images * il], &central(&x64, |v| loss(v, &w64, &b64)), 1e-4, 1e-4, &format!("{what} dx"));
-            close(&dw[..g.outputs * k], &want_dw, 1e-4, 1e-4, &format!("{what} dW"));
-            close(&db[..g.outputs], &want_db, 1e-4, 1e-4, &format!("{what} db"));
+            check_layer(&what, (&x, &w, &b, &up), 0.5, |x, w, b| conv64(&g, images, x, w, b, act), (&y, &dx, &dw, &db));
         }
     }
 }
@@ -271,23 +249,15 @@ fn transposed_convolution_forward_and_gradients_match_f64_central_differences() 
         let g = geometry(t);
         let act = Activation::Tanh;
         let what = format!("transposed conv {g:?}");
-        let (il, ol, k) = (g.input_len(), g.output_len(), g.patch());
+        let k = g.patch();
         // Its input is the O×OH×OW side, its output the C×H×W side.
-        let x = values(images * ol, 50 + gi as u64);
-        let w = values(g.outputs * k, 60 + gi as u64);
-        let b = values(g.channels, 70 + gi as u64);
-        let up = values(images * il, 80 + gi as u64);
+        let [x, w, b, up] = seeded([images * g.output_len(), g.outputs * k, g.channels, images * g.input_len()], 50 + gi as u64);
         let (y, xr) = conv_transpose_forward(&g, images, &x, &w, &b, act);
-        let (x64, w64, b64, up64) = (f64s(&x), f64s(&w), f64s(&b), f64s(&up));
-        close(&y, &conv_transpose64(&g, images, &x64, &w64, &b64, act), 1e-5, 1e-5, &format!("{what} forward"));
         let (mut dw, mut db) = (guarded(g.outputs * k, 0.0), guarded(g.channels, 0.0));
         let dx = conv_transpose_backward(&g, images, &xr, &w, &y, &up, &mut dw, &mut db, act);
         check_guard(&dw, g.outputs * k, &what);
         check_guard(&db, g.channels, &what);
-        let loss = |x: &[f64], w: &[f64], b: &[f64]| dot(&conv_transpose64(&g, images, x, w, b, act), &up64);
-        close(&dx[..images * ol], &central(&x64, |v| loss(v, &w64, &b64)), 1e-4, 1e-4, &format!("{what} dx"));
-        close(&dw[..g.outputs * k], &central(&w64, |v| loss(&x64, v, &b64)), 1e-4, 1e-4, &format!("{what} dW"));
-        close(&db[..g.channels], &central(&b64, |v| loss(&x64, &w64, v)), 1e-4, 1e-4, &format!("{what} db"));
+        check_layer(&what, (&x, &w, &b, &up), 0.0, |x, w, b| conv_transpose64(&g, images, x, w, b, act), (&y, &dx, &dw, &db));
     }
 }
 
@@ -306,8 +276,8 @@ fn image_parts_give_the_bits_of_one_call() {
         for win in splits.windows(2) {
             conv::im2row_images::<Native>(&g, &x, &mut patches, win[0]..win[1]);
             conv::row2im_images::<Native>(&g, &rows, &mut back, Some(&b), Activation::Tanh, 0.0, win[0]..win[1]);
-            conv::nchw_to_rows_images(g.channels, g.height * g.width, &x, &mut t, win[0]..win[1]);
-            conv::rows_to_nchw_images(g.channels, g.height * g.width, &t, &mut u, win[0]..win[1]);
+            conv::transpose_images(g.channels, g.height * g.width, &x, &mut t, win[0]..win[1]);
+            conv::transpose_images(g.height * g.width, g.channels, &t, &mut u, win[0]..win[1]);
         }
         (patches, back, t, u)
     };
@@ -336,7 +306,7 @@ fn batch_norm64(n: usize, c: usize, s: usize, x: &[f64], gamma: &[f64], beta: &[
         };
         for im in 0..n {
             for p in 0..s {
-                y[idx(im, p)] = act64(act, 0.2, gamma[ch] * (x[idx(im, p)] - mean) / (var + 1e-5).sqrt() + beta[ch]);
+                y[idx(im, p)] = act_f64(act, 0.2, gamma[ch] * (x[idx(im, p)] - mean) / (var + 1e-5).sqrt() + beta[ch]);
             }
         }
     }

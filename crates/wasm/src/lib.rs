@@ -181,18 +181,11 @@ pub unsafe extern "C" fn lk_row2im_images(
     conv::row2im_images::<Native>(&g, s(patches, images * g.patches_len()), sm(x, images * g.input_len()), nullable(b, channels), code(Activation::from_code(activation)), alpha, i0..i1);
 }
 
-/// Images i0..i1 of N×C×S: each C×S plane as S rows of C channels.
+/// Images i0..i1, each a rows×cols matrix, transposed into dst (NCHW planes to rows of channels and back).
 #[no_mangle]
-pub unsafe extern "C" fn lk_nchw_to_rows_images(images: usize, channels: usize, size: usize, x: *const f32, rows: *mut f32, i0: usize, i1: usize, _pack: *mut f32, _pack_a: u32) {
-    let n = images * channels * size;
-    conv::nchw_to_rows_images(channels, size, s(x, n), sm(rows, n), i0..i1);
-}
-
-/// Images i0..i1: rows of C channels back to C×S planes.
-#[no_mangle]
-pub unsafe extern "C" fn lk_rows_to_nchw_images(images: usize, channels: usize, size: usize, rows: *const f32, x: *mut f32, i0: usize, i1: usize, _pack: *mut f32, _pack_a: u32) {
-    let n = images * channels * size;
-    conv::rows_to_nchw_images(channels, size, s(rows, n), sm(x, n), i0..i1);
+pub unsafe extern "C" fn lk_transpose_images(images: usize, rows: usize, cols: usize, src: *const f32, dst: *mut f32, i0: usize, i1: usize, _pack: *mut f32, _pack_a: u32) {
+    let n = images * rows * cols;
+    conv::transpose_images(rows, cols, s(src, n), sm(dst, n), i0..i1);
 }
 
 /// Channels c0..c1 of N×C×S: dy ← dy ⊙ f′(y), db += Σ dy per channel unless db is null.

@@ -55,7 +55,7 @@ export class ConvTranspose2d extends Convolution {
     const w = this.weightForForward();
     const m = this.pixelRows(rows);
     // The input as rows of its channels, kept for the weight gradient; its patches are rows·W.
-    kernels.nchw_to_rows(rows, g.outputs, g.outHeight * g.outWidth, x, this.rowsPtr);
+    kernels.transpose(rows, g.outputs, g.outHeight * g.outWidth, x, this.rowsPtr);
     kernels.dense_backward_input(m, this.patch, g.outputs, this.rowsPtr, w, this.patchesPtr, 1);
     kernels.row2im(...this.geometryArgs(rows), this.patchesPtr, y, this.biasPtr, this.activation.code, this.activation.alpha);
   }
@@ -75,7 +75,7 @@ export class ConvTranspose2d extends Convolution {
     if (dx === 0) return;
     // dx = patches·Wᵀ as rows of input channels (over the input rows: the weight gradient has used them), then NCHW.
     kernels.dense_forward(m, this.patch, g.outputs, this.patchesPtr, this.weightPtr, 0, this.rowsPtr, 0, 0, 1);
-    kernels.rows_to_nchw(rows, g.outputs, g.outHeight * g.outWidth, this.rowsPtr, dx);
+    kernels.transpose(rows, g.outHeight * g.outWidth, g.outputs, this.rowsPtr, dx);
   }
 
   spec(): LayerSpec {

@@ -43,14 +43,14 @@ export class Conv2d extends Convolution {
     const m = this.pixelRows(rows);
     kernels.im2row(...this.geometryArgs(rows), x, this.patchesPtr);
     kernels.dense_forward(m, this.patch, g.outputs, this.patchesPtr, w, this.biasPtr, this.rowsPtr, this.activation.code, this.activation.alpha, 1);
-    kernels.rows_to_nchw(rows, g.outputs, g.outHeight * g.outWidth, this.rowsPtr, y);
+    kernels.transpose(rows, g.outHeight * g.outWidth, g.outputs, this.rowsPtr, y);
   }
 
   backward(_x: number, _y: number, dy: number, dx: number, rows: number, accumulate: boolean): void {
     const g = this.geometry;
     const m = this.pixelRows(rows);
     const dz = this.rowsGradPtr;
-    kernels.nchw_to_rows(rows, g.outputs, g.outHeight * g.outWidth, dy, dz);
+    kernels.transpose(rows, g.outputs, g.outHeight * g.outWidth, dy, dz);
     const dw = accumulate ? this.startWeightGrad() : 0;
     kernels.dense_backward_params(m, this.patch, g.outputs, this.patchesPtr, this.rowsPtr, dz, dw, accumulate ? this.biasGradPtr : 0, this.activation.code, this.activation.alpha, 1);
     if (accumulate) this.finishWeightGrad();

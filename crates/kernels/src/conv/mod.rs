@@ -10,8 +10,7 @@
 //! [`im2row_images`] lays every output pixel's receptive field out as a row of C·kh·kw values (the
 //! patches, one row per image and output pixel), so a convolution is patches·Wᵀ (+ b, f), its
 //! weight gradient dzᵀ·patches and its input gradient the patches' gradient dz·W summed back by
-//! [`row2im_images`]; [`nchw_to_rows_images`] and [`rows_to_nchw_images`] turn images into rows of
-//! channels and back. Large GEMMs instead of one small GEMM per image: on the DCGAN's shapes, the
+//! [`row2im_images`]; [`transpose_images`] turns images into rows of channels and back. Large GEMMs instead of one small GEMM per image: on the DCGAN's shapes, the
 //! per-image form ran at 62 % of the SIMD ceiling, these at 87–92 % (one thread).
 //!
 //! Threads split the images here and the columns in the dense kernels: every output element is
@@ -170,30 +169,16 @@ pub fn row2im_images<V: F32x4>(g: &Geometry, patches: &[f32], x: &mut [f32], b: 
     }
 }
 
-/// For images `images` of N×C×S values: rows[(n·S + s)·C + c] ← x[(n·C + c)·S + s] (each image's
-/// C×S plane transposed to S rows of C channels).
-pub fn nchw_to_rows_images(channels: usize, size: usize, x: &[f32], rows: &mut [f32], images: Range<usize>) {
-    let l = channels * size;
-    assert!(x.len() >= images.end * l && rows.len() >= images.end * l);
+/// For images `images`, each a rows×cols matrix: dst's image ← its transpose. Images C×S in NCHW
+/// become S rows of C channels (rows = C, cols = S) and back (rows = S, cols = C).
+pub fn transpose_images(rows: usize, cols: usize, src: &[f32], dst: &mut [f32], images: Range<usize>) {
+    let l = rows * cols;
+    assert!(src.len() >= images.end * l && dst.len() >= images.end * l);
     for n in images {
-        let (src, dst) = (&x[n * l..(n + 1) * l], &mut rows[n * l..(n + 1) * l]);
-        for c in 0..channels {
-            for s in 0..size {
-                dst[s * channels + c] = src[c * size + s];
-            }
-        }
-    }
-}
-
-/// The inverse of [`nchw_to_rows_images`]: x[(n·C + c)·S + s] ← rows[(n·S + s)·C + c].
-pub fn rows_to_nchw_images(channels: usize, size: usize, rows: &[f32], x: &mut [f32], images: Range<usize>) {
-    let l = channels * size;
-    assert!(x.len() >= images.end * l && rows.len() >= images.end * l);
-    for n in images {
-        let (src, dst) = (&rows[n * l..(n + 1) * l], &mut x[n * l..(n + 1) * l]);
-        for s in 0..size {
-            for c in 0..channels {
-                dst[c * size + s] = src[s * channels + c];
+        let (a, t) = (&src[n * l..(n + 1) * l], &mut dst[n * l..(n + 1) * l]);
+        for r in 0..rows {
+            for c in 0..cols {
+                t[c * rows + r] = a[r * cols + c];
             }
         }
     }
