@@ -59,6 +59,12 @@ describe('stacks of layers', () => {
       [() => stack([0, 4, 4], [flatten(), dense(2)]), /a stack's input must be a width, \[features\] or an image/],
       [() => stack(4, [dense(2)], { activation: 'relu' } as never), /a stack of layers takes the options init and seed/],
     ];
+    // Between the stacks of a model, each named by its shapes.
+    const g = stack(4, [dense(16 * 7 * 7), reshape([16, 7, 7]), convTranspose2d(1, { kernel: 4, stride: 2, padding: 1 }), flatten()]);
+    const d = stack([1, 16, 16], [conv2d(2, { kernel: 4, stride: 2, padding: 1 }), flatten(), dense(1)]);
+    expect(() => new GAN({ generator: g, discriminator: d, noise: { dim: 4 } })).toThrow(/the generator \[4\] → \[196\] outputs 196 values but the discriminator \[1, 16, 16\] → \[1\] takes 256/);
+    g.dispose();
+    d.dispose();
     const live = internal.heap.liveAllocations;
     for (const [f, message] of bad) {
       expect(f).toThrow(LatentkitError);

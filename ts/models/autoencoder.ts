@@ -78,7 +78,7 @@ export class Autoencoder extends TrainedModel {
     if (given) {
       assertChain([encoder, given], 'Autoencoder (encoder → decoder)');
       if (given.outputSize !== encoder.inputSize) {
-        throw new LatentkitError(`Autoencoder: the decoder [${given.sizes.join(', ')}] outputs ${given.outputSize} values but the encoder [${encoder.sizes.join(', ')}] takes ${encoder.inputSize}`);
+        throw new LatentkitError(`Autoencoder: the decoder ${given.label} outputs ${given.outputSize} values but the encoder ${encoder.label} takes ${encoder.inputSize}`);
       }
     }
     const lossName = opts.loss ?? 'mse';

@@ -61,7 +61,7 @@ export class Classifier {
     const body = Array.isArray(opts.body) ? opts.body : [opts.body];
     if (!body.every((s) => s instanceof Stack) || !(opts.head instanceof Stack)) throw new LatentkitError('Classifier needs body (a stack or stacks) and head (a stack)');
     assertChain([...body, opts.head], 'Classifier (body → head)');
-    if (opts.head.outputSize < 2) throw new LatentkitError(`the head must output one logit per class (≥ 2), [${opts.head.sizes.join(', ')}] outputs ${opts.head.outputSize}`);
+    if (opts.head.outputSize < 2) throw new LatentkitError(`the head must output one logit per class (≥ 2), ${opts.head.label} outputs ${opts.head.outputSize}`);
     this.body = body;
     this.head = opts.head;
     this.classes = opts.head.outputSize;

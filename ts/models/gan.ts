@@ -142,16 +142,16 @@ export class GAN extends TrainedModel {
     if (!Number.isInteger(c) || c < 0 || c === 1) throw new LatentkitError(`conditions must be 0 (unconditional) or a number of classes ≥ 2, got ${c}`);
     if (G.outputSize + c !== D.inputSize) {
       throw new LatentkitError(c === 0
-        ? `the generator [${G.sizes.join(', ')}] outputs ${G.outputSize} values but the discriminator [${D.sizes.join(', ')}] takes ${D.inputSize}`
-        : `the discriminator [${D.sizes.join(', ')}] takes ${D.inputSize} inputs but a sample and its one-hot label are ${G.outputSize} + ${c} = ${G.outputSize + c}`);
+        ? `the generator ${G.label} outputs ${G.outputSize} values but the discriminator ${D.label} takes ${D.inputSize}`
+        : `the discriminator ${D.label} takes ${D.inputSize} inputs but a sample and its one-hot label are ${G.outputSize} + ${c} = ${G.outputSize + c}`);
     }
-    if (D.outputSize !== 1) throw new LatentkitError(`the discriminator [${D.sizes.join(', ')}] must output 1 logit, it outputs ${D.outputSize}`);
+    if (D.outputSize !== 1) throw new LatentkitError(`the discriminator ${D.label} must output 1 logit, it outputs ${D.outputSize}`);
     const dim = opts.noise?.dim;
     positiveInt(dim, 'noise.dim');
     if (dim + c !== G.inputSize) {
       throw new LatentkitError(c === 0
-        ? `noise.dim is ${dim} but the generator [${G.sizes.join(', ')}] takes ${G.inputSize} inputs`
-        : `the generator [${G.sizes.join(', ')}] takes ${G.inputSize} inputs but noise and a one-hot label are ${dim} + ${c} = ${dim + c}`);
+        ? `noise.dim is ${dim} but the generator ${G.label} takes ${G.inputSize} inputs`
+        : `the generator ${G.label} takes ${G.inputSize} inputs but noise and a one-hot label are ${dim} + ${c} = ${dim + c}`);
     }
     const dist = opts.noise.distribution ?? 'normal';
     if (dist !== 'normal' && dist !== 'uniform') throw new LatentkitError(`noise.distribution must be 'normal' or 'uniform', got ${JSON.stringify(dist)}`);
@@ -396,7 +396,7 @@ export class GAN extends TrainedModel {
   /** @internal Loads the moving average's weights from `saved` (a stack of the same shape). */
   restoreEma(saved: Stack): void {
     if (!this.generatorEma || saved.parameterCount !== this.generatorEma.parameterCount) {
-      throw new LatentkitError(`corrupt latentkit model: the generator average [${saved.sizes.join(', ')}] does not match this GAN`);
+      throw new LatentkitError(`corrupt latentkit model: the generator average ${saved.label} does not match this GAN`);
     }
     this.generatorEma.copyFrom(saved);
   }

@@ -137,18 +137,18 @@ export class VAE extends TrainedModel {
     if (!Number.isInteger(c) || c < 0) throw new LatentkitError(`VAE conditions must be a non-negative integer (classes), got ${opts.conditions}`);
     if (c === 1) throw new LatentkitError('VAE conditions: one class conditions on nothing; use 0, or 2 or more classes');
     if (encoder.outputSize % 2 !== 0) {
-      throw new LatentkitError(`VAE: the encoder [${encoder.sizes.join(', ')}] outputs ${encoder.outputSize} values; it needs 2·latent (the means, then the log-variances)`);
+      throw new LatentkitError(`VAE: the encoder ${encoder.label} outputs ${encoder.outputSize} values; it needs 2·latent (the means, then the log-variances)`);
     }
     const latentSize = encoder.outputSize / 2;
     const inputSize = encoder.inputSize - c;
-    if (inputSize < 1) throw new LatentkitError(`VAE: the encoder [${encoder.sizes.join(', ')}] takes ${encoder.inputSize} values, fewer than the ${c} condition columns plus one feature`);
+    if (inputSize < 1) throw new LatentkitError(`VAE: the encoder ${encoder.label} takes ${encoder.inputSize} values, fewer than the ${c} condition columns plus one feature`);
     if (decoder.inputSize !== latentSize + c) {
-      throw new LatentkitError(`VAE: the decoder [${decoder.sizes.join(', ')}] takes ${decoder.inputSize} values; it needs the latent's ${latentSize}${c > 0 ? ` plus ${c} condition columns` : ''} (the encoder [${encoder.sizes.join(', ')}] outputs 2 × ${latentSize})`);
+      throw new LatentkitError(`VAE: the decoder ${decoder.label} takes ${decoder.inputSize} values; it needs the latent's ${latentSize}${c > 0 ? ` plus ${c} condition columns` : ''} (the encoder ${encoder.label} outputs 2 × ${latentSize})`);
     }
     const lik = resolveLikelihood(opts.likelihood ?? 'bernoulli');
     const width = lik.kind === LIKELIHOOD['gaussian-learned'] ? 2 * inputSize : inputSize;
     if (decoder.outputSize !== width) {
-      throw new LatentkitError(`VAE: the decoder [${decoder.sizes.join(', ')}] outputs ${decoder.outputSize} values; a ${describeLikelihood(lik.spec)} over ${inputSize} features needs ${width}`);
+      throw new LatentkitError(`VAE: the decoder ${decoder.label} outputs ${decoder.outputSize} values; a ${describeLikelihood(lik.spec)} over ${inputSize} features needs ${width}`);
     }
     const beta = opts.beta ?? 1;
     if (typeof beta !== 'number' || !Number.isFinite(beta) || beta < 0) throw new LatentkitError(`VAE beta must be a non-negative number, got ${opts.beta}`);

@@ -11,7 +11,7 @@ export function assertChain(stacks: readonly Stack[], what: string): void {
     const b = stacks[i + 1]!;
     if (a.outputSize !== b.inputSize) {
       throw new LatentkitError(
-        `${what}: stack ${i} [${a.sizes.join(', ')}] outputs ${a.outputSize} values but stack ${i + 1} [${b.sizes.join(', ')}] takes ${b.inputSize}`,
+        `${what}: stack ${i} ${a.label} outputs ${a.outputSize} values but stack ${i + 1} ${b.label} takes ${b.inputSize}`,
       );
     }
   }

@@ -3,8 +3,9 @@
 //! normalise by the biased variance of the batch, keep running statistics
 //! r ← (1 − momentum)·r + momentum·stat with the unbiased variance, ε inside the square root.
 //!
-//! Each channel's statistics are sums in f64 over images then positions, in that fixed order,
-//! so a split of the channels across threads gives the same bits as one thread.
+//! Each channel's statistics are sums in f64 over images then positions, in that fixed order, in
+//! one pass over the values (and one more to normalise them); the backward pass's two sums also
+//! take one pass. A split of the channels across threads gives the same bits as one thread.
 
 use core::ops::Range;
 
@@ -64,18 +65,19 @@ pub fn batch_norm_forward_channels<V: F32x4>(
     let m = shape.count() as f64;
     for c in channels {
         let (mean, var) = if train {
-            let mut sum = 0f64;
+            // One pass: sums of (x − k) and its square, k the channel's first value, so the
+            // variance does not cancel when the mean is large against the spread.
+            let k = x[shape.plane(0, c)][0] as f64;
+            let (mut sum, mut sum_sq) = (0f64, 0f64);
             for n in 0..shape.images {
-                sum += x[shape.plane(n, c)].iter().fold(0f64, |a, &v| a + v as f64);
+                for &v in &x[shape.plane(n, c)] {
+                    let d = v as f64 - k;
+                    sum += d;
+                    sum_sq += d * d;
+                }
             }
-            let mean = sum / m;
-            let mut sq = 0f64;
-            for n in 0..shape.images {
-                sq += x[shape.plane(n, c)].iter().fold(0f64, |a, &v| {
-                    let d = v as f64 - mean;
-                    a + d * d
-                });
-            }
+            let mean = k + sum / m;
+            let sq = (sum_sq - sum * sum / m).max(0.0);
             let var = sq / m;
             let mo = momentum as f64;
             p.running_mean[c] = ((1.0 - mo) * p.running_mean[c] as f64 + mo * mean) as f32;
