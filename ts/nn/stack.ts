@@ -8,7 +8,7 @@ import { BatchNorm } from './layers/batch-norm.js';
 import { Dense, type TiedWeight } from './layers/dense.js';
 import { GaussianNoise } from './layers/gaussian-noise.js';
 import { buildLayer } from './layers/index.js';
-import { type Layer, type LayerHost, type LayerSpec, type Shape, sizeOf } from './layers/layer.js';
+import { type Layer, type LayerSpec, type Shape, sizeOf } from './layers/layer.js';
 import { predictChain } from './chain.js';
 import { type MatrixLike, type Matrix, asMatrix, positiveInt } from './matrix.js';
 import type { ModelKind } from '../io/model-kind.js';
@@ -58,7 +58,7 @@ const NOISE_SEED = 0xd5a61266f0c9392cn;
  * the largest batch seen. Rows are flat: an image layer's rows are C·H·W values in NCHW order.
  * Call `dispose()` (or `using`) to free the memory.
  */
-export class Stack implements LayerHost {
+export class Stack {
   /** The width of the input, then of each layer's output. */
   readonly sizes: readonly number[];
   readonly layers: readonly Layer[];
