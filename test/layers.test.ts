@@ -58,6 +58,8 @@ describe('stacks of layers', () => {
       [() => stack(5, [flatten()]), /at least one layer that computes something/],
       [() => stack([0, 4, 4], [flatten(), dense(2)]), /a stack's input must be a width, \[features\] or an image/],
       [() => stack(4, [dense(2)], { activation: 'relu' } as never), /a stack of layers takes the options init and seed/],
+      // Layers that hold memory of their own, before the one refused.
+      [() => stack([2, 6, 6], [batchNorm(), conv2d(3, { kernel: 3, weightNorm: true }), dense(2)]), /layer 2 \(dense\) takes vectors, but its input is \[3, 4, 4\]/],
     ];
     // Between the stacks of a model, each named by its shapes.
     const g = stack(4, [dense(16 * 7 * 7), reshape([16, 7, 7]), convTranspose2d(1, { kernel: 4, stride: 2, padding: 1 }), flatten()]);

@@ -130,11 +130,18 @@ export class Stack {
         throw new LatentkitError(`a stack's input must be a width, [features] or an image [channels, height, width], got ${JSON.stringify(def.input)}`);
       }
       let shape: Shape = [...input];
-      layers = def.layers.map((spec, i) => {
-        const l = buildLayer(spec, shape, `layer ${i}`);
-        shape = l.outputShape;
-        return l;
-      });
+      layers = [];
+      try {
+        for (const [i, spec] of def.layers.entries()) {
+          const l = buildLayer(spec, shape, `layer ${i}`);
+          layers.push(l);
+          shape = l.outputShape;
+        }
+      } catch (e) {
+        // Layers built before the one refused may hold memory of their own (batch statistics, weight norm).
+        layers.forEach((l) => l.dispose());
+        throw e;
+      }
       if (layers.every((l) => l.aliasesInput)) {
         layers.forEach((l) => l.dispose());
         throw new LatentkitError('a stack needs at least one layer that computes something (not only reshape and flatten)');
