@@ -64,9 +64,13 @@ async function mainThreadTasks(page: Page, during: () => Promise<void>): Promise
   const events = trace.traceEvents;
   const main = new Set(events.filter((e) => e.ph === 'M' && e.name === 'thread_name' && e.args?.name === 'CrRendererMain').map((e) => `${e.pid}:${e.tid}`));
   const tasks = events.filter((e) => e.ph === 'X' && e.name === 'ThreadControllerImpl::RunTask' && main.has(`${e.pid}:${e.tid}`));
-  // A few tasks (those begun before tracing) come without a thread clock.
+  // Some tasks come without a thread clock (those begun before tracing, and more: 2,546 of 3,000
+  // carried one in a run on a fresh clone, where 90% was required then). The check needs most of
+  // them, and enough: a Chromium that traced no CPU time would make it vacuous.
   const timed = tasks.filter((e) => e.tdur !== undefined);
-  if (timed.length < 0.9 * tasks.length) throw new Error(`this Chromium traced the thread CPU time (tdur) of only ${timed.length} of ${tasks.length} main-thread tasks`);
+  if (timed.length < 0.5 * tasks.length || timed.length < 100) {
+    throw new Error(`this Chromium traced the thread CPU time (tdur) of only ${timed.length} of ${tasks.length} main-thread tasks`);
+  }
   return timed.map((e) => ({ wallMs: e.dur! / 1000, cpuMs: e.tdur! / 1000 }));
 }
 
