@@ -208,9 +208,8 @@ export class Stack {
   static tied(encoder: Stack, opts: Omit<StackOptions, 'init'> = {}): Stack {
     encoder.assertLive();
     if (encoder.tiedTo) throw new LatentkitError('cannot tie to a stack that is itself tied');
-    if (!encoder.isMlp || encoder.layers.some((l) => (l as Dense).weightOffset < 0 || l.paramCount !== (l as Dense).inputs * (l as Dense).outputs + (l as Dense).outputs)) {
-      throw new LatentkitError('only a stack of dense layers built from sizes can be tied to');
-    }
+    // A stack built from sizes holds only plain dense layers (no weight norm), each with its own W.
+    if (!encoder.isMlp) throw new LatentkitError('only a stack of dense layers built from sizes can be tied to');
     return new Stack([...encoder.sizes].reverse(), opts, encoder);
   }
 
