@@ -81,7 +81,7 @@ export function scatterChart(el: HTMLElement, title: string, opts: { classes: nu
       for (let g = 2; g < data.length; g++) data[g] = empty();
       for (let i = 0; i < labels.length; i++) {
         const l = labels[i]!;
-        const g = l >= 0 && l < classes ? 2 + l : 1 + groups;
+        const g = l >= 0 && l < classes ? 2 + l : 2 + classes; // the last series: unlabelled
         data[g]![0].push(xy[2 * i]!);
         data[g]![1].push(xy[2 * i + 1]!);
       }
