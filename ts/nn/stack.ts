@@ -8,7 +8,7 @@ import { BatchNorm } from './layers/batch-norm.js';
 import { Dense, type TiedWeight } from './layers/dense.js';
 import { GaussianNoise } from './layers/gaussian-noise.js';
 import { buildLayer } from './layers/index.js';
-import { type Layer, type LayerSpec, type Shape, sizeOf } from './layers/layer.js';
+import { type Layer, type LayerSpec, type Shape, shapeText, sizeOf } from './layers/layer.js';
 import { predictChain } from './chain.js';
 import { type MatrixLike, type Matrix, asMatrix, positiveInt } from './matrix.js';
 import type { ModelKind } from '../io/model-kind.js';
@@ -241,6 +241,17 @@ export class Stack {
     const last = dense[dense.length - 1]!;
     const hidden = dense.length > 1 ? dense[0]!.activation : this.hiddenActivation;
     return { sizes: [...this.sizes], activation: activationToSpec(hidden), outputActivation: activationToSpec(last.activation), tied: this.tiedTo !== null, dropout: this.dropout };
+  }
+
+  /** One line per layer: its spec's options and its output shape, as the command line prints an architecture. */
+  summary(): string[] {
+    this.assertLive();
+    const value = (v: unknown): string => (Array.isArray(v) ? v.join('×') : v && typeof v === 'object' ? Object.values(v).join(' ') : String(v));
+    const options = (spec: LayerSpec) => Object.entries(spec).filter(([k]) => k !== 'type').map(([k, v]) => `${k} ${value(v)}`).join(', ');
+    return [`input ${shapeText(this.inputShape)}`, ...this.layers.map((l) => {
+      const spec = l.spec();
+      return `${spec.type}${Object.keys(spec).length > 1 ? `(${options(spec)})` : ''} → ${shapeText(l.outputShape)}`;
+    })];
   }
 
   /** The stack as its input shape and layer specs: `new Stack(s.definition())` builds the same architecture. */

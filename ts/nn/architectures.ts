@@ -1,0 +1,70 @@
+// Default convolutional architectures for images of C × H × W (NCHW), the ones the command line's
+// --conv and the playground build: each stride-2 stage halves the image (4 × 4 kernels, padding 1,
+// as Radford et al.'s DCGAN), doubling the channels from `width`, until the side is odd or 4.
+// MNIST's 28 × 28 gets two stages (28 → 14 → 7), 32 × 32 three (→ 4), 64 × 64 four (→ 4).
+import { LatentkitError } from '../errors.js';
+import type { ActivationSpec } from './activation.js';
+import { batchNorm, conv2d, convTranspose2d, dense, flatten, reshape } from './layers/index.js';
+import type { LayerSpec } from './layers/layer.js';
+import type { StackDefinition } from './stack.js';
+
+const MAX_STAGES = 4;
+const LEAKY = { type: 'leaky-relu', alpha: 0.2 } as const;
+
+/** How an image of `shape` is halved: the stages and the side left after them. */
+export function convStages(shape: readonly number[], where = 'a convolutional architecture'): { stages: number; height: number; width: number } {
+  if (shape.length !== 3 || !shape.every((d) => Number.isSafeInteger(d) && d > 0)) throw new LatentkitError(`${where}: expected an image shape [channels, height, width], got [${shape.join(', ')}]`);
+  let [, h, w] = shape as [number, number, number];
+  let stages = 0;
+  while (stages < MAX_STAGES && h % 2 === 0 && w % 2 === 0 && h >= 8 && w >= 8) {
+    h /= 2;
+    w /= 2;
+    stages++;
+  }
+  if (stages === 0) throw new LatentkitError(`${where}: each stage halves the image, so its sides must be even and at least 8; ${shape[1]}×${shape[2]} cannot be halved (resize the images, e.g. to 28, 32 or 64)`);
+  return { stages, height: h, width: w };
+}
+
+const halve = (channels: number, activation?: ActivationSpec): LayerSpec => conv2d(channels, { kernel: 4, stride: 2, padding: 1, ...(activation && { activation }) });
+const double = (channels: number, activation?: ActivationSpec): LayerSpec => convTranspose2d(channels, { kernel: 4, stride: 2, padding: 1, ...(activation && { activation }) });
+
+/**
+ * Radford et al.'s DCGAN for images of `image` = [C, H, W]: the generator a dense layer to the
+ * smallest side, then transposed convolutions with batch norm and ReLU, tanh out; the
+ * discriminator strided convolutions with leaky ReLU 0.2 (batch norm after all but the first), a
+ * dense logit out. Channels `width`, 2·width, … from the image side.
+ */
+export function dcgan(image: readonly number[], opts: { noise?: number; width?: number } = {}): { generator: StackDefinition; discriminator: StackDefinition } {
+  const { noise = 100, width = 64 } = opts;
+  const { stages, height: h, width: w } = convStages(image, 'dcgan');
+  const channels = (stage: number) => width * 2 ** stage;
+  const top = channels(stages - 1);
+  const g: LayerSpec[] = [dense(top * h * w), reshape([top, h, w]), batchNorm({ activation: 'relu' })];
+  for (let s = stages - 2; s >= 0; s--) g.push(double(channels(s)), batchNorm({ activation: 'relu' }));
+  g.push(double(image[0]!, 'tanh'), flatten());
+  const d: LayerSpec[] = [halve(width, LEAKY)];
+  for (let s = 1; s < stages; s++) d.push(halve(channels(s)), batchNorm({ activation: LEAKY }));
+  d.push(flatten(), dense(1));
+  return { generator: { input: [noise], layers: g }, discriminator: { input: [...image], layers: d } };
+}
+
+/**
+ * A convolutional encoder (strided convolutions with ReLU, then a dense layer to `code` numbers)
+ * and its mirror-image decoder (a dense layer, then transposed convolutions with ReLU, `output`
+ * activation last: sigmoid for pixels in [0, 1], linear for a VAE's logits). `outputChannels`
+ * (default C) lets a decoder emit more per pixel, e.g. a mean and a log-variance.
+ */
+export function convAutoencoder(image: readonly number[], opts: { code: number; width?: number; output?: ActivationSpec; outputChannels?: number }): { encoder: StackDefinition; decoder: StackDefinition } {
+  const { code, width = 32, output = 'sigmoid', outputChannels = image[0]! } = opts;
+  if (!Number.isSafeInteger(code) || code < 1) throw new LatentkitError(`convAutoencoder: code must be a positive integer, got ${code}`);
+  const { stages, height: h, width: w } = convStages(image, 'convAutoencoder');
+  const channels = (stage: number) => width * 2 ** stage;
+  const top = channels(stages - 1);
+  const e: LayerSpec[] = [];
+  for (let s = 0; s < stages; s++) e.push(halve(channels(s), 'relu'));
+  e.push(flatten(), dense(code));
+  const dec: LayerSpec[] = [dense(top * h * w, { activation: 'relu' }), reshape([top, h, w])];
+  for (let s = stages - 2; s >= 0; s--) dec.push(double(channels(s), 'relu'));
+  dec.push(double(outputChannels, output), flatten());
+  return { encoder: { input: [...image], layers: e }, decoder: { input: [code], layers: dec } };
+}
