@@ -2,10 +2,9 @@
 // only draws what the worker's frames carry.
 import { type ScatterChart, lineChart, scatterChart } from './charts';
 import { drawImages, drawPhoto } from './pictures';
-import { type AeConfig, BUILT_IN_PHOTO, type DatasetInfo, type Frame, type FromWorker, type GanConfig, INTERPOLATION_STEPS, MANIFOLD, type ModelConfig, type ModelMode, type PatchesConfig, type ToWorker, type VaeConfig } from './protocol';
+import { type AeConfig, BUILT_IN_PHOTO, type ConvAeConfig, type DatasetInfo, type DcganConfig, type Frame, type FromWorker, type GanConfig, INTERPOLATION_STEPS, MANIFOLD, type ModelConfig, type ModelMode, type PatchesConfig, type ToWorker, type VaeConfig, VIEW_OF } from './protocol';
 import { decodeImages, droppedFiles } from './user-images';
 
-const SIDE = 28;
 const $ = <T extends HTMLElement = HTMLElement>(id: string) => document.getElementById(id) as T;
 
 const worker = new Worker(new URL('./worker.ts', import.meta.url), { type: 'module' });
@@ -90,6 +89,22 @@ function config(): ModelConfig {
     };
     return c;
   }
+  if (mode() === 'conv-ae') {
+    const f = $<HTMLFormElement>('conv-ae-settings');
+    const c: ConvAeConfig = {
+      mode: 'conv-ae', code: num(f, 'code', 'code width', true), width: num(f, 'width', 'channels of the first convolution', true),
+      lr: num(f, 'lr', 'learning rate', false), batchSize: num(f, 'batchSize', 'batch size', true), seed: Number((f.elements.namedItem('seed') as HTMLInputElement).value) | 0,
+    };
+    return c;
+  }
+  if (mode() === 'dcgan') {
+    const f = $<HTMLFormElement>('dcgan-settings');
+    const c: DcganConfig = {
+      mode: 'dcgan', noiseDim: num(f, 'noiseDim', 'noise dim', true), width: num(f, 'width', 'channels of the first convolution', true),
+      lr: num(f, 'lr', 'learning rate', false), batchSize: num(f, 'batchSize', 'm', true), seed: Number((f.elements.namedItem('seed') as HTMLInputElement).value) | 0,
+    };
+    return c;
+  }
   if (mode() === 'vae') {
     const f = $<HTMLFormElement>('vae-settings');
     const beta = Number((f.elements.namedItem('beta') as HTMLInputElement).value);
@@ -117,14 +132,8 @@ function config(): ModelConfig {
 
 function showMode(): void {
   const m = mode();
-  $('ae-settings').hidden = m !== 'ae';
-  $('gan-settings').hidden = m !== 'gan';
-  $('vae-settings').hidden = m !== 'vae';
-  $('patches-settings').hidden = m !== 'patches';
-  $('patches-view').hidden = m !== 'patches';
-  $('ae-view').hidden = m !== 'ae';
-  $('gan-view').hidden = m !== 'gan';
-  $('vae-view').hidden = m !== 'vae';
+  for (const each of Object.keys(VIEW_OF) as ModelMode[]) $(`${each}-settings`).hidden = m !== each;
+  for (const view of new Set(Object.values(VIEW_OF))) $(`${view}-view`).hidden = VIEW_OF[m] !== view;
 }
 
 function say(message: string): void {
@@ -149,9 +158,15 @@ function chooseData(kind: string): void {
   else say('drop PNG or JPEG images on the box, or choose files or a folder');
 }
 
+/** The user's last files, decoded again when the size or colour choice changes. */
+let userFiles: File[] = [];
+
 async function useFiles(files: File[]): Promise<void> {
   if (!files.length) return;
-  const { pixels, names, rejected } = await decodeImages(files, SIDE);
+  userFiles = files;
+  const side = Number($<HTMLSelectElement>('image-size').value);
+  const channels = $<HTMLInputElement>('image-colour').checked ? 3 : 1;
+  const { pixels, names, rejected } = await decodeImages(files, side, channels);
   const problems = rejected.length ? `${rejected.join('; ')}.` : '';
   if (!names.length) {
     // Nothing usable: keep the current data and model as they are.
@@ -160,7 +175,7 @@ async function useFiles(files: File[]): Promise<void> {
   }
   document.querySelector<HTMLInputElement>('input[name=data][value=images]')!.checked = true;
   say(problems ? `${problems} Using the other ${names.length}.` : '');
-  send({ type: 'data', source: { kind: 'images', pixels, count: names.length, side: SIDE, names } }, [pixels.buffer]);
+  send({ type: 'data', source: { kind: 'images', pixels, count: names.length, side, channels, names } }, [pixels.buffer]);
 }
 
 // --- frames -------------------------------------------------------------------------------
@@ -168,16 +183,18 @@ function draw(f: Frame): void {
   state.frames++;
   state.last = f;
   const info = state.dataset;
+  const side = info?.side || 28;
+  const channels = info?.channels ?? 1;
   const speed = f.running && f.itPerSec > 0 ? ` · ${f.itPerSec.toFixed(0)} iterations/s on ${state.threads} thread${state.threads === 1 ? '' : 's'}` : '';
   $('status').textContent = `${f.running ? 'training' : 'paused'} · iteration ${f.iteration.toLocaleString('en')}${f.mode === 'ae' || f.mode === 'vae' ? ` · epoch ${f.epoch}` : ''}${speed}`;
   if (f.mode === 'ae') {
     if (Number.isNaN(state.firstHeldOutLoss)) state.firstHeldOutLoss = f.heldOutLoss;
     aeLoss.push(f.iteration, [f.trainLoss, f.heldOutLoss]);
-    const n = f.inputs.length / (SIDE * SIDE);
-    const both = new Float32Array(2 * n * SIDE * SIDE);
+    const n = f.inputs.length / (channels * side * side);
+    const both = new Float32Array(2 * f.inputs.length);
     both.set(f.inputs);
     both.set(f.reconstructions, f.inputs.length);
-    drawImages($('ae-strip'), both, 2 * n, SIDE, Math.max(n, 1));
+    drawImages($('ae-strip'), both, 2 * n, side, Math.max(n, 1), 0, 1, channels);
     $('ae-scatter-note').hidden = !!f.codes;
     if (f.codes && info) aeScatter?.set(f.codes, info.labels);
   } else if (f.mode === 'patches') {
@@ -191,23 +208,23 @@ function draw(f: Frame): void {
   } else if (f.mode === 'vae') {
     if (Number.isNaN(state.firstHeldOutElbo)) state.firstHeldOutElbo = f.heldOutElbo;
     vaeElbo.push(f.iteration, [f.heldOutElbo, -f.reconstruction, -f.kl]);
-    const n = f.inputs.length / (SIDE * SIDE);
-    const both = new Float32Array(2 * n * SIDE * SIDE);
+    const n = f.inputs.length / (channels * side * side);
+    const both = new Float32Array(2 * f.inputs.length);
     both.set(f.inputs);
     both.set(f.reconstructions, f.inputs.length);
-    drawImages($('vae-strip'), both, 2 * n, SIDE, Math.max(n, 1));
-    drawImages($('vae-samples'), f.samples, f.sampleCount, SIDE, 8);
+    drawImages($('vae-strip'), both, 2 * n, side, Math.max(n, 1), 0, 1, channels);
+    drawImages($('vae-samples'), f.samples, f.sampleCount, side, 8, 0, 1, channels);
     $('vae-manifold-figure').hidden = !f.manifold;
     $('vae-scatter').hidden = !f.codes;
     $('vae-2d-note').hidden = !!f.manifold;
-    if (f.manifold) drawImages($('vae-manifold'), f.manifold, MANIFOLD * MANIFOLD, SIDE, MANIFOLD);
+    if (f.manifold) drawImages($('vae-manifold'), f.manifold, MANIFOLD * MANIFOLD, side, MANIFOLD, 0, 1, channels);
     if (f.codes && info) vaeScatter?.set(f.codes, info.labels);
   } else {
     ganLoss.push(f.iteration, [f.lossD, f.lossG]);
     ganD.push(f.iteration, [f.dReal, f.dFake]);
     if (info?.side) {
-      drawImages($('gan-grid'), f.samples, f.sampleCount, info.side, 8, -1, 1);
-      drawImages($('gan-interp'), f.interpolation, INTERPOLATION_STEPS, info.side, INTERPOLATION_STEPS, -1, 1);
+      drawImages($('gan-grid'), f.samples, f.sampleCount, info.side, 8, -1, 1, channels);
+      drawImages($('gan-interp'), f.interpolation, INTERPOLATION_STEPS, info.side, INTERPOLATION_STEPS, -1, 1, channels);
     } else {
       ringScatter?.set(f.samples, new Int32Array(f.sampleCount));
     }
@@ -257,7 +274,7 @@ worker.onmessage = (e: MessageEvent<FromWorker>) => {
       state.model = null;
       clearCharts();
       scatters(m.info);
-      $('dataset').textContent = `${m.info.kind === 'images' ? 'your images' : m.info.kind === 'ring' ? '8-Gaussian ring' : 'MNIST'}: ${m.info.rows.toLocaleString('en')} training rows of ${m.info.features} values, ${m.info.heldOut.toLocaleString('en')} held out`;
+      $('dataset').textContent = `${m.info.kind === 'images' ? 'your images' : m.info.kind === 'ring' ? '8-Gaussian ring' : 'MNIST'}: ${m.info.rows.toLocaleString('en')} training rows of ${m.info.side ? `${m.info.channels === 3 ? 'colour' : 'gray'} ${m.info.side} × ${m.info.side} images, ` : ''}${m.info.features} values, ${m.info.heldOut.toLocaleString('en')} held out`;
       break;
     case 'state':
       state.running = m.running;
@@ -338,6 +355,11 @@ $<HTMLInputElement>('photo-file').addEventListener('change', async (e) => {
   userPhoto = { name: file.name, bytes: new Uint8Array(await file.arrayBuffer()) };
   document.querySelector<HTMLInputElement>('input[name=photo][value=file]')!.checked = true;
 });
+for (const id of ['image-size', 'image-colour']) {
+  $(id).addEventListener('change', () => {
+    if (state.dataset?.kind === 'images') void useFiles(userFiles);
+  });
+}
 for (const id of ['files', 'folder']) $<HTMLInputElement>(id).addEventListener('change', (e) => void useFiles([...((e.target as HTMLInputElement).files ?? [])]));
 const drop = $('drop');
 drop.addEventListener('dragover', (e) => {

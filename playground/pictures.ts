@@ -1,7 +1,10 @@
-// Grids of grayscale images drawn into canvases, one device pixel per image pixel (scaled by CSS).
+// Grids of gray or colour images drawn into canvases, one device pixel per image pixel (scaled by CSS).
 
-/** Draws `count` images of side × side values, `columns` per row, mapping [lo, hi] to black..white. */
-export function drawImages(canvas: HTMLCanvasElement, values: Float32Array, count: number, side: number, columns: number, lo = 0, hi = 1): void {
+/**
+ * Draws `count` images of side × side pixels of `channels` values (1: gray; 3: RGB, each image's
+ * planes one after another), `columns` per row, mapping [lo, hi] to 0..255.
+ */
+export function drawImages(canvas: HTMLCanvasElement, values: Float32Array, count: number, side: number, columns: number, lo = 0, hi = 1, channels = 1): void {
   const rows = Math.ceil(count / columns);
   const gap = 1;
   canvas.width = columns * (side + gap) - gap;
@@ -12,11 +15,14 @@ export function drawImages(canvas: HTMLCanvasElement, values: Float32Array, coun
   for (let n = 0; n < count; n++) {
     const ox = (n % columns) * (side + gap);
     const oy = Math.floor(n / columns) * (side + gap);
+    const plane = side * side;
     for (let y = 0; y < side; y++) {
       for (let x = 0; x < side; x++) {
-        const v = Math.round((255 * (values[n * side * side + y * side + x]! - lo)) / (hi - lo));
         const p = 4 * ((oy + y) * canvas.width + ox + x);
-        img.data[p] = img.data[p + 1] = img.data[p + 2] = Math.max(0, Math.min(255, v));
+        for (let c = 0; c < 3; c++) {
+          const v = Math.round((255 * (values[(n * channels + (channels === 3 ? c : 0)) * plane + y * side + x]! - lo)) / (hi - lo));
+          img.data[p + c] = Math.max(0, Math.min(255, v));
+        }
       }
     }
   }

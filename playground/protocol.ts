@@ -3,8 +3,8 @@
 export type DataSource =
   | { kind: 'mnist'; baseUrl: string }
   | { kind: 'ring' }
-  /** The user's images, already decoded and resized to side × side gray in [0, 1]. */
-  | { kind: 'images'; pixels: Float32Array; count: number; side: number; names: string[] };
+  /** The user's images, already decoded and resized to side × side in [0, 1], gray or RGB (each image's channels one after another). */
+  | { kind: 'images'; pixels: Float32Array; count: number; side: number; channels: 1 | 3; names: string[] };
 
 export interface AeConfig {
   mode: 'ae';
@@ -30,6 +30,27 @@ export interface GanConfig {
   conditional: boolean;
 }
 
+/** Latentkit's default convolutional autoencoder for the image size (convAutoencoder). */
+export interface ConvAeConfig {
+  mode: 'conv-ae';
+  code: number;
+  /** Channels of the first convolution (doubling per stage). */
+  width: number;
+  lr: number;
+  batchSize: number;
+  seed: number;
+}
+
+/** Radford et al.'s DCGAN for the image size (dcgan): Adam(lr, β1 0.5) for both networks. */
+export interface DcganConfig {
+  mode: 'dcgan';
+  noiseDim: number;
+  width: number;
+  lr: number;
+  batchSize: number;
+  seed: number;
+}
+
 export interface VaeConfig {
   mode: 'vae';
   hidden: number[];
@@ -49,8 +70,10 @@ export interface PatchesConfig {
   seed: number;
 }
 
-export type ModelConfig = AeConfig | GanConfig | VaeConfig | PatchesConfig;
+export type ModelConfig = AeConfig | ConvAeConfig | GanConfig | DcganConfig | VaeConfig | PatchesConfig;
 export type ModelMode = ModelConfig['mode'];
+/** The view that shows each mode's frames: a convolutional model's is its dense kind's. */
+export const VIEW_OF = { ae: 'ae', 'conv-ae': 'ae', gan: 'gan', dcgan: 'gan', vae: 'vae', patches: 'patches' } as const satisfies Record<ModelMode, Frame['mode']>;
 
 export type ToWorker =
   | { type: 'data'; source: DataSource }
@@ -71,6 +94,8 @@ export interface DatasetInfo {
   features: number;
   /** Image side for image data, 0 for points. */
   side: number;
+  /** Channels per pixel of image data (1: gray, 3: RGB; 1 for points). */
+  channels: number;
   heldOut: number;
   labelled: boolean;
   /** The held-out set's PCA projection to 2-D (images only) and its labels (−1 when unlabelled). */

