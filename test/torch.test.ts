@@ -9,13 +9,17 @@ import { describe, expect, it } from 'vitest';
 import {
   Autoencoder, Classifier, GAN, type LayerSpec, type OptimizerConfig, Sequential, VAE, batchNorm, checkpoint, conv2d, convTranspose2d, decodeSafetensors, dense, flatten, gaussianNoise, idxImages, load, mlp, readIdx, reshape, save, stack,
 } from '../dist/index.js';
-import { expectClose, randomArray } from './helpers.js';
+import { colourTiles, expectClose, randomArray } from './helpers.js';
 
 const root = new URL('..', import.meta.url).pathname;
 const python = join(root, '.venv/bin/python');
 
-function bridge(...args: string[]): string {
+function requireTorch(): void {
   expect(existsSync(python) && spawnSync(python, ['-c', 'import torch, safetensors']).status === 0, 'a .venv with torch and safetensors: scripts/ensure-tools.sh makes it').toBe(true);
+}
+
+function bridge(...args: string[]): string {
+  requireTorch();
   return execFileSync(python, [join(root, 'test/torch/bridge.py'), ...args], { encoding: 'utf8', env: { ...process.env, OMP_NUM_THREADS: '1' } });
 }
 
@@ -118,6 +122,37 @@ describe('PyTorch', () => {
     const before = ae.reconstructionError(x);
     ae.fit(x, { epochs: 20, batchSize: 16 });
     expect(ae.reconstructionError(x)).toBeLessThan(before);
+  });
+
+  it('the README\'s convolutional hand-off: a --conv DCGAN the command line trains on colour tiles samples the same in PyTorch (lt.load) and in onnxruntime-node to 1e-5', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'lk-conv-handoff-'));
+    const model = join(dir, 'dcgan.safetensors');
+    const cli = (...args: string[]) => execFileSync('node', [join(root, 'bin/latentkit.mjs'), ...args], { encoding: 'utf8', cwd: dir });
+    cli('train-gan', '--data', colourTiles(16, 36), '--channels', '3', '--size', '32', '--conv', '--iterations', '4', '--batch-size', '8', '--ema', '0.999', '--png-every', '0', '--out', model, '--threads', '1');
+    cli('export', '--model', model, '--part', 'generator', '--onnx', join(dir, 'generator.onnx'));
+    const gan = load(readFileSync(model)) as GAN;
+    expect(gan.discriminator.inputShape).toEqual([3, 32, 32]);
+    const z = randomArray(8 * 100, 31);
+    writeFileSync(join(dir, 'z.f32'), z);
+    const want = gan.generatorEma!.predict({ data: z, shape: [8, 100] }).data;
+    expect(want).not.toEqual(gan.generator.predict({ data: z, shape: [8, 100] }).data);
+    requireTorch();
+    execFileSync(python, ['-c', [
+      'import sys, numpy as np, torch',
+      `sys.path.insert(0, ${JSON.stringify(join(root, 'python'))})`,
+      'import latentkit_torch as lt',
+      `gan = lt.load(${JSON.stringify(model)})`,
+      'gan.eval()',
+      `z = torch.from_numpy(np.fromfile(${JSON.stringify(join(dir, 'z.f32'))}, dtype=np.float32).reshape(8, 100))`,
+      'images = gan["generatorEma"](z).reshape(8, 3, 32, 32)',
+      `images.detach().numpy().astype(np.float32).tofile(${JSON.stringify(join(dir, 'torch.f32'))})`,
+    ].join('\n')], { encoding: 'utf8', env: { ...process.env, OMP_NUM_THREADS: '1' } });
+    expectClose(f32(join(dir, 'torch.f32')), want, 1e-5, 1e-5, 'PyTorch lt.load(...).generatorEma vs latentkit');
+    const ort = (await import('onnxruntime-node')).default;
+    const g = await ort.InferenceSession.create(join(dir, 'generator.onnx'));
+    const { sample } = await g.run({ z: new ort.Tensor('float32', z, [8, 100]) });
+    expectClose(sample!.data as Float32Array, want, 1e-5, 1e-5, 'onnxruntime-node generator.onnx vs latentkit');
+    gan.dispose();
   });
 
   it('a latentkit checkpoint keeps training in PyTorch with Adam, starting from latentkit\'s loss', () => {
