@@ -1,9 +1,8 @@
 #!/usr/bin/env node
 // The latentkit command line: train-ae, train-gan, train-vae, sample, encode, eval, export.
 // Every flag is parsed and checked before any file is read, so a typo costs nothing.
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { readFileSync } from 'node:fs';
 import { Autoencoder, Classifier, GAN, LatentkitError, VAE, checkpoint, convAutoencoder, dcgan, imageGrid, imageToBytes, mlp, setPrecision, setThreads, stack, threads } from 'latentkit';
 import { enableRelaxedSimd, loadFile, writeFileAtomic } from 'latentkit/node';
 import { toOnnx } from 'latentkit/onnx';
