@@ -18,7 +18,10 @@
 // classifier, read from examples/out/gan-mnist.json (run `npm run example:gan-mnist` first; the
 // classifier is trained from the same seed on the same images, on the exact tier: the same bits).
 //   node examples/dcgan-mnist.mjs [--iterations 22000] [--width 32] [--ema 0.999] [--checkpoint-every 1000] [--train N] [--test N] [--threads N]
+//   node examples/dcgan-mnist.mjs --score-samples FILE: scores 10,000 samples written as float32 rows in
+//     [−1, 1] (the PyTorch peer, examples/dcgan-mnist-torch.py) in the same classifier, and trains nothing
 import { existsSync, readFileSync } from 'node:fs';
+import { basename } from 'node:path';
 import { join } from 'node:path';
 import { GAN, dcgan, grayToBytes, imageGrid, stack } from 'latentkit';
 import { lineSpec, writeChart } from './charts.mjs';
@@ -43,6 +46,19 @@ const testX = toSigned(test.x);
 const samples = Math.min(10_000, testX.shape[0]);
 
 const { accuracy, score, distanceTo, baselines } = mnistScores({ trainX, trainLabels, testX, testLabels: test.labels, seed });
+
+const scoring = process.argv.indexOf('--score-samples');
+if (scoring >= 0) {
+  const file = process.argv[scoring + 1];
+  const bytes = readFileSync(file);
+  if (bytes.length % (4 * 784) !== 0) throw new Error(`${file}: ${bytes.length} bytes is not a whole number of float32 rows of 784 values`);
+  const rows = { data: new Float32Array(bytes.buffer, bytes.byteOffset, bytes.length / 4), shape: [bytes.length / (4 * 784), 784] };
+  const shares = score.classHistogram(rows);
+  const fdSamples = distanceTo(rows);
+  console.log(`${basename(file)}: ${rows.shape[0]} samples, Fréchet distance ${fdSamples.toFixed(3)}; class shares ${shares.map((f) => (100 * f).toFixed(1) + '%').join(' ')} (classifier accuracy ${(100 * accuracy).toFixed(2)}%)`);
+  writeOutputs(`${name}-scored`, { file: basename(file), samples: rows.shape[0], fd: fdSamples, minClassShare: Math.min(...shares), classHistogram: shares, baselines, classifierAccuracy: accuracy });
+  process.exit(0);
+}
 
 const { generator: g, discriminator: d } = dcgan([1, 28, 28], { width });
 const generator = stack(g.input, g.layers, { seed });

@@ -50,6 +50,14 @@ describe('examples, reduced', () => {
 });
 
 describe('examples, reduced runs of the scripts', () => {
+  // Measured on the exact tier, whose bits every machine and thread count shares.
+  // dcgan-mnist, 600 iterations on 10,000 images: the raw generator's distance 88.16, 31.87, 25.09 at
+  // 200, 400, 600 (noise 424.95, PCA-Gaussian 17.27 in this smaller run's classifier).
+  const DCGAN_FALL = 0.5;
+  const CAE_EPOCHS = 2;
+  const CAE_MSE: Record<string, number> = { '8': 1, '32': 1 };
+  const CVAE_EPOCHS = 2;
+  const CVAE_NLL = 1000;
   // The full run: 40,000 iterations on 59,000 images, averaged with decay 0.999.
   const CGAN_ITERATIONS = 6000;
   const CGAN_EVERY = 2000;
@@ -93,6 +101,55 @@ describe('examples, reduced runs of the scripts', () => {
     expect(scored).toContain(`test NLL (IWAE, k = 200) ${r.nll.toFixed(2)} nats, test ELBO ${r.elbo.toFixed(2)}, on the first 500 test images`);
     expect(readFileSync(join(out, 'vae-mnist-elbo.svg'), 'utf8')).toContain('test ELBO per epoch');
     expect(readFileSync(join(out, 'vae-mnist.png')).subarray(1, 4).toString()).toBe('PNG');
+    rmSync(out, { recursive: true });
+  }, 900_000);
+
+  const runExample = (script: string, args: string[]) => {
+    const out = mkdtempSync(join(tmpdir(), 'latentkit-example-'));
+    execFileSync(process.execPath, [join(import.meta.dirname, '..', 'examples', script), ...args], { env: { ...process.env, LATENTKIT_EXAMPLES_OUT: out }, stdio: 'pipe' });
+    return out;
+  };
+
+  // The full run: 22,000 iterations on 59,000 images. Here the first DCGAN_ITERATIONS on 10,000.
+  const DCGAN_ITERATIONS = 600;
+  it(`dcgan-mnist: over ${DCGAN_ITERATIONS} iterations the Fréchet distance falls by a margin and ends far below noise's; JSON, grid and chart written`, () => {
+    const out = runExample('dcgan-mnist.mjs', ['--iterations', String(DCGAN_ITERATIONS), '--checkpoint-every', String(DCGAN_ITERATIONS / 3), '--train', '10000', '--test', '2000']);
+    const r = JSON.parse(readFileSync(join(out, 'dcgan-mnist.json'), 'utf8'));
+    for (const key of ['fd', 'fdDense', 'minClassShare', 'iterations', 'seconds', 'threads']) expect(r, key).toHaveProperty(key);
+    expect(r.iterations).toBe(DCGAN_ITERATIONS);
+    expect(r.fdDense, 'no gan-mnist.json in a fresh output folder').toBeNull();
+    const raw = r.checkpoints.map((c: { fdRaw: number }) => c.fdRaw);
+    expect(raw.at(-1), `raw generator's distance per checkpoint: ${raw.join(', ')}`).toBeLessThan(DCGAN_FALL * raw[0]);
+    expect(r.fdRaw, JSON.stringify(r.baselines)).toBeLessThan(r.baselines.noise / 4);
+    expect(r.fdRaw, JSON.stringify(r.baselines)).toBeLessThan(2 * r.baselines.pcaGaussian);
+    expect(r.minClassShare).toBeGreaterThan(0);
+    expect(readFileSync(join(out, 'dcgan-mnist-frechet.svg'), 'utf8')).toContain('DCGAN on MNIST');
+    expect(readFileSync(join(out, 'dcgan-mnist.png')).subarray(1, 4).toString()).toBe('PNG');
+    rmSync(out, { recursive: true });
+  }, 900_000);
+
+  it(`conv-autoencoder: after ${CAE_EPOCHS} epochs on 10,000 images the convolutional autoencoder's test MSE is below the mean image's by a margin at each code size; the three MSE objects keyed by code size`, () => {
+    const out = runExample('conv-autoencoder.mjs', ['--epochs', String(CAE_EPOCHS), '--dense-epochs', String(CAE_EPOCHS), '--train', '10000', '--test', '1000', '--codes', '8,32']);
+    const r = JSON.parse(readFileSync(join(out, 'conv-autoencoder.json'), 'utf8'));
+    for (const key of ['mse', 'denseMse', 'pcaMse']) expect(Object.keys(r[key]), key).toEqual(['8', '32']);
+    expect(r.seconds).toBeGreaterThan(0);
+    for (const k of ['8', '32']) expect(r.mse[k], `code ${k}: ${JSON.stringify(r)}`).toBeLessThan(CAE_MSE[k]!);
+    expect(r.mse['32'], 'a wider code reconstructs better').toBeLessThan(r.mse['8']);
+    expect(readFileSync(join(out, 'conv-autoencoder.png')).subarray(1, 4).toString()).toBe('PNG');
+    rmSync(out, { recursive: true });
+  }, 900_000);
+
+  it(`vae-mnist --conv: after ${CVAE_EPOCHS} epochs the IWAE-100 NLL of 300 test images is below ${CVAE_NLL} nats and under −ELBO; the dense run's keys, in vae-mnist-conv.*`, () => {
+    const out = runExample('vae-mnist.mjs', ['--conv', '--epochs', String(CVAE_EPOCHS), '--train-rows', '10000', '--test-rows', '300', '--samples', '100', '--exact']);
+    const r = JSON.parse(readFileSync(join(out, 'vae-mnist-conv.json'), 'utf8'));
+    for (const key of ['nll', 'elbo', 'klNats', 'activeUnits', 'epochs', 'seconds', 'trainingMinutes', 'scoringMinutes', 'samples', 'latent', 'curve', 'precision']) expect(r, key).toHaveProperty(key);
+    expect(r.architecture).toBe('conv');
+    expect(r.nll, JSON.stringify(r)).toBeLessThan(CVAE_NLL);
+    expect(r.nll).toBeLessThan(-r.elbo);
+    const vae = load(readFileSync(join(out, 'vae-mnist-conv.safetensors')));
+    expect(vae).toBeInstanceOf(VAE);
+    expect((vae as VAE).encoder.inputShape).toEqual([1, 28, 28]);
+    (vae as VAE).dispose();
     rmSync(out, { recursive: true });
   }, 900_000);
 });
