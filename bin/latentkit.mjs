@@ -261,8 +261,11 @@ function samplePng(model, n, opts, shape) {
  * [C, H, W] of the images a model reads or writes: its first stack's input shape when that is an
  * image; for dense models, a square gray image, else a square colour one, else a row of pixels.
  */
+/** The stack that reads the model's images: a GAN's discriminator, an autoencoder's or VAE's encoder. */
+const imageReader = (model) => (model instanceof GAN ? model.discriminator : model.encoder);
+
 function imageShape(model) {
-  const first = model instanceof GAN ? model.discriminator : model.encoder;
+  const first = imageReader(model);
   if (first.inputShape.length === 3) return [...first.inputShape];
   const d = model instanceof GAN ? model.sampleSize : model.inputSize;
   const side = Math.round(Math.sqrt(d));
@@ -275,7 +278,7 @@ function imageShape(model) {
 /** The data as the model reads it: a convolutional model's channels and size unless the flags say otherwise. */
 function dataFor(model, s, given) {
   const [c, h, w] = imageShape(model);
-  const conv = (model instanceof GAN ? model.discriminator : model.encoder).inputShape.length === 3;
+  const conv = imageReader(model).inputShape.length === 3;
   const channels = given.has('channels') || !conv ? Number(s.channels) : c;
   const size = s.size ?? (conv && h === w ? h : undefined);
   return loadData(s.data, { channels, size });
