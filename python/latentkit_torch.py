@@ -37,7 +37,7 @@ __all__ = ["io_sizes", "Autoencoder", "GAN", "Classifier", "VAE", "RMSprop", "St
 
 FORMAT = "latentkit"
 VERSION = "2"
-SUPPORTED = "Linear, Tanh, Sigmoid, ReLU, LeakyReLU and Dropout (and, in a latentkit_torch.Stack, Conv2d, ConvTranspose2d, BatchNorm1d/2d, GaussianNoise, Flatten, Unflatten and weight_norm)"
+SUPPORTED = "Linear, Tanh, Sigmoid, ReLU, LeakyReLU and Dropout (and, in a latentkit_torch.Stack, Conv2d, ConvTranspose2d, BatchNorm1d/2d, GaussianNoise, Dropout, Flatten, Unflatten and weight_norm)"
 
 
 def _join_labels(x: torch.Tensor, labels: torch.Tensor | None, conditions: int, what: str) -> torch.Tensor:
@@ -300,6 +300,8 @@ def _layer_module(spec: dict, shape: list[int], where: str) -> tuple[nn.Module, 
         out = shape
     elif t == "gaussian-noise":
         m, out = GaussianNoise(spec["std"]), shape
+    elif t == "dropout":
+        m, out = nn.Dropout(spec["rate"]), shape
     elif t == "flatten" or (t == "reshape" and len(spec["shape"]) == 1):
         m, out = nn.Flatten(), [int(torch.tensor(shape).prod())]
     elif t == "reshape":
@@ -517,11 +519,13 @@ def _describe_layers(seq: Stack, where: str) -> dict:
                 spec["eps"] = m.eps
         elif isinstance(m, GaussianNoise):
             spec = {"type": "gaussian-noise", "std": m.std}
+        elif isinstance(m, nn.Dropout):
+            spec = {"type": "dropout", "rate": float(m.p)}
         elif isinstance(m, nn.Flatten):
             spec = {"type": "flatten"}
         elif isinstance(m, nn.Unflatten):
             spec = {"type": "reshape", "shape": list(m.unflattened_size)}
-        elif layers and "activation" not in layers[-1] and layers[-1]["type"] not in ("flatten", "reshape", "gaussian-noise"):
+        elif layers and "activation" not in layers[-1] and layers[-1]["type"] not in ("flatten", "reshape", "gaussian-noise", "dropout"):
             layers[-1]["activation"] = _spec(m, at)
             continue
         else:
@@ -895,7 +899,7 @@ def save_checkpoint(model: nn.Module, optimizer, path: str | None = None, seed: 
     state["rng"] = old.get("rng") or _splitmix_state(seed)
     dropout = {n: s for n, s in (old.get("dropoutRng") or {}).items() if n in stacks}
     for i, (n, m) in enumerate(arch["modules"].items()):
-        noisy = m.get("dropout", 0) > 0 or any(l.get("type") == "gaussian-noise" for l in m.get("layers", []))
+        noisy = m.get("dropout", 0) > 0 or any(l.get("type") in ("gaussian-noise", "dropout") for l in m.get("layers", []))
         if noisy and n not in dropout:
             dropout[n] = _splitmix_state(seed ^ 0xD5A61266F0C9392C ^ (i + 1))
     if dropout:

@@ -4,7 +4,7 @@
 // in crates/kernels/tests/layers.rs; forward and backward against PyTorch in torch.test.ts.
 import { describe, expect, it } from 'vitest';
 import {
-  Autoencoder, Classifier, GAN, LatentkitError, Sequential, VAE, batchNorm, checkpoint, conv2d, convTranspose2d, dense, flatten, gaussianNoise, load, memoryStats, reshape, save, setThreads, stack,
+  Autoencoder, Classifier, GAN, LatentkitError, Sequential, VAE, batchNorm, checkpoint, conv2d, convTranspose2d, dense, dropout, flatten, gaussianNoise, load, memoryStats, reshape, save, setThreads, stack,
 } from '../dist/index.js';
 import * as lk from '../dist/index.js';
 import * as internal from '../dist/internal.js';
@@ -17,16 +17,16 @@ import { untilRunning } from './runtimes/seeded-run.js';
 const bits = (a: Float32Array) => Array.from(new Uint32Array(a.buffer, a.byteOffset, a.length));
 const leaky = { type: 'leaky-relu', alpha: 0.2 } as const;
 
-/** The issue's DCGAN for 28 × 28 images, at a width that keeps tests quick. */
-function dcgan(width: number, seed: number) {
+/** The issue's DCGAN for 28 × 28 images, at a width that keeps tests quick (`drop`: dropout after D's convolutions). */
+function dcgan(width: number, seed: number, drop = 0) {
   const generator = stack(16, [
     dense(2 * width * 7 * 7), reshape([2 * width, 7, 7]), batchNorm({ activation: 'relu' }),
     convTranspose2d(width, { kernel: 4, stride: 2, padding: 1 }), batchNorm({ activation: 'relu' }),
     convTranspose2d(1, { kernel: 4, stride: 2, padding: 1, activation: 'tanh' }), flatten(),
   ], { seed });
   const discriminator = stack([1, 28, 28], [
-    conv2d(width, { kernel: 4, stride: 2, padding: 1, activation: leaky }),
-    conv2d(2 * width, { kernel: 4, stride: 2, padding: 1 }), batchNorm({ activation: leaky }),
+    conv2d(width, { kernel: 4, stride: 2, padding: 1, activation: leaky }), ...(drop > 0 ? [dropout(drop)] : []),
+    conv2d(2 * width, { kernel: 4, stride: 2, padding: 1 }), batchNorm({ activation: leaky }), ...(drop > 0 ? [dropout(drop)] : []),
     flatten(), dense(1),
   ], { seed: seed + 1 });
   return { generator, discriminator };
@@ -55,6 +55,8 @@ describe('stacks of layers', () => {
       [() => stack([2, 4, 4], [{ type: 'pool' } as never]), /layer 0: unknown layer type "pool"/],
       [() => stack([2, 4, 4], [batchNorm({ momentum: 2 })]), /momentum must be in \[0, 1\], got 2/],
       [() => stack([2, 4, 4], [gaussianNoise(-1)]), /std must be a number ≥ 0, got -1/],
+      [() => stack([2, 4, 4], [dropout(1)]), /layer 0 \(dropout\): rate must be a number in \[0, 1\), got 1/],
+      [() => stack([2, 4, 4], [dropout(0.5), { type: 'dropout', rate: 0.5, p: 0.5 } as never]), /layer 1 \(dropout\): unknown option "p"/],
       [() => stack(5, [flatten()]), /at least one layer that computes something/],
       [() => stack([0, 4, 4], [flatten(), dense(2)]), /a stack's input must be a width, \[features\] or an image/],
       [() => stack(4, [dense(2)], { activation: 'relu' } as never), /a stack of layers takes the options init and seed/],
@@ -114,10 +116,37 @@ describe('stacks of layers', () => {
     expect(results[2], '3 threads').toBe(results[0]);
   });
 
+  it('drop a share `rate` of values in training steps, scale the kept ones and pass their gradients only, and pass everything at inference', () => {
+    const rows = 40;
+    const s = stack([3, 8, 8], [dropout(0.25)], { seed: 4 });
+    const n = rows * s.inputSize;
+    const x = randomArray(n, 6, 0.5, 2);
+    const input = s.stageInput(x, rows, 'test input');
+    const { heap } = internal;
+    const y = heap.f32.slice(s.forward(input.ptr, rows, true) >>> 2, (s.outputPtr >>> 2) + n);
+    const upstream = randomArray(n, 7);
+    heap.f32.set(upstream, s.outputGradPtr >>> 2);
+    const dx = heap.alloc(n, 'test dx');
+    s.backward(rows, dx.ptr);
+    const g = dx.read();
+    heap.free(dx);
+    let kept = 0;
+    for (let i = 0; i < n; i++) {
+      const keep = y[i] !== 0;
+      kept += keep ? 1 : 0;
+      const [wantY, wantG] = keep ? [Math.fround(x[i]! * Math.fround(1 / 0.75)), Math.fround(upstream[i]! * Math.fround(1 / 0.75))] : [0, 0];
+      if (y[i] !== wantY || g[i] !== wantG) throw new Error(`value ${i} of [${rows}, 3, 8, 8]: y ${y[i]} (want ${wantY}), dx ${g[i]} (want ${wantG}) for x ${x[i]}, dy ${upstream[i]}`);
+    }
+    expect(kept / n, 'share kept').toBeGreaterThan(0.72);
+    expect(kept / n, 'share kept').toBeLessThan(0.78);
+    expect(bits(s.predict({ data: x, shape: [rows, 192] }).data), 'inference passes x unchanged').toEqual(bits(x));
+    s.dispose();
+  });
+
   it('save and load back bit for bit, and a checkpoint of a convolutional GAN resumes bit for bit', () => {
     const real = randomArray(96 * 784, 5, -1, 1);
     const make = () => {
-      const { generator, discriminator } = dcgan(4, 7);
+      const { generator, discriminator } = dcgan(4, 7, 0.3);
       return new GAN({ generator, discriminator, noise: { dim: 16 }, batchSize: 16, seed: 3, ema: { decay: 0.95 }, optimizerD: { type: 'adam', lr: 2e-4, beta1: 0.5 }, optimizerG: { type: 'adam', lr: 2e-4, beta1: 0.5 } });
     };
     // 8 iterations straight, against 3, a checkpoint, and 5 more.

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
-  Autoencoder, Classifier, GAN, type LayerSpec, type OptimizerConfig, Sequential, VAE, batchNorm, checkpoint, conv2d, convTranspose2d, decodeSafetensors, dense, flatten, gaussianNoise, idxImages, load, mlp, readIdx, reshape, save, stack,
+  Autoencoder, Classifier, GAN, type LayerSpec, type OptimizerConfig, Sequential, VAE, batchNorm, checkpoint, conv2d, convTranspose2d, decodeSafetensors, dense, dropout, flatten, gaussianNoise, idxImages, load, mlp, readIdx, reshape, save, stack,
 } from '../dist/index.js';
 import { colourTiles, expectClose, randomArray } from './helpers.js';
 
@@ -26,7 +26,7 @@ function bridge(...args: string[]): string {
 const f32 = (path: string) => new Float32Array(new Uint8Array(readFileSync(path)).buffer);
 
 describe('PyTorch', () => {
-  it('runs latentkit models (autoencoder, tied autoencoder, GAN generator, classifier) to 1e-5', () => {
+  it('runs latentkit models (autoencoder, tied autoencoder, GAN generator, classifier, a stack with dropout layers) to 1e-5', () => {
     const dir = mkdtempSync(join(tmpdir(), 'lk-torch-'));
     const leaky = { type: 'leaky-relu', alpha: 0.2 } as const;
     const x20 = randomArray(11 * 20, 1, 0, 1);
@@ -44,12 +44,15 @@ describe('PyTorch', () => {
     gan.fit(randomArray(64 * 20, 5), { iterations: 5 }); // the average now differs from the generator
     const clf = new Classifier({ body: [mlp([20, 8], { outputActivation: 'relu', seed: 6 }), mlp([8, 6], { outputActivation: 'tanh', seed: 7 })], head: mlp([6, 5], { seed: 8 }) });
     const z = randomArray(11 * 3, 2);
+    const dropped = stack([2, 6, 6], [conv2d(3, { kernel: 3, activation: leaky }), dropout(0.5), flatten(), dense(4), dropout(0.2), dense(2)], { seed: 9 });
+    const x72 = randomArray(11 * 72, 3);
     const cases = [
       { name: 'ae', model: ae, x: x20, y: ae.reconstruct(x20).data },
       { name: 'tied', model: tied, x: x20, y: tied.reconstruct(x20).data },
       { name: 'gan', model: gan, x: z, y: gan.generator.predict(z).data },
       { name: 'gan-average', model: gan, x: z, y: gan.generatorEma!.predict(z).data },
       { name: 'clf', model: clf, x: x20, y: clf.logits(x20).data },
+      { name: 'dropout', model: dropped, x: x72, y: dropped.predict({ data: x72, shape: [11, 72] }).data },
     ];
     for (const c of cases) {
       writeFileSync(join(dir, `${c.name}.safetensors`), save(c.model));
@@ -106,6 +109,7 @@ describe('PyTorch', () => {
     const dcgan = load(readFileSync(join(dir, 'dcgan.safetensors'))) as GAN;
     expect(dcgan.generator.definition().layers.map((l) => l.type)).toEqual(['conv-transpose2d', 'batch-norm', 'conv-transpose2d', 'batch-norm', 'conv-transpose2d']);
     expect(dcgan.generator.outputShape).toEqual([1, 16, 16]);
+    expect(dcgan.discriminator.definition().layers.map((l) => l.type)).toEqual(['conv2d', 'dropout', 'conv2d', 'batch-norm', 'conv2d']);
     expectClose(dcgan.generator.predict({ data: f32(join(dir, 'dcgan.x.f32')), shape: [9, 6] }).data, f32(join(dir, 'dcgan.y.f32')), 0, 1e-5, 'DCGAN generator from PyTorch');
     dcgan.fit(randomArray(80 * 256, 4), { iterations: 3 });
     expect(dcgan.iterations).toBe(3);

@@ -91,6 +91,8 @@ def idiomatic(arch):
                 mod, shape = nn.Unflatten(1, tuple(spec["shape"])), list(spec["shape"])
             elif t == "gaussian-noise":
                 mod = nn.Identity()
+            elif t == "dropout":
+                mod = nn.Dropout(spec["rate"])
             if spec.get("weightNorm"):
                 mod = torch.nn.utils.parametrizations.weight_norm(mod)
             mods.append(mod)
@@ -136,7 +138,7 @@ def cmd_export(out_dir):
         lt.Stack([6, 1, 1], nn.ConvTranspose2d(6, 8, 4, 1, 0, bias=False), nn.BatchNorm2d(8), nn.ReLU(),
                  nn.ConvTranspose2d(8, 4, 4, 2, 1, bias=False), nn.BatchNorm2d(4), nn.ReLU(),
                  nn.ConvTranspose2d(4, 1, 4, 2, 1, bias=False), nn.Tanh()),
-        lt.Stack([1, 16, 16], nn.Conv2d(1, 4, 4, 2, 1, bias=False), nn.LeakyReLU(0.2),
+        lt.Stack([1, 16, 16], nn.Conv2d(1, 4, 4, 2, 1, bias=False), nn.LeakyReLU(0.2), nn.Dropout(0.25),
                  nn.Conv2d(4, 8, 4, 2, 1, bias=False), nn.BatchNorm2d(8), nn.LeakyReLU(0.2),
                  nn.Conv2d(8, 1, 4, 1, 0, bias=False)),
     )

@@ -1,6 +1,6 @@
 // Tensor names that load with `strict=True` into the nn.Sequential a PyTorch user writes for a
 // stack: each layer's module (Linear, Conv2d, ConvTranspose2d, BatchNorm1d/2d, Flatten,
-// Unflatten, latentkit_torch.GaussianNoise), then its activation as a module when it is not
+// Unflatten, latentkit_torch.GaussianNoise, Dropout), then its activation as a module when it is not
 // linear, then Dropout after hidden layers that have it — so layer i sits at some index of the
 // Sequential, not at i. The layer kinds name their own tensors (ts/nn/layers).
 import type { ActivationSpec } from '../nn/activation.js';

@@ -6,6 +6,7 @@ import { type ActivationSpec, type ResolvedActivation, activationToSpec, resolve
 import type { InitName } from './init.js';
 import { BatchNorm } from './layers/batch-norm.js';
 import { Dense, type TiedWeight } from './layers/dense.js';
+import { Dropout } from './layers/dropout.js';
 import { GaussianNoise } from './layers/gaussian-noise.js';
 import { buildLayer } from './layers/index.js';
 import { type Layer, type LayerSpec, type Shape, shapeText, sizeOf } from './layers/layer.js';
@@ -187,7 +188,7 @@ export class Stack {
       rng.dispose();
     }
     this.grads.fill(0);
-    if (this.dropout > 0 || layers.some((l) => l instanceof GaussianNoise)) this.dropoutRng = new Rng(BigInt(opts.seed ?? 0) ^ NOISE_SEED);
+    if (this.dropout > 0 || layers.some((l) => l instanceof GaussianNoise || l instanceof Dropout)) this.dropoutRng = new Rng(BigInt(opts.seed ?? 0) ^ NOISE_SEED);
   }
 
   private releaseOwn(): void {

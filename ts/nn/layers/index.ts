@@ -6,6 +6,7 @@ import { BatchNorm } from './batch-norm.js';
 import { ConvTranspose2d } from './conv-transpose2d.js';
 import { Conv2d } from './conv2d.js';
 import { Dense } from './dense.js';
+import { Dropout } from './dropout.js';
 import { GaussianNoise } from './gaussian-noise.js';
 import type { Layer, LayerSpec, Shape } from './layer.js';
 import { Reshape } from './reshape.js';
@@ -28,11 +29,13 @@ export function buildLayer(spec: LayerSpec, input: Shape, where: string): Layer 
       return BatchNorm.fromSpec(spec, input, where);
     case 'gaussian-noise':
       return GaussianNoise.fromSpec(spec, input, where);
+    case 'dropout':
+      return Dropout.fromSpec(spec, input, where);
     case 'reshape':
     case 'flatten':
       return Reshape.fromSpec(spec, input, where);
     default:
-      throw new LatentkitError(`${where}: unknown layer type ${JSON.stringify((spec as { type?: unknown }).type)} (expected dense, conv2d, conv-transpose2d, batch-norm, gaussian-noise, reshape, flatten)`);
+      throw new LatentkitError(`${where}: unknown layer type ${JSON.stringify((spec as { type?: unknown }).type)} (expected dense, conv2d, conv-transpose2d, batch-norm, gaussian-noise, dropout, reshape, flatten)`);
   }
 }
 
@@ -62,6 +65,11 @@ export function batchNorm(opts: { momentum?: number; eps?: number; activation?: 
 /** N(0, std²) added in training steps only. */
 export function gaussianNoise(std: number): LayerSpec {
   return { type: 'gaussian-noise', std };
+}
+
+/** Inverted dropout in training steps only (nn.Dropout): zeroes each value with probability `rate`, scales the rest by 1/(1 − rate). */
+export function dropout(rate: number): LayerSpec {
+  return { type: 'dropout', rate };
 }
 
 /** The same values as `shape` ([features] or [channels, height, width]). */

@@ -23,7 +23,7 @@ export interface LayerHost {
   readonly params: Block;
   readonly grads: Block;
   readonly state: Block | null;
-  /** The generator of training-time noise (Gaussian noise layers, dropout). */
+  /** The generator of training-time noise (Gaussian noise and dropout layers, the `dropout` option). */
   readonly noiseRng: Rng | null;
 }
 
@@ -210,6 +210,7 @@ export type LayerSpec =
     }
   | { type: 'batch-norm'; momentum?: number; eps?: number; activation?: ActivationSpec }
   | { type: 'gaussian-noise'; std: number }
+  | { type: 'dropout'; rate: number }
   | { type: 'reshape'; shape: number[] }
   | { type: 'flatten' };
 
