@@ -3,7 +3,7 @@
 // Every flag is parsed and checked before any file is read, so a typo costs nothing.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { Autoencoder, Classifier, GAN, LatentkitError, VAE, checkpoint, convAutoencoder, dcgan, imageGrid, imageToBytes, mlp, setPrecision, setThreads, stack, threads } from 'latentkit';
+import { Autoencoder, Classifier, GAN, LatentkitError, VAE, checkpoint, convAutoencoder, dcgan, imageGrid, imageToBytes, mlp, setPrecision, setThreads, stacks, threads } from 'latentkit';
 import { enableRelaxedSimd, loadFile, writeFileAtomic } from 'latentkit/node';
 import { toOnnx } from 'latentkit/onnx';
 import { encodePng } from 'latentkit/png';
@@ -306,15 +306,9 @@ function buildStacks(s, parts, image, dense, conv) {
   } else {
     return dense();
   }
-  const stacks = [];
-  try {
-    defs.forEach((d, i) => stacks.push(stack(d.input, d.layers, { seed: s.seed + i })));
-  } catch (e) {
-    stacks.forEach((st) => st.dispose());
-    throw e;
-  }
-  parts.forEach((p, i) => console.log(`${p}:\n  ${stacks[i].summary().join('\n  ')}`));
-  return stacks;
+  const built = stacks(defs, { seed: s.seed });
+  parts.forEach((p, i) => console.log(`${p}:\n  ${built[i].summary().join('\n  ')}`));
+  return built;
 }
 
 const rows = (m, from, to) => Array.from({ length: to - from }, (_, i) => m.data.subarray((from + i) * m.shape[1], (from + i + 1) * m.shape[1]));

@@ -1,6 +1,6 @@
 // The training worker: owns the data and the model, trains in slices of ~50 ms between
 // messages so pause/reset act at once, and posts a frame of charts and pictures ~5 times a second.
-import { Autoencoder, GAN, PCA, Rng, VAE, addRowMeans, centerRows, checkpoint, convAutoencoder, crop, dcgan, idxImages, load, minibatches, mlp, randomPatches, readIdx, sampleRing, save, setPrecision, setThreads, stack, threads, tilePatches, untilePatches } from 'latentkit';
+import { Autoencoder, GAN, PCA, Rng, VAE, addRowMeans, centerRows, checkpoint, convAutoencoder, crop, dcgan, idxImages, load, minibatches, mlp, randomPatches, readIdx, sampleRing, save, setPrecision, setThreads, stacks, threads, tilePatches, untilePatches } from 'latentkit';
 import type { GrayImage } from 'latentkit';
 import { decodeJpegGray } from 'latentkit/jpeg';
 import { decodePngGray } from 'latentkit/png';
@@ -217,28 +217,17 @@ function buildAe(c: AeConfig, f: number) {
 const imageShape = (): number[] => [data!.info.channels, data!.info.side, data!.info.side];
 
 /** Stacks from definitions, the ones already built disposed if a later one is refused. */
-function stacksOf(defs: Array<{ input: number | readonly number[]; layers: readonly unknown[] }>, seed: number): Stack[] {
-  const built: Stack[] = [];
-  try {
-    defs.forEach((d, i) => built.push(stack(d.input, d.layers as Parameters<typeof stack>[1], { seed: seed + i })));
-  } catch (e) {
-    built.forEach((b) => b.dispose());
-    throw e;
-  }
-  return built;
-}
-
 /** latentkit's convolutional autoencoder for the image size, with logits out as the dense mode's. */
 function buildConvAe(c: ConvAeConfig) {
   const { encoder: e, decoder: d } = convAutoencoder(imageShape(), { code: c.code, width: c.width, output: 'linear' });
-  const [encoder, decoder] = stacksOf([e, d], c.seed);
+  const [encoder, decoder] = stacks([e, d], { seed: c.seed });
   const ae = new Autoencoder({ encoder: encoder!, decoder: decoder!, loss: 'bce-with-logits', optimizer: { type: 'adam', lr: c.lr }, seed: c.seed + 2 });
   return { kind: 'ae' as const, mode: 'conv-ae' as const, ae, stacks: [encoder!, decoder!], batchSize: c.batchSize, passes: null, loaded: null };
 }
 
 function buildDcgan(c: DcganConfig) {
   const { generator: g, discriminator: d } = dcgan(imageShape(), { noise: c.noiseDim, width: c.width });
-  const [generator, discriminator] = stacksOf([g, d], c.seed);
+  const [generator, discriminator] = stacks([g, d], { seed: c.seed });
   const optimizer = { type: 'adam', lr: c.lr, beta1: 0.5 } as const;
   const gan = new GAN({
     generator: generator!, discriminator: discriminator!, noise: { dim: c.noiseDim, distribution: 'normal' }, batchSize: Math.min(c.batchSize, data!.train.shape[0]),

@@ -4,7 +4,7 @@
 // in crates/kernels/tests/layers.rs; forward and backward against PyTorch in torch.test.ts.
 import { describe, expect, it } from 'vitest';
 import {
-  Autoencoder, Classifier, GAN, LatentkitError, Sequential, VAE, batchNorm, checkpoint, conv2d, convTranspose2d, dense, dropout, flatten, gaussianNoise, load, memoryStats, reshape, save, setThreads, stack,
+  Autoencoder, Classifier, GAN, LatentkitError, Sequential, VAE, batchNorm, checkpoint, conv2d, convTranspose2d, dense, dropout, flatten, gaussianNoise, load, memoryStats, reshape, save, setThreads, stack, stacks,
 } from '../dist/index.js';
 import * as lk from '../dist/index.js';
 import * as internal from '../dist/internal.js';
@@ -62,6 +62,8 @@ describe('stacks of layers', () => {
       [() => stack(4, [dense(2)], { activation: 'relu' } as never), /a stack of layers takes the options init and seed/],
       // Layers that hold memory of their own, before the one refused.
       [() => stack([2, 6, 6], [batchNorm(), conv2d(3, { kernel: 3, weightNorm: true }), dense(2)]), /layer 2 \(dense\) takes vectors, but its input is \[3, 4, 4\]/],
+      // A model's parts built together: the ones before the refused part are freed.
+      [() => stacks([{ input: 4, layers: [dense(8)] }, { input: [1, 4, 4], layers: [batchNorm(), conv2d(1, { kernel: 7 })] }]), /layer 1 \(conv2d\): the 7-wide kernel/],
     ];
     // Between the stacks of a model, each named by its shapes.
     const g = stack(4, [dense(16 * 7 * 7), reshape([16, 7, 7]), convTranspose2d(1, { kernel: 4, stride: 2, padding: 1 }), flatten()]);

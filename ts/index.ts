@@ -8,7 +8,7 @@ export type { ActivationName, ActivationSpec } from './nn/activation.js';
 export type { LossName } from './nn/loss.js';
 export type { InitName } from './nn/init.js';
 export { type Matrix, type MatrixLike, matrix } from './nn/matrix.js';
-export { Stack, stack, type StackOptions, type StackDefinition, type LayerInfo } from './nn/stack.js';
+export { Stack, stack, stacks, type StackOptions, type StackDefinition, type LayerInfo } from './nn/stack.js';
 export { dense, conv2d, convTranspose2d, batchNorm, gaussianNoise, dropout, reshape, flatten, type LayerSpec, type Shape } from './nn/layers/index.js';
 export { dcgan, convAutoencoder, convStages } from './nn/architectures.js';
 export type { Layer, OnnxBuilder, TorchTensor } from './nn/layers/layer.js';

@@ -4,7 +4,7 @@
 // MNIST's 28 × 28 gets two stages (28 → 14 → 7), 32 × 32 three (→ 4), 64 × 64 four (→ 4).
 import { LatentkitError } from '../errors.js';
 import type { ActivationSpec } from './activation.js';
-import { batchNorm, conv2d, convTranspose2d, dense, flatten, reshape } from './layers/index.js';
+import { batchNorm, conv2d, convTranspose2d, dense, dropout, flatten, reshape } from './layers/index.js';
 import type { LayerSpec } from './layers/layer.js';
 import type { StackDefinition } from './stack.js';
 
@@ -32,18 +32,20 @@ const double = (channels: number, activation?: ActivationSpec): LayerSpec => con
  * Radford et al.'s DCGAN for images of `image` = [C, H, W]: the generator a dense layer to the
  * smallest side, then transposed convolutions with batch norm and ReLU, tanh out; the
  * discriminator strided convolutions with leaky ReLU 0.2 (batch norm after all but the first), a
- * dense logit out. Channels `width`, 2·width, … from the image side.
+ * dense logit out, with `dropout` (0: none) after each of its stages. Channels `width`, 2·width, … from the image side.
  */
-export function dcgan(image: readonly number[], opts: { noise?: number; width?: number } = {}): { generator: StackDefinition; discriminator: StackDefinition } {
-  const { noise = 100, width = 64 } = opts;
+export function dcgan(image: readonly number[], opts: { noise?: number; width?: number; dropout?: number } = {}): { generator: StackDefinition; discriminator: StackDefinition } {
+  const { noise = 100, width = 64, dropout: rate = 0 } = opts;
+  if (typeof rate !== 'number' || !(rate >= 0 && rate < 1)) throw new LatentkitError(`dcgan: dropout must be a rate in [0, 1), got ${rate}`);
+  const drop = rate > 0 ? [dropout(rate)] : [];
   const { stages, height: h, width: w } = convStages(image, 'dcgan');
   const channels = (stage: number) => width * 2 ** stage;
   const top = channels(stages - 1);
   const g: LayerSpec[] = [dense(top * h * w), reshape([top, h, w]), batchNorm({ activation: 'relu' })];
   for (let s = stages - 2; s >= 0; s--) g.push(double(channels(s)), batchNorm({ activation: 'relu' }));
   g.push(double(image[0]!, 'tanh'), flatten());
-  const d: LayerSpec[] = [halve(width, LEAKY)];
-  for (let s = 1; s < stages; s++) d.push(halve(channels(s)), batchNorm({ activation: LEAKY }));
+  const d: LayerSpec[] = [halve(width, LEAKY), ...drop];
+  for (let s = 1; s < stages; s++) d.push(halve(channels(s)), batchNorm({ activation: LEAKY }), ...drop);
   d.push(flatten(), dense(1));
   return { generator: { input: [noise], layers: g }, discriminator: { input: [...image], layers: d } };
 }

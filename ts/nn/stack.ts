@@ -476,6 +476,21 @@ export function stack(input: number | readonly number[], layers: readonly LayerS
   return new Stack({ input, layers }, opts);
 }
 
+/**
+ * The stacks of several definitions (a model's parts, as dcgan() and convAutoencoder() return
+ * them), the i-th seeded `seed + i`; if one is refused, those built before it are freed.
+ */
+export function stacks(definitions: readonly StackDefinition[], opts: { seed?: number } = {}): Stack[] {
+  const built: Stack[] = [];
+  try {
+    definitions.forEach((d, i) => built.push(new Stack(d, { seed: (opts.seed ?? 0) + i })));
+  } catch (e) {
+    built.forEach((s) => s.dispose());
+    throw e;
+  }
+  return built;
+}
+
 /** Throws naming the first NaN/Inf of a rows×cols block. */
 export function assertFiniteBlock(ptr: number, rows: number, cols: number, what: string): void {
   const i = kernels.find_nonfinite(ptr, rows * cols);
