@@ -36,6 +36,7 @@ const checkpointEvery = argFlag('checkpoint-every', 1000);
 const name = process.env.DCGAN_MNIST_NAME ?? 'dcgan-mnist';
 const seed = argFlag('seed', 1);
 const width = argFlag('width', 32);
+const dropout = argFlag('dropout', 0);
 const HELD_OUT = 1000; // as gan-mnist: the classifier and the baselines see the same 59,000 training images
 const train = loadMnist('train', { limit: argFlag('train', 60_000) });
 const test = loadMnist('test', { limit: argFlag('test', 10_000) });
@@ -60,7 +61,7 @@ if (scoring >= 0) {
   process.exit(0);
 }
 
-const { generator: g, discriminator: d } = dcgan([1, 28, 28], { width });
+const { generator: g, discriminator: d } = dcgan([1, 28, 28], { width, dropout });
 const generator = stack(g.input, g.layers, { seed });
 const discriminator = stack(d.input, d.layers, { seed: seed + 1 });
 const gan = new GAN({
