@@ -116,5 +116,10 @@ describe('default convolutional architectures', () => {
     expect(d.outputSize).toBe(2 * 784);
     d.dispose();
     expect(() => convAutoencoder([1, 28, 28], { code: 0 })).toThrow(/code must be a positive integer, got 0/);
+    // dropout after each of the discriminator's stages, none in the generator
+    const dropped = dcgan([1, 28, 28], { dropout: 0.3 });
+    expect(dropped.discriminator.layers.map((l) => l.type)).toEqual(['conv2d', 'dropout', 'conv2d', 'batch-norm', 'dropout', 'flatten', 'dense']);
+    expect(dropped.generator).toEqual(dcgan([1, 28, 28]).generator);
+    expect(() => dcgan([1, 28, 28], { dropout: 1 })).toThrow(/dcgan: dropout must be a rate in \[0, 1\), got 1/);
   });
 });
