@@ -10,6 +10,8 @@ export interface TrainingState {
   epochs?: number;
   cursor?: number;
   order: Float32Array | null;
+  /** A second minibatch source's place (a semi-supervised model's labelled rows). */
+  labelled?: { cursor: number; order: Float32Array | null };
 }
 
 /** What `build` gets from the loader: the file's modules, already holding their weights. */

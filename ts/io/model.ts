@@ -135,6 +135,10 @@ export function checkpoint(model: SavableModel): Uint8Array {
     if (t.cursor !== undefined) state.cursor = t.cursor;
     if (t.epochs !== undefined) state.epochs = t.epochs;
     if (t.order) tensors['state.order'] = { shape: [t.order.length], data: t.order };
+    if (t.labelled) {
+      state.labelledCursor = t.labelled.cursor;
+      if (t.labelled.order) tensors['state.labelledOrder'] = { shape: [t.labelled.order.length], data: t.labelled.order };
+    }
     state.rng = Array.from(trained.rng.getState());
   }
   const dropout = Object.fromEntries(modules.filter(([, s]) => s.dropoutRng).map(([n, s]) => [n, Array.from(s.dropoutRng!.getState())]));
@@ -204,7 +208,7 @@ export function load(bytes: Uint8Array): SavableModel {
 }
 
 function restoreCheckpoint(model: SavableModel, k: AnyKind, json: string, tensors: Record<string, Tensor>, expected: Set<string>): void {
-  let state: { optimizers?: Record<string, { steps: number }>; rng?: number[]; steps?: number; epochs?: number; cursor?: number; dropoutRng?: Record<string, number[]> };
+  let state: { optimizers?: Record<string, { steps: number }>; rng?: number[]; steps?: number; epochs?: number; cursor?: number; labelledCursor?: number; dropoutRng?: Record<string, number[]> };
   try {
     state = JSON.parse(json);
   } catch {
@@ -237,21 +241,28 @@ function restoreCheckpoint(model: SavableModel, k: AnyKind, json: string, tensor
   if (trained) {
     if (!words(state.rng)) throw new LatentkitError('corrupt checkpoint: the RNG state is not four 32-bit words');
     trained.rng.setState(state.rng!);
-    const order = tensors['state.order'];
-    if (order) {
-      expected.add('state.order');
-      const n = order.data.length;
+    const permutation = (name: string) => {
+      const t = tensors[name];
+      if (!t) return null;
+      expected.add(name);
+      const n = t.data.length;
       const seen = new Uint8Array(n);
-      for (const v of order.data) {
-        if (!Number.isInteger(v) || v < 0 || v >= n || seen[v]) throw new LatentkitError('corrupt checkpoint: state.order is not a permutation');
+      for (const v of t.data) {
+        if (!Number.isInteger(v) || v < 0 || v >= n || seen[v]) throw new LatentkitError(`corrupt checkpoint: ${name} is not a permutation`);
         seen[v] = 1;
       }
-    }
-    for (const counter of ['steps', 'epochs', 'cursor'] as const) {
+      return t.data;
+    };
+    const order = permutation('state.order');
+    const labelledOrder = permutation('state.labelledOrder');
+    for (const counter of ['steps', 'epochs', 'cursor', 'labelledCursor'] as const) {
       const v = state[counter];
       if (v !== undefined && (!Number.isSafeInteger(v) || v < 0)) throw new LatentkitError(`corrupt checkpoint: ${counter} is ${JSON.stringify(v)}, not a count`);
     }
-    const restored: TrainingState = { steps: state.steps ?? 0, epochs: state.epochs, cursor: state.cursor, order: order?.data ?? null };
+    const restored: TrainingState = {
+      steps: state.steps ?? 0, epochs: state.epochs, cursor: state.cursor, order,
+      ...(state.labelledCursor !== undefined && { labelled: { cursor: state.labelledCursor, order: labelledOrder } }),
+    };
     trained.restoreTrainingState(restored);
   }
 }

@@ -27,6 +27,8 @@ export interface LossTerm {
   /** The input rows' byte offset, fetched when the term runs (so inputs drawn from an RNG keep their order). */
   readonly input: (rows: number) => number;
   readonly loss: LossUnit;
+  /** Rows of this term when they are not the step's (a semi-supervised GAN's labelled rows may be fewer than a batch). */
+  readonly rows?: () => number;
 }
 
 export interface StepPlan {
@@ -52,15 +54,16 @@ export function computeGradients(plan: StepPlan, rows: number): number {
   let total = 0;
   for (const term of plan.terms) {
     const chain = term.chain;
-    let x = term.input(rows);
-    for (const node of chain) x = node.forward(x, rows, true);
+    const n = term.rows?.() ?? rows;
+    let x = term.input(n);
+    for (const node of chain) x = node.forward(x, n, true);
     const last = chain[chain.length - 1]!;
-    let loss = term.loss.apply(x, rows, last.outputSize, last.outputGradPtr);
+    let loss = term.loss.apply(x, n, last.outputSize, last.outputGradPtr);
     // Below the first link this step trains, nothing needs a gradient.
-    const first = chain.findIndex((n) => opt.trains(n));
+    const first = chain.findIndex((node) => opt.trains(node));
     if (first >= 0) {
       for (let i = chain.length - 1; i >= first; i--) {
-        loss += chain[i]!.backward(rows, i > first ? chain[i - 1]!.outputGradPtr : 0, opt.trains(chain[i]));
+        loss += chain[i]!.backward(n, i > first ? chain[i - 1]!.outputGradPtr : 0, opt.trains(chain[i]));
       }
     }
     total += loss;

@@ -165,6 +165,16 @@ export const KERNELS = {
     returns: 'f64',
     trace: (a) => `kind ${a.kind} ${rows(a.rows!, a.cols!)}`,
   },
+  // The semi-supervised GAN (Salimans et al. 2016): K class logits with the fake class's fixed at 0, and feature matching.
+  gan_classes: {
+    export: 'lk_gan_classes', args: ['pred:ptr', 'rows:usize', 'cols:usize', 'real:u32', 'grad:ptr', 'weight:f32'], returns: 'f64',
+    trace: (a) => `${a.real ? 'real' : 'generated'} ${rows(a.rows!, a.cols!)}`,
+  },
+  column_means: { export: 'lk_column_means', args: ['x:ptr', 'rows:usize', 'cols:usize', 'out:ptr'], trace: (a) => rows(a.rows!, a.cols!) },
+  feature_matching: {
+    export: 'lk_feature_matching', args: ['features:ptr', 'rows:usize', 'cols:usize', 'target:ptr', 'grad:ptr', 'weight:f32'], returns: 'f64',
+    trace: (a) => rows(a.rows!, a.cols!),
+  },
   l1_penalty: { export: 'lk_l1_penalty', args: ['h:ptr', 'dh:ptr', 'n:usize', 'scale:f32'], returns: 'f64' },
 
   // --- the variational autoencoder's latent and likelihoods (crates/kernels/src/gaussian.rs) ---

@@ -152,6 +152,86 @@ pub fn softmax_cross_entropy(pred: &[f32], target: &[f32], cols: usize, grad: &m
     weight as f64 * total / rows as f64
 }
 
+/// softplus(u) = ln(1 + eᵘ), finite for any finite u, and its derivative σ(u).
+fn softplus_and_sigmoid(u: f64) -> (f64, f64) {
+    let e = mathf::exp(-(u.abs() as f32)) as f64;
+    let sp = u.max(0.0) + mathf::ln1p64(e);
+    let sig = if u >= 0.0 { 1.0 / (1.0 + e) } else { e / (1.0 + e) };
+    (sp, sig)
+}
+
+/// The semi-supervised GAN's real/fake objective on rows of K class logits l (Salimans et al.
+/// 2016, section 5): the fake class's logit is fixed at 0, so with Z = Σ_j e^{l_j},
+/// D(x) = Z / (Z + 1). For real rows (`real`) ℓ = −ln D(x) = softplus(−lse), with
+/// ∂ℓ/∂l_j = −σ(−lse)·softmax_j; for generated rows ℓ = −ln(1 − D) = softplus(lse), with
+/// ∂ℓ/∂l_j = σ(lse)·softmax_j. Mean over rows, times `weight`; the gradient is written, not added.
+pub fn gan_classes(pred: &[f32], cols: usize, real: bool, grad: &mut [f32], weight: f32) -> f64 {
+    debug_assert!(cols > 0 && grad.len() >= pred.len());
+    let rows = pred.len() / cols;
+    if rows == 0 {
+        return 0.0;
+    }
+    let g_scale = weight as f64 / rows as f64;
+    let mut total = 0.0f64;
+    for (z, g) in pred.chunks_exact(cols).zip(grad.chunks_exact_mut(cols)) {
+        let mx = z.iter().fold(f32::NEG_INFINITY, |a, &b| if b > a { b } else { a });
+        let mut sum = 0.0f64;
+        for (gj, &zj) in g.iter_mut().zip(z) {
+            let e = mathf::exp(zj - mx);
+            *gj = e;
+            sum += e as f64;
+        }
+        let lse = mx as f64 + mathf::ln64(sum);
+        let (u, sign) = if real { (-lse, -1.0) } else { (lse, 1.0) };
+        let (sp, sig) = softplus_and_sigmoid(u);
+        total += sp;
+        let scale = sign * sig * g_scale / sum;
+        for gj in g.iter_mut() {
+            *gj = (*gj as f64 * scale) as f32;
+        }
+    }
+    weight as f64 * total / rows as f64
+}
+
+/// The mean of each of `cols` columns over the rows of x, summed in f64 in row order.
+pub fn column_means(x: &[f32], cols: usize, out: &mut [f32]) {
+    let rows = x.len() / cols;
+    for (j, o) in out.iter_mut().enumerate().take(cols) {
+        let mut s = 0.0f64;
+        for r in 0..rows {
+            s += x[r * cols + j] as f64;
+        }
+        *o = if rows == 0 { 0.0 } else { (s / rows as f64) as f32 };
+    }
+}
+
+/// Feature matching (Salimans et al. 2016, section 3.1): with m the column means of the
+/// generated rows' features f and t the target (the real rows' means),
+/// ℓ = weight · (1/cols) Σ_j (t_j − m_j)², and ∂ℓ/∂f_rj = −2·weight·(t_j − m_j) / (cols·rows),
+/// written to grad.
+pub fn feature_matching(features: &[f32], cols: usize, target: &[f32], grad: &mut [f32], weight: f32) -> f64 {
+    debug_assert!(cols > 0 && target.len() >= cols && grad.len() >= features.len());
+    let rows = features.len() / cols;
+    if rows == 0 {
+        return 0.0;
+    }
+    let mut total = 0.0f64;
+    let g_scale = -2.0 * weight as f64 / (cols as f64 * rows as f64);
+    for j in 0..cols {
+        let mut s = 0.0f64;
+        for r in 0..rows {
+            s += features[r * cols + j] as f64;
+        }
+        let d = target[j] as f64 - s / rows as f64;
+        total += d * d;
+        let g = (g_scale * d) as f32;
+        for r in 0..rows {
+            grad[r * cols + j] = g;
+        }
+    }
+    weight as f64 * total / cols as f64
+}
+
 /// L1 penalty on activations h: returns Σ|h| and adds `scale`·sign(h) to dh
 /// (∂(scale·Σ|h|)/∂h, with sign(0) = 0).
 pub fn l1_penalty(h: &[f32], dh: &mut [f32], scale: f32) -> f64 {

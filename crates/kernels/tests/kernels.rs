@@ -395,3 +395,76 @@ fn likelihood_rows_by_parts_give_the_whole_batchs_bits() {
         }
     }
 }
+
+/// The f64 reference of the semi-supervised GAN's objective: mean over rows of softplus(∓lse).
+fn gan_classes_f64(z: &[f64], cols: usize, real: bool, weight: f64) -> f64 {
+    let rows = z.len() / cols;
+    let softplus = |u: f64| u.max(0.0) + (-u.abs()).exp().ln_1p();
+    z.chunks(cols)
+        .map(|r| {
+            let mx = r.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
+            let lse = mx + r.iter().map(|v| (v - mx).exp()).sum::<f64>().ln();
+            softplus(if real { -lse } else { lse })
+        })
+        .sum::<f64>()
+        * weight
+        / rows as f64
+}
+
+#[test]
+fn gan_classes_matches_its_f64_reference_and_central_differences_and_stays_finite_far_out() {
+    let (rows, cols) = (7, 10);
+    let z: Vec<f32> = values(rows * cols, 21).iter().map(|v| 4.0 * v).collect();
+    for real in [true, false] {
+        let mut g = vec![f32::NAN; rows * cols];
+        let l = loss::gan_classes(&z, cols, real, &mut g, 0.5);
+        let z64: Vec<f64> = z.iter().map(|&v| v as f64).collect();
+        close(l, gan_classes_f64(&z64, cols, real, 0.5), 1e-6, 1e-7, &format!("loss, real {real}"));
+        for i in 0..rows * cols {
+            let h = 1e-5;
+            let (mut up, mut down) = (z64.clone(), z64.clone());
+            up[i] += h;
+            down[i] -= h;
+            let want = (gan_classes_f64(&up, cols, real, 0.5) - gan_classes_f64(&down, cols, real, 0.5)) / (2.0 * h);
+            close(g[i] as f64, want, 1e-4, 1e-7, &format!("∂ℓ/∂z at row {}, class {} of [{rows}, {cols}], real {real}", i / cols, i % cols));
+        }
+    }
+    // A confident real row costs ~0 and a confident fake row ~lse; neither overflows.
+    let far = [1e4f32, -1e4, 0.0, -1e4, -1e4, -1e4];
+    for real in [true, false] {
+        let mut g = [f32::NAN; 6];
+        let l = loss::gan_classes(&far, 3, real, &mut g, 1.0);
+        assert!(l.is_finite() && g.iter().all(|v| v.is_finite()), "real {real}: loss {l}, grad {g:?}");
+        // Row 0: lse ≈ 1e4; row 1: lse = −1e4 + ln 3.
+        let want = if real { (1e4 - 3f64.ln()) / 2.0 } else { 1e4 / 2.0 };
+        close(l, want, 1e-6, 0.0, &format!("far out, real {real}"));
+        close(l, gan_classes_f64(&far.map(|v| v as f64), 3, real, 1.0), 1e-9, 0.0, &format!("far out against the reference, real {real}"));
+    }
+}
+
+#[test]
+fn feature_matching_and_column_means_match_their_f64_references_and_central_differences() {
+    let (rows, cols) = (9, 6);
+    let f = values(rows * cols, 22);
+    let mut means = vec![f32::NAN; cols];
+    loss::column_means(&f, cols, &mut means);
+    for j in 0..cols {
+        let want = (0..rows).map(|r| f[r * cols + j] as f64).sum::<f64>() / rows as f64;
+        close(means[j] as f64, want, 1e-6, 1e-7, &format!("column mean {j} of [{rows}, {cols}]"));
+    }
+    let target = values(cols, 23);
+    let reference = |f: &[f64]| -> f64 {
+        (0..cols).map(|j| (target[j] as f64 - (0..rows).map(|r| f[r * cols + j]).sum::<f64>() / rows as f64).powi(2)).sum::<f64>() * 0.7 / cols as f64
+    };
+    let mut g = vec![f32::NAN; rows * cols];
+    let l = loss::feature_matching(&f, cols, &target, &mut g, 0.7);
+    let f64s: Vec<f64> = f.iter().map(|&v| v as f64).collect();
+    close(l, reference(&f64s), 1e-6, 1e-8, "feature matching loss");
+    for i in 0..rows * cols {
+        let h = 1e-5;
+        let (mut up, mut down) = (f64s.clone(), f64s.clone());
+        up[i] += h;
+        down[i] -= h;
+        close(g[i] as f64, (reference(&up) - reference(&down)) / (2.0 * h), 1e-4, 1e-8, &format!("∂ℓ/∂f at row {}, column {} of [{rows}, {cols}]", i / cols, i % cols));
+    }
+}

@@ -271,6 +271,24 @@ pub unsafe extern "C" fn lk_loss(kind: u32, pred: *const f32, target: *const f32
     }
 }
 
+/// The semi-supervised GAN's real (`real` ≠ 0) or fake objective on rows of class logits (loss::gan_classes).
+#[no_mangle]
+pub unsafe extern "C" fn lk_gan_classes(pred: *const f32, rows: usize, cols: usize, real: u32, grad: *mut f32, weight: f32) -> f64 {
+    loss::gan_classes(s(pred, rows * cols), cols, real != 0, sm(grad, rows * cols), weight)
+}
+
+/// out[0..cols] ← the column means of x (rows × cols).
+#[no_mangle]
+pub unsafe extern "C" fn lk_column_means(x: *const f32, rows: usize, cols: usize, out: *mut f32) {
+    loss::column_means(s(x, rows * cols), cols, sm(out, cols));
+}
+
+/// Feature matching against the target means (loss::feature_matching).
+#[no_mangle]
+pub unsafe extern "C" fn lk_feature_matching(features: *const f32, rows: usize, cols: usize, target: *const f32, grad: *mut f32, weight: f32) -> f64 {
+    loss::feature_matching(s(features, rows * cols), cols, s(target, cols), sm(grad, rows * cols), weight)
+}
+
 #[no_mangle]
 pub unsafe extern "C" fn lk_sgd(p: *mut f32, g: *const f32, vel: *mut f32, n: usize, lr: f32, momentum: f32, nesterov: u32) {
     let v = if momentum == 0.0 { sm(vel, 0) } else { sm(vel, n) };

@@ -1,0 +1,376 @@
+// The semi-supervised GAN of Salimans et al. (2016), section 5: the discriminator is a classifier
+// over K classes plus an implied "generated" class whose logit is fixed at 0, so that for real
+// rows D(x) = Z/(Z + 1) with Z = Σ_k e^{l_k}. Its loss is the labelled rows' cross-entropy over
+// the K classes plus `unlabelledWeight` × (½·−ln D(x) on unlabelled rows + ½·−ln(1 − D(G(z))) on
+// generated ones), as their code weighs them. The generator is trained by feature matching
+// (section 3.1): the squared distance between the mean `features` of an unlabelled batch and of a
+// generated one, averaged over the features.
+import { LatentkitError } from '../errors.js';
+import type { TrainingState } from '../io/model-kind.js';
+import type { ModelKind } from '../io/model-kind.js';
+import { kernels } from '../runtime/dispatch.js';
+import { Block, heap } from '../runtime/memory.js';
+import { Rng } from '../runtime/rng.js';
+import { assertChain, predictChain } from '../nn/chain.js';
+import { type LossUnit, targetLoss } from '../nn/loss.js';
+import { type Matrix, type MatrixLike, asMatrix, positiveInt } from '../nn/matrix.js';
+import { MinibatchSource } from '../nn/minibatches.js';
+import { Optimizer, type OptimizerSpec } from '../nn/optimizer.js';
+import { checkKeys } from '../nn/sequential.js';
+import { Stack, assertFiniteBlock } from '../nn/stack.js';
+import { type StepPlan, trainingStep } from '../nn/train-step.js';
+import { TrainedModel } from '../nn/trained-model.js';
+
+export interface SemiSupervisedGanOptions {
+  /** Maps noise z (width noise.dim) to samples. */
+  generator: Stack;
+  /** The discriminator up to the layer whose mean the generator matches (Salimans et al.'s last hidden layer). */
+  features: Stack;
+  /** The rest of the discriminator: features to K ≥ 2 class logits (no "generated" logit: it is fixed at 0). */
+  classes: Stack;
+  /** Default uniform on [−1, 1), as the paper's uniform noise. */
+  noise: { dim: number; distribution?: 'normal' | 'uniform' };
+  /** Unlabelled rows, generated rows and (at most) labelled rows per step (default 100, as the paper). */
+  batchSize?: number;
+  /** The weight of the unlabelled (real/generated) term against the labelled cross-entropy (default 1, as the paper). */
+  unlabelledWeight?: number;
+  /** Default Adam(3e-3, β1 = 0.5) for both, the paper's MNIST settings. */
+  optimizerD?: OptimizerSpec;
+  optimizerG?: OptimizerSpec;
+  seed?: number | bigint;
+  guardNonFinite?: boolean;
+}
+
+/** What `fit` trains on: a few labelled rows and many unlabelled ones (the labelled rows may be among them). */
+export interface SemiSupervisedData {
+  labelled: MatrixLike;
+  /** The class of each labelled row, an integer in [0, K). */
+  labels: ArrayLike<number>;
+  unlabelled: MatrixLike;
+}
+
+export interface SemiSupervisedGanStep {
+  iteration: number;
+  /** The discriminator's whole loss, and its labelled and unlabelled parts. */
+  lossD: number;
+  lossLabelled: number;
+  lossUnlabelled: number;
+  /** The generator's feature-matching loss. */
+  lossG: number;
+  /** Mean D(x) = Z/(Z + 1) over the unlabelled batch, and mean D(G(z)) over the generated one. */
+  dReal: number;
+  dFake: number;
+}
+
+export interface SemiSupervisedGanFitOptions {
+  /** Iterations to run, or epochs: passes over the unlabelled rows (each iteration takes a batch of them). */
+  iterations?: number;
+  epochs?: number;
+  onStep?: (s: SemiSupervisedGanStep) => void | boolean;
+  signal?: AbortSignal;
+}
+
+const KEYS = ['generator', 'features', 'classes', 'noise', 'batchSize', 'unlabelledWeight', 'optimizerD', 'optimizerG', 'seed', 'guardNonFinite'];
+const DEFAULT_OPT: OptimizerSpec = { type: 'adam', lr: 3e-3, beta1: 0.5 };
+
+/** The real/generated term on K logits (one kernel call), keeping the mean D of its last batch. */
+class RealOrGenerated implements LossUnit {
+  meanD = 0;
+  lastLoss = 0;
+  constructor(readonly name: string, private readonly real: boolean, private readonly weight: number) {}
+
+  apply(out: number, rows: number, cols: number, grad: number): number {
+    const loss = kernels.gan_classes(out, rows, cols, this.real ? 1 : 0, grad, this.weight);
+    // D = Z/(Z + 1) = σ(lse), from the logits the kernel read.
+    const f32 = heap.f32;
+    let sum = 0;
+    for (let r = 0; r < rows; r++) {
+      const at = (out >>> 2) + r * cols;
+      let mx = -Infinity;
+      for (let j = 0; j < cols; j++) mx = Math.max(mx, f32[at + j]!);
+      let z = 0;
+      for (let j = 0; j < cols; j++) z += Math.exp(f32[at + j]! - mx);
+      sum += 1 / (1 + Math.exp(-(mx + Math.log(z))));
+    }
+    this.meanD = sum / rows;
+    this.lastLoss = loss;
+    return loss;
+  }
+}
+
+export class SemiSupervisedGAN extends TrainedModel {
+  readonly generator: Stack;
+  readonly features: Stack;
+  readonly classes: Stack;
+  /** K, the classes of the labelled rows. */
+  readonly classCount: number;
+  readonly noiseDim: number;
+  readonly noiseDistribution: 'normal' | 'uniform';
+  readonly batchSize: number;
+  readonly unlabelledWeight: number;
+  readonly optimizerD: Optimizer;
+  readonly optimizerG: Optimizer;
+  /** The labelled rows' order and cursor, apart from the unlabelled rows' (`source`). */
+  private readonly labelledSource: MinibatchSource;
+  private bound: { data: SemiSupervisedData; labelled: Matrix; unlabelled: Matrix; oneHot: Matrix } | null = null;
+  private readonly targets = this.scratch('the labelled rows\' one-hot targets');
+  /** The mean features of the unlabelled batch the generator's step matches. */
+  private readonly featureTarget = this.scratch('the mean features of an unlabelled batch');
+  private readonly labelledLoss: LossUnit;
+  private readonly realLoss: RealOrGenerated;
+  private readonly fakeLoss: RealOrGenerated;
+  private readonly discriminatorStep: StepPlan;
+  private readonly generatorStep: StepPlan;
+
+  constructor(opts: SemiSupervisedGanOptions) {
+    checkKeys(opts, KEYS, 'SemiSupervisedGAN options');
+    const { generator: G, features: F, classes: C } = opts;
+    if (!(G instanceof Stack) || !(F instanceof Stack) || !(C instanceof Stack)) throw new LatentkitError('SemiSupervisedGAN needs three stacks: generator, features and classes');
+    assertChain([G, F, C], 'SemiSupervisedGAN (generator → features → classes)');
+    if (C.outputSize < 2) throw new LatentkitError(`the classes stack ${C.label} must output one logit per class (≥ 2), it outputs ${C.outputSize}`);
+    const dim = opts.noise?.dim;
+    positiveInt(dim, 'noise.dim');
+    if (dim !== G.inputSize) throw new LatentkitError(`noise.dim is ${dim} but the generator ${G.label} takes ${G.inputSize} inputs`);
+    const dist = opts.noise.distribution ?? 'uniform';
+    if (dist !== 'normal' && dist !== 'uniform') throw new LatentkitError(`noise.distribution must be 'normal' or 'uniform', got ${JSON.stringify(dist)}`);
+    const batchSize = positiveInt(opts.batchSize ?? 100, 'batchSize');
+    const w = opts.unlabelledWeight ?? 1;
+    if (typeof w !== 'number' || !(w >= 0 && w < 1e6)) throw new LatentkitError(`unlabelledWeight must be a number ≥ 0, got ${w}`);
+    super({ what: 'semi-supervised GAN', seed: opts.seed, networks: [G, F, C], order: 'endless' });
+    this.generator = G;
+    this.features = F;
+    this.classes = C;
+    this.classCount = C.outputSize;
+    this.noiseDim = dim;
+    this.noiseDistribution = dist;
+    this.batchSize = batchSize;
+    this.unlabelledWeight = w;
+    this.labelledSource = this.own(new MinibatchSource(this.rng));
+    this.featureTarget.reserve(F.outputSize);
+    this.optimizerD = this.own(new Optimizer(opts.optimizerD ?? DEFAULT_OPT, [F, C], 'the discriminator'));
+    this.optimizerG = this.own(new Optimizer(opts.optimizerG ?? DEFAULT_OPT, [G], 'the generator'));
+    const guard = opts.guardNonFinite ?? true;
+    const diverged = (who: string) => (guard
+      ? (l: number) => `training diverged: the ${who} loss is ${l} at iteration ${this.stepCount + 1}; the ${who} was left as it was before this step`
+      : null);
+    const m = batchSize;
+    this.labelledLoss = targetLoss('softmax-cross-entropy', () => this.targets.block.ptr, 'the labelled rows');
+    this.realLoss = new RealOrGenerated('discriminator on unlabelled rows', true, w / 2);
+    this.fakeLoss = new RealOrGenerated('discriminator on generated rows', false, w / 2);
+    // The discriminator's step: labelled rows, then unlabelled ones, then generated ones (G passes nothing back).
+    this.discriminatorStep = {
+      optimizer: this.optimizerD,
+      terms: [
+        { chain: [F, C], rows: () => this.labelledRows(), input: (n) => this.nextLabelledBatch(n).ptr, loss: this.labelledLoss },
+        { chain: [F, C], input: () => this.nextUnlabelledBatch(m).ptr, loss: this.realLoss },
+        { chain: [G, F, C], input: () => this.drawNoise(this.rng, m).ptr, loss: this.fakeLoss },
+      ],
+      diverged: diverged('discriminator'),
+    };
+    // The generator's step: the mean features of a fresh unlabelled batch (a training-mode pass,
+    // as the paper's), then generated rows through G and F, F passing gradients only.
+    const matching: LossUnit = {
+      name: 'feature matching',
+      apply: (out, rows, cols, grad) => kernels.feature_matching(out, rows, cols, this.featureTarget.block.ptr, grad, 1),
+    };
+    this.generatorStep = {
+      optimizer: this.optimizerG,
+      terms: [{
+        chain: [G, F],
+        input: () => {
+          const real = this.nextUnlabelledBatch(m);
+          kernels.column_means(F.forward(real.ptr, m, true), m, F.outputSize, this.featureTarget.block.ptr);
+          return this.drawNoise(this.rng, m).ptr;
+        },
+        loss: matching,
+      }],
+      diverged: diverged('generator'),
+    };
+  }
+
+  /** Iterations trained: each one discriminator step and one generator step. */
+  get iterations(): number {
+    return this.stepCount;
+  }
+
+  /** Trains on labelled and unlabelled rows; returns the per-iteration losses. */
+  fit(data: SemiSupervisedData, opts: SemiSupervisedGanFitOptions = {}): { lossD: number[]; lossG: number[] } {
+    this.assertLive();
+    checkKeys(opts, ['iterations', 'epochs', 'onStep', 'signal'], 'SemiSupervisedGAN fit options');
+    const rows = this.bind(data).unlabelled.shape[0];
+    if (opts.iterations !== undefined && opts.epochs !== undefined) throw new LatentkitError('give iterations or epochs, not both');
+    const iterations = opts.iterations !== undefined
+      ? positiveInt(opts.iterations, 'iterations')
+      : Math.max(1, Math.round((positiveInt(opts.epochs ?? 1, 'epochs') * rows) / this.batchSize));
+    const history = { lossD: [] as number[], lossG: [] as number[] };
+    for (let i = 0; i < iterations; i++) {
+      if (opts.signal?.aborted) break;
+      const step = this.iteration();
+      history.lossD.push(step.lossD);
+      history.lossG.push(step.lossG);
+      if (opts.onStep?.(step) === false) break;
+    }
+    return history;
+  }
+
+  /** One iteration on `data` (checked once while the same object is passed): a discriminator step, then a generator step. */
+  trainStep(data: SemiSupervisedData): SemiSupervisedGanStep {
+    this.assertLive();
+    this.bind(data);
+    return this.iteration();
+  }
+
+  /** Class probabilities per row: the softmax of the K logits (the "generated" class left out, as in classification). */
+  predict(x: MatrixLike): Matrix {
+    const z = this.logits(x);
+    const c = this.classCount;
+    for (let r = 0; r < z.shape[0]; r++) {
+      let mx = -Infinity;
+      for (let j = 0; j < c; j++) mx = Math.max(mx, z.data[r * c + j]!);
+      let s = 0;
+      for (let j = 0; j < c; j++) s += z.data[r * c + j] = Math.exp(z.data[r * c + j]! - mx);
+      for (let j = 0; j < c; j++) z.data[r * c + j]! /= s;
+    }
+    return z;
+  }
+
+  /** The most likely class per row. */
+  classify(x: MatrixLike): Int32Array {
+    const z = this.logits(x);
+    const c = this.classCount;
+    const out = new Int32Array(z.shape[0]);
+    for (let r = 0; r < out.length; r++) {
+      let best = 0;
+      for (let j = 1; j < c; j++) if (z.data[r * c + j]! > z.data[r * c + best]!) best = j;
+      out[r] = best;
+    }
+    return out;
+  }
+
+  /** The K class logits per row (inference: no noise, running statistics). */
+  logits(x: MatrixLike): Matrix {
+    this.assertLive();
+    return predictChain([this.features, this.classes], asMatrix(x, this.features.inputSize, 'SemiSupervisedGAN input'), 'SemiSupervisedGAN input');
+  }
+
+  /** The share of rows whose class is not `labels`' (test error as a fraction). */
+  error(x: MatrixLike, labels: ArrayLike<number>): number {
+    const predicted = this.classify(x);
+    checkLabels(labels, predicted.length, this.classCount, 'error labels');
+    let wrong = 0;
+    for (let i = 0; i < predicted.length; i++) if (predicted[i] !== labels[i]) wrong++;
+    return wrong / predicted.length;
+  }
+
+  /** n generated samples, from the model's own noise stream or from `seed`. */
+  sample(n: number, opts: { seed?: number | bigint } = {}): Float32Array {
+    this.assertLive();
+    checkKeys(opts, ['seed'], 'SemiSupervisedGAN sample options');
+    positiveInt(n, 'sample count');
+    const rng = opts.seed === undefined ? this.rng : new Rng(opts.seed);
+    const G = this.generator;
+    const out = new Float32Array(n * G.outputSize);
+    try {
+      const chunk = Math.min(n, 1024);
+      for (let r = 0; r < n; r += chunk) {
+        const m = Math.min(chunk, n - r);
+        const y = G.forward(this.drawNoise(rng, m).ptr, m);
+        out.set(heap.f32.subarray(y >>> 2, (y >>> 2) + m * G.outputSize), r * G.outputSize);
+      }
+    } finally {
+      if (rng !== this.rng) rng.dispose();
+    }
+    return out;
+  }
+
+  /** @internal */
+  override trainingState(): TrainingState {
+    return { ...super.trainingState(), labelled: { cursor: this.labelledSource.cursor, order: this.labelledSource.orderToFloats() } };
+  }
+
+  /** @internal */
+  override restoreTrainingState(s: TrainingState): void {
+    super.restoreTrainingState(s);
+    if (s.labelled?.order) this.labelledSource.restore(s.labelled.order, s.labelled.cursor);
+  }
+
+  private bind(data: SemiSupervisedData): { labelled: Matrix; unlabelled: Matrix } {
+    if (this.bound && this.bound.data === data) return this.bound;
+    if (!data || typeof data !== 'object') throw new LatentkitError('SemiSupervisedGAN fit: expected { labelled, labels, unlabelled }');
+    checkKeys(data, ['labelled', 'labels', 'unlabelled'], 'SemiSupervisedGAN data');
+    const cols = this.features.inputSize;
+    if (data.labelled === undefined) throw new LatentkitError('SemiSupervisedGAN fit: no labelled rows; a semi-supervised GAN needs at least one labelled row per class it is to learn (for none, train a GAN)');
+    if (data.unlabelled === undefined) throw new LatentkitError('SemiSupervisedGAN fit: no unlabelled rows (the labelled rows may be passed as unlabelled too, as the paper does)');
+    const labelled = asMatrix(data.labelled, cols, 'SemiSupervisedGAN labelled rows');
+    const unlabelled = asMatrix(data.unlabelled, cols, 'SemiSupervisedGAN unlabelled rows');
+    const rows = labelled.shape[0];
+    checkLabels(data.labels, rows, this.classCount, 'SemiSupervisedGAN labels');
+    if (unlabelled.shape[0] < this.batchSize) throw new LatentkitError(`the unlabelled rows [${unlabelled.shape[0]}, ${cols}] are fewer than the batch size ${this.batchSize}`);
+    const oneHot = new Float32Array(rows * this.classCount);
+    for (let i = 0; i < rows; i++) oneHot[i * this.classCount + data.labels[i]!] = 1;
+    this.source.attach(unlabelled);
+    this.labelledSource.attach(labelled);
+    this.bound = { data, labelled, unlabelled, oneHot: { data: oneHot, shape: [rows, this.classCount] } };
+    return this.bound;
+  }
+
+  /** Labelled rows per step: a batch, or all of them when there are fewer. */
+  private labelledRows(): number {
+    return Math.min(this.batchSize, this.labelledSource.rows);
+  }
+
+  private nextLabelledBatch(n: number): Block {
+    const F = this.features;
+    const dst = this.labelledSource.next(n, F.inputBlock(n));
+    assertFiniteBlock(dst.ptr, n, F.inputSize, 'labelled rows');
+    this.labelledSource.copy(this.labelledSource.cursor - n, n, this.targets.reserve(n * this.classCount), this.bound!.oneHot);
+    return dst;
+  }
+
+  private nextUnlabelledBatch(m: number): Block {
+    const F = this.features;
+    const dst = this.source.next(m, F.inputBlock(m));
+    assertFiniteBlock(dst.ptr, m, F.inputSize, 'unlabelled rows');
+    return dst;
+  }
+
+  private drawNoise(rng: Rng, m: number): Block {
+    const z = this.generator.inputBlock(m);
+    if (this.noiseDistribution === 'normal') rng.normal(z, 0, 1, m * this.noiseDim);
+    else rng.uniform(z, -1, 1, m * this.noiseDim);
+    return z;
+  }
+
+  private iteration(): SemiSupervisedGanStep {
+    const m = this.batchSize;
+    for (const s of [this.generator, this.features, this.classes]) s.ensureCapacity(m);
+    const it = this.stepCount + 1;
+    const lossD = trainingStep(this.discriminatorStep, m);
+    const lossG = trainingStep(this.generatorStep, m);
+    this.stepCount = it;
+    const lossUnlabelled = this.realLoss.lastLoss + this.fakeLoss.lastLoss;
+    return { iteration: it, lossD, lossLabelled: lossD - lossUnlabelled, lossUnlabelled, lossG, dReal: this.realLoss.meanD, dFake: this.fakeLoss.meanD };
+  }
+}
+
+function checkLabels(labels: ArrayLike<number>, rows: number, classes: number, what: string): void {
+  if (!labels || typeof labels.length !== 'number') throw new LatentkitError(`${what}: expected an array of class indices`);
+  if (labels.length !== rows) throw new LatentkitError(`${what}: ${labels.length} labels for ${rows} rows`);
+  for (let i = 0; i < rows; i++) {
+    const l = labels[i]!;
+    if (!Number.isInteger(l) || l < 0 || l >= classes) throw new LatentkitError(`${what}: label ${i} is ${l}, expected an integer in [0, ${classes})`);
+  }
+}
+
+export const semiSupervisedGanKind: ModelKind<SemiSupervisedGAN> = {
+  kind: 'semi-supervised-gan',
+  type: SemiSupervisedGAN,
+  modules: (m) => [['generator', m.generator], ['features', m.features], ['classes', m.classes]],
+  optimizers: (m) => [['optimizerD', m.optimizerD], ['optimizerG', m.optimizerG]],
+  options: (m) => ({ noise: { dim: m.noiseDim, distribution: m.noiseDistribution }, batchSize: m.batchSize, unlabelledWeight: m.unlabelledWeight }),
+  build: (ctx, o) => new SemiSupervisedGAN({
+    generator: ctx.module('generator'), features: ctx.module('features'), classes: ctx.module('classes'),
+    noise: o.noise as SemiSupervisedGanOptions['noise'], batchSize: o.batchSize as number, unlabelledWeight: o.unlabelledWeight as number,
+    optimizerD: o.optimizerD as OptimizerSpec, optimizerG: o.optimizerG as OptimizerSpec,
+  }),
+};
