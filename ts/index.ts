@@ -10,7 +10,7 @@ export type { InitName } from './nn/init.js';
 export { type Matrix, type MatrixLike, matrix } from './nn/matrix.js';
 export { Stack, stack, stacks, type StackOptions, type StackDefinition, type LayerInfo } from './nn/stack.js';
 export { dense, conv2d, convTranspose2d, batchNorm, gaussianNoise, dropout, reshape, flatten, type LayerSpec, type Shape } from './nn/layers/index.js';
-export { dcgan, convAutoencoder, convStages } from './nn/architectures.js';
+export { dcgan, convAutoencoder, convStages, semiSupervisedGan } from './nn/architectures.js';
 export type { Layer, OnnxBuilder, TorchTensor } from './nn/layers/layer.js';
 export { MLP, mlp, type MlpOptions } from './nn/mlp.js';
 export { Sequential, type TrainOptions, type FitOptions, type History } from './nn/sequential.js';

@@ -1,10 +1,10 @@
-// Default convolutional architectures for images of C × H × W (NCHW), the ones the command line's
-// --conv and the playground build: each stride-2 stage halves the image (4 × 4 kernels, padding 1,
+// Default architectures, the ones the command line and the playground build. Convolutional ones
+// for images of C × H × W (NCHW), as --conv builds them: each stride-2 stage halves the image (4 × 4 kernels, padding 1,
 // as Radford et al.'s DCGAN), doubling the channels from `width`, until the side is odd or 4.
 // MNIST's 28 × 28 gets two stages (28 → 14 → 7), 32 × 32 three (→ 4), 64 × 64 four (→ 4).
 import { LatentkitError } from '../errors.js';
 import type { ActivationSpec } from './activation.js';
-import { batchNorm, conv2d, convTranspose2d, dense, dropout, flatten, reshape } from './layers/index.js';
+import { batchNorm, conv2d, convTranspose2d, dense, dropout, flatten, gaussianNoise, reshape } from './layers/index.js';
 import type { LayerSpec } from './layers/layer.js';
 import type { StackDefinition } from './stack.js';
 
@@ -71,4 +71,27 @@ export function convAutoencoder(image: readonly number[], opts: { code: number; 
   for (let s = stages - 2; s >= 0; s--) dec.push(double(channels(s), 'relu'));
   dec.push(double(outputChannels, output), flatten());
   return { encoder: { input: [...image], layers: e }, decoder: { input: [code], layers: dec } };
+}
+
+/**
+ * Salimans et al. (2016)'s semi-supervised GAN for rows of `inputs` values in [0, 1] (their MNIST
+ * networks, section 5): the generator z(100) → 500 → 500 with batch norm → `inputs` sigmoid, weight
+ * normalised; the discriminator's `features` Gaussian noise 0.3 on the input, then 1000, 500, 250,
+ * 250, 250 weight-normalised ReLU units, each followed by noise 0.5 but the last, whose output the
+ * generator's feature matching compares; its `classes` noise 0.5 and a weight-normalised layer to
+ * `classes` logits. ReLU stands in for the generator's softplus.
+ */
+export function semiSupervisedGan(inputs: number, opts: { classes: number; noise?: number }): { generator: StackDefinition; features: StackDefinition; classes: StackDefinition } {
+  const { classes, noise = 100 } = opts;
+  if (!Number.isSafeInteger(inputs) || inputs < 1) throw new LatentkitError(`semiSupervisedGan: inputs must be a positive integer, got ${inputs}`);
+  if (!Number.isSafeInteger(classes) || classes < 2) throw new LatentkitError(`semiSupervisedGan: classes must be an integer ≥ 2, got ${classes}`);
+  const hidden = (units: number): LayerSpec => dense(units, { activation: 'relu', weightNorm: true });
+  return {
+    generator: { input: [noise], layers: [dense(500), batchNorm({ activation: 'relu' }), dense(500), batchNorm({ activation: 'relu' }), dense(inputs, { activation: 'sigmoid', weightNorm: true })] },
+    features: {
+      input: [inputs],
+      layers: [gaussianNoise(0.3), hidden(1000), gaussianNoise(0.5), hidden(500), gaussianNoise(0.5), hidden(250), gaussianNoise(0.5), hidden(250), gaussianNoise(0.5), hidden(250)],
+    },
+    classes: { input: [250], layers: [gaussianNoise(0.5), dense(classes, { weightNorm: true })] },
+  };
 }
