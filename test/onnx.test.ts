@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import ort from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser } from 'playwright-core';
-import { Autoencoder, Classifier, GAN, type Matrix, VAE, batchNorm, conv2d, convTranspose2d, dense, flatten, mlp, reshape, save, type Stack, stack as layerStack } from '../dist/index.js';
+import { Autoencoder, Classifier, GAN, type Matrix, SemiSupervisedGAN, VAE, batchNorm, gaussianNoise, conv2d, convTranspose2d, dense, flatten, mlp, reshape, save, type Stack, stack as layerStack } from '../dist/index.js';
 import { onnxActivation, toOnnx } from '../dist/onnx.js';
 import { launchChromium, serveStatic } from './browser.js';
 import { expectClose, randomArray } from './helpers.js';
@@ -99,6 +99,19 @@ function cases(): Case[] {
 
   const clf = new Classifier({ body: [mlp([12, 10], { outputActivation: 'relu', seed: 10 })], head: mlp([10, 4], { seed: 11 }) });
   out.push({ name: 'classifier', bytes: toOnnx(clf), inputs: { x: floats(x12, 12) }, want: { logits: clf.logits(m(x12, 12)).data, probabilities: clf.predictProba(m(x12, 12)).data } });
+
+  // A semi-supervised GAN, trained a little: its noise layers are left out, its weight norm folded in.
+  const ssgan = new SemiSupervisedGAN({
+    generator: layerStack(6, [dense(10, { activation: 'relu' }), batchNorm(), dense(12, { activation: 'sigmoid', weightNorm: true })], { seed: 17 }),
+    features: layerStack(12, [gaussianNoise(0.3), dense(10, { activation: 'relu', weightNorm: true })], { seed: 18 }),
+    classes: layerStack(10, [gaussianNoise(0.5), dense(4, { weightNorm: true })], { seed: 19 }),
+    noise: { dim: 6 }, batchSize: 8, seed: 20,
+  });
+  ssgan.fit({ labelled: randomArray(4 * 12, 26, 0, 1), labels: [0, 1, 2, 3], unlabelled: randomArray(32 * 12, 27, 0, 1) }, { iterations: 4 });
+  out.push(
+    { name: 'semi-supervised GAN classifier', bytes: toOnnx(ssgan), inputs: { x: floats(x12, 12) }, want: { logits: ssgan.logits(m(x12, 12)).data, probabilities: ssgan.predict(m(x12, 12)).data } },
+    { name: 'semi-supervised GAN generator', bytes: toOnnx(ssgan, { part: 'generator' }), inputs: { z: floats(z6, 6) }, want: { sample: ssgan.generator.predict(m(z6, 6)).data } },
+  );
   return out;
 }
 
@@ -109,7 +122,7 @@ function tensors(c: Case): Record<string, ort.Tensor> {
 describe('ONNX export', () => {
   const all = cases();
 
-  it('onnxruntime-node gives latentkit\'s outputs to 1e-5 for every part (stack, autoencoder, encoder, decoder, tied, conditional generator and discriminator, VAE encoder and decoder, classifier)', async () => {
+  it('onnxruntime-node gives latentkit\'s outputs to 1e-5 for every part (stack, autoencoder, encoder, decoder, tied, conditional generator and discriminator, VAE encoder and decoder, classifier, semi-supervised GAN)', async () => {
     for (const c of all) {
       const session = await ort.InferenceSession.create(c.bytes);
       expect(session.outputNames, c.name).toEqual(Object.keys(c.want));
@@ -165,7 +178,7 @@ describe('ONNX export', () => {
     expect(() => toOnnx(ae, { part: 'generator' })).toThrow('toOnnx: this autoencoder has no part "generator"; its parts are autoencoder, encoder, decoder');
     expect(() => toOnnx(ae, { parts: 'encoder' } as never)).toThrow("toOnnx: unknown option 'parts'; expected part, name");
     expect(() => toOnnx(mlp([4, 2]), { part: 'encoder' })).toThrow('toOnnx: a lone stack has no parts');
-    expect(() => toOnnx({} as never)).toThrow('toOnnx: expected a Stack, Autoencoder, GAN, VAE or Classifier, got Object');
+    expect(() => toOnnx({} as never)).toThrow('toOnnx: expected a Stack, Autoencoder, GAN, VAE, Classifier or SemiSupervisedGAN, got Object');
   });
 
   it('latentkit export --onnx writes the model onnxruntime-node runs; a wrong part exits 2 with the parts', async () => {
