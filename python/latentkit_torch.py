@@ -33,7 +33,7 @@ from safetensors.torch import load as _load_bytes
 from safetensors.torch import save as _save_bytes
 from torch import nn
 
-__all__ = ["io_sizes", "Autoencoder", "GAN", "Classifier", "VAE", "RMSprop", "Stack", "GaussianNoise", "load", "save", "sequential", "weights", "load_checkpoint", "save_checkpoint", "train_step"]
+__all__ = ["io_sizes", "Autoencoder", "GAN", "Classifier", "VAE", "SemiSupervisedGAN", "RMSprop", "Stack", "GaussianNoise", "load", "save", "sequential", "weights", "load_checkpoint", "save_checkpoint", "train_step"]
 
 FORMAT = "latentkit"
 VERSION = "2"
@@ -215,6 +215,43 @@ class VAE(nn.ModuleDict):
         kl = 0.5 * (mu**2 + torch.exp(logvar) - 1 - logvar).sum(dim=1)
         w = float(self.latentkit_options.get("beta", 1)) if weight is None else weight
         return (self._nll(x, out) + w * kl).mean()
+
+
+class SemiSupervisedGAN(nn.ModuleDict):
+    """Salimans et al. (2016)'s semi-supervised GAN as latentkit trains it: ``generator(z)``; the
+    discriminator is ``classes(features(x))``, K class logits with the generated class's fixed at 0.
+    ``model(x)`` returns the K logits (a classifier); the losses are latentkit's."""
+
+    def __init__(self, generator: nn.Sequential, features: nn.Sequential, classes: nn.Sequential, options: dict | None = None):
+        super().__init__({"generator": generator, "features": features, "classes": classes})
+        self.latentkit_options = dict(options or {})
+        self.latentkit_options.setdefault("noise", {"dim": io_sizes(generator)[0], "distribution": "uniform"})
+        self.latentkit_options.setdefault("batchSize", 100)
+        self.latentkit_options.setdefault("unlabelledWeight", 1)
+
+    def noise(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
+        spec = self.latentkit_options["noise"]
+        if spec.get("distribution", "uniform") == "uniform":
+            return torch.rand(n, spec["dim"], generator=generator) * 2 - 1
+        return torch.randn(n, spec["dim"], generator=generator)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self["classes"](self["features"](x))
+
+    def classify(self, x: torch.Tensor) -> torch.Tensor:
+        return self(x).argmax(dim=1)
+
+    def discriminator_loss(self, labelled_logits: torch.Tensor, labels: torch.Tensor, unlabelled_logits: torch.Tensor, generated_logits: torch.Tensor) -> torch.Tensor:
+        """The labelled rows' cross-entropy plus unlabelledWeight·(½·softplus(−lse) on unlabelled rows + ½·softplus(lse) on generated ones), each a mean."""
+        w = float(self.latentkit_options.get("unlabelledWeight", 1))
+        lse_u, lse_g = torch.logsumexp(unlabelled_logits, dim=1), torch.logsumexp(generated_logits, dim=1)
+        unlabelled = 0.5 * nn.functional.softplus(-lse_u).mean() + 0.5 * nn.functional.softplus(lse_g).mean()
+        return nn.functional.cross_entropy(labelled_logits, labels) + w * unlabelled
+
+    @staticmethod
+    def feature_matching_loss(real_features: torch.Tensor, generated_features: torch.Tensor) -> torch.Tensor:
+        """The mean over features of (mean real feature − mean generated feature)²; the real side carries no gradient."""
+        return ((real_features.detach().mean(dim=0) - generated_features.mean(dim=0)) ** 2).mean()
 
 
 class Classifier(nn.ModuleDict):
@@ -423,6 +460,8 @@ def load(source: str | bytes) -> nn.Module:
         model = Classifier(bodies, mods["head"], options)
     elif kind == "vae":
         model = VAE(mods["encoder"], mods["decoder"], options)
+    elif kind == "semi-supervised-gan":
+        model = SemiSupervisedGAN(mods["generator"], mods["features"], mods["classes"], options)
     else:
         raise ValueError(f"latentkit_torch: unknown model kind {kind!r}")
     model.load_state_dict(state, strict=True)
@@ -546,6 +585,8 @@ def save(model: nn.Module, path: str | None = None) -> bytes:
         kind, named = "stack", {"layers": model}
     elif isinstance(model, VAE):
         kind, named = "vae", dict(model.items())
+    elif isinstance(model, SemiSupervisedGAN):
+        kind, named = "semi-supervised-gan", dict(model.items())
     elif isinstance(model, nn.ModuleDict):
         keys = set(model.keys())
         if keys == {"encoder", "decoder"}:
@@ -612,6 +653,7 @@ _OPTIMIZED = {
     "autoencoder": {"optimizer": ["encoder", "decoder"]},
     "gan": {"optimizerD": ["discriminator"], "optimizerG": ["generator"]},
     "vae": {"optimizer": ["encoder", "decoder"]},
+    "semi-supervised-gan": {"optimizerD": ["features", "classes"], "optimizerG": ["generator"]},
 }
 
 
@@ -806,13 +848,13 @@ def load_checkpoint(source: str | bytes):
         opt.latentkit_steps_at_load = steps
         _count_steps(opt)
         optimizers[opt_name] = opt
-    model.latentkit_checkpoint = {"state": state, "order": tensors.get("state.order")}
+    model.latentkit_checkpoint = {"state": state, "order": tensors.get("state.order"), "labelledOrder": tensors.get("state.labelledOrder")}
     if arch["kind"] == "classifier":
         # A body frozen in latentkit stays frozen: torch's optimizers skip parameters without gradients.
         for i, frozen in enumerate(arch["options"].get("frozenBody", [])):
             if frozen:
                 model[f"body{i}"].requires_grad_(False)
-    if arch["kind"] == "gan":
+    if arch["kind"] in ("gan", "semi-supervised-gan"):
         return model, {"discriminator": optimizers["optimizerD"], "generator": optimizers["optimizerG"]}
     return model, optimizers.get("optimizer")
 
@@ -866,7 +908,7 @@ def save_checkpoint(model: nn.Module, optimizer, path: str | None = None, seed: 
     kind = arch["kind"]
     if kind == "stack":
         raise ValueError("latentkit_torch.save_checkpoint: a lone nn.Sequential has no optimizer in latentkit; wrap it as an Autoencoder, GAN or Classifier, or use save()")
-    opts = {"optimizerD": optimizer["discriminator"], "optimizerG": optimizer["generator"]} if kind == "gan" else {"optimizer": optimizer}
+    opts = {"optimizerD": optimizer["discriminator"], "optimizerG": optimizer["generator"]} if kind in ("gan", "semi-supervised-gan") else {"optimizer": optimizer}
     stacks = {name: model[name] for name in arch["modules"]}
     previous = getattr(model, "latentkit_checkpoint", None)
     old = dict(previous["state"]) if previous else {}
@@ -893,7 +935,7 @@ def save_checkpoint(model: nn.Module, optimizer, path: str | None = None, seed: 
     # Counters: latentkit's steps (autoencoder steps, GAN iterations) move with the optimizer.
     moved = deltas.get("optimizerG", deltas.get("optimizer", 0))
     state["steps"] = int(old.get("steps", 0)) + moved
-    for counter in ("epochs", "cursor"):
+    for counter in ("epochs", "cursor", "labelledCursor"):
         if counter in old:
             state[counter] = old[counter]
     state["rng"] = old.get("rng") or _splitmix_state(seed)
@@ -906,6 +948,8 @@ def save_checkpoint(model: nn.Module, optimizer, path: str | None = None, seed: 
         state["dropoutRng"] = dropout
     if previous is not None and previous.get("order") is not None:
         tensors["state.order"] = previous["order"]
+    if previous is not None and previous.get("labelledOrder") is not None:
+        tensors["state.labelledOrder"] = previous["labelledOrder"]
     metadata = {**metadata, "architecture": json.dumps(arch), "checkpoint": json.dumps(state)}
     out = _save_bytes({k: v.contiguous() for k, v in tensors.items()}, metadata=metadata)
     if path is not None:

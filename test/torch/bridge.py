@@ -20,6 +20,10 @@ as latentkit files. Arrays travel as raw little-endian float32 files.
     bridge.py gan CKPT X ITERS OUT      a GAN checkpoint: saved straight after loading ->
                                         OUT.same.ckpt; ITERS Algorithm-1 iterations on X with both
                                         optimizers and the moving average -> OUT.ckpt
+    bridge.py ssgan CKPT X LABELS L ITERS OUT  a semi-supervised GAN checkpoint: saved straight
+                                        after loading -> OUT.same.ckpt, its logits on X ->
+                                        OUT.logits.f32; ITERS iterations with the first L rows of X
+                                        labelled and all of X unlabelled -> OUT.ckpt
 """
 import json
 import sys
@@ -223,6 +227,30 @@ def cmd_gan(ckpt, x_path, iters, out):
     print(json.dumps({"discriminator": type(opts["discriminator"]).__name__, "generator": type(opts["generator"]).__name__}))
 
 
+def cmd_ssgan(ckpt, x_path, labels_path, labelled, iters, out):
+    model, opts = lt.load_checkpoint(ckpt)
+    lt.save_checkpoint(model, opts, f"{out}.same.ckpt")
+    x = read(x_path, lt.io_sizes(model["features"])[0])
+    labels = torch.from_numpy(np.fromfile(labels_path, dtype=np.float32)).long()
+    model.eval()
+    with torch.no_grad():
+        write(f"{out}.logits.f32", model(x))
+    model.train()
+    g = torch.Generator().manual_seed(1)
+    m, n = int(model.latentkit_options["batchSize"]), int(labelled)
+    losses = []
+    for _ in range(int(iters)):
+        lab = torch.randperm(n, generator=g)[: min(m, n)]
+        unl = x[torch.randint(0, x.shape[0], (m,), generator=g)]
+        fake = model["generator"](model.noise(m, g)).detach()
+        losses.append(lt.train_step(opts["discriminator"], lambda: model.discriminator_loss(model(x[lab]), labels[lab], model(unl), model(fake))))
+        real = x[torch.randint(0, x.shape[0], (m,), generator=g)]
+        z = model.noise(m, g)
+        lt.train_step(opts["generator"], lambda: model.feature_matching_loss(model["features"](real), model["features"](model["generator"](z))))
+    lt.save_checkpoint(model, opts, f"{out}.ckpt")
+    print(json.dumps({"discriminator": type(opts["discriminator"]).__name__, "first": losses[0], "last": losses[-1]}))
+
+
 def cmd_layers(model_path, x_path, target_path, out):
     """A lone stack of layers: its evaluation-mode output, then one training-mode forward and
     backward of the mean squared error against the target: the loss, every parameter's gradient in
@@ -242,5 +270,5 @@ def cmd_layers(model_path, x_path, target_path, out):
 
 
 if __name__ == "__main__":
-    commands = {"layers": cmd_layers, "forward": cmd_forward, "export": cmd_export, "finetune": cmd_finetune, "cgan": cmd_cgan, "step": cmd_step, "gan": cmd_gan, "vae": cmd_vae}
+    commands = {"layers": cmd_layers, "forward": cmd_forward, "export": cmd_export, "finetune": cmd_finetune, "cgan": cmd_cgan, "step": cmd_step, "gan": cmd_gan, "vae": cmd_vae, "ssgan": cmd_ssgan}
     commands[sys.argv[1]](*sys.argv[2:])
