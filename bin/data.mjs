@@ -83,3 +83,28 @@ export function loadLabels(path, rows, dataPath) {
   if (classes < 2) throw new CliError(`${path}: every label is 0; a conditional model needs at least two classes`);
   return { labels, classes };
 }
+
+/**
+ * A semi-supervised run's labels from an IDX file with one entry per image, `unlabelled` marking
+ * the images without one: `{ labelled, labels, classes, rows }` (the labelled images' indices and
+ * classes; classes = the largest label + 1).
+ */
+export function loadPartialLabels(path, rows, dataPath, unlabelled) {
+  if (!existsSync(path)) throw new CliError(`${path}: no such file`);
+  const t = readIdx(readFileSync(path), path);
+  if (t.shape.length !== 1) throw new CliError(`${path}: a labels file holds one number per image, this IDX file has shape [${t.shape.join(', ')}]`);
+  if (t.data.length !== rows) throw new CliError(`${path} has ${t.data.length} labels but ${dataPath} has ${rows} images`);
+  const labelled = [];
+  const labels = [];
+  for (let i = 0; i < rows; i++) {
+    const v = t.data[i];
+    if (v === unlabelled) continue;
+    if (!Number.isInteger(v) || v < 0) throw new CliError(`${path}: label ${i} is ${v}, expected a class index (an integer ≥ 0) or ${unlabelled} for an unlabelled image`);
+    labelled.push(i);
+    labels.push(v);
+  }
+  if (labelled.length === 0) throw new CliError(`${path}: every image is unlabelled (${unlabelled}); semi-supervised training needs a few labelled images of each class (for none, use train-gan)`);
+  const classes = labels.reduce((m, v) => Math.max(m, v), 0) + 1;
+  if (classes < 2) throw new CliError(`${path}: every labelled image is of class 0; a classifier needs at least two classes`);
+  return { labelled: Int32Array.from(labelled), labels: Int32Array.from(labels), classes };
+}

@@ -1,13 +1,13 @@
 #!/usr/bin/env node
-// The latentkit command line: train-ae, train-gan, train-vae, sample, encode, eval, export.
+// The latentkit command line: train-ae, train-gan, train-vae, train-ssl, sample, encode, eval, classify, export.
 // Every flag is parsed and checked before any file is read, so a typo costs nothing.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { Autoencoder, Classifier, GAN, LatentkitError, VAE, checkpoint, convAutoencoder, dcgan, imageGrid, imageToBytes, mlp, setPrecision, setThreads, stacks, threads } from 'latentkit';
+import { Autoencoder, Classifier, GAN, LatentkitError, SemiSupervisedGAN, VAE, checkpoint, convAutoencoder, dcgan, imageGrid, imageToBytes, mlp, semiSupervisedGan, setPrecision, setThreads, stacks, threads } from 'latentkit';
 import { enableRelaxedSimd, loadFile, writeFileAtomic } from 'latentkit/node';
 import { toOnnx } from 'latentkit/onnx';
 import { encodePng } from 'latentkit/png';
-import { CliError, loadData, loadLabels } from './data.mjs';
+import { CliError, loadData, loadLabels, loadPartialLabels } from './data.mjs';
 import { trainingProgress } from './progress.mjs';
 
 const ACTIVATIONS = ['linear', 'tanh', 'sigmoid', 'relu', 'leaky-relu'];
@@ -111,6 +111,27 @@ const COMMANDS = {
       ...THREADS,
     },
   },
+  'train-ssl': {
+    about: 'learn classes from a few labelled images and many unlabelled ones (Salimans et al.\'s semi-supervised GAN)',
+    flags: {
+      data: flag('path', 'IDX images file or folder of images (required); every image is used unlabelled, as in the paper'),
+      labels: flag('path', 'IDX labels file, one entry per image, --unlabelled for images without a label (required)'),
+      unlabelled: flag('count', 'the entry of the labels file that marks an unlabelled image', 255),
+      out: flag('path', 'model file to write', 'ssgan.safetensors'),
+      ...IMAGES,
+      'noise-dim': flag('positive', 'noise width', 100),
+      epochs: flag('positive', 'total passes over the images; with --resume, those the checkpoint trained count', 10),
+      'batch-size': flag('positive', 'unlabelled, generated and (at most) labelled rows per step', 100),
+      lr: flag('rate', 'Adam learning rate of both networks (β1 0.5)', 3e-3),
+      'checkpoint-every': flag('positive', 'epochs between checkpoints', 1),
+      checkpoint: flag('path', 'checkpoint file (default <out>.ckpt)'),
+      'png-every': flag('count', 'epochs between sample grids (0 = never)', 1),
+      png: flag('path', 'grid file (default <out>.png)'),
+      resume: flag('path', RESUME),
+      ...SEED,
+      ...THREADS,
+    },
+  },
   sample: {
     about: 'write a PNG grid of samples of a GAN or a VAE',
     flags: {
@@ -129,6 +150,13 @@ const COMMANDS = {
   eval: {
     about: 'reconstruction error of an autoencoder on data',
     flags: { model: flag('path', 'autoencoder model file (required)'), data: flag('path', 'IDX file or image folder (required)'), ...IMAGES, ...THREADS },
+  },
+  classify: {
+    about: 'print the class a semi-supervised GAN predicts for each image (and its error, given labels)',
+    flags: {
+      model: flag('path', 'semi-supervised GAN model file (required)'), data: flag('path', 'IDX file or image folder (required)'),
+      labels: flag('path', 'IDX labels, to print the error rate'), out: flag('path', 'CSV file of one predicted class per line (default: print them)'), ...IMAGES, ...THREADS,
+    },
   },
   export: {
     about: 'write one part of a model as ONNX (opset 17) for deployment',
@@ -226,7 +254,7 @@ function parse(argv) {
   for (const [name, f] of Object.entries(spec.flags)) {
     settings[name] = values[name] === undefined ? f.fallback : f.kind === 'switch' ? values[name] : convert(name, f.kind, values[name]);
   }
-  for (const name of ['data', 'model', 'onnx']) {
+  for (const name of ['data', 'model', 'onnx', ...(cmd === 'train-ssl' ? ['labels'] : [])]) {
     if (name in spec.flags && settings[name] === undefined) throw new CliError(`--${name} is required`);
   }
   return { cmd, settings, given: new Set(Object.keys(values)) };
@@ -261,13 +289,13 @@ function samplePng(model, n, opts, shape) {
  * [C, H, W] of the images a model reads or writes: its first stack's input shape when that is an
  * image; for dense models, a square gray image, else a square colour one, else a row of pixels.
  */
-/** The stack that reads the model's images: a GAN's discriminator, an autoencoder's or VAE's encoder. */
-const imageReader = (model) => (model instanceof GAN ? model.discriminator : model.encoder);
+/** The stack that reads the model's images: a GAN's discriminator, a semi-supervised GAN's features, an autoencoder's or VAE's encoder. */
+const imageReader = (model) => (model instanceof GAN ? model.discriminator : model instanceof SemiSupervisedGAN ? model.features : model.encoder);
 
 function imageShape(model) {
   const first = imageReader(model);
   if (first.inputShape.length === 3) return [...first.inputShape];
-  const d = model instanceof GAN ? model.sampleSize : model.inputSize;
+  const d = first.inputSize - (model.conditions ?? 0);
   const side = Math.round(Math.sqrt(d));
   if (side * side === d) return [1, side, side];
   const colourSide = Math.round(Math.sqrt(d / 3));
@@ -507,6 +535,61 @@ async function trainVae(s, given) {
   console.log(`wrote ${s.out} after ${vae.epochs} epochs (ELBO ${vae.elbo(head, labels ? { labels: labels.labels.slice(0, n) } : {}).toFixed(2)} nats per row on the first ${n} rows); checkpoint ${ckpt}`);
 }
 
+async function trainSsl(s, given) {
+  const previous = s.resume ? resumed(s.resume, SemiSupervisedGAN, 'a semi-supervised GAN') : null;
+  const data = previous ? dataFor(previous, s, given) : loadData(s.data, { channels: Number(s.channels), size: s.size });
+  const shape = [data.channels, data.height, data.width];
+  const x = data.x;
+  const n = x.shape[0];
+  const d = x.shape[1];
+  const part = loadPartialLabels(s.labels, n, s.data, s.unlabelled);
+  const labelled = { data: new Float32Array(part.labelled.length * d), shape: [part.labelled.length, d] };
+  part.labelled.forEach((r, i) => labelled.data.set(x.data.subarray(r * d, (r + 1) * d), i * d));
+  const ckpt = s.checkpoint ?? `${s.out}.ckpt`;
+  const pngPath = s.png ?? `${s.out}.png`;
+  let model;
+  if (s.resume) {
+    model = previous;
+    if (model.features.inputSize !== d) throw new CliError(`${s.resume} takes ${model.features.inputSize} values per row, the data has ${d}`);
+    if (part.classes > model.classCount) throw new CliError(`${s.labels} has classes up to ${part.classes - 1} but ${s.resume} knows ${model.classCount}`);
+  } else {
+    if (n < s['batch-size']) throw new CliError(`${s.data} has ${n} images, fewer than --batch-size ${s['batch-size']}`);
+    const defs = semiSupervisedGan(d, { classes: part.classes, noise: s['noise-dim'] });
+    const [generator, features, classes] = stacks([defs.generator, defs.features, defs.classes], { seed: s.seed });
+    const optimizer = { type: 'adam', lr: s.lr, beta1: 0.5 };
+    model = new SemiSupervisedGAN({ generator, features, classes, noise: { dim: s['noise-dim'] }, batchSize: s['batch-size'], optimizerD: optimizer, optimizerG: optimizer, seed: s.seed + 3 });
+  }
+  const all = part.labelled.length === n;
+  console.log(`training on ${part.labelled.length} labelled image${part.labelled.length === 1 ? '' : 's'} of ${part.classes} classes and ${n} unlabelled${all ? ' (every image is labelled: all of them serve as unlabelled too)' : ' (every image, as Salimans et al.)'}, on ${threads().count} thread${threads().count > 1 ? 's' : ''}`);
+  const perEpoch = Math.max(1, Math.floor(n / model.batchSize));
+  const total = s.epochs * perEpoch;
+  if (model.iterations >= total) console.log(`the checkpoint has trained ${model.iterations} iterations, ${s.epochs} epochs are ${total}: nothing left to train`);
+  const bar = trainingProgress('train-ssl', { total, done: Math.min(model.iterations, total), unit: 'iterations' });
+  const train = { labelled, labels: part.labels, unlabelled: x };
+  while (model.iterations < total && !interrupted) {
+    await yieldToEvents();
+    for (let k = 0; k < 25 && model.iterations < total && !interrupted; k++) {
+      const st = model.trainStep(train);
+      const i = st.iteration;
+      bar.update(i, { where: `epoch ${Math.ceil(i / perEpoch)}/${s.epochs}`, loss: `labelled ${st.lossLabelled.toFixed(3)} unlabelled ${st.lossUnlabelled.toFixed(3)} matching ${st.lossG.toFixed(4)}` });
+      if (i % perEpoch === 0) {
+        const e = i / perEpoch;
+        if (e % s['checkpoint-every'] === 0) writeFileAtomic(ckpt, checkpoint(model));
+        if (s['png-every'] > 0 && e % s['png-every'] === 0) {
+          const drawn = model.sample(64, { seed: 1 });
+          writeFileSync(pngPath, gridPng(Array.from({ length: 64 }, (_, j) => drawn.subarray(j * d, (j + 1) * d)), shape, 0, 1));
+        }
+      }
+    }
+  }
+  bar.stop();
+  exitIfInterrupted(model, ckpt);
+  writeFileAtomic(ckpt, checkpoint(model));
+  writeFileAtomic(s.out, model);
+  const error = model.error(labelled, part.labels);
+  console.log(`wrote ${s.out} after ${model.iterations} iterations (error on the labelled images ${(100 * error).toFixed(2)}%); checkpoint ${ckpt}`);
+}
+
 function modelOf(path, Kind, what) {
   const m = loadFile(path);
   if (!(m instanceof Kind)) throw new CliError(`${path} is not ${what}`);
@@ -539,6 +622,7 @@ async function main() {
     case 'train-ae': return trainAe(s, given);
     case 'train-gan': return trainGan(s, given);
     case 'train-vae': return trainVae(s, given);
+    case 'train-ssl': return trainSsl(s, given);
     case 'sample': {
       const model = loadFile(s.model);
       if (!(model instanceof GAN) && !(model instanceof VAE)) throw new CliError(`${s.model} is not a GAN or VAE model`);
@@ -564,9 +648,25 @@ async function main() {
       const { ae, x } = autoencoderAndData(s, given);
       return console.log(`reconstruction MSE ${ae.reconstructionError(x).toFixed(6)} over ${x.shape[0]} rows`);
     }
+    case 'classify': {
+      const model = modelOf(s.model, SemiSupervisedGAN, 'a semi-supervised GAN model');
+      const { x } = dataFor(model, s, given);
+      if (x.shape[1] !== model.features.inputSize) throw new CliError(`the model takes ${model.features.inputSize} values per row, ${s.data} has ${x.shape[1]}`);
+      const predicted = model.classify(x);
+      const text = Array.from(predicted).join('\n') + '\n';
+      if (s.out) writeFileSync(s.out, text);
+      else process.stdout.write(text);
+      if (s.labels !== undefined) {
+        const { labels } = loadLabels(s.labels, x.shape[0], s.data);
+        const wrong = predicted.filter((c, i) => c !== labels[i]).length;
+        console.error(`error ${(100 * wrong / predicted.length).toFixed(2)}% (${wrong} of ${predicted.length} images)`);
+      }
+      if (s.out) console.log(`wrote ${s.out} (${predicted.length} predicted classes)`);
+      return;
+    }
     case 'export': {
       const model = loadFile(s.model);
-      const what = model instanceof Autoencoder ? 'autoencoder' : model instanceof GAN ? 'GAN' : model instanceof VAE ? 'VAE' : model instanceof Classifier ? 'classifier' : 'stack';
+      const what = model instanceof Autoencoder ? 'autoencoder' : model instanceof GAN ? 'GAN' : model instanceof VAE ? 'VAE' : model instanceof Classifier ? 'classifier' : model instanceof SemiSupervisedGAN ? 'semi-supervised GAN' : 'stack';
       const bytes = toOnnx(model, s.part === undefined ? {} : { part: s.part });
       writeFileAtomic(s.onnx, bytes);
       return console.log(`wrote ${s.onnx} (${s.part ?? `the ${what}`} of ${s.model}, ONNX opset 17, ${bytes.length} bytes)`);

@@ -55,7 +55,7 @@ function pngFolder(sizes: [number, number][]): string {
 describe('latentkit command line', () => {
   it('prints help for each command', () => {
     expect(run('--help').stdout).toMatch(/train-ae.*\n.*train-gan/s);
-    for (const c of ['train-ae', 'train-gan', 'train-vae', 'sample', 'encode', 'eval', 'export']) expect(run(c, '--help').stdout).toMatch(new RegExp(`usage: latentkit ${c}`));
+    for (const c of ['train-ae', 'train-gan', 'train-vae', 'train-ssl', 'sample', 'encode', 'eval', 'classify', 'export']) expect(run(c, '--help').stdout).toMatch(new RegExp(`usage: latentkit ${c}`));
   });
 
   it('trains a conditional VAE on a folder of PNGs with labels, resumes it, samples one class and encodes', () => {
@@ -75,6 +75,40 @@ describe('latentkit command line', () => {
     expect(run('sample', '--model', out, '--label', '3', '--n', '9', '--out', png).stdout).toMatch(/wrote .*threes\.png \(9 samples, all of class 3\)/);
     expect(run('encode', '--model', out, '--data', dir, '--out', join(dir, 'codes.csv')).stderr).toMatch(/is a conditional VAE over 4 classes: give --labels/);
     expect(run('encode', '--model', out, '--data', dir, '--labels', labels, '--out', join(dir, 'codes.csv')).stdout).toMatch(/40 codes of 3 values/);
+  });
+
+  it('train-ssl learns from a labels file where most images are unlabelled (255), resumes, and classify prints classes and the error; bad labels files are refused', () => {
+    // Two kinds of image, bright on the left or on the right; 4 of 48 labelled.
+    const dir = mkdtempSync(join(tmpdir(), 'lk-img-'));
+    const kinds = Array.from({ length: 48 }, (_, i) => i % 2);
+    kinds.forEach((k, i) => {
+      const px = Uint8Array.from({ length: 64 }, (_, j) => ((j % 8 < 4) === (k === 0) ? 200 : 30) + ((j * 7 + i * 13) % 40));
+      writeFileSync(join(dir, `img${String(i).padStart(2, '0')}.png`), encodePng(px, 8, 8, 1));
+    });
+    const labels = idxLabels(kinds.map((k, i) => (i < 4 ? k : 255)));
+    const out = join(mkdtempSync(join(tmpdir(), 'lk-out-')), 'ssgan.safetensors');
+    const r = run('train-ssl', '--data', dir, '--labels', labels, '--epochs', '2', '--batch-size', '16', '--out', out);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/training on 4 labelled images of 2 classes and 48 unlabelled \(every image, as Salimans et al\.\)/);
+    expect(r.stdout).toMatch(/wrote .*ssgan\.safetensors after 6 iterations \(error on the labelled images [0-9.]+%\)/);
+    expect(existsSync(`${out}.ckpt`) && existsSync(`${out}.png`)).toBe(true);
+    const resumed = run('train-ssl', '--data', dir, '--labels', labels, '--epochs', '3', '--out', out, '--resume', `${out}.ckpt`);
+    expect(resumed.status, resumed.stderr).toBe(0);
+    expect(resumed.stdout).toMatch(/after 9 iterations/);
+    const all = idxLabels(kinds);
+    const classified = run('classify', '--model', out, '--data', dir, '--labels', all);
+    expect(classified.status, classified.stderr).toBe(0);
+    expect(classified.stdout.trim().split('\n')).toHaveLength(48);
+    expect(classified.stdout.trim().split('\n').every((c) => c === '0' || c === '1')).toBe(true);
+    expect(classified.stderr).toMatch(/error [0-9.]+% \([0-9]+ of 48 images\)/);
+    // Bad labels files: the wrong length, out of range, none labelled; every image labelled trains, and says so.
+    expect(run('train-ssl', '--data', dir, '--labels', idxLabels([0, 1, 255]), '--out', out).stderr).toMatch(/has 3 labels but .* has 48 images/);
+    expect(run('train-ssl', '--data', dir, '--labels', idxLabels(kinds.map(() => 255)), '--out', out).stderr).toMatch(/every image is unlabelled \(255\); semi-supervised training needs a few labelled images/);
+    expect(run('train-ssl', '--data', dir, '--labels', idxLabels(kinds.map((k, i) => (i === 0 ? 5 : i < 4 ? k : 255))), '--epochs', '4', '--out', out, '--resume', `${out}.ckpt`).stderr).toMatch(/has classes up to 5 but .*ssgan\.safetensors\.ckpt knows 2/);
+    expect(run('train-ssl', '--data', dir, '--labels', idxLabels(kinds.map((k, i) => (i < 4 ? 0 : 255))), '--batch-size', '16', '--out', out).stderr).toMatch(/every labelled image is of class 0; a classifier needs at least two classes/);
+    expect(run('train-ssl', '--data', dir, '--out', out).stderr).toMatch(/--labels is required/);
+    expect(run('train-ssl', '--data', dir, '--labels', all, '--epochs', '1', '--batch-size', '16', '--out', out).stdout).toMatch(/48 labelled images of 2 classes and 48 unlabelled \(every image is labelled: all of them serve as unlabelled too\)/);
+    expect(run('classify', '--model', `${out}.missing`, '--data', dir).stderr).toMatch(/no such file|not found|ENOENT|missing/i);
   });
 
   it('trains an autoencoder on a folder of PNGs, checkpoints, resumes, encodes and evaluates', () => {
