@@ -22,37 +22,16 @@ const PRETRAIN_EPOCHS = argFlag('pretrain-epochs', 30);
 const VALIDATION = 5000;
 const SIZES = [784, 512, 128];
 // Per labelled-set size: the most epochs of each stage and how often the held-out split is scored.
-const SCHEDULES = {
+export const SCHEDULES = {
   100: { scratch: 200, warmup: 200, finetune: 500, every: 10 },
   1000: { scratch: 60, warmup: 60, finetune: 100, every: 2 },
 };
 
-export function runPretraining({ seeds = SEEDS, pretrainEpochs = PRETRAIN_EPOCHS, labelCounts = [100, 1000], unlabelledRows = 60_000 - VALIDATION, testRows = 10_000, schedules = SCHEDULES, log = console.log } = {}) {
-  const t0 = performance.now();
-  const all = loadMnist('train');
-  const test = loadMnist('test', { limit: testRows });
-  const rowsOf = (idx) => {
-    const x = new Float32Array(idx.length * 784);
-    idx.forEach((r, i) => x.set(all.x.data.subarray(r * 784, r * 784 + 784), i * 784));
-    return { x: { data: x, shape: [idx.length, 784] }, labels: Int32Array.from(idx, (r) => all.labels[r]) };
-  };
-  const pool = 60_000 - VALIDATION;
-  const validation = rowsOf(Array.from({ length: VALIDATION }, (_, i) => pool + i));
-  const unlabelled = { data: all.x.data.subarray(0, unlabelledRows * 784), shape: [unlabelledRows, 784] };
-
-  /** `perClass` images of each digit from the first 55,000, chosen by the seed. */
-  function labelledSubset(seed, perClass) {
-    const rng = new Rng(seed);
-    const order = Array.from({ length: pool }, (_, i) => i);
-    for (let i = order.length - 1; i > 0; i--) {
-      const j = rng.below(i + 1);
-      [order[i], order[j]] = [order[j], order[i]];
-    }
-    rng.dispose();
-    const count = new Array(10).fill(0);
-    return rowsOf(order.filter((i) => count[all.labels[i]]++ < perClass));
-  }
-
+/**
+ * The recipe's stages against data: `unlabelled` rows to pretrain on, the labelled `validation`
+ * split every choice is made on, and the `test` set the chosen network is scored on.
+ */
+export function pretrainingRecipe({ unlabelled, validation, test, classes = 10, pretrainEpochs = PRETRAIN_EPOCHS, log = console.log, t0 = performance.now() }) {
   /** The encoder's weights after denoising-autoencoder training on the unlabelled images. */
   function pretrain(seed) {
     const encoder = mlp(SIZES, { activation: 'sigmoid', outputActivation: 'sigmoid', seed });
@@ -93,7 +72,7 @@ export function runPretraining({ seeds = SEEDS, pretrainEpochs = PRETRAIN_EPOCHS
       [{ activation: 'relu', lr: 1e-3 }, { activation: 'relu', lr: 3e-4 }, { activation: 'sigmoid', lr: 1e-3 }, { activation: 'sigmoid', lr: 3e-4 }],
       ({ activation, lr }) => {
         const body = mlp(SIZES, { activation, outputActivation: activation, seed });
-        const head = mlp([128, 10], { seed: seed + 200 });
+        const head = mlp([128, classes], { seed: seed + 200 });
         const clf = new Classifier({ body, head, optimizer: { type: 'adam', lr }, seed });
         const r = fitBest(clf, labelled, s.scratch, s.every);
         return { ...r, activation, lr, clf, dispose: () => { clf.dispose(); body.dispose(); head.dispose(); } };
@@ -105,7 +84,7 @@ export function runPretraining({ seeds = SEEDS, pretrainEpochs = PRETRAIN_EPOCHS
     return bestOf([1e-4, 3e-5], (lr) => {
       const body = mlp(SIZES, { activation: 'sigmoid', outputActivation: 'sigmoid', seed });
       body.setWeights(weights);
-      const head = mlp([128, 10], { seed: seed + 200 });
+      const head = mlp([128, classes], { seed: seed + 200 });
       const warm = new Classifier({ body, head, optimizer: { type: 'adam', lr: 1e-3 }, seed, freezeBody: true });
       const warmup = fitBest(warm, labelled, s.warmup, s.every);
       warm.dispose();
@@ -115,6 +94,37 @@ export function runPretraining({ seeds = SEEDS, pretrainEpochs = PRETRAIN_EPOCHS
       return { ...r, lr, warmupEpochs: warmup.epochs, warmupValidation: warmup.validation, clf, dispose: () => { clf.dispose(); body.dispose(); head.dispose(); } };
     });
   }
+
+  return { pretrain, scratch, pretrained };
+}
+
+export function runPretraining({ seeds = SEEDS, pretrainEpochs = PRETRAIN_EPOCHS, labelCounts = [100, 1000], unlabelledRows = 60_000 - VALIDATION, testRows = 10_000, schedules = SCHEDULES, log = console.log } = {}) {
+  const t0 = performance.now();
+  const all = loadMnist('train');
+  const test = loadMnist('test', { limit: testRows });
+  const rowsOf = (idx) => {
+    const x = new Float32Array(idx.length * 784);
+    idx.forEach((r, i) => x.set(all.x.data.subarray(r * 784, r * 784 + 784), i * 784));
+    return { x: { data: x, shape: [idx.length, 784] }, labels: Int32Array.from(idx, (r) => all.labels[r]) };
+  };
+  const pool = 60_000 - VALIDATION;
+  const validation = rowsOf(Array.from({ length: VALIDATION }, (_, i) => pool + i));
+  const unlabelled = { data: all.x.data.subarray(0, unlabelledRows * 784), shape: [unlabelledRows, 784] };
+
+  /** `perClass` images of each digit from the first 55,000, chosen by the seed. */
+  function labelledSubset(seed, perClass) {
+    const rng = new Rng(seed);
+    const order = Array.from({ length: pool }, (_, i) => i);
+    for (let i = order.length - 1; i > 0; i--) {
+      const j = rng.below(i + 1);
+      [order[i], order[j]] = [order[j], order[i]];
+    }
+    rng.dispose();
+    const count = new Array(10).fill(0);
+    return rowsOf(order.filter((i) => count[all.labels[i]]++ < perClass));
+  }
+
+  const { pretrain, scratch, pretrained } = pretrainingRecipe({ unlabelled, validation, test, pretrainEpochs, log, t0 });
 
   const results = Object.fromEntries(labelCounts.map((n) => [`labels${n}`, { scratch: [], pretrained: [] }]));
   for (const seed of seeds) {
