@@ -172,7 +172,7 @@ describe('save and load', () => {
   it('model kinds register themselves: the file code names no model, and a non-model gets the list of kinds', () => {
     const src = readFileSync(join(process.cwd(), 'ts/io/model.ts'), 'utf8');
     expect(src).not.toMatch(/instanceof|\b(Autoencoder|GAN|Classifier)\b|'(autoencoder|gan|classifier)'/);
-    expect(() => save({} as never)).toThrow(/save: expected a model of a known kind \(stack, autoencoder, gan, classifier, vae, semi-supervised-gan\)/);
+    expect(() => save({} as never)).toThrow(/save: expected a model of a known kind \(stack, autoencoder, gan, classifier, vae, semi-supervised-gan, semi-supervised-vae\)/);
     const unknown = decodeSafetensors(save(mlp([2, 3], { seed: 1 })));
     const arch = JSON.parse(unknown.metadata.architecture!);
     expect(() => load(encodeSafetensors(unknown.tensors, { ...unknown.metadata, architecture: JSON.stringify({ ...arch, kind: 'flow' }) }))).toThrow(/unknown latentkit model kind "flow"/);

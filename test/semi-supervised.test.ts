@@ -1,9 +1,10 @@
-// The semi-supervised GAN (Salimans et al. 2016): its errors before any kernel runs, the same
-// bits on 1, 2 and 3 threads, a checkpoint that resumes bit for bit, files that load back, and a
-// run that learns classes from a few labels. The objectives' kernels are checked against f64
+// The semi-supervised GAN (Salimans et al. 2016) and VAE (Kingma et al. 2014, M2): their errors
+// before any kernel runs, the same bits on 1, 2 and 3 threads, a checkpoint that resumes bit for
+// bit, files that load back, and runs that learn classes from a few labels; M2's whole step
+// against central differences of its loss. The objectives' kernels are checked against f64
 // central differences in crates/kernels/tests/kernels.rs.
 import { describe, expect, it } from 'vitest';
-import { LatentkitError, SemiSupervisedGAN, checkpoint, dense, gaussianNoise, load, save, setThreads, stack } from '../dist/index.js';
+import { LatentkitError, SemiSupervisedGAN, SemiSupervisedVAE, checkpoint, dense, gaussianNoise, load, save, setThreads, stack } from '../dist/index.js';
 import * as lk from '../dist/index.js';
 import * as internal from '../dist/internal.js';
 import { randomArray } from './helpers.js';
@@ -134,5 +135,127 @@ describe('SemiSupervisedGAN', () => {
     expect(internal.heap.liveAllocations).toBeGreaterThan(0);
     model.dispose();
     for (const s of Object.values(n)) s.dispose();
+  });
+});
+
+/** A small M2 for `input` features, K classes and a latent of L, its classifier's hidden layer of `width`. */
+function m2(width: number, seed: number, { input = 20, K = 4, L = 4, batchSize = 50, likelihood }: { input?: number; K?: number; L?: number; batchSize?: number; likelihood?: 'bernoulli' | { type: 'gaussian'; variance: 'learned' } } = {}) {
+  const out = likelihood && likelihood !== 'bernoulli' ? 2 * input : input;
+  return new SemiSupervisedVAE({
+    encoder: stack(input + K, [dense(width, { activation: 'tanh' }), dense(2 * L)], { seed }),
+    decoder: stack(L + K, [dense(width, { activation: 'tanh' }), dense(out)], { seed: seed + 1 }),
+    classifier: stack(input, [dense(width, { activation: 'tanh' }), dense(K)], { seed: seed + 2 }),
+    batchSize, optimizer: { type: 'adam', lr: 1e-3 }, seed: seed + 3, ...(likelihood && { likelihood }),
+  });
+}
+
+const disposeM2 = (m: InstanceType<typeof SemiSupervisedVAE>) => {
+  m.dispose();
+  for (const s of [m.encoder, m.decoder, m.classifier]) s.dispose();
+};
+
+describe('SemiSupervisedVAE (M2)', () => {
+  it('refuses bad input with the shapes', () => {
+    const m = m2(8, 1);
+    const { x, labels } = clusters(64, 2);
+    const unit = Float32Array.from(x, (v) => (v + 1) / 2);
+    const bad: [() => unknown, RegExp][] = [
+      [() => m.fit({ labelled: unit.subarray(0, 4 * 20), labels: [0, 1, 2, 7], unlabelled: unit }), /label 3 is 7, expected an integer in \[0, 4\)/],
+      [() => m.fit({ labelled: unit.subarray(0, 4 * 20), labels: [0, 1], unlabelled: unit }), /2 labels for 4 rows/],
+      [() => m.fit({ labels: [], unlabelled: unit } as never), /no labelled rows; M2 needs at least one labelled row/],
+      [() => m.fit({ labelled: unit.subarray(0, 4 * 20), labels: [0, 1, 2, 3], unlabelled: unit.subarray(0, 20 * 20) }), /the unlabelled rows \[20, 20\] are fewer than the batch size 50/],
+      [() => m.sample(3, { labels: 4 }), /sample labels: label 0 is 4/],
+    ];
+    for (const [f, message] of bad) {
+      expect(f).toThrow(LatentkitError);
+      expect(f).toThrow(message);
+    }
+    const [E, D, C] = [stack(24, [dense(8)]), stack(8, [dense(20)]), stack(20, [dense(4)])];
+    expect(() => new SemiSupervisedVAE({ encoder: stack(20, [dense(8)]), decoder: D, classifier: C })).toThrow(/the encoder \[20\] → \[8\] takes 20 values; q\(z\|x,y\) takes x \(20, the classifier's input\) and a one-hot y \(4\): 24/);
+    expect(() => new SemiSupervisedVAE({ encoder: E, decoder: stack(4, [dense(20)]), classifier: C })).toThrow(/the decoder \[4\] → \[20\] takes 4 values; p\(x\|y,z\) takes z \(4\) and a one-hot y \(4\): 8/);
+    expect(() => new SemiSupervisedVAE({ encoder: E, decoder: D, classifier: C, likelihood: { type: 'gaussian', variance: 'learned' } })).toThrow(/outputs 20 values; a Gaussian with learned variances .* over 20 features needs 40/);
+    for (const s of [E, D, C]) s.dispose();
+    disposeM2(m);
+  });
+
+  it('computes the gradient of its whole loss: every stack against central differences of the step\'s loss (the RNG, the data orders and the weights restored from one checkpoint)', () => {
+    const { x, labels } = clusters(60, 3);
+    const unit = Float32Array.from(x, (v) => (v + 1) / 2);
+    // 6 labelled rows in batches of 4 and 60 unlabelled in batches of 12: every term, and rows left out.
+    const data = { labelled: unit.subarray(0, 6 * 20), labels: labels.subarray(0, 6), unlabelled: unit };
+    const model = m2(6, 5, { batchSize: 12, likelihood: { type: 'gaussian', variance: 'learned' } });
+    model.fit(data, { iterations: 3 });
+    const bytes = checkpoint(model);
+    const at = (perturb?: { stack: 'encoder' | 'decoder' | 'classifier'; i: number; h: number }) => {
+      const m = load(bytes) as InstanceType<typeof SemiSupervisedVAE>;
+      if (perturb) {
+        const w = m[perturb.stack].getWeights();
+        w[perturb.i]! += perturb.h;
+        m[perturb.stack].setWeights(w);
+      }
+      const loss = m.trainStep(data).loss;
+      const grads = { encoder: m.encoder.getGradients(), decoder: m.decoder.getGradients(), classifier: m.classifier.getGradients() };
+      disposeM2(m);
+      return { loss, grads };
+    };
+    const base = at();
+    for (const s of ['encoder', 'decoder', 'classifier'] as const) {
+      const n = base.grads[s].length;
+      for (const i of [0, 1, Math.floor(n / 3), Math.floor(n / 2), n - 7, n - 1]) {
+        const h = 2e-3;
+        const want = (at({ stack: s, i, h }).loss - at({ stack: s, i, h: -h }).loss) / (2 * h);
+        const got = base.grads[s][i]!;
+        if (!(Math.abs(got - want) <= 2e-2 * Math.abs(want) + 2e-3)) throw new Error(`${s} parameter ${i} of ${n}: gradient ${got}, central difference ${want}`);
+      }
+    }
+    disposeM2(model);
+  });
+
+  it('learns four classes from 8 labels and 2,000 unlabelled rows, trains to the same bits on 1, 2 and 3 threads, and resumes from a checkpoint bit for bit', async () => {
+    const { x, labels } = clusters(2400, 7);
+    const unit = Float32Array.from(x, (v) => (v + 1) / 2);
+    const data = { labelled: unit.subarray(0, 8 * 20), labels: labels.subarray(0, 8), unlabelled: unit.subarray(0, 2000 * 20) };
+    const test = { x: unit.subarray(2000 * 20), labels: labels.subarray(2000) };
+    const model = m2(64, 11);
+    const before = model.error(test.x, test.labels);
+    const history = model.fit(data, { iterations: 300 });
+    const mean = (a: number[]) => a.reduce((s, v) => s + v, 0) / a.length;
+    expect(mean(history.loss.slice(-50)), 'loss, last 50 against first 50').toBeLessThan(mean(history.loss.slice(0, 50)));
+    expect(model.error(test.x, test.labels), `test error after 300 iterations (before: ${before})`).toBeLessThan(0.15);
+    const p = model.predict(test.x.subarray(0, 3 * 20)).data;
+    for (let r = 0; r < 3; r++) expect(p.subarray(r * 4, r * 4 + 4).reduce((s, v) => s + v, 0)).toBeCloseTo(1, 5);
+    expect(model.sample(5, { labels: 2, seed: 1 }).shape).toEqual([5, 20]);
+    const back = load(save(model)) as InstanceType<typeof SemiSupervisedVAE>;
+    expectSameBits(back.predict(test.x).data, model.predict(test.x).data, 'predictions after save and load');
+    disposeM2(back);
+    disposeM2(model);
+    // Threads: wide enough (50 rows × 4 classes through 256-wide layers) that they take parts.
+    const weights = (m: InstanceType<typeof SemiSupervisedVAE>) => Float32Array.from([m.encoder, m.decoder, m.classifier].flatMap((s) => [...s.getWeights()]));
+    const runs: Float32Array[] = [];
+    for (const t of [1, 2, 3]) {
+      setThreads(t);
+      if (t > 1) {
+        const warm = stack(512, [dense(512)]);
+        warm.predict(new Float32Array(256 * 512));
+        warm.dispose();
+        await untilRunning(lk, t);
+      }
+      const m = m2(256, 13);
+      m.fit(data, { iterations: 4 });
+      runs.push(weights(m));
+      expect(lk.threads().running, `threads that took parts on ${t}`).toBe(t);
+      disposeM2(m);
+    }
+    setThreads('auto');
+    expectSameBits(runs[1]!, runs[0]!, 'M2 weights on 2 threads against 1');
+    expectSameBits(runs[2]!, runs[0]!, 'M2 weights on 3 threads against 1');
+    const a = m2(32, 17);
+    a.fit(data, { iterations: 6 });
+    const b = m2(32, 17);
+    b.fit(data, { iterations: 2 });
+    const c = load(checkpoint(b)) as InstanceType<typeof SemiSupervisedVAE>;
+    c.fit(data, { iterations: 4 });
+    expectSameBits(weights(c), weights(a), 'M2 weights after 2 + checkpoint + 4 iterations against 6');
+    for (const m of [a, b, c]) disposeM2(m);
   });
 });

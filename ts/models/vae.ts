@@ -82,7 +82,7 @@ export interface VaeStep {
   beta: number;
 }
 
-interface ResolvedLikelihood {
+export interface ResolvedLikelihood {
   kind: number;
   /** Fixed Gaussian: ln σ²; otherwise unused. */
   logVar: number;
@@ -513,7 +513,8 @@ function normalQuantile(p: number): number {
   return ((((((a[0]! * r + a[1]!) * r + a[2]!) * r + a[3]!) * r + a[4]!) * r + a[5]!) * q) / (((((b[0]! * r + b[1]!) * r + b[2]!) * r + b[3]!) * r + b[4]!) * r + 1);
 }
 
-function resolveLikelihood(spec: VaeLikelihood): ResolvedLikelihood {
+/** @internal The likelihood's kernel code and fixed log-variance (shared with the semi-supervised VAE). */
+export function resolveLikelihood(spec: VaeLikelihood): ResolvedLikelihood {
   if (spec === 'bernoulli') return { kind: LIKELIHOOD.bernoulli, logVar: 0, spec };
   if (spec && typeof spec === 'object' && spec.type === 'gaussian') {
     checkKeys(spec, ['type', 'variance'], 'VAE likelihood');
@@ -526,7 +527,8 @@ function resolveLikelihood(spec: VaeLikelihood): ResolvedLikelihood {
   throw new LatentkitError(`unknown VAE likelihood ${JSON.stringify(spec)}; expected 'bernoulli' or { type: 'gaussian', variance: number | 'learned' }`);
 }
 
-function describeLikelihood(spec: VaeLikelihood): string {
+/** @internal */
+export function describeLikelihood(spec: VaeLikelihood): string {
   if (spec === 'bernoulli') return 'Bernoulli likelihood (one logit per feature)';
   return spec.variance === 'learned' ? 'Gaussian with learned variances (means, then log-variances)' : 'Gaussian with a fixed variance (one mean per feature)';
 }

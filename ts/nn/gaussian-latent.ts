@@ -7,7 +7,9 @@ import type { ChainNode } from './train-step.js';
  * A variational autoencoder's latent as a chain link (Kingma & Welling 2014): the encoder's
  * rows hold q(z|x)'s means and log-variances; forward draws ε ~ N(0, I) and passes on the
  * reparameterised z = μ + σ·ε; backward turns ∂L/∂z into ∂L/∂(μ, log σ²) and adds the KL term's
- * gradient, weight(step) · mean over rows of KL(q ‖ N(0, I)), returning that term.
+ * gradient, weight(step) · mean over rows of KL(q ‖ N(0, I)), returning that term. With
+ * `perRow`, each row has a weight of its own (the semi-supervised VAE's q(y|x)): the term is
+ * Σ_r w_r·KL_r, and each row's KL is kept for the caller.
  */
 export class GaussianLatent implements ChainNode {
   private stats = 0;
@@ -22,6 +24,8 @@ export class GaussianLatent implements ChainNode {
     private readonly rng: Rng,
     /** The KL term's weight for the step being taken (β, warmed up). A null dInput in backward computes the term alone. */
     private readonly weight: () => number,
+    /** Byte offsets of the rows' weights (f32) and of where each row's KL goes (f64), read at each backward. */
+    private readonly perRow?: { weights: () => number; kl: (rows: number) => number },
   ) {}
 
   get outputSize(): number {
@@ -50,6 +54,20 @@ export class GaussianLatent implements ChainNode {
   }
 
   backward(rows: number, dInput: number): number {
+    if (this.perRow) {
+      const weights = this.perRow.weights();
+      const kl = this.perRow.kl(rows);
+      kernels.vae_kl_rows(this.stats, this.eps!.ptr, this.dz!.ptr, dInput, rows, this.latentSize, weights, kl);
+      const f64 = new Float64Array(heap.memoryBuffer, kl, rows);
+      let term = 0;
+      let sum = 0;
+      for (let r = 0; r < rows; r++) {
+        term += heap.f32[(weights >>> 2) + r]! * f64[r]!;
+        sum += f64[r]!;
+      }
+      this.lastKl = sum / rows;
+      return term;
+    }
     const w = this.weight();
     const sum = kernels.vae_kl(this.stats, this.eps!.ptr, this.dz!.ptr, dInput, rows, this.latentSize, w / rows);
     this.lastKl = sum / rows;

@@ -170,6 +170,7 @@ export const KERNELS = {
     export: 'lk_gan_classes', args: ['pred:ptr', 'rows:usize', 'cols:usize', 'real:u32', 'grad:ptr', 'weight:f32'], returns: 'f64',
     trace: (a) => `${a.real ? 'real' : 'generated'} ${rows(a.rows!, a.cols!)}`,
   },
+  scale_rows: { export: 'lk_scale_rows', args: ['x:ptr', 'rows:usize', 'cols:usize', 'weights:ptr'], trace: (a) => rows(a.rows!, a.cols!) },
   column_means: { export: 'lk_column_means', args: ['x:ptr', 'rows:usize', 'cols:usize', 'out:ptr'], trace: (a) => rows(a.rows!, a.cols!) },
   feature_matching: {
     export: 'lk_feature_matching', args: ['features:ptr', 'rows:usize', 'cols:usize', 'target:ptr', 'grad:ptr', 'weight:f32'], returns: 'f64',
@@ -182,6 +183,10 @@ export const KERNELS = {
   vae_kl: {
     export: 'lk_vae_kl', args: ['stats:ptr', 'eps:ptr', 'dz:ptr', 'dstats:ptr', 'rows:usize', 'latent:usize', 'weight:f32'], returns: 'f64',
     trace: (a) => rows(a.rows!, a.latent!),
+  },
+  vae_kl_rows: {
+    export: 'lk_vae_kl_rows', args: ['stats:ptr', 'eps:ptr', 'dz:ptr', 'dstats:ptr', 'rows:usize', 'latent:usize', 'weights:ptr', 'sums:ptr'],
+    trace: (a) => `${rows(a.rows!, a.latent!)}, weighted per row`,
   },
   likelihood_nll: {
     export: 'lk_likelihood_nll', args: ['kind:u32', 'x:ptr', 'out:ptr', 'rows:usize', 'd:usize', 'logVar:f32', 'grad:ptr', 'weight:f32'], returns: 'f64',

@@ -52,6 +52,32 @@ pub fn kl(stats: &[f32], eps: &[f32], dz: &[f32], dstats: Option<&mut [f32]>, la
     sum
 }
 
+/// `kl` row by row with a weight per row (the semi-supervised VAE weighs each (x, y) pair by
+/// q(y|x)): each row's KL(q ‖ N(0, I)) into `sums` (f64), and ∂/∂stats of Σ_r w_r·KL_r plus the
+/// sample's path: ∂μ = dz + w_r·μ and ∂logvar = ½·dz·ε·e^{½·logvar} + ½·w_r·(e^logvar − 1). With
+/// every w_r equal to `kl`'s weight, the gradient has `kl`'s bits.
+pub fn kl_rows(stats: &[f32], eps: &[f32], dz: &[f32], dstats: &mut [f32], latent: usize, weights: &[f32], sums: &mut [f64]) {
+    let rows = sums.len();
+    assert!(latent > 0 && stats.len() == rows * 2 * latent && eps.len() == rows * latent && dz.len() == rows * latent && dstats.len() == stats.len() && weights.len() == rows);
+    for r in 0..rows {
+        let s = &stats[r * 2 * latent..(r + 1) * 2 * latent];
+        let (mu, logvar) = s.split_at(latent);
+        let mut sum = 0.0f64;
+        for j in 0..latent {
+            let var = mathf::exp(logvar[j]) as f64;
+            sum += 0.5 * ((mu[j] as f64) * (mu[j] as f64) + var - 1.0 - logvar[j] as f64);
+        }
+        sums[r] = sum;
+        let (e, g, w) = (&eps[r * latent..(r + 1) * latent], &dz[r * latent..(r + 1) * latent], weights[r]);
+        let (dmu, dlogvar) = dstats[r * 2 * latent..(r + 1) * 2 * latent].split_at_mut(latent);
+        for j in 0..latent {
+            let sigma = mathf::exp(0.5 * logvar[j]);
+            dmu[j] = g[j] + w * mu[j];
+            dlogvar[j] = 0.5 * g[j] * e[j] * sigma + 0.5 * w * (mathf::exp(logvar[j]) - 1.0);
+        }
+    }
+}
+
 code_enum! {
     /// A decoder's likelihood p(x|z) (ts/runtime/codes.ts: LIKELIHOOD).
     pub enum Likelihood {

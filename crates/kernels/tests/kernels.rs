@@ -468,3 +468,50 @@ fn feature_matching_and_column_means_match_their_f64_references_and_central_diff
         close(g[i] as f64, (reference(&up) - reference(&down)) / (2.0 * h), 1e-4, 1e-8, &format!("∂ℓ/∂f at row {}, column {} of [{rows}, {cols}]", i / cols, i % cols));
     }
 }
+
+#[test]
+fn kl_rows_weighs_each_row_and_gives_kls_bits_with_equal_weights() {
+    use latentkit_kernels::gaussian;
+    let (rows, latent) = (5, 4);
+    let stats: Vec<f32> = values(rows * 2 * latent, 31).iter().map(|v| 1.5 * v).collect();
+    let eps = values(rows * latent, 32);
+    let dz = values(rows * latent, 33);
+    // Equal weights: kl's gradient and its sum, bit for bit.
+    let mut d_kl = vec![f32::NAN; stats.len()];
+    let total = gaussian::kl(&stats, &eps, &dz, Some(&mut d_kl), latent, 0.3);
+    let mut d_rows = vec![f32::NAN; stats.len()];
+    let mut sums = vec![f64::NAN; rows];
+    gaussian::kl_rows(&stats, &eps, &dz, &mut d_rows, latent, &[0.3; 5], &mut sums);
+    assert_eq!(d_rows.iter().map(|v| v.to_bits()).collect::<Vec<_>>(), d_kl.iter().map(|v| v.to_bits()).collect::<Vec<_>>(), "equal weights: kl's gradient");
+    close(sums.iter().sum(), total, 1e-12, 0.0, "the rows' KLs add up to kl's");
+    // Row weights: against f64 central differences of Σ_r w_r·KL_r (dz = 0: the KL part alone).
+    let w = [0.1f32, 0.0, 2.0, 0.7, 1.3];
+    let zero = vec![0f32; rows * latent];
+    gaussian::kl_rows(&stats, &eps, &zero, &mut d_rows, latent, &w, &mut sums);
+    let weighted = |s: &[f64]| -> f64 {
+        (0..rows).map(|r| w[r] as f64 * (0..latent).map(|j| { let (m, lv) = (s[r * 2 * latent + j], s[r * 2 * latent + latent + j]); 0.5 * (m * m + lv.exp() - 1.0 - lv) }).sum::<f64>()).sum()
+    };
+    let s64: Vec<f64> = stats.iter().map(|&v| v as f64).collect();
+    for r in 0..rows {
+        let one: f64 = (0..latent).map(|j| { let (m, lv) = (s64[r * 2 * latent + j], s64[r * 2 * latent + latent + j]); 0.5 * (m * m + lv.exp() - 1.0 - lv) }).sum();
+        close(sums[r], one, 1e-6, 1e-9, &format!("KL of row {r}"));
+    }
+    for i in 0..stats.len() {
+        let h = 1e-5;
+        let (mut up, mut down) = (s64.clone(), s64.clone());
+        up[i] += h;
+        down[i] -= h;
+        close(d_rows[i] as f64, (weighted(&up) - weighted(&down)) / (2.0 * h), 1e-4, 1e-7, &format!("∂/∂stats at row {}, column {} of [{rows}, {}]", i / (2 * latent), i % (2 * latent), 2 * latent));
+    }
+}
+
+#[test]
+fn scale_rows_multiplies_each_row_by_its_weight() {
+    let mut x = values(12, 34);
+    let before = x.clone();
+    loss::scale_rows(&mut x, 4, &[2.0, 0.0, -0.5]);
+    for i in 0..12 {
+        let want = before[i] * [2.0f32, 0.0, -0.5][i / 4];
+        assert_eq!(x[i].to_bits(), want.to_bits(), "value {i} of [3, 4]: got {}, want {want}", x[i]);
+    }
+}

@@ -277,6 +277,12 @@ pub unsafe extern "C" fn lk_gan_classes(pred: *const f32, rows: usize, cols: usi
     loss::gan_classes(s(pred, rows * cols), cols, real != 0, sm(grad, rows * cols), weight)
 }
 
+/// x[r, ·] ← weights[r] · x[r, ·] (loss::scale_rows).
+#[no_mangle]
+pub unsafe extern "C" fn lk_scale_rows(x: *mut f32, rows: usize, cols: usize, weights: *const f32) {
+    loss::scale_rows(sm(x, rows * cols), cols, s(weights, rows));
+}
+
 /// out[0..cols] ← the column means of x (rows × cols).
 #[no_mangle]
 pub unsafe extern "C" fn lk_column_means(x: *const f32, rows: usize, cols: usize, out: *mut f32) {
@@ -413,6 +419,13 @@ pub unsafe extern "C" fn lk_vae_kl(stats: *const f32, eps: *const f32, dz: *cons
         return gaussian::kl(s(stats, 2 * n), &[], &[], None, latent, weight);
     }
     gaussian::kl(s(stats, 2 * n), s(eps, n), s(dz, n), Some(sm(dstats, 2 * n)), latent, weight)
+}
+
+/// KL(q ‖ N(0, I)) of each row into `sums` and its gradient with a weight per row (gaussian::kl_rows).
+#[no_mangle]
+pub unsafe extern "C" fn lk_vae_kl_rows(stats: *const f32, eps: *const f32, dz: *const f32, dstats: *mut f32, rows: usize, latent: usize, weights: *const f32, sums: *mut f64) {
+    let n = rows * latent;
+    gaussian::kl_rows(s(stats, 2 * n), s(eps, n), s(dz, n), sm(dstats, 2 * n), latent, s(weights, rows), from_raw_parts_mut(sums, rows));
 }
 
 /// weight · mean over rows of −log p(x|out) under likelihood `kind`; its gradient into a
