@@ -33,7 +33,7 @@ from safetensors.torch import load as _load_bytes
 from safetensors.torch import save as _save_bytes
 from torch import nn
 
-__all__ = ["io_sizes", "Autoencoder", "GAN", "Classifier", "VAE", "SemiSupervisedGAN", "RMSprop", "Stack", "GaussianNoise", "load", "save", "sequential", "weights", "load_checkpoint", "save_checkpoint", "train_step"]
+__all__ = ["io_sizes", "Autoencoder", "GAN", "Classifier", "VAE", "SemiSupervisedGAN", "SemiSupervisedVAE", "RMSprop", "Stack", "GaussianNoise", "load", "save", "sequential", "weights", "load_checkpoint", "save_checkpoint", "train_step"]
 
 FORMAT = "latentkit"
 VERSION = "2"
@@ -152,6 +152,18 @@ class GAN(nn.ModuleDict):
             avg.copy_(b)
 
 
+def _likelihood_nll(lik: Any, features: int, x: torch.Tensor, out: torch.Tensor) -> torch.Tensor:
+    """−log p(x|out) per row, summed over features, under a latentkit likelihood spec."""
+    if lik == "bernoulli":
+        return nn.functional.binary_cross_entropy_with_logits(out, x, reduction="none").sum(dim=1)
+    ln2pi = torch.log(torch.tensor(2 * torch.pi, dtype=x.dtype))
+    if lik["variance"] == "learned":
+        mean, lv = out[:, :features], out[:, features:]
+    else:
+        mean, lv = out, torch.full_like(out, float(torch.log(torch.tensor(float(lik["variance"])))))
+    return (0.5 * ((x - mean) ** 2 * torch.exp(-lv) + lv + ln2pi)).sum(dim=1)
+
+
 class VAE(nn.ModuleDict):
     """A variational autoencoder: ``encoder(x)`` gives q(z|x)'s means then log-variances, and
     ``decoder(z)`` p(x|z)'s parameters (Bernoulli logits, Gaussian means, or means then
@@ -196,15 +208,7 @@ class VAE(nn.ModuleDict):
 
     def _nll(self, x: torch.Tensor, out: torch.Tensor) -> torch.Tensor:
         """−log p(x|out) per row, summed over features."""
-        lik = self.latentkit_options["likelihood"]
-        if lik == "bernoulli":
-            return nn.functional.binary_cross_entropy_with_logits(out, x, reduction="none").sum(dim=1)
-        ln2pi = torch.log(torch.tensor(2 * torch.pi, dtype=x.dtype))
-        if lik["variance"] == "learned":
-            mean, lv = out[:, : self.features], out[:, self.features :]
-        else:
-            mean, lv = out, torch.full_like(out, float(torch.log(torch.tensor(float(lik["variance"])))))
-        return (0.5 * ((x - mean) ** 2 * torch.exp(-lv) + lv + ln2pi)).sum(dim=1)
+        return _likelihood_nll(self.latentkit_options["likelihood"], self.features, x, out)
 
     def training_loss(self, x: torch.Tensor, labels: torch.Tensor | None = None, generator: torch.Generator | None = None, weight: float | None = None) -> torch.Tensor:
         """latentkit's objective on a minibatch: mean over rows of −log p(x|z) + weight·KL(q ‖ N(0, I)),
@@ -252,6 +256,49 @@ class SemiSupervisedGAN(nn.ModuleDict):
     def feature_matching_loss(real_features: torch.Tensor, generated_features: torch.Tensor) -> torch.Tensor:
         """The mean over features of (mean real feature − mean generated feature)²; the real side carries no gradient."""
         return ((real_features.detach().mean(dim=0) - generated_features.mean(dim=0)) ** 2).mean()
+
+
+class SemiSupervisedVAE(nn.ModuleDict):
+    """Kingma et al. (2014)'s M2 as latentkit trains it: ``classifier(x)`` gives q(y|x)'s logits,
+    ``encoder([x, one-hot y])`` q(z|x,y)'s means then log-variances, ``decoder([z, one-hot y])``
+    p(x|y,z)'s parameters. ``model(x)`` returns the class logits; ``loss`` is latentkit's objective."""
+
+    def __init__(self, encoder: nn.Sequential, decoder: nn.Sequential, classifier: nn.Sequential, options: dict | None = None):
+        super().__init__({"encoder": encoder, "decoder": decoder, "classifier": classifier})
+        self.latentkit_options = dict(options or {})
+        self.latentkit_options.setdefault("likelihood", "bernoulli")
+        self.latentkit_options.setdefault("alpha", 0.1)
+        self.latentkit_options.setdefault("batchSize", 100)
+        self.classes = io_sizes(classifier)[1]
+        self.features = io_sizes(classifier)[0]
+        self.latent = io_sizes(encoder)[1] // 2
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self["classifier"](x)
+
+    def classify(self, x: torch.Tensor) -> torch.Tensor:
+        return self(x).argmax(dim=1)
+
+    def _bound(self, x: torch.Tensor, y: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
+        """ℓ(x, y) = −log p(x|y,z) + KL(q(z|x,y) ‖ N(0, I)) per row, one z from torch's ε."""
+        onehot = nn.functional.one_hot(y, self.classes).to(x.dtype)
+        stats = self["encoder"](torch.cat([x, onehot], dim=1))
+        mu, logvar = stats[:, : self.latent], stats[:, self.latent :]
+        z = mu + torch.exp(0.5 * logvar) * torch.randn(mu.shape, generator=generator, dtype=mu.dtype)
+        out = self["decoder"](torch.cat([z, onehot], dim=1))
+        return _likelihood_nll(self.latentkit_options["likelihood"], self.features, x, out) + 0.5 * (mu**2 + torch.exp(logvar) - 1 - logvar).sum(dim=1)
+
+    def loss(self, labelled: torch.Tensor, labels: torch.Tensor, unlabelled: torch.Tensor, class_weight: float, generator: torch.Generator | None = None) -> torch.Tensor:
+        """mean ℓ(x, y) over labelled rows + class_weight · their cross-entropy + mean over unlabelled rows
+        of Σ_y q(y|x)·ℓ(x, y) − H(q(·|x)); latentkit's class_weight is alpha·N/N_l."""
+        k, m = self.classes, unlabelled.shape[0]
+        labelled_part = self._bound(labelled, labels, generator).mean()
+        logits = self(labelled)
+        log_q = nn.functional.log_softmax(self(unlabelled), dim=1)
+        ys = torch.arange(k).repeat(m)
+        bounds = self._bound(unlabelled.repeat_interleave(k, dim=0), ys, generator).view(m, k)
+        unlabelled_part = (log_q.exp() * (bounds + log_q)).sum(dim=1).mean()
+        return labelled_part + class_weight * nn.functional.cross_entropy(logits, labels) + unlabelled_part
 
 
 class Classifier(nn.ModuleDict):
@@ -462,6 +509,8 @@ def load(source: str | bytes) -> nn.Module:
         model = VAE(mods["encoder"], mods["decoder"], options)
     elif kind == "semi-supervised-gan":
         model = SemiSupervisedGAN(mods["generator"], mods["features"], mods["classes"], options)
+    elif kind == "semi-supervised-vae":
+        model = SemiSupervisedVAE(mods["encoder"], mods["decoder"], mods["classifier"], options)
     else:
         raise ValueError(f"latentkit_torch: unknown model kind {kind!r}")
     model.load_state_dict(state, strict=True)
@@ -587,6 +636,8 @@ def save(model: nn.Module, path: str | None = None) -> bytes:
         kind, named = "vae", dict(model.items())
     elif isinstance(model, SemiSupervisedGAN):
         kind, named = "semi-supervised-gan", dict(model.items())
+    elif isinstance(model, SemiSupervisedVAE):
+        kind, named = "semi-supervised-vae", dict(model.items())
     elif isinstance(model, nn.ModuleDict):
         keys = set(model.keys())
         if keys == {"encoder", "decoder"}:
@@ -654,6 +705,7 @@ _OPTIMIZED = {
     "gan": {"optimizerD": ["discriminator"], "optimizerG": ["generator"]},
     "vae": {"optimizer": ["encoder", "decoder"]},
     "semi-supervised-gan": {"optimizerD": ["features", "classes"], "optimizerG": ["generator"]},
+    "semi-supervised-vae": {"optimizer": ["encoder", "decoder", "classifier"]},
 }
 
 

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import ort from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser } from 'playwright-core';
-import { Autoencoder, Classifier, GAN, type Matrix, SemiSupervisedGAN, VAE, batchNorm, gaussianNoise, conv2d, convTranspose2d, dense, flatten, mlp, reshape, save, type Stack, stack as layerStack } from '../dist/index.js';
+import { Autoencoder, Classifier, GAN, type Matrix, SemiSupervisedGAN, SemiSupervisedVAE, VAE, batchNorm, gaussianNoise, conv2d, convTranspose2d, dense, flatten, mlp, reshape, save, type Stack, stack as layerStack } from '../dist/index.js';
 import { onnxActivation, toOnnx } from '../dist/onnx.js';
 import { launchChromium, serveStatic } from './browser.js';
 import { expectClose, randomArray } from './helpers.js';
@@ -112,6 +112,14 @@ function cases(): Case[] {
     { name: 'semi-supervised GAN classifier', bytes: toOnnx(ssgan), inputs: { x: floats(x12, 12) }, want: { logits: ssgan.logits(m(x12, 12)).data, probabilities: ssgan.predict(m(x12, 12)).data } },
     { name: 'semi-supervised GAN generator', bytes: toOnnx(ssgan, { part: 'generator' }), inputs: { z: floats(z6, 6) }, want: { sample: ssgan.generator.predict(m(z6, 6)).data } },
   );
+  const m2 = new SemiSupervisedVAE({
+    encoder: layerStack(12 + 4, [dense(10, { activation: 'tanh' }), dense(6)], { seed: 21 }),
+    decoder: layerStack(3 + 4, [dense(10, { activation: 'tanh' }), dense(12)], { seed: 22 }),
+    classifier: layerStack(12, [dense(10, { activation: 'relu' }), batchNorm(), dense(4)], { seed: 23 }),
+    batchSize: 8, seed: 24,
+  });
+  m2.fit({ labelled: randomArray(4 * 12, 28, 0, 1), labels: [0, 1, 2, 3], unlabelled: randomArray(32 * 12, 29, 0, 1) }, { iterations: 4 });
+  out.push({ name: 'semi-supervised VAE classifier', bytes: toOnnx(m2), inputs: { x: floats(x12, 12) }, want: { logits: m2.logits(m(x12, 12)).data, probabilities: m2.predict(m(x12, 12)).data } });
   return out;
 }
 
@@ -122,7 +130,7 @@ function tensors(c: Case): Record<string, ort.Tensor> {
 describe('ONNX export', () => {
   const all = cases();
 
-  it('onnxruntime-node gives latentkit\'s outputs to 1e-5 for every part (stack, autoencoder, encoder, decoder, tied, conditional generator and discriminator, VAE encoder and decoder, classifier, semi-supervised GAN)', async () => {
+  it('onnxruntime-node gives latentkit\'s outputs to 1e-5 for every part (stack, autoencoder, encoder, decoder, tied, conditional generator and discriminator, VAE encoder and decoder, classifier, semi-supervised GAN and VAE)', async () => {
     for (const c of all) {
       const session = await ort.InferenceSession.create(c.bytes);
       expect(session.outputNames, c.name).toEqual(Object.keys(c.want));
@@ -178,7 +186,7 @@ describe('ONNX export', () => {
     expect(() => toOnnx(ae, { part: 'generator' })).toThrow('toOnnx: this autoencoder has no part "generator"; its parts are autoencoder, encoder, decoder');
     expect(() => toOnnx(ae, { parts: 'encoder' } as never)).toThrow("toOnnx: unknown option 'parts'; expected part, name");
     expect(() => toOnnx(mlp([4, 2]), { part: 'encoder' })).toThrow('toOnnx: a lone stack has no parts');
-    expect(() => toOnnx({} as never)).toThrow('toOnnx: expected a Stack, Autoencoder, GAN, VAE, Classifier or SemiSupervisedGAN, got Object');
+    expect(() => toOnnx({} as never)).toThrow('toOnnx: expected a Stack, Autoencoder, GAN, VAE, Classifier, SemiSupervisedGAN or SemiSupervisedVAE, got Object');
   });
 
   it('latentkit export --onnx writes the model onnxruntime-node runs; a wrong part exits 2 with the parts', async () => {

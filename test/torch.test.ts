@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
-  Autoencoder, Classifier, GAN, type LayerSpec, type OptimizerConfig, Sequential, SemiSupervisedGAN, VAE, batchNorm, checkpoint, conv2d, convTranspose2d, decodeSafetensors, dense, dropout, flatten, gaussianNoise, idxImages, load, mlp, readIdx, reshape, save, stack,
+  Autoencoder, Classifier, GAN, type LayerSpec, type OptimizerConfig, Sequential, SemiSupervisedGAN, SemiSupervisedVAE, VAE, batchNorm, checkpoint, conv2d, convTranspose2d, decodeSafetensors, dense, dropout, flatten, gaussianNoise, idxImages, load, mlp, readIdx, reshape, save, stack,
 } from '../dist/index.js';
 import { colourTiles, expectClose, randomArray } from './helpers.js';
 
@@ -368,6 +368,35 @@ describe('PyTorch', () => {
       c.fit(data, { iterations: 5 });
       expect(c.iterations).toBe(40);
       for (const m of [model, a, b, c]) m.dispose();
+    });
+
+    it('a semi-supervised VAE (M2): PyTorch\'s autograd of latentkit_torch\'s loss gives latentkit\'s loss and every gradient to 1e-4 (σ of z near 0, so one ε or another draws the same z), and the file loads back', () => {
+      const dir = mkdtempSync(join(tmpdir(), 'lk-m2-'));
+      const [rows, labelled, d, K, L] = [24, 6, 10, 3, 2];
+      const x = randomArray(rows * d, 41, 0, 1);
+      const labels = Array.from({ length: rows }, (_, i) => i % K);
+      const model = new SemiSupervisedVAE({
+        encoder: stack(d + K, [dense(8, { activation: 'tanh' }), dense(2 * L)], { seed: 1 }),
+        decoder: stack(L + K, [dense(8, { activation: 'tanh' }), dense(2 * d)], { seed: 2 }),
+        classifier: stack(d, [dense(8, { activation: 'relu' }), dense(K)], { seed: 3 }),
+        likelihood: { type: 'gaussian', variance: 'learned' }, batchSize: rows, seed: 4,
+      });
+      // log σ² = −30 for every z: z = μ to 3e-7 whatever ε is drawn.
+      const w = model.encoder.getWeights();
+      w.fill(-30, w.length - L);
+      model.encoder.setWeights(w);
+      writeFileSync(join(dir, 'm2.safetensors'), save(model));
+      writeFileSync(join(dir, 'x.f32'), x);
+      writeFileSync(join(dir, 'labels.f32'), Float32Array.from(labels));
+      const classWeight = (0.1 * (labelled + rows)) / labelled;
+      const torch = JSON.parse(bridge('m2', join(dir, 'm2.safetensors'), join(dir, 'x.f32'), join(dir, 'labels.f32'), String(labelled), String(classWeight), join(dir, 'out')));
+      // One step on every row, the labelled ones in batches of all six: the loss before the update, the gradients it took.
+      const step = model.trainStep({ labelled: x.subarray(0, labelled * d), labels: labels.slice(0, labelled), unlabelled: x });
+      expectClose([step.loss], [torch.loss], 1e-4, 0, 'M2 loss, latentkit against PyTorch');
+      for (const name of ['encoder', 'decoder', 'classifier'] as const) expectClose(model[name].getGradients(), f32(join(dir, `out.${name}.f32`)), 1e-3, 1e-4, `M2 ${name} gradients, latentkit against PyTorch`);
+      const back = load(save(model)) as InstanceType<typeof SemiSupervisedVAE>;
+      expect(Array.from(back.classify(x))).toEqual(Array.from(model.classify(x)));
+      for (const m of [model, back]) m.dispose();
     });
 
     it('a damaged or mismatched checkpoint gets a one-line error in Python', () => {

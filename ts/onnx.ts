@@ -2,7 +2,7 @@
 // protobufjs classes and kept out of the core bundle. It reads models only through the public API,
 // so it shares the main entry's WebAssembly instance.
 import onnxProto from 'onnx-proto';
-import { type ActivationSpec, Autoencoder, Classifier, GAN, LatentkitError, type OnnxBuilder, SemiSupervisedGAN, Stack, VAE } from 'latentkit';
+import { type ActivationSpec, Autoencoder, Classifier, GAN, LatentkitError, type OnnxBuilder, SemiSupervisedGAN, SemiSupervisedVAE, Stack, VAE } from 'latentkit';
 
 const { onnx } = onnxProto;
 
@@ -10,7 +10,7 @@ const { onnx } = onnxProto;
 export type OnnxPart = 'encoder' | 'decoder' | 'autoencoder' | 'generator' | 'discriminator' | 'classifier';
 
 export interface OnnxOptions {
-  /** Default: the model's whole inference path (a stack; the autoencoder's reconstruction; the GAN's generator; the VAE's decoder; the classifier; the semi-supervised GAN's classifier). */
+  /** Default: the model's whole inference path (a stack; the autoencoder's reconstruction; the GAN's generator; the VAE's decoder; the classifier; a semi-supervised GAN's or VAE's classifier). */
   part?: OnnxPart;
   /** The graph's name in the file (default `latentkit-<part>`). */
   name?: string;
@@ -20,7 +20,7 @@ export const ONNX_OPSET = 17;
 // ONNX 1.12's IR version, the first with opset 17; older runtimes refuse newer IR versions.
 const IR_VERSION = 8;
 
-type Model = Stack | Autoencoder | GAN | Classifier | VAE | SemiSupervisedGAN;
+type Model = Stack | Autoencoder | GAN | Classifier | VAE | SemiSupervisedGAN | SemiSupervisedVAE;
 
 /** What one export computes: the stacks in order, what comes after the last, and the inputs. */
 interface Plan {
@@ -38,6 +38,7 @@ const PARTS: Record<string, OnnxPart[]> = {
   classifier: ['classifier'],
   VAE: ['decoder', 'encoder'],
   'semi-supervised GAN': ['classifier', 'generator'],
+  'semi-supervised VAE': ['classifier'],
 };
 
 function plan(model: Model, part: OnnxPart | undefined): Plan {
@@ -82,6 +83,11 @@ function plan(model: Model, part: OnnxPart | undefined): Plan {
     if (p === 'generator') return { stacks: [model.generator], conditions: 0, input: 'z', outputs: [{ name: 'sample', op: 'identity' }] };
     return refuse('semi-supervised GAN');
   }
+  if (model instanceof SemiSupervisedVAE) {
+    // q(y|x), the model's classifier.
+    if ((part ?? 'classifier') !== 'classifier') return refuse('semi-supervised VAE');
+    return { stacks: [model.classifier], conditions: 0, input: 'x', outputs: [{ name: 'logits', op: 'identity' }, { name: 'probabilities', op: 'softmax' }] };
+  }
   if (model instanceof Classifier) {
     if ((part ?? 'classifier') !== 'classifier') return refuse('classifier');
     return { stacks: [...model.body, model.head], conditions: 0, input: 'x', outputs: [{ name: 'logits', op: 'identity' }, { name: 'probabilities', op: 'softmax' }] };
@@ -90,7 +96,7 @@ function plan(model: Model, part: OnnxPart | undefined): Plan {
     if (part !== undefined) throw new LatentkitError(`toOnnx: a lone stack has no parts; got part ${JSON.stringify(part)}`);
     return { stacks: [model], conditions: 0, input: 'x', outputs: [{ name: 'y', op: 'identity' }] };
   }
-  throw new LatentkitError(`toOnnx: expected a Stack, Autoencoder, GAN, VAE, Classifier or SemiSupervisedGAN, got ${(model as object)?.constructor?.name ?? typeof model}`);
+  throw new LatentkitError(`toOnnx: expected a Stack, Autoencoder, GAN, VAE, Classifier, SemiSupervisedGAN or SemiSupervisedVAE, got ${(model as object)?.constructor?.name ?? typeof model}`);
 }
 
 /** The ONNX node of an activation, or null for linear; an activation ONNX lacks is refused by name. */
@@ -156,7 +162,7 @@ function valueInfo(name: string, elemType: number, dims: (number | string)[]) {
  * activations' operators; dropout and Gaussian noise are left out (inference). A conditional GAN's part takes a second input `labels`
  * (int64 `[batch]`), joined one-hot after `z` or `x` as in training. Outputs equal latentkit's:
  * `encode`, `decode`, `reconstruct`, `sample` (the moving average when kept), the discriminator's
- * logit, a classifier's (and a semi-supervised GAN's) `logits` and `probabilities`, a VAE encoder's `mean` and `log_variance`
+ * logit, a classifier's (and a semi-supervised GAN's or VAE's) `logits` and `probabilities`, a VAE encoder's `mean` and `log_variance`
  * of q(z|x) and its decoder's E[x|z] (`mean`).
  */
 export function toOnnx(model: Model, opts: OnnxOptions = {}): Uint8Array {

@@ -24,6 +24,9 @@ as latentkit files. Arrays travel as raw little-endian float32 files.
                                         after loading -> OUT.same.ckpt, its logits on X ->
                                         OUT.logits.f32; ITERS iterations with the first L rows of X
                                         labelled and all of X unlabelled -> OUT.ckpt
+    bridge.py m2 MODEL X LABELS L W OUT a semi-supervised VAE: its loss with the first L rows of X
+                                        labelled (class weight W) and all of X unlabelled, and
+                                        the gradients in latentkit's flat layout -> OUT.<module>.f32
 """
 import json
 import sys
@@ -251,6 +254,19 @@ def cmd_ssgan(ckpt, x_path, labels_path, labelled, iters, out):
     print(json.dumps({"discriminator": type(opts["discriminator"]).__name__, "first": losses[0], "last": losses[-1]}))
 
 
+def cmd_m2(model_path, x_path, labels_path, labelled, class_weight, out):
+    model = lt.load(model_path)
+    x = read(x_path, model.features)
+    labels = torch.from_numpy(np.fromfile(labels_path, dtype=np.float32)).long()
+    n = int(labelled)
+    loss = model.loss(x[:n], labels[:n], x, float(class_weight))
+    loss.backward()
+    for name in ("encoder", "decoder", "classifier"):
+        seq = model[name]
+        write(f"{out}.{name}.f32", lt._params_to_flat({p: p.grad for p in seq.parameters()}, seq))
+    print(json.dumps({"loss": loss.item()}))
+
+
 def cmd_layers(model_path, x_path, target_path, out):
     """A lone stack of layers: its evaluation-mode output, then one training-mode forward and
     backward of the mean squared error against the target: the loss, every parameter's gradient in
@@ -270,5 +286,5 @@ def cmd_layers(model_path, x_path, target_path, out):
 
 
 if __name__ == "__main__":
-    commands = {"layers": cmd_layers, "forward": cmd_forward, "export": cmd_export, "finetune": cmd_finetune, "cgan": cmd_cgan, "step": cmd_step, "gan": cmd_gan, "vae": cmd_vae, "ssgan": cmd_ssgan}
+    commands = {"layers": cmd_layers, "forward": cmd_forward, "export": cmd_export, "finetune": cmd_finetune, "cgan": cmd_cgan, "step": cmd_step, "gan": cmd_gan, "vae": cmd_vae, "ssgan": cmd_ssgan, "m2": cmd_m2}
     commands[sys.argv[1]](*sys.argv[2:])
