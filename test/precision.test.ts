@@ -175,7 +175,7 @@ describe('precision tiers', () => {
         await untilRunning(lk, t);
         expect(lk.threads().running, 'worker threads running the fast module').toBe(t);
         const r = await seededRun(lk, { size: 'large' });
-        runs.push(`${r.sha256} ${r.vaeSha256} ${r.convSha256} ${r.ssganSha256}`);
+        runs.push(`${r.sha256} ${r.vaeSha256} ${r.convSha256} ${r.ssganSha256} ${r.m2Sha256}`);
       }
       expect(new Set(runs).size, runs.join('\n')).toBe(1);
       expect(runs[0]!.startsWith(EXACT.large), 'the fast run hashes like the exact one').toBe(!cpuHasFma);
@@ -187,7 +187,7 @@ describe('precision tiers', () => {
       });
       const deno = JSON.parse(out.trim().split('\n').at(-1)!);
       expect(deno.tier).toBe('fast');
-      expect(`${deno.sha256} ${deno.vaeSha256} ${deno.convSha256} ${deno.ssganSha256}`, 'Deno\'s fast tier on this machine').toBe(runs[0]);
+      expect(`${deno.sha256} ${deno.vaeSha256} ${deno.convSha256} ${deno.ssganSha256} ${deno.m2Sha256}`, 'Deno\'s fast tier on this machine').toBe(runs[0]);
     });
 
     it('switching refuses while memory is live, names the way out, and a saved model crosses tiers', async () => {

@@ -10,16 +10,17 @@ import { CROSS_ORIGIN_ISOLATION, launchChromium, pageResult, serveStatic } from 
 import { seededRun, threadedRun } from './runtimes/seeded-run.js';
 
 const root = new URL('..', import.meta.url).pathname;
-type RunResult = { sha256: string; vaeSha256: string; convSha256: string; ssganSha256: string; loss: number[] };
+type RunResult = { sha256: string; vaeSha256: string; convSha256: string; ssganSha256: string; m2Sha256: string; loss: number[] };
 type ThreadedResult = RunResult & { threads: number; info: { shared: boolean; why?: string } };
 let nodeResult: RunResult;
 
-/** The run's four fingerprints (the autoencoder, the VAE, the convolutional GAN, the semi-supervised GAN) equal the reference's. */
+/** The run's five fingerprints (the autoencoder, the VAE, the convolutional GAN, the semi-supervised GAN and VAE) equal the reference's. */
 function expectSameHashes(got: RunResult, want: RunResult, where: string): void {
   expect(got.sha256, `${where}: the autoencoder`).toBe(want.sha256);
   expect(got.vaeSha256, `${where}: the VAE`).toBe(want.vaeSha256);
   expect(got.convSha256, `${where}: the convolutional GAN`).toBe(want.convSha256);
   expect(got.ssganSha256, `${where}: the semi-supervised GAN`).toBe(want.ssganSha256);
+  expect(got.m2Sha256, `${where}: the semi-supervised VAE`).toBe(want.m2Sha256);
 }
 let nodeThreaded: ThreadedResult;
 

@@ -5,4 +5,4 @@ import { seededRun } from './seeded-run.js';
 const tier = await lk.setPrecision('fast');
 lk.setThreads(1);
 const r = await seededRun(lk, { size: 'large' });
-console.log(JSON.stringify({ tier, sha256: r.sha256, vaeSha256: r.vaeSha256, convSha256: r.convSha256, ssganSha256: r.ssganSha256 }));
+console.log(JSON.stringify({ tier, sha256: r.sha256, vaeSha256: r.vaeSha256, convSha256: r.convSha256, ssganSha256: r.ssganSha256, m2Sha256: r.m2Sha256 }));

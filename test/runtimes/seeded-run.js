@@ -4,7 +4,7 @@ import { ssganRun } from './ssgan-run.js';
 // One seeded training run, identical in every runtime: returns the SHA-256 of the
 // final weights, of a VAE's weights and importance-weighted log-likelihood on the same data, and
 // of a convolutional GAN's weights, running statistics and samples (conv-run.js), and of a
-// semi-supervised GAN's (ssgan-run.js).
+// semi-supervised GAN's and VAE's (ssgan-run.js).
 // Data come from integer arithmetic only, so no engine's Math.* is involved.
 // `size: 'large'` trains layers big enough to be split across threads.
 export async function seededRun(lk, { size = 'small' } = {}) {
@@ -38,8 +38,8 @@ export async function seededRun(lk, { size = 'small' } = {}) {
   venc.dispose();
   vdec.dispose();
   const { sha256: convSha256 } = await convRun(lk, { size });
-  const { sha256: ssganSha256 } = await ssganRun(lk, { size });
-  return { sha256, vaeSha256, convSha256, ssganSha256, loss: history.loss };
+  const { sha256: ssganSha256, m2Sha256 } = await ssganRun(lk, { size });
+  return { sha256, vaeSha256, convSha256, ssganSha256, m2Sha256, loss: history.loss };
 }
 
 // The large run on `threads` threads, after the worker threads are up; reports how many worked.

@@ -1,7 +1,8 @@
-// One seeded training run of a small semi-supervised GAN (Salimans et al.'s networks, narrow: noise
-// and weight norm in D, batch norm in G), identical in every runtime and on every thread count:
-// returns the SHA-256 of the final weights, running statistics and class probabilities. Data come
-// from integer arithmetic only. `size: 'large'` uses layers big enough to be split across threads.
+// Seeded training runs of a small semi-supervised GAN (Salimans et al.'s networks, narrow: noise
+// and weight norm in D, batch norm in G) and of a semi-supervised VAE (M2), identical in every
+// runtime and on every thread count: returns the SHA-256 of the final weights, running statistics
+// and class probabilities of both. Data come from integer arithmetic only. `size: 'large'` uses
+// layers big enough to be split across threads.
 export async function ssganRun(lk, { size = 'small', iterations = 4 } = {}) {
   const large = size === 'large';
   const [rows, width, hidden, batch] = large ? [512, 64, 256, 128] : [64, 12, 16, 16];
@@ -19,14 +20,25 @@ export async function ssganRun(lk, { size = 'small', iterations = 4 } = {}) {
   model.fit({ labelled: x.subarray(0, 24 * width), labels, unlabelled: x }, { iterations });
   const parts = [generator, features, classes].flatMap((st) => [st.getWeights(), st.getStatistics()]);
   parts.push(model.predict(x.subarray(0, 8 * width)).data);
-  const bytes = new Uint8Array(parts.reduce((n, p) => n + p.length, 0) * 4);
-  let at = 0;
-  for (const p of parts) {
-    bytes.set(new Uint8Array(p.buffer, p.byteOffset, p.byteLength), at);
-    at += p.byteLength;
-  }
-  const sha256 = [...new Uint8Array(await crypto.subtle.digest('SHA-256', bytes))].map((b) => b.toString(16).padStart(2, '0')).join('');
   model.dispose();
   for (const st of [generator, features, classes]) st.dispose();
-  return { sha256 };
+  const encoder = lk.stack(width + 3, [lk.dense(hidden, { activation: 'tanh' }), lk.dense(8)], { seed: 25 });
+  const decoder = lk.stack(4 + 3, [lk.dense(hidden, { activation: 'tanh' }), lk.dense(width)], { seed: 26 });
+  const classifier = lk.stack(width, [lk.dense(hidden, { activation: 'relu' }), lk.batchNorm(), lk.dense(3)], { seed: 27 });
+  const m2 = new lk.SemiSupervisedVAE({ encoder, decoder, classifier, batchSize: batch, seed: 28 });
+  m2.fit({ labelled: x.subarray(0, 24 * width), labels, unlabelled: x }, { iterations });
+  const m2Parts = [encoder, decoder, classifier].flatMap((st) => [st.getWeights(), st.getStatistics()]);
+  m2Parts.push(m2.predict(x.subarray(0, 8 * width)).data, m2.sample(4, { labels: 1, seed: 5 }).data);
+  m2.dispose();
+  for (const st of [encoder, decoder, classifier]) st.dispose();
+  const hex = async (ps) => {
+    const b = new Uint8Array(ps.reduce((n, p) => n + p.length, 0) * 4);
+    let o = 0;
+    for (const p of ps) {
+      b.set(new Uint8Array(p.buffer, p.byteOffset, p.byteLength), o);
+      o += p.byteLength;
+    }
+    return [...new Uint8Array(await crypto.subtle.digest('SHA-256', b))].map((v) => v.toString(16).padStart(2, '0')).join('');
+  };
+  return { sha256: await hex(parts), m2Sha256: await hex(m2Parts) };
 }
