@@ -366,11 +366,16 @@ function resumed(path, Kind, what) {
   return model;
 }
 
-async function trainAe(s, given) {
-  const previous = s.resume ? resumed(s.resume, Autoencoder, 'an autoencoder') : null;
+/** A training command's start: the checkpoint it resumes (of `Kind`), the images as that model or the flags read them, and their [C, H, W]. */
+function trainingData(s, given, Kind, what) {
+  const previous = s.resume ? resumed(s.resume, Kind, what) : null;
   const data = previous ? dataFor(previous, s, given) : loadData(s.data, { channels: Number(s.channels), size: s.size });
+  return { previous, data, shape: [data.channels, data.height, data.width] };
+}
+
+async function trainAe(s, given) {
+  const { previous, data, shape } = trainingData(s, given, Autoencoder, 'an autoencoder');
   const width = data.x.shape[1];
-  const shape = [data.channels, data.height, data.width];
   const ckpt = s.checkpoint ?? `${s.out}.ckpt`;
   const pngPath = s.png ?? `${s.out}.png`;
   let ae;
@@ -415,9 +420,7 @@ async function trainAe(s, given) {
 }
 
 async function trainGan(s, given) {
-  const previous = s.resume ? resumed(s.resume, GAN, 'a GAN') : null;
-  const data = previous ? dataFor(previous, s, given) : loadData(s.data, { channels: Number(s.channels), size: s.size });
-  const shape = [data.channels, data.height, data.width];
+  const { previous, data, shape } = trainingData(s, given, GAN, 'a GAN');
   const x = { data: data.x.data.map((v) => 2 * v - 1), shape: data.x.shape };
   const labels = s.labels === undefined ? null : loadLabels(s.labels, x.shape[0], s.data);
   const ckpt = s.checkpoint ?? `${s.out}.ckpt`;
@@ -474,9 +477,7 @@ async function trainGan(s, given) {
 }
 
 async function trainVae(s, given) {
-  const previous = s.resume ? resumed(s.resume, VAE, 'a VAE') : null;
-  const data = previous ? dataFor(previous, s, given) : loadData(s.data, { channels: Number(s.channels), size: s.size });
-  const shape = [data.channels, data.height, data.width];
+  const { previous, data, shape } = trainingData(s, given, VAE, 'a VAE');
   const x = data.x;
   const width = x.shape[1];
   const labels = s.labels === undefined ? null : loadLabels(s.labels, x.shape[0], s.data);
@@ -536,9 +537,7 @@ async function trainVae(s, given) {
 }
 
 async function trainSsl(s, given) {
-  const previous = s.resume ? resumed(s.resume, SemiSupervisedGAN, 'a semi-supervised GAN') : null;
-  const data = previous ? dataFor(previous, s, given) : loadData(s.data, { channels: Number(s.channels), size: s.size });
-  const shape = [data.channels, data.height, data.width];
+  const { previous, data, shape } = trainingData(s, given, SemiSupervisedGAN, 'a semi-supervised GAN');
   const x = data.x;
   const n = x.shape[0];
   const d = x.shape[1];

@@ -13,6 +13,16 @@ import { untilRunning } from './runtimes/seeded-run.js';
 
 const bits = (a: Float32Array) => Array.from(new Uint32Array(a.buffer, a.byteOffset, a.length));
 
+/** Sets `t` threads and, above one, waits until that many take parts (a wide layer starts them). */
+async function onThreads(t: number): Promise<void> {
+  setThreads(t);
+  if (t === 1) return;
+  const warm = stack(512, [dense(512)]);
+  warm.predict(new Float32Array(256 * 512));
+  warm.dispose();
+  await untilRunning(lk, t);
+}
+
 /** Fails at the first value whose bits differ, naming its index and both values (no diff of the whole array). */
 function expectSameBits(got: Float32Array, want: Float32Array, what: string): void {
   expect(got.length, `${what}: length`).toBe(want.length);
@@ -88,13 +98,7 @@ describe('SemiSupervisedGAN', () => {
     const weights = (m: InstanceType<typeof SemiSupervisedGAN>) => Float32Array.from([m.generator, m.features, m.classes].flatMap((s) => [...s.getWeights(), ...s.getStatistics()]));
     const runs: Float32Array[] = [];
     for (const t of [1, 2, 3]) {
-      setThreads(t);
-      if (t > 1) {
-        const warm = stack(512, [dense(512)]);
-        warm.predict(new Float32Array(256 * 512));
-        warm.dispose();
-        await untilRunning(lk, t);
-      }
+      await onThreads(t);
       const m = run(6);
       runs.push(weights(m));
       expect(lk.threads().running, `threads that took parts on ${t}`).toBe(t);
@@ -233,13 +237,7 @@ describe('SemiSupervisedVAE (M2)', () => {
     const weights = (m: InstanceType<typeof SemiSupervisedVAE>) => Float32Array.from([m.encoder, m.decoder, m.classifier].flatMap((s) => [...s.getWeights()]));
     const runs: Float32Array[] = [];
     for (const t of [1, 2, 3]) {
-      setThreads(t);
-      if (t > 1) {
-        const warm = stack(512, [dense(512)]);
-        warm.predict(new Float32Array(256 * 512));
-        warm.dispose();
-        await untilRunning(lk, t);
-      }
+      await onThreads(t);
       const m = m2(256, 13);
       m.fit(data, { iterations: 4 });
       runs.push(weights(m));

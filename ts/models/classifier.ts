@@ -6,6 +6,7 @@ import type { OptimizerSpec } from '../nn/optimizer.js';
 import type { ModelKind } from '../io/model-kind.js';
 import { Sequential, checkKeys } from '../nn/sequential.js';
 import { Stack } from '../nn/stack.js';
+import { argmaxRows, softmaxRows } from '../nn/classes.js';
 
 export interface ClassifierOptions {
   /** The feature extractor: one stack (e.g. a pretrained encoder) or a chain of them. */
@@ -135,28 +136,14 @@ export class Classifier {
   /** Class probabilities per row (softmax of the logits). */
   predictProba(x: MatrixLike): Matrix {
     const z = this.logits(x);
-    const c = this.classes;
-    for (let r = 0; r < z.shape[0]; r++) {
-      let mx = -Infinity;
-      for (let j = 0; j < c; j++) mx = Math.max(mx, z.data[r * c + j]!);
-      let s = 0;
-      for (let j = 0; j < c; j++) s += z.data[r * c + j] = Math.exp(z.data[r * c + j]! - mx);
-      for (let j = 0; j < c; j++) z.data[r * c + j]! /= s;
-    }
+    softmaxRows(z.data, z.shape[0], this.classes);
     return z;
   }
 
   /** The most likely class per row. */
   predict(x: MatrixLike): Int32Array {
     const z = this.logits(x);
-    const c = this.classes;
-    const out = new Int32Array(z.shape[0]);
-    for (let r = 0; r < out.length; r++) {
-      let best = 0;
-      for (let j = 1; j < c; j++) if (z.data[r * c + j]! > z.data[r * c + best]!) best = j;
-      out[r] = best;
-    }
-    return out;
+    return argmaxRows(z.data, z.shape[0], this.classes);
   }
 
   /** Mean softmax cross-entropy and accuracy on labelled data. */

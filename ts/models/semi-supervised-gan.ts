@@ -12,6 +12,7 @@ import { kernels } from '../runtime/dispatch.js';
 import { Block, heap } from '../runtime/memory.js';
 import { Rng } from '../runtime/rng.js';
 import { assertChain, predictChain } from '../nn/chain.js';
+import { argmaxRows, checkLabels, errorRate, softmaxRows } from '../nn/classes.js';
 import { type LossUnit, targetLoss } from '../nn/loss.js';
 import { type Matrix, type MatrixLike, asMatrix, positiveInt } from '../nn/matrix.js';
 import { MinibatchSource } from '../nn/minibatches.js';
@@ -223,28 +224,14 @@ export class SemiSupervisedGAN extends TrainedModel {
   /** Class probabilities per row: the softmax of the K logits (the "generated" class left out, as in classification). */
   predict(x: MatrixLike): Matrix {
     const z = this.logits(x);
-    const c = this.classCount;
-    for (let r = 0; r < z.shape[0]; r++) {
-      let mx = -Infinity;
-      for (let j = 0; j < c; j++) mx = Math.max(mx, z.data[r * c + j]!);
-      let s = 0;
-      for (let j = 0; j < c; j++) s += z.data[r * c + j] = Math.exp(z.data[r * c + j]! - mx);
-      for (let j = 0; j < c; j++) z.data[r * c + j]! /= s;
-    }
+    softmaxRows(z.data, z.shape[0], this.classCount);
     return z;
   }
 
   /** The most likely class per row. */
   classify(x: MatrixLike): Int32Array {
     const z = this.logits(x);
-    const c = this.classCount;
-    const out = new Int32Array(z.shape[0]);
-    for (let r = 0; r < out.length; r++) {
-      let best = 0;
-      for (let j = 1; j < c; j++) if (z.data[r * c + j]! > z.data[r * c + best]!) best = j;
-      out[r] = best;
-    }
-    return out;
+    return argmaxRows(z.data, z.shape[0], this.classCount);
   }
 
   /** The K class logits per row (inference: no noise, running statistics). */
@@ -255,11 +242,7 @@ export class SemiSupervisedGAN extends TrainedModel {
 
   /** The share of rows whose class is not `labels`' (test error as a fraction). */
   error(x: MatrixLike, labels: ArrayLike<number>): number {
-    const predicted = this.classify(x);
-    checkLabels(labels, predicted.length, this.classCount, 'error labels');
-    let wrong = 0;
-    for (let i = 0; i < predicted.length; i++) if (predicted[i] !== labels[i]) wrong++;
-    return wrong / predicted.length;
+    return errorRate(this.classify(x), labels, this.classCount, 'error labels');
   }
 
   /** n generated samples, from the model's own noise stream or from `seed`. */
@@ -350,15 +333,6 @@ export class SemiSupervisedGAN extends TrainedModel {
     this.stepCount = it;
     const lossUnlabelled = this.realLoss.lastLoss + this.fakeLoss.lastLoss;
     return { iteration: it, lossD, lossLabelled: lossD - lossUnlabelled, lossUnlabelled, lossG, dReal: this.realLoss.meanD, dFake: this.fakeLoss.meanD };
-  }
-}
-
-function checkLabels(labels: ArrayLike<number>, rows: number, classes: number, what: string): void {
-  if (!labels || typeof labels.length !== 'number') throw new LatentkitError(`${what}: expected an array of class indices`);
-  if (labels.length !== rows) throw new LatentkitError(`${what}: ${labels.length} labels for ${rows} rows`);
-  for (let i = 0; i < rows; i++) {
-    const l = labels[i]!;
-    if (!Number.isInteger(l) || l < 0 || l >= classes) throw new LatentkitError(`${what}: label ${i} is ${l}, expected an integer in [0, ${classes})`);
   }
 }
 

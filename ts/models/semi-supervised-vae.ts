@@ -24,6 +24,7 @@ import { Stack, assertFiniteBlock } from '../nn/stack.js';
 import { type StepPlan, trainingStep } from '../nn/train-step.js';
 import { TrainedModel } from '../nn/trained-model.js';
 import { predictChain } from '../nn/chain.js';
+import { argmaxRows, checkLabels, errorRate, softmaxRows } from '../nn/classes.js';
 import { type ResolvedLikelihood, type VaeLikelihood, describeLikelihood, resolveLikelihood } from './vae.js';
 import { LIKELIHOOD } from '../runtime/codes.js';
 import type { SemiSupervisedData } from './semi-supervised-gan.js';
@@ -217,14 +218,7 @@ export class SemiSupervisedVAE extends TrainedModel {
   /** The most likely class per row under q(y|x). */
   classify(x: MatrixLike): Int32Array {
     const z = this.logits(x);
-    const c = this.classCount;
-    const out = new Int32Array(z.shape[0]);
-    for (let r = 0; r < out.length; r++) {
-      let best = 0;
-      for (let j = 1; j < c; j++) if (z.data[r * c + j]! > z.data[r * c + best]!) best = j;
-      out[r] = best;
-    }
-    return out;
+    return argmaxRows(z.data, z.shape[0], this.classCount);
   }
 
   logits(x: MatrixLike): Matrix {
@@ -234,11 +228,7 @@ export class SemiSupervisedVAE extends TrainedModel {
 
   /** The share of rows whose class under q(y|x) is not `labels`'. */
   error(x: MatrixLike, labels: ArrayLike<number>): number {
-    const predicted = this.classify(x);
-    checkLabels(labels, predicted.length, this.classCount, 'error labels');
-    let wrong = 0;
-    for (let i = 0; i < predicted.length; i++) if (predicted[i] !== labels[i]) wrong++;
-    return wrong / predicted.length;
+    return errorRate(this.classify(x), labels, this.classCount, 'error labels');
   }
 
   /** n rows of E[x|y,z] with z ~ N(0, I): of class `labels` (one for all, or one per row), from `seed` or the model's stream. */
@@ -416,16 +406,6 @@ function joinRows(dst: Block, x: Block, rows: number, d: number, label: (r: numb
   return dst.ptr;
 }
 
-function softmaxRows(z: Float32Array, rows: number, c: number): void {
-  for (let r = 0; r < rows; r++) {
-    let mx = -Infinity;
-    for (let j = 0; j < c; j++) mx = Math.max(mx, z[r * c + j]!);
-    let s = 0;
-    for (let j = 0; j < c; j++) s += z[r * c + j] = Math.exp(z[r * c + j]! - mx);
-    for (let j = 0; j < c; j++) z[r * c + j]! /= s;
-  }
-}
-
 function expectation(out: Matrix, lik: ResolvedLikelihood, d: number): Matrix {
   if (lik.kind === LIKELIHOOD.bernoulli) {
     for (let i = 0; i < out.data.length; i++) out.data[i] = 1 / (1 + Math.exp(-out.data[i]!));
@@ -436,15 +416,6 @@ function expectation(out: Matrix, lik: ResolvedLikelihood, d: number): Matrix {
   const means = new Float32Array(rows * d);
   for (let r = 0; r < rows; r++) means.set(out.data.subarray(r * 2 * d, r * 2 * d + d), r * d);
   return { data: means, shape: [rows, d] };
-}
-
-function checkLabels(labels: ArrayLike<number>, rows: number, classes: number, what: string): void {
-  if (!labels || typeof labels.length !== 'number') throw new LatentkitError(`${what}: expected an array of class indices`);
-  if (labels.length !== rows) throw new LatentkitError(`${what}: ${labels.length} labels for ${rows} rows`);
-  for (let i = 0; i < rows; i++) {
-    const l = labels[i]!;
-    if (!Number.isInteger(l) || l < 0 || l >= classes) throw new LatentkitError(`${what}: label ${i} is ${l}, expected an integer in [0, ${classes})`);
-  }
 }
 
 export const semiSupervisedVaeKind: ModelKind<SemiSupervisedVAE> = {

@@ -121,6 +121,18 @@ pub fn bce_logits(pred: &[f32], target: Option<&[f32]>, const_target: f32, grad:
     weight as f64 * sum / count as f64
 }
 
+/// e_j = exp(z_j − max z) for one row of logits; returns the max and Σ e_j (in f64).
+fn exp_shifted(z: &[f32], e: &mut [f32]) -> (f32, f64) {
+    let mx = z.iter().fold(f32::NEG_INFINITY, |a, &b| if b > a { b } else { a });
+    let mut sum = 0.0f64;
+    for (ej, &zj) in e.iter_mut().zip(z) {
+        let v = mathf::exp(zj - mx);
+        *ej = v;
+        sum += v as f64;
+    }
+    (mx, sum)
+}
+
 /// Softmax cross-entropy on logits, rows of `cols` classes, targets a
 /// distribution per row (one-hot for labels): ℓ_i = Σ_j t_ij (lse_i − z_ij),
 /// mean over rows; ∂ℓ_i/∂z_ij = softmax_ij · Σ_j t_ij − t_ij.
@@ -133,13 +145,7 @@ pub fn softmax_cross_entropy(pred: &[f32], target: &[f32], cols: usize, grad: &m
     let g_scale = weight / rows as f32;
     let mut total = 0.0f64;
     for ((z, t), g) in pred.chunks_exact(cols).zip(target.chunks_exact(cols)).zip(grad.chunks_exact_mut(cols)) {
-        let mx = z.iter().fold(f32::NEG_INFINITY, |a, &b| if b > a { b } else { a });
-        let mut sum = 0.0f64;
-        for (gj, &zj) in g.iter_mut().zip(z) {
-            let e = mathf::exp(zj - mx);
-            *gj = e;
-            sum += e as f64;
-        }
+        let (mx, sum) = exp_shifted(z, g);
         let lse = mx as f64 + mathf::ln64(sum);
         let t_sum: f64 = t.iter().map(|&v| v as f64).sum();
         let mut tz = 0.0f64;
@@ -174,13 +180,7 @@ pub fn gan_classes(pred: &[f32], cols: usize, real: bool, grad: &mut [f32], weig
     let g_scale = weight as f64 / rows as f64;
     let mut total = 0.0f64;
     for (z, g) in pred.chunks_exact(cols).zip(grad.chunks_exact_mut(cols)) {
-        let mx = z.iter().fold(f32::NEG_INFINITY, |a, &b| if b > a { b } else { a });
-        let mut sum = 0.0f64;
-        for (gj, &zj) in g.iter_mut().zip(z) {
-            let e = mathf::exp(zj - mx);
-            *gj = e;
-            sum += e as f64;
-        }
+        let (mx, sum) = exp_shifted(z, g);
         let lse = mx as f64 + mathf::ln64(sum);
         let (u, sign) = if real { (-lse, -1.0) } else { (lse, 1.0) };
         let (sp, sig) = softplus_and_sigmoid(u);
