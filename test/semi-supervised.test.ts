@@ -62,7 +62,7 @@ describe('SemiSupervisedGAN', () => {
     const bad: [() => unknown, RegExp][] = [
       [() => model.fit({ labelled, labels: [0, 1, 2, 3, 0, 1, 2, 4], unlabelled: x }), /label 7 is 4, expected an integer in \[0, 4\)/],
       [() => model.fit({ labelled, labels: [0, 1, 2], unlabelled: x }), /3 labels for 8 rows/],
-      [() => model.fit({ labels: [], unlabelled: x } as never), /no labelled rows; a semi-supervised GAN needs at least one labelled row/],
+      [() => model.fit({ labels: [], unlabelled: x } as never), /no labelled rows; it needs at least one labelled row per class it is to learn \(for none, train a GAN\)/],
       [() => model.fit({ labelled: new Float32Array(0), labels: [], unlabelled: x }), /labelled rows: a Float32Array of length 0/],
       [() => model.fit({ labelled, labels: labels.subarray(0, 8) } as never), /no unlabelled rows/],
       [() => model.fit({ labelled, labels: labels.subarray(0, 8), unlabelled: x.subarray(0, 10 * 20) }), /the unlabelled rows \[10, 20\] are fewer than the batch size 16/],
@@ -166,7 +166,7 @@ describe('SemiSupervisedVAE (M2)', () => {
     const bad: [() => unknown, RegExp][] = [
       [() => m.fit({ labelled: unit.subarray(0, 4 * 20), labels: [0, 1, 2, 7], unlabelled: unit }), /label 3 is 7, expected an integer in \[0, 4\)/],
       [() => m.fit({ labelled: unit.subarray(0, 4 * 20), labels: [0, 1], unlabelled: unit }), /2 labels for 4 rows/],
-      [() => m.fit({ labels: [], unlabelled: unit } as never), /no labelled rows; M2 needs at least one labelled row/],
+      [() => m.fit({ labels: [], unlabelled: unit } as never), /no labelled rows; it needs at least one labelled row per class it is to learn \(for none, train a VAE\)/],
       [() => m.fit({ labelled: unit.subarray(0, 4 * 20), labels: [0, 1, 2, 3], unlabelled: unit.subarray(0, 20 * 20) }), /the unlabelled rows \[20, 20\] are fewer than the batch size 50/],
       [() => m.sample(3, { labels: 4 }), /sample labels: label 0 is 4/],
     ];

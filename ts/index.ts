@@ -24,7 +24,8 @@ export { type GrayImage, type Image, rgbaToGray, rgbaToRgb, crop, gridCrops, ran
 export { columnStats, standardize, centerRows, addRowMeans, rescale } from './data/normalize.js';
 export { minibatches } from './data/batches.js';
 export { VAE, type VaeOptions, type VaeLikelihood, type VaeFitOptions, type VaeEpochLogs, type VaeHistory, type VaeStep } from './models/vae.js';
-export { SemiSupervisedGAN, type SemiSupervisedGanOptions, type SemiSupervisedData, type SemiSupervisedGanStep, type SemiSupervisedGanFitOptions } from './models/semi-supervised-gan.js';
+export { SemiSupervisedGAN, type SemiSupervisedGanOptions, type SemiSupervisedGanStep, type SemiSupervisedGanFitOptions } from './models/semi-supervised-gan.js';
+export type { SemiSupervisedData, SemiSupervisedFitOptions } from './models/semi-supervised.js';
 export { SemiSupervisedVAE, type SemiSupervisedVaeOptions, type SemiSupervisedVaeStep } from './models/semi-supervised-vae.js';
 export { GAN, type GanOptions, type GanStep, type GanUpdate, type GanFitOptions, type GanSampleOptions, type GanTrainStepOptions } from './models/gan.js';
 export { ringCentres, sampleRing, ringQuality } from './metrics/ring.js';

@@ -6,21 +6,18 @@
 // (section 3.1): the squared distance between the mean `features` of an unlabelled batch and of a
 // generated one, averaged over the features.
 import { LatentkitError } from '../errors.js';
-import type { TrainingState } from '../io/model-kind.js';
 import type { ModelKind } from '../io/model-kind.js';
 import { kernels } from '../runtime/dispatch.js';
-import { Block, heap } from '../runtime/memory.js';
+import { type Block, heap } from '../runtime/memory.js';
 import { Rng } from '../runtime/rng.js';
 import { assertChain, predictChain } from '../nn/chain.js';
-import { argmaxRows, checkLabels, errorRate, softmaxRows } from '../nn/classes.js';
 import { type LossUnit, targetLoss } from '../nn/loss.js';
 import { type Matrix, type MatrixLike, asMatrix, positiveInt } from '../nn/matrix.js';
-import { MinibatchSource } from '../nn/minibatches.js';
 import { Optimizer, type OptimizerSpec } from '../nn/optimizer.js';
 import { checkKeys } from '../nn/sequential.js';
 import { Stack, assertFiniteBlock } from '../nn/stack.js';
 import { type StepPlan, trainingStep } from '../nn/train-step.js';
-import { TrainedModel } from '../nn/trained-model.js';
+import { type SemiSupervisedData, type SemiSupervisedFitOptions, SemiSupervisedModel } from './semi-supervised.js';
 
 export interface SemiSupervisedGanOptions {
   /** Maps noise z (width noise.dim) to samples. */
@@ -42,14 +39,6 @@ export interface SemiSupervisedGanOptions {
   guardNonFinite?: boolean;
 }
 
-/** What `fit` trains on: a few labelled rows and many unlabelled ones (the labelled rows may be among them). */
-export interface SemiSupervisedData {
-  labelled: MatrixLike;
-  /** The class of each labelled row, an integer in [0, K). */
-  labels: ArrayLike<number>;
-  unlabelled: MatrixLike;
-}
-
 export interface SemiSupervisedGanStep {
   iteration: number;
   /** The discriminator's whole loss, and its labelled and unlabelled parts. */
@@ -63,13 +52,7 @@ export interface SemiSupervisedGanStep {
   dFake: number;
 }
 
-export interface SemiSupervisedGanFitOptions {
-  /** Iterations to run, or epochs: passes over the unlabelled rows (each iteration takes a batch of them). */
-  iterations?: number;
-  epochs?: number;
-  onStep?: (s: SemiSupervisedGanStep) => void | boolean;
-  signal?: AbortSignal;
-}
+export type SemiSupervisedGanFitOptions = SemiSupervisedFitOptions<SemiSupervisedGanStep>;
 
 const KEYS = ['generator', 'features', 'classes', 'noise', 'batchSize', 'unlabelledWeight', 'optimizerD', 'optimizerG', 'seed', 'guardNonFinite'];
 const DEFAULT_OPT: OptimizerSpec = { type: 'adam', lr: 3e-3, beta1: 0.5 };
@@ -99,21 +82,15 @@ class RealOrGenerated implements LossUnit {
   }
 }
 
-export class SemiSupervisedGAN extends TrainedModel {
+export class SemiSupervisedGAN extends SemiSupervisedModel<SemiSupervisedGanStep> {
   readonly generator: Stack;
   readonly features: Stack;
   readonly classes: Stack;
-  /** K, the classes of the labelled rows. */
-  readonly classCount: number;
   readonly noiseDim: number;
   readonly noiseDistribution: 'normal' | 'uniform';
-  readonly batchSize: number;
   readonly unlabelledWeight: number;
   readonly optimizerD: Optimizer;
   readonly optimizerG: Optimizer;
-  /** The labelled rows' order and cursor, apart from the unlabelled rows' (`source`). */
-  private readonly labelledSource: MinibatchSource;
-  private bound: { data: SemiSupervisedData; labelled: Matrix; unlabelled: Matrix; oneHot: Matrix } | null = null;
   private readonly targets = this.scratch('the labelled rows\' one-hot targets');
   /** The mean features of the unlabelled batch the generator's step matches. */
   private readonly featureTarget = this.scratch('the mean features of an unlabelled batch');
@@ -137,16 +114,13 @@ export class SemiSupervisedGAN extends TrainedModel {
     const batchSize = positiveInt(opts.batchSize ?? 100, 'batchSize');
     const w = opts.unlabelledWeight ?? 1;
     if (typeof w !== 'number' || !(w >= 0 && w < 1e6)) throw new LatentkitError(`unlabelledWeight must be a number ≥ 0, got ${w}`);
-    super({ what: 'semi-supervised GAN', seed: opts.seed, networks: [G, F, C], order: 'endless' });
+    super({ what: 'semi-supervised GAN', name: 'SemiSupervisedGAN', seed: opts.seed, networks: [G, F, C], inputSize: F.inputSize, classCount: C.outputSize, batchSize, without: 'a GAN' });
     this.generator = G;
     this.features = F;
     this.classes = C;
-    this.classCount = C.outputSize;
     this.noiseDim = dim;
     this.noiseDistribution = dist;
-    this.batchSize = batchSize;
     this.unlabelledWeight = w;
-    this.labelledSource = this.own(new MinibatchSource(this.rng));
     this.featureTarget.reserve(F.outputSize);
     this.optimizerD = this.own(new Optimizer(opts.optimizerD ?? DEFAULT_OPT, [F, C], 'the discriminator'));
     this.optimizerG = this.own(new Optimizer(opts.optimizerG ?? DEFAULT_OPT, [G], 'the generator'));
@@ -189,60 +163,16 @@ export class SemiSupervisedGAN extends TrainedModel {
     };
   }
 
-  /** Iterations trained: each one discriminator step and one generator step. */
-  get iterations(): number {
-    return this.stepCount;
-  }
-
-  /** Trains on labelled and unlabelled rows; returns the per-iteration losses. */
+  /** Trains on labelled and unlabelled rows; returns the per-iteration losses. Each iteration is one discriminator step and one generator step. */
   fit(data: SemiSupervisedData, opts: SemiSupervisedGanFitOptions = {}): { lossD: number[]; lossG: number[] } {
-    this.assertLive();
-    checkKeys(opts, ['iterations', 'epochs', 'onStep', 'signal'], 'SemiSupervisedGAN fit options');
-    const rows = this.bind(data).unlabelled.shape[0];
-    if (opts.iterations !== undefined && opts.epochs !== undefined) throw new LatentkitError('give iterations or epochs, not both');
-    const iterations = opts.iterations !== undefined
-      ? positiveInt(opts.iterations, 'iterations')
-      : Math.max(1, Math.round((positiveInt(opts.epochs ?? 1, 'epochs') * rows) / this.batchSize));
-    const history = { lossD: [] as number[], lossG: [] as number[] };
-    for (let i = 0; i < iterations; i++) {
-      if (opts.signal?.aborted) break;
-      const step = this.iteration();
-      history.lossD.push(step.lossD);
-      history.lossG.push(step.lossG);
-      if (opts.onStep?.(step) === false) break;
-    }
-    return history;
-  }
-
-  /** One iteration on `data` (checked once while the same object is passed): a discriminator step, then a generator step. */
-  trainStep(data: SemiSupervisedData): SemiSupervisedGanStep {
-    this.assertLive();
-    this.bind(data);
-    return this.iteration();
-  }
-
-  /** Class probabilities per row: the softmax of the K logits (the "generated" class left out, as in classification). */
-  predict(x: MatrixLike): Matrix {
-    const z = this.logits(x);
-    softmaxRows(z.data, z.shape[0], this.classCount);
-    return z;
-  }
-
-  /** The most likely class per row. */
-  classify(x: MatrixLike): Int32Array {
-    const z = this.logits(x);
-    return argmaxRows(z.data, z.shape[0], this.classCount);
+    const steps = this.fitSteps(data, opts);
+    return { lossD: steps.map((s) => s.lossD), lossG: steps.map((s) => s.lossG) };
   }
 
   /** The K class logits per row (inference: no noise, running statistics). */
   logits(x: MatrixLike): Matrix {
     this.assertLive();
     return predictChain([this.features, this.classes], asMatrix(x, this.features.inputSize, 'SemiSupervisedGAN input'), 'SemiSupervisedGAN input');
-  }
-
-  /** The share of rows whose class is not `labels`' (test error as a fraction). */
-  error(x: MatrixLike, labels: ArrayLike<number>): number {
-    return errorRate(this.classify(x), labels, this.classCount, 'error labels');
   }
 
   /** n generated samples, from the model's own noise stream or from `seed`. */
@@ -264,42 +194,6 @@ export class SemiSupervisedGAN extends TrainedModel {
       if (rng !== this.rng) rng.dispose();
     }
     return out;
-  }
-
-  /** @internal */
-  override trainingState(): TrainingState {
-    return { ...super.trainingState(), labelled: { cursor: this.labelledSource.cursor, order: this.labelledSource.orderToFloats() } };
-  }
-
-  /** @internal */
-  override restoreTrainingState(s: TrainingState): void {
-    super.restoreTrainingState(s);
-    if (s.labelled?.order) this.labelledSource.restore(s.labelled.order, s.labelled.cursor);
-  }
-
-  private bind(data: SemiSupervisedData): { labelled: Matrix; unlabelled: Matrix } {
-    if (this.bound && this.bound.data === data) return this.bound;
-    if (!data || typeof data !== 'object') throw new LatentkitError('SemiSupervisedGAN fit: expected { labelled, labels, unlabelled }');
-    checkKeys(data, ['labelled', 'labels', 'unlabelled'], 'SemiSupervisedGAN data');
-    const cols = this.features.inputSize;
-    if (data.labelled === undefined) throw new LatentkitError('SemiSupervisedGAN fit: no labelled rows; a semi-supervised GAN needs at least one labelled row per class it is to learn (for none, train a GAN)');
-    if (data.unlabelled === undefined) throw new LatentkitError('SemiSupervisedGAN fit: no unlabelled rows (the labelled rows may be passed as unlabelled too, as the paper does)');
-    const labelled = asMatrix(data.labelled, cols, 'SemiSupervisedGAN labelled rows');
-    const unlabelled = asMatrix(data.unlabelled, cols, 'SemiSupervisedGAN unlabelled rows');
-    const rows = labelled.shape[0];
-    checkLabels(data.labels, rows, this.classCount, 'SemiSupervisedGAN labels');
-    if (unlabelled.shape[0] < this.batchSize) throw new LatentkitError(`the unlabelled rows [${unlabelled.shape[0]}, ${cols}] are fewer than the batch size ${this.batchSize}`);
-    const oneHot = new Float32Array(rows * this.classCount);
-    for (let i = 0; i < rows; i++) oneHot[i * this.classCount + data.labels[i]!] = 1;
-    this.source.attach(unlabelled);
-    this.labelledSource.attach(labelled);
-    this.bound = { data, labelled, unlabelled, oneHot: { data: oneHot, shape: [rows, this.classCount] } };
-    return this.bound;
-  }
-
-  /** Labelled rows per step: a batch, or all of them when there are fewer. */
-  private labelledRows(): number {
-    return Math.min(this.batchSize, this.labelledSource.rows);
   }
 
   private nextLabelledBatch(n: number): Block {
@@ -324,7 +218,7 @@ export class SemiSupervisedGAN extends TrainedModel {
     return z;
   }
 
-  private iteration(): SemiSupervisedGanStep {
+  protected iteration(): SemiSupervisedGanStep {
     const m = this.batchSize;
     for (const s of [this.generator, this.features, this.classes]) s.ensureCapacity(m);
     const it = this.stepCount + 1;

@@ -8,7 +8,7 @@
 // Kingma et al.'s code, which scales the classification term so. M1+M2 is this model trained on
 // the latent means of a trained VAE (M1).
 import { LatentkitError } from '../errors.js';
-import type { ModelKind, TrainingState } from '../io/model-kind.js';
+import type { ModelKind } from '../io/model-kind.js';
 import { kernels } from '../runtime/dispatch.js';
 import { type Block, heap } from '../runtime/memory.js';
 import { Rng } from '../runtime/rng.js';
@@ -17,17 +17,16 @@ import { LabelColumns } from '../nn/label-columns.js';
 import { LOSS } from '../runtime/codes.js';
 import { type LossUnit, likelihoodLoss } from '../nn/loss.js';
 import { type Matrix, type MatrixLike, asMatrix, positiveInt } from '../nn/matrix.js';
-import { MinibatchSource, writeOneHot } from '../nn/minibatches.js';
+import { writeOneHot } from '../nn/minibatches.js';
 import { Optimizer, type OptimizerSpec } from '../nn/optimizer.js';
 import { checkKeys } from '../nn/sequential.js';
 import { Stack, assertFiniteBlock } from '../nn/stack.js';
 import { type StepPlan, trainingStep } from '../nn/train-step.js';
-import { TrainedModel } from '../nn/trained-model.js';
 import { predictChain } from '../nn/chain.js';
-import { argmaxRows, checkLabels, errorRate, softmaxRows } from '../nn/classes.js';
+import { checkLabels, softmaxRows } from '../nn/classes.js';
 import { type ResolvedLikelihood, type VaeLikelihood, describeLikelihood, resolveLikelihood } from './vae.js';
 import { LIKELIHOOD } from '../runtime/codes.js';
-import type { SemiSupervisedData } from './semi-supervised-gan.js';
+import { type SemiSupervisedData, type SemiSupervisedFitOptions, SemiSupervisedModel } from './semi-supervised.js';
 
 export interface SemiSupervisedVaeOptions {
   /** q(z|x,y): [x, one-hot y] → the means, then the log-variances, of z. */
@@ -59,17 +58,13 @@ export interface SemiSupervisedVaeStep {
 
 const KEYS = ['encoder', 'decoder', 'classifier', 'likelihood', 'alpha', 'batchSize', 'optimizer', 'seed', 'guardNonFinite'];
 
-export class SemiSupervisedVAE extends TrainedModel {
+export class SemiSupervisedVAE extends SemiSupervisedModel<SemiSupervisedVaeStep> {
   readonly encoder: Stack;
   readonly decoder: Stack;
   readonly classifier: Stack;
-  readonly classCount: number;
   readonly alpha: number;
-  readonly batchSize: number;
   readonly optimizer: Optimizer;
   private readonly lik: ResolvedLikelihood;
-  private readonly labelledSource: MinibatchSource;
-  private bound: { data: SemiSupervisedData; labelled: Matrix; unlabelled: Matrix; oneHot: Matrix; classWeight: number } | null = null;
   /** Rows the decoder is scored against: the labelled batch, then the unlabelled batch K times over. */
   private readonly targetL = this.scratch('the labelled rows');
   private readonly targetU = this.scratch('the unlabelled rows, once per class');
@@ -108,18 +103,15 @@ export class SemiSupervisedVAE extends TrainedModel {
     const alpha = opts.alpha ?? 0.1;
     if (typeof alpha !== 'number' || !(alpha >= 0 && alpha < 1e6)) throw new LatentkitError(`alpha must be a number ≥ 0, got ${alpha}`);
     const batchSize = positiveInt(opts.batchSize ?? 100, 'batchSize');
-    super({ what: 'semi-supervised VAE', seed: opts.seed, networks: [E, Dec, C], order: 'endless' });
+    super({ what: 'semi-supervised VAE', name: 'SemiSupervisedVAE', seed: opts.seed, networks: [E, Dec, C], inputSize: d, classCount: K, batchSize, without: 'a VAE' });
     this.encoder = E;
     this.decoder = Dec;
     this.classifier = C;
-    this.classCount = K;
     this.alpha = alpha;
-    this.batchSize = batchSize;
     this.lik = lik;
-    this.labelledSource = this.own(new MinibatchSource(this.rng));
     this.optimizer = this.own(new Optimizer(opts.optimizer ?? { type: 'adam', lr: 3e-4 }, [E, Dec, C], 'the semi-supervised VAE'));
     const m = batchSize;
-    const nl = () => Math.min(batchSize, this.labelledSource.rows);
+    const nl = () => this.labelledRows();
 
     // Labelled rows: the conditional VAE's bound.
     const latentL = this.own(new GaussianLatent(L, this.rng, () => 1));
@@ -144,7 +136,7 @@ export class SemiSupervisedVAE extends TrainedModel {
     const classify: LossUnit = {
       name: 'the labelled rows\' classification',
       apply: (out, rows, cols, grad) => {
-        const w = this.bound!.classWeight;
+        const w = this.classWeight();
         const loss = kernels.loss(LOSS['softmax-cross-entropy'], out, this.oneHotL.block.ptr, 0, rows, cols, grad, w);
         this.parts.classification = loss / w;
         return loss;
@@ -173,11 +165,6 @@ export class SemiSupervisedVAE extends TrainedModel {
     };
   }
 
-  /** Iterations trained: one optimizer step each. */
-  get iterations(): number {
-    return this.stepCount;
-  }
-
   get likelihood(): VaeLikelihood {
     return this.lik.spec;
   }
@@ -186,49 +173,15 @@ export class SemiSupervisedVAE extends TrainedModel {
     return this.encoder.outputSize / 2;
   }
 
-  fit(data: SemiSupervisedData, opts: { iterations?: number; epochs?: number; onStep?: (s: SemiSupervisedVaeStep) => void | boolean; signal?: AbortSignal } = {}): { loss: number[] } {
-    this.assertLive();
-    checkKeys(opts, ['iterations', 'epochs', 'onStep', 'signal'], 'SemiSupervisedVAE fit options');
-    const rows = this.bind(data).unlabelled.shape[0];
-    if (opts.iterations !== undefined && opts.epochs !== undefined) throw new LatentkitError('give iterations or epochs, not both');
-    const iterations = opts.iterations !== undefined ? positiveInt(opts.iterations, 'iterations') : Math.max(1, Math.round((positiveInt(opts.epochs ?? 1, 'epochs') * rows) / this.batchSize));
-    const history = { loss: [] as number[] };
-    for (let i = 0; i < iterations; i++) {
-      if (opts.signal?.aborted) break;
-      const step = this.iteration();
-      history.loss.push(step.loss);
-      if (opts.onStep?.(step) === false) break;
-    }
-    return history;
+  /** Trains on labelled and unlabelled rows; returns the per-iteration losses (one optimizer step each). */
+  fit(data: SemiSupervisedData, opts: SemiSupervisedFitOptions<SemiSupervisedVaeStep> = {}): { loss: number[] } {
+    return { loss: this.fitSteps(data, opts).map((s) => s.loss) };
   }
 
-  trainStep(data: SemiSupervisedData): SemiSupervisedVaeStep {
-    this.assertLive();
-    this.bind(data);
-    return this.iteration();
-  }
-
-  /** q(y|x): class probabilities per row. */
-  predict(x: MatrixLike): Matrix {
-    const z = this.logits(x);
-    softmaxRows(z.data, z.shape[0], this.classCount);
-    return z;
-  }
-
-  /** The most likely class per row under q(y|x). */
-  classify(x: MatrixLike): Int32Array {
-    const z = this.logits(x);
-    return argmaxRows(z.data, z.shape[0], this.classCount);
-  }
-
+  /** q(y|x)'s logits per row. */
   logits(x: MatrixLike): Matrix {
     this.assertLive();
     return predictChain([this.classifier], asMatrix(x, this.classifier.inputSize, 'SemiSupervisedVAE input'), 'SemiSupervisedVAE input');
-  }
-
-  /** The share of rows whose class under q(y|x) is not `labels`'. */
-  error(x: MatrixLike, labels: ArrayLike<number>): number {
-    return errorRate(this.classify(x), labels, this.classCount, 'error labels');
   }
 
   /** n rows of E[x|y,z] with z ~ N(0, I): of class `labels` (one for all, or one per row), from `seed` or the model's stream. */
@@ -261,37 +214,10 @@ export class SemiSupervisedVAE extends TrainedModel {
     return expectation(out, this.lik, this.classifier.inputSize);
   }
 
-  /** @internal */
-  override trainingState(): TrainingState {
-    return { ...super.trainingState(), labelled: { cursor: this.labelledSource.cursor, order: this.labelledSource.orderToFloats() } };
-  }
-
-  /** @internal */
-  override restoreTrainingState(s: TrainingState): void {
-    super.restoreTrainingState(s);
-    if (s.labelled?.order) this.labelledSource.restore(s.labelled.order, s.labelled.cursor);
-  }
-
-  private bind(data: SemiSupervisedData): { unlabelled: Matrix } {
-    if (this.bound && this.bound.data === data) return this.bound;
-    if (!data || typeof data !== 'object') throw new LatentkitError('SemiSupervisedVAE fit: expected { labelled, labels, unlabelled }');
-    checkKeys(data, ['labelled', 'labels', 'unlabelled'], 'SemiSupervisedVAE data');
-    const d = this.classifier.inputSize;
-    if (data.labelled === undefined) throw new LatentkitError('SemiSupervisedVAE fit: no labelled rows; M2 needs at least one labelled row per class it is to learn (for none, train a VAE)');
-    if (data.unlabelled === undefined) throw new LatentkitError('SemiSupervisedVAE fit: no unlabelled rows (the labelled rows may be passed as unlabelled too)');
-    const labelled = asMatrix(data.labelled, d, 'SemiSupervisedVAE labelled rows');
-    const unlabelled = asMatrix(data.unlabelled, d, 'SemiSupervisedVAE unlabelled rows');
-    checkLabels(data.labels, labelled.shape[0], this.classCount, 'SemiSupervisedVAE labels');
-    if (unlabelled.shape[0] < this.batchSize) throw new LatentkitError(`the unlabelled rows [${unlabelled.shape[0]}, ${d}] are fewer than the batch size ${this.batchSize}`);
-    const rows = labelled.shape[0];
-    const K = this.classCount;
-    const oneHot = new Float32Array(rows * K);
-    for (let i = 0; i < rows; i++) oneHot[i * K + data.labels[i]!] = 1;
-    this.source.attach(unlabelled);
-    this.labelledSource.attach(labelled);
-    const classWeight = (this.alpha * (rows + unlabelled.shape[0])) / rows;
-    this.bound = { data, labelled, unlabelled, oneHot: { data: oneHot, shape: [rows, K] }, classWeight };
-    return this.bound;
+  /** The classification term's weight: α·N/N_l, N the labelled and unlabelled rows, N_l the labelled. */
+  private classWeight(): number {
+    const { labelled, unlabelled } = this.bound!;
+    return (this.alpha * (labelled.shape[0] + unlabelled.shape[0])) / labelled.shape[0];
   }
 
   /** The next labelled batch as [x, one-hot y] in the encoder's input block, x in targetL, the one-hots in oneHotL. */
@@ -377,7 +303,7 @@ export class SemiSupervisedVAE extends TrainedModel {
     return negEntropy / rows;
   }
 
-  private iteration(): SemiSupervisedVaeStep {
+  protected iteration(): SemiSupervisedVaeStep {
     const m = this.batchSize;
     const K = this.classCount;
     this.encoder.ensureCapacity(m * K);
