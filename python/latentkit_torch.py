@@ -2,8 +2,9 @@
 
 A latentkit file (``save``/``checkpoint`` in TypeScript, or the CLI's ``--out``) is safetensors:
 each stack an ``nn.Sequential`` of ``Linear`` and activation modules, inside a ``ModuleDict`` of
-``encoder``/``decoder``, ``generator``/``discriminator`` or ``body0``…/``head``; the architecture
-is in the file's metadata. Needs only ``torch`` and ``safetensors``.
+``encoder``/``decoder``, ``generator``/``discriminator``, ``body0``…/``head``, or a semi-supervised
+model's ``generator``/``features``/``classes`` (SemiSupervisedGAN) or ``encoder``/``decoder``/``classifier``
+(SemiSupervisedVAE); the architecture is in the file's metadata. Needs only ``torch`` and ``safetensors``.
 
     import latentkit_torch as lt
     ae = lt.load("ae.safetensors")           # lt.Autoencoder: ae.encoder, ae.decoder are nn.Sequential
@@ -627,8 +628,8 @@ def _describe_layers(seq: Stack, where: str) -> dict:
 def save(model: nn.Module, path: str | None = None) -> bytes:
     """Writes ``model`` as a latentkit file (returns its bytes; also writes ``path`` if given).
 
-    ``model``: an nn.Sequential (a latentkit stack), or an Autoencoder, GAN, VAE or Classifier of
-    this module, or any ModuleDict with encoder/decoder, generator/discriminator or body0…/head.
+    ``model``: an nn.Sequential (a latentkit stack), or an Autoencoder, GAN, VAE, Classifier,
+    SemiSupervisedGAN or SemiSupervisedVAE of this module, or any ModuleDict with encoder/decoder, generator/discriminator or body0…/head.
     """
     if isinstance(model, nn.Sequential):  # a Stack is one too
         kind, named = "stack", {"layers": model}
