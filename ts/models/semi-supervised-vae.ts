@@ -13,7 +13,8 @@ import { kernels } from '../runtime/dispatch.js';
 import { type Block, heap } from '../runtime/memory.js';
 import { Rng } from '../runtime/rng.js';
 import { GaussianLatent } from '../nn/gaussian-latent.js';
-import { LabelColumns } from '../nn/label-columns.js';
+import { LabelColumns, joinLabels } from '../nn/label-columns.js';
+import { copyFloats } from '../nn/layers/layer.js';
 import { LOSS } from '../runtime/codes.js';
 import { type LossUnit, likelihoodLoss } from '../nn/loss.js';
 import { type Matrix, type MatrixLike, asMatrix, positiveInt } from '../nn/matrix.js';
@@ -234,7 +235,7 @@ export class SemiSupervisedVAE extends SemiSupervisedModel<SemiSupervisedVaeStep
       while (f32[oneHot.index + r * K + y] !== 1) y++;
       this.labelsL[r] = y;
     }
-    return joinRows(this.encoder.inputBlock(n), x, n, d, (r) => this.labelsL[r]!, K);
+    return joinLabels(x.ptr, n, d, K, (r) => this.labelsL[r]!, this.encoder.inputBlock(n));
   }
 
   /**
@@ -267,7 +268,7 @@ export class SemiSupervisedVAE extends SemiSupervisedModel<SemiSupervisedVaeStep
         f32.copyWithin(target.index + (r * K + y) * d, x.index + r * d, x.index + (r + 1) * d);
       }
     }
-    return joinRows(this.encoder.inputBlock(m * K), target, m * K, d, (i) => this.labelsU[i]!, K);
+    return joinLabels(target.ptr, m * K, d, K, (i) => this.labelsU[i]!, this.encoder.inputBlock(m * K));
   }
 
   /**
@@ -317,18 +318,7 @@ export class SemiSupervisedVAE extends SemiSupervisedModel<SemiSupervisedVaeStep
 
 /** Copies the first n floats of `src` into `dst`; returns dst's offset. */
 function copyRows(src: Block, dst: Block, n: number): number {
-  heap.f32.copyWithin(dst.index, src.index, src.index + n);
-  return dst.ptr;
-}
-
-/** Rows of `x` (a block of rows × d) each followed by the one-hot of label(r), into `dst`; returns dst's offset. */
-function joinRows(dst: Block, x: Block, rows: number, d: number, label: (r: number) => number, K: number): number {
-  const f32 = heap.f32;
-  for (let r = 0; r < rows; r++) {
-    const at = dst.index + r * (d + K);
-    f32.copyWithin(at, x.index + r * d, x.index + (r + 1) * d);
-    writeOneHot(f32, at + d, K, label(r));
-  }
+  copyFloats(src.ptr, dst.ptr, n);
   return dst.ptr;
 }
 

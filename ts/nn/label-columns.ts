@@ -29,17 +29,8 @@ export class LabelColumns implements ChainNode {
   }
 
   forward(x: number, rows: number): number {
-    const dst = this.next.inputBlock(rows);
-    const f = this.width;
-    const c = this.classes;
     const labels = this.labels();
-    const f32 = heap.f32;
-    for (let r = 0; r < rows; r++) {
-      const at = dst.index + r * (f + c);
-      f32.copyWithin(at, (x >>> 2) + r * f, (x >>> 2) + r * f + f);
-      writeOneHot(f32, at + f, c, labels[r]!);
-    }
-    return dst.ptr;
+    return joinLabels(x, rows, this.width, this.classes, (r) => labels[r]!, this.next.inputBlock(rows));
   }
 
   backward(rows: number, dInput: number): number {
@@ -50,4 +41,15 @@ export class LabelColumns implements ChainNode {
     for (let r = 0; r < rows; r++) f32.copyWithin((dInput >>> 2) + r * f, grad.index + r * (f + c), grad.index + r * (f + c) + f);
     return 0;
   }
+}
+
+/** Rows of `width` floats at byte offset `x`, each followed by the one-hot of label(r) over `classes`, into `dst`; returns dst's offset. */
+export function joinLabels(x: number, rows: number, width: number, classes: number, label: (r: number) => number, dst: Block): number {
+  const f32 = heap.f32;
+  for (let r = 0; r < rows; r++) {
+    const at = dst.index + r * (width + classes);
+    f32.copyWithin(at, (x >>> 2) + r * width, (x >>> 2) + r * width + width);
+    writeOneHot(f32, at + width, classes, label(r));
+  }
+  return dst.ptr;
 }
