@@ -41,10 +41,14 @@ export abstract class SemiSupervisedModel<Step> extends TrainedModel {
   readonly classCount: number;
   /** Unlabelled rows (and at most as many labelled rows) per step. */
   readonly batchSize: number;
+  /** Values per row of data. */
+  readonly inputSize: number;
   /** The labelled rows' order and cursor, apart from the unlabelled rows' (`source`). */
   protected readonly labelledSource: MinibatchSource;
   protected bound: BoundData | null = null;
+  /** The class's name in messages, and what to train instead when no row is labelled. */
   private readonly name: string;
+  private readonly without: string;
 
   protected constructor(setup: Omit<TrainedModelSetup, 'order'> & { name: string; inputSize: number; classCount: number; batchSize: number; without: string }) {
     super({ ...setup, order: 'endless' });
@@ -55,11 +59,6 @@ export abstract class SemiSupervisedModel<Step> extends TrainedModel {
     this.without = setup.without;
     this.labelledSource = this.own(new MinibatchSource(this.rng));
   }
-
-  /** Values per row of data. */
-  readonly inputSize: number;
-  /** What to train instead when no row is labelled (for the error message). */
-  private readonly without: string;
 
   /** One training iteration on the bound data. */
   protected abstract iteration(): Step;
