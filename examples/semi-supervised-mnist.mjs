@@ -52,8 +52,7 @@ function rowsOf(x, idx) {
 }
 
 /** The semi-supervised GAN on one draw: returns its test error (%) and how the run went. */
-export function runSsgan({ train, test, classes, draw, minutes, epochs, log }) {
-  const { labelled, unlabelled } = drawLabelled(train.labels, classes, PER_CLASS, draw);
+export function runSsgan({ train, test, split: { labelled, unlabelled }, classes, draw, minutes, epochs, log }) {
   const data = { labelled: rowsOf(train.x, labelled), labels: Int32Array.from(labelled, (i) => train.labels[i]), unlabelled: rowsOf(train.x, unlabelled) };
   const defs = semiSupervisedGan(train.x.shape[1], { classes });
   const [generator, features, head] = stacks([defs.generator, defs.features, defs.classes], { seed: 100 * draw });
@@ -86,8 +85,7 @@ export function runSsgan({ train, test, classes, draw, minutes, epochs, log }) {
 }
 
 /** M1+M2 on one draw: M1 for `m1Minutes` (or `m1Epochs`), M2 on its latent means for the rest of `minutes` (or `epochs`). */
-export function runM1M2({ train, test, classes, draw, minutes, epochs, m1Minutes, m1Epochs = 1000, log }) {
-  const { labelled, unlabelled } = drawLabelled(train.labels, classes, PER_CLASS, draw);
+export function runM1M2({ train, test, split: { labelled, unlabelled }, classes, draw, minutes, epochs, m1Minutes, m1Epochs = 1000, log }) {
   const d = train.x.shape[1];
   const t0 = performance.now();
   const elapsed = () => (performance.now() - t0) / 60_000;
@@ -134,8 +132,7 @@ export function runM1M2({ train, test, classes, draw, minutes, epochs, m1Minutes
 }
 
 /** latentkit's pretraining recipe on one draw: scratch and pretrained test errors (%), as examples/pretraining.mjs runs them. */
-function runPretrainingRecipe({ train, test, classes, draw, pretrainEpochs, log }) {
-  const { labelled, unlabelled } = drawLabelled(train.labels, classes, PER_CLASS, draw);
+function runPretrainingRecipe({ train, test, split: { labelled, unlabelled }, classes, draw, pretrainEpochs, log }) {
   const held = unlabelled.slice(-VALIDATION);
   const asSet = (idx) => ({ x: rowsOf(train.x, idx), labels: Int32Array.from(idx, (i) => train.labels[i]) });
   const t0 = performance.now();
@@ -159,12 +156,14 @@ export function runSemiSupervised({ methods = METHODS, draws = [1, 2, 3], minute
   const classes = Math.max(...train.labels) + 1;
   const runs = Object.fromEntries(methods.map((m) => [m, []]));
   for (const draw of draws) {
+    // The draw's labelled rows, the same for every method.
+    const split = drawLabelled(train.labels, classes, PER_CLASS, draw);
     if (methods.includes('scratch') || methods.includes('pretrained')) {
-      const r = runPretrainingRecipe({ train, test, classes, draw, pretrainEpochs, log });
+      const r = runPretrainingRecipe({ train, test, split, classes, draw, pretrainEpochs, log });
       for (const m of ['scratch', 'pretrained']) if (methods.includes(m)) runs[m].push(r[m]);
     }
-    if (methods.includes('m1m2')) runs.m1m2.push(runM1M2({ train, test, classes, draw, minutes, epochs, m1Minutes, m1Epochs, log }));
-    if (methods.includes('ssgan')) runs.ssgan.push(runSsgan({ train, test, classes, draw, minutes, epochs, log }));
+    if (methods.includes('m1m2')) runs.m1m2.push(runM1M2({ train, test, split, classes, draw, minutes, epochs, m1Minutes, m1Epochs, log }));
+    if (methods.includes('ssgan')) runs.ssgan.push(runSsgan({ train, test, split, classes, draw, minutes, epochs, log }));
   }
   const out = {};
   for (const [method, rs] of Object.entries(runs)) {
