@@ -13,6 +13,7 @@ import { MLP } from '../nn/mlp.js';
 import { checkKeys } from '../nn/sequential.js';
 import type { ModelKind } from '../io/model-kind.js';
 import { Stack, assertFiniteBlock } from '../nn/stack.js';
+import { type NoiseDistribution, type NoiseSpec, fillNoise, generateRows, noiseDistribution } from './generator-noise.js';
 
 export interface GanOptions {
   /** Maps noise z (width noise.dim) to samples; with `conditions`, [z, one-hot label]. */
@@ -25,7 +26,7 @@ export interface GanOptions {
    * them. Default 0 (unconditional).
    */
   conditions?: number;
-  noise: { dim: number; distribution?: 'normal' | 'uniform' };
+  noise: NoiseSpec;
   /** Discriminator steps per iteration (default 1). */
   k?: number;
   /** m: real samples and noise vectors per minibatch (default 64). */
@@ -106,7 +107,7 @@ export class GAN extends TrainedModel {
   readonly generator: Stack;
   readonly discriminator: Stack;
   readonly noiseDim: number;
-  readonly noiseDistribution: 'normal' | 'uniform';
+  readonly noiseDistribution: NoiseDistribution;
   /** Classes of a conditional GAN; 0 when unconditional. */
   readonly conditions: number;
   /** Values per sample: the generator's outputs. */
@@ -153,8 +154,7 @@ export class GAN extends TrainedModel {
         ? `noise.dim is ${dim} but the generator ${G.label} takes ${G.inputSize} inputs`
         : `the generator ${G.label} takes ${G.inputSize} inputs but noise and a one-hot label are ${dim} + ${c} = ${dim + c}`);
     }
-    const dist = opts.noise.distribution ?? 'normal';
-    if (dist !== 'normal' && dist !== 'uniform') throw new LatentkitError(`noise.distribution must be 'normal' or 'uniform', got ${JSON.stringify(dist)}`);
+    const dist = noiseDistribution(opts.noise.distribution, 'normal');
     const k = opts.k ?? 1;
     if (!Number.isInteger(k) || k < 1) throw new LatentkitError(`k (discriminator steps per iteration) must be an integer ≥ 1, got ${k}`);
     const loss = opts.generatorLoss ?? 'non-saturating';
@@ -287,19 +287,11 @@ export class GAN extends TrainedModel {
     const labels = this.sampleLabels(n, opts.labels);
     const rng = opts.seed === undefined ? this.rng : new Rng(opts.seed);
     const G = opts.raw || !this.generatorEma ? this.generator : this.generatorEma;
-    const out = new Float32Array(n * G.outputSize);
     try {
-      const chunk = Math.min(n, 1024);
-      for (let r = 0; r < n; r += chunk) {
-        const m = Math.min(chunk, n - r);
-        const z = this.drawNoise(rng, m, G, labels ? (i) => labels(r + i, rng) : undefined);
-        const y = G.forward(z.ptr, m);
-        out.set(heap.f32.subarray(y >>> 2, (y >>> 2) + m * G.outputSize), r * G.outputSize);
-      }
+      return generateRows(G, n, (m, r) => this.drawNoise(rng, m, G, labels ? (i) => labels(r + i, rng) : undefined));
     } finally {
       if (rng !== this.rng) rng.dispose();
     }
-    return out;
   }
 
   /**
@@ -309,8 +301,7 @@ export class GAN extends TrainedModel {
   private drawNoise(rng: Rng, m: number, into: Stack = this.generator, label?: (row: number) => number): Block {
     const z = into.inputBlock(m);
     const d = this.noiseDim;
-    if (this.noiseDistribution === 'normal') rng.normal(z, 0, 1, m * d);
-    else rng.uniform(z, -1, 1, m * d);
+    fillNoise(rng, z, m * d, this.noiseDistribution);
     const c = this.conditions;
     if (c > 0) {
       // Spread the rows from the last one down (each moves right, over no unread row), then add the labels.

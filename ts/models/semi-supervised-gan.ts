@@ -17,6 +17,7 @@ import { Optimizer, type OptimizerSpec } from '../nn/optimizer.js';
 import { checkKeys } from '../nn/sequential.js';
 import { Stack, assertFiniteBlock } from '../nn/stack.js';
 import { type StepPlan, trainingStep } from '../nn/train-step.js';
+import { type NoiseDistribution, type NoiseSpec, fillNoise, generateRows, noiseDistribution } from './generator-noise.js';
 import { type SemiSupervisedData, type SemiSupervisedFitOptions, SemiSupervisedModel } from './semi-supervised.js';
 
 export interface SemiSupervisedGanOptions {
@@ -27,7 +28,7 @@ export interface SemiSupervisedGanOptions {
   /** The rest of the discriminator: features to K ≥ 2 class logits (no "generated" logit: it is fixed at 0). */
   classes: Stack;
   /** Default uniform on [−1, 1), as the paper's uniform noise. */
-  noise: { dim: number; distribution?: 'normal' | 'uniform' };
+  noise: NoiseSpec;
   /** Unlabelled rows, generated rows and (at most) labelled rows per step (default 100, as the paper). */
   batchSize?: number;
   /** The weight of the unlabelled (real/generated) term against the labelled cross-entropy (default 1, as the paper). */
@@ -87,7 +88,7 @@ export class SemiSupervisedGAN extends SemiSupervisedModel<SemiSupervisedGanStep
   readonly features: Stack;
   readonly classes: Stack;
   readonly noiseDim: number;
-  readonly noiseDistribution: 'normal' | 'uniform';
+  readonly noiseDistribution: NoiseDistribution;
   readonly unlabelledWeight: number;
   readonly optimizerD: Optimizer;
   readonly optimizerG: Optimizer;
@@ -109,8 +110,7 @@ export class SemiSupervisedGAN extends SemiSupervisedModel<SemiSupervisedGanStep
     const dim = opts.noise?.dim;
     positiveInt(dim, 'noise.dim');
     if (dim !== G.inputSize) throw new LatentkitError(`noise.dim is ${dim} but the generator ${G.label} takes ${G.inputSize} inputs`);
-    const dist = opts.noise.distribution ?? 'uniform';
-    if (dist !== 'normal' && dist !== 'uniform') throw new LatentkitError(`noise.distribution must be 'normal' or 'uniform', got ${JSON.stringify(dist)}`);
+    const dist = noiseDistribution(opts.noise.distribution, 'uniform');
     const batchSize = positiveInt(opts.batchSize ?? 100, 'batchSize');
     const w = opts.unlabelledWeight ?? 1;
     if (typeof w !== 'number' || !(w >= 0 && w < 1e6)) throw new LatentkitError(`unlabelledWeight must be a number ≥ 0, got ${w}`);
@@ -181,19 +181,11 @@ export class SemiSupervisedGAN extends SemiSupervisedModel<SemiSupervisedGanStep
     checkKeys(opts, ['seed'], 'SemiSupervisedGAN sample options');
     positiveInt(n, 'sample count');
     const rng = opts.seed === undefined ? this.rng : new Rng(opts.seed);
-    const G = this.generator;
-    const out = new Float32Array(n * G.outputSize);
     try {
-      const chunk = Math.min(n, 1024);
-      for (let r = 0; r < n; r += chunk) {
-        const m = Math.min(chunk, n - r);
-        const y = G.forward(this.drawNoise(rng, m).ptr, m);
-        out.set(heap.f32.subarray(y >>> 2, (y >>> 2) + m * G.outputSize), r * G.outputSize);
-      }
+      return generateRows(this.generator, n, (m) => this.drawNoise(rng, m));
     } finally {
       if (rng !== this.rng) rng.dispose();
     }
-    return out;
   }
 
   private nextLabelledBatch(n: number): Block {
@@ -213,8 +205,7 @@ export class SemiSupervisedGAN extends SemiSupervisedModel<SemiSupervisedGanStep
 
   private drawNoise(rng: Rng, m: number): Block {
     const z = this.generator.inputBlock(m);
-    if (this.noiseDistribution === 'normal') rng.normal(z, 0, 1, m * this.noiseDim);
-    else rng.uniform(z, -1, 1, m * this.noiseDim);
+    fillNoise(rng, z, m * this.noiseDim, this.noiseDistribution);
     return z;
   }
 
