@@ -499,8 +499,8 @@ async function trainVae(s, given) {
       mlp([width + c, ...s.layers, 2 * s.latent], { activation: s.activation, outputActivation: 'linear', seed: s.seed }),
       mlp([s.latent + c, ...[...s.layers].reverse(), out], { activation: s.activation, outputActivation: 'linear', seed: s.seed + 1 }),
     ], () => {
-      const { encoder: e } = convAutoencoder(shape, { code: 2 * s.latent });
-      const { decoder: d } = convAutoencoder(shape, { code: s.latent, output: 'linear', outputChannels: out / (shape[1] * shape[2]) });
+      const { encoder: e } = convAutoencoder(shape, { code: 2 * s.latent, batchNorm: false });
+      const { decoder: d } = convAutoencoder(shape, { code: s.latent, batchNorm: false, output: 'linear', outputChannels: out / (shape[1] * shape[2]) });
       return [e, d];
     });
     vae = new VAE({ encoder, decoder, likelihood, beta: s.beta, klWarmup: s['kl-warmup'], conditions: c, optimizer: { type: 'adam', lr: s.lr }, seed: s.seed + 2 });

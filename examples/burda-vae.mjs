@@ -32,8 +32,8 @@ export function burdaVae({ latent = LATENT, lr = LR, klWarmup = 0, seed = 1 } = 
  * costs about 2.6 times the dense decoder's multiply-adds.
  */
 export function convVae({ latent = LATENT, lr = LR, klWarmup = 0, seed = 1 } = {}) {
-  const { encoder: e } = convAutoencoder([1, 28, 28], { code: 2 * latent, width: 32 });
-  const { decoder: d } = convAutoencoder([1, 28, 28], { code: latent, width: 16, hidden: 0, output: 'linear' });
+  const { encoder: e } = convAutoencoder([1, 28, 28], { code: 2 * latent, width: 32, batchNorm: false });
+  const { decoder: d } = convAutoencoder([1, 28, 28], { code: latent, width: 16, hidden: 0, batchNorm: false, output: 'linear' });
   const encoder = stack(e.input, e.layers, { seed });
   const decoder = stack(d.input, d.layers, { seed: seed + 1 });
   const vae = new VAE({ encoder, decoder, likelihood: 'bernoulli', klWarmup, optimizer: { type: 'adam', lr }, seed: seed + 2 });

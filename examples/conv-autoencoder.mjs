@@ -1,21 +1,24 @@
 // A convolutional autoencoder on MNIST beside the dense reduction recipe (784-512-128-k, the
 // reduction example's) and PCA, at codes of k = 2, 8 and 32 numbers: test MSE per pixel on the
 // 10,000 test images. The convolutional one is latentkit's default for 28 × 28 images
-// (convAutoencoder): conv 32 and 64 (4 × 4, stride 2, ReLU) → dense 256 (ReLU) → dense k, mirrored
-// by a dense decoder to 64 × 7 × 7 and transposed convolutions to pixel logits, trained with the
-// cross-entropy on the logits (bce-with-logits; the MSE is of the sigmoid's pixels); Adam 1e-3 on
-// batches of 128 as the dense recipe, for --epochs passes.
+// (convAutoencoder): conv 32 and 64 (4 × 4, stride 2, batch norm, ReLU) → dense 256 (ReLU) →
+// dense k, mirrored by a dense decoder to 64 × 7 × 7 and transposed convolutions to pixel logits,
+// trained with the cross-entropy on the logits (bce-with-logits; the MSE is of the sigmoid's
+// pixels); Adam 1e-3 on batches of 128 as the dense recipe, for --epochs passes (10: the dense
+// recipe's 6 and the three codes' 10 fit in 20 minutes on 2 cores).
 // Measured beside it, 3 epochs on 10,000 images at k = 8 (test MSE on 1,000): without the dense
-// 256 layers 0.0356 (MSE loss) and 0.0340 (cross-entropy); with them 0.0274 and 0.0255. The first
-// full run, without them (8 epochs, MSE loss): test MSE 0.0453 / 0.0189 / 0.0053 at k = 2 / 8 / 32,
+// 256 layers 0.0356 (MSE loss) and 0.0340 (cross-entropy); with them 0.0274 and 0.0255. On all
+// 60,000 images at k = 8 (1 thread each, side by side), test MSE after epochs 6, 8, 10: without
+// batch norm 0.0154, 0.0150, 0.0146; with it 0.0142, 0.0139, 0.0134. The first full run, without
+// the dense layers or batch norm (8 epochs, MSE loss): 0.0453 / 0.0189 / 0.0053 at k = 2 / 8 / 32,
 // against the dense recipe's 0.0391 / 0.0170 / 0.0068.
-//   node examples/conv-autoencoder.mjs [--epochs 6] [--dense-epochs 6] [--train N] [--test N] [--codes 2,8,32] [--threads N]
+//   node examples/conv-autoencoder.mjs [--epochs 10] [--dense-epochs 6] [--train N] [--test N] [--codes 2,8,32] [--threads N]
 import { Autoencoder, convAutoencoder, grayToBytes, imageGrid, stack } from 'latentkit';
 import { argFlag, argList, table, upscale, writeOutputs } from './common.mjs';
 import { loadMnist } from './mnist.mjs';
 import { runReduction } from './reduction.mjs';
 
-const epochs = argFlag('epochs', 6);
+const epochs = argFlag('epochs', 10);
 const denseEpochs = argFlag('dense-epochs', 6);
 const trainRows = argFlag('train', 60_000);
 const testRows = argFlag('test', 10_000);

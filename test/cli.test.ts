@@ -334,7 +334,7 @@ describe('latentkit command line', () => {
     const out = join(mkdtempSync(join(tmpdir(), 'lk-cae-')), 'ae.safetensors');
     const ae = run('train-ae', '--data', dir, '--conv', '--layers', '8', '--epochs', '1', '--batch-size', '8', '--out', out, '--threads', '1');
     expect(ae.status, ae.stderr).toBe(0);
-    expect(ae.stdout).toMatch(/encoder:\n  input 1×28×28\n  conv2d\(channels 32.*→ 32×14×14\n.*→ 64×7×7\n  flatten → 3136\n  dense\(units 256, activation relu\) → 256\n  dense\(units 8\) → 8/);
+    expect(ae.stdout).toMatch(/encoder:\n  input 1×28×28\n  conv2d\(channels 32.*→ 32×14×14\n  batch-norm\(activation relu\) → 32×14×14\n  conv2d\(channels 64.*→ 64×7×7\n  batch-norm\(activation relu\) → 64×7×7\n  flatten → 3136\n  dense\(units 256, activation relu\) → 256\n  dense\(units 8\) → 8/);
     expect(run('train-ae', '--data', dir, '--resume', `${out}.ckpt`, '--epochs', '2', '--batch-size', '8', '--out', out, '--threads', '1').status).toBe(0);
     const model = load(readFileSync(`${out}.ckpt`)) as Autoencoder;
     expect([model.epochs, ...model.encoder.inputShape]).toEqual([2, 1, 28, 28]);

@@ -116,6 +116,14 @@ describe('default convolutional architectures', () => {
     expect(d.outputSize).toBe(2 * 784);
     d.dispose();
     expect(() => convAutoencoder([1, 28, 28], { code: 0 })).toThrow(/code must be a positive integer, got 0/);
+    // batch norm between each convolution but the output one and its ReLU, unless asked not to
+    const kinds = (layers: readonly { type: string }[]) => layers.map((l) => l.type).join(' ');
+    const normalised = convAutoencoder([1, 28, 28], { code: 8 });
+    expect(kinds(normalised.encoder.layers)).toBe('conv2d batch-norm conv2d batch-norm flatten dense dense');
+    expect(kinds(normalised.decoder.layers)).toBe('dense dense reshape conv-transpose2d batch-norm conv-transpose2d flatten');
+    const plain = convAutoencoder([1, 28, 28], { code: 8, batchNorm: false });
+    expect(kinds([...plain.encoder.layers, ...plain.decoder.layers])).not.toContain('batch-norm');
+    expect(() => convAutoencoder([1, 28, 28], { code: 8, batchNorm: 'yes' as unknown as boolean })).toThrow(/batchNorm must be true or false, got "yes"/);
     // dropout after each of the discriminator's stages, none in the generator
     const dropped = dcgan([1, 28, 28], { dropout: 0.3 });
     expect(dropped.discriminator.layers.map((l) => l.type)).toEqual(['conv2d', 'dropout', 'conv2d', 'batch-norm', 'dropout', 'flatten', 'dense']);
