@@ -6,8 +6,9 @@
 //   m1m2:  Kingma et al. (2014)'s M1+M2. M1, a VAE 784-600-600-50 (tanh, Bernoulli, Adam 1e-3,
 //          batches of 100) on every training image for the first --m1-minutes (15); then M2
 //          (latentkit's SemiSupervisedVAE: q(y|z1), q(z2|z1,y), p(z1|y,z2), one hidden layer of 500
-//          tanh units each, a Gaussian with learned variances, z2 of 50, α 0.1, Adam 3e-4) on M1's
-//          latent means for the rest of the budget. Paper: 3.33%.
+//          tanh units each, a Gaussian with learned variances, z2 of 50, α 0.1, Adam 3e-4) for the rest
+//          of the budget on the latent dimensions M1 uses, z1 drawn from q(z1|x) every epoch (the
+//          test images read by their means), as Kingma et al.'s code does. Paper: 3.33%.
 //   scratch, pretrained: latentkit's pretraining recipe (examples/pretraining.mjs) on the same 100
 //          labels: a 784-512-128 network trained on them alone (scratch), or pretrained as a denoising
 //          autoencoder on the unlabelled images, a head warmed up, then fine-tuned (pretrained). As in
@@ -27,6 +28,7 @@ const PAPER = { ssgan: 0.93, m1m2: 3.33 };
 const METHODS = ['scratch', 'pretrained', 'm1m2', 'ssgan'];
 const VALIDATION = 5000;
 const PER_CLASS = 10;
+const M1_LATENT = 50;
 
 /** `perClass` rows of each class, drawn by `seed`, and the rest. */
 export function drawLabelled(labels, classes, perClass, seed) {
@@ -49,6 +51,25 @@ function rowsOf(x, idx) {
   const out = new Float32Array(idx.length * cols);
   idx.forEach((r, i) => out.set(x.data.subarray(r * cols, (r + 1) * cols), i * cols));
   return { data: out, shape: [idx.length, cols] };
+}
+
+/** The latent dimensions whose means (the first `latent` columns of `stats`) spread by more than 0.1 over its rows. */
+function activeDimensions(stats, latent) {
+  const rows = stats.shape[0];
+  const kept = [];
+  for (let j = 0; j < latent; j++) {
+    let sum = 0;
+    let squares = 0;
+    for (let r = 0; r < rows; r++) {
+      const v = stats.data[r * 2 * latent + j];
+      sum += v;
+      squares += v * v;
+    }
+    const mean = sum / rows;
+    if (Math.sqrt(Math.max(0, squares / rows - mean * mean)) > 0.1) kept.push(j);
+  }
+  if (kept.length === 0) throw new Error('M1 uses none of its latent dimensions (every mean spreads by ≤ 0.1): train it longer');
+  return kept;
 }
 
 /** The semi-supervised GAN on one draw: returns its test error (%) and how the run went. */
@@ -89,8 +110,8 @@ export function runM1M2({ train, test, split: { labelled, unlabelled }, classes,
   const d = train.x.shape[1];
   const t0 = performance.now();
   const elapsed = () => (performance.now() - t0) / 60_000;
-  const encoder = mlp([d, 600, 600, 100], { activation: 'tanh', seed: 100 * draw + 10 });
-  const decoder = mlp([50, 600, 600, d], { activation: 'tanh', seed: 100 * draw + 11 });
+  const encoder = mlp([d, 600, 600, 2 * M1_LATENT], { activation: 'tanh', seed: 100 * draw + 10 });
+  const decoder = mlp([M1_LATENT, 600, 600, d], { activation: 'tanh', seed: 100 * draw + 11 });
   const m1 = new VAE({ encoder, decoder, likelihood: 'bernoulli', optimizer: { type: 'adam', lr: 1e-3 }, seed: 100 * draw + 12 });
   let m1Done = 0;
   while (m1Done < m1Epochs && elapsed() < m1Minutes) {
@@ -98,13 +119,33 @@ export function runM1M2({ train, test, split: { labelled, unlabelled }, classes,
     m1Done++;
     if (m1Done % 5 === 0 || m1Done === 1) log(`  draw ${draw}, M1 epoch ${m1Done}: −ELBO ${h.loss[0].toFixed(2)} (${elapsed().toFixed(1)} min)`);
   }
-  const z = m1.encode(train.x);
-  const zTest = m1.encode(test.x);
+  // M2 reads M1's latent dimensions that are in use (the spread of their means over the training
+  // images above 0.1, as Kingma et al.'s code keeps them: an unused one is the prior everywhere, and
+  // a learned-variance Gaussian fits its constant mean without bound), and draws z1 ~ q(z1|x) again
+  // every epoch, as their code draws it every batch; the test images are read by their means.
+  const stats = encoder.predict(train.x);
+  const testStats = encoder.predict(test.x);
   m1.dispose();
   encoder.dispose();
   decoder.dispose();
-  const L = 50;
-  const data = { labelled: rowsOf(z, labelled), labels: Int32Array.from(labelled, (i) => train.labels[i]), unlabelled: rowsOf(z, unlabelled) };
+  const kept = activeDimensions(stats, M1_LATENT);
+  log(`  draw ${draw}: M2 reads ${kept.length} of M1's ${M1_LATENT} latent dimensions (the others' means spread by ≤ 0.1)`);
+  const draws = new Rng(100 * draw + 13);
+  const redraw = (into, rows) => {
+    const noise = draws.normalArray(rows.length * kept.length);
+    rows.forEach((r, i) => kept.forEach((j, c) => {
+      const at = i * kept.length + c;
+      into.data[at] = stats.data[r * 2 * M1_LATENT + j] + Math.exp(0.5 * stats.data[r * 2 * M1_LATENT + M1_LATENT + j]) * noise[at];
+    }));
+  };
+  const L = kept.length;
+  const zTest = { data: new Float32Array(test.x.shape[0] * L), shape: [test.x.shape[0], L] };
+  for (let r = 0; r < test.x.shape[0]; r++) kept.forEach((j, c) => { zTest.data[r * L + c] = testStats.data[r * 2 * M1_LATENT + j]; });
+  const data = {
+    labelled: { data: new Float32Array(labelled.length * L), shape: [labelled.length, L] },
+    labels: Int32Array.from(labelled, (i) => train.labels[i]),
+    unlabelled: { data: new Float32Array(unlabelled.length * L), shape: [unlabelled.length, L] },
+  };
   const [e2, d2, c2] = [
     mlp([L + classes, 500, 2 * 50], { activation: 'tanh', seed: 100 * draw + 20 }),
     mlp([50 + classes, 500, 2 * L], { activation: 'tanh', seed: 100 * draw + 21 }),
@@ -116,6 +157,8 @@ export function runM1M2({ train, test, split: { labelled, unlabelled }, classes,
   let epoch = 0;
   const m2Start = elapsed();
   while (epoch < epochs && elapsed() < minutes) {
+    redraw(data.labelled, labelled);
+    redraw(data.unlabelled, unlabelled);
     const h = m2.fit(data, { iterations: perEpoch });
     epoch++;
     if (epoch % 5 === 0 || epoch === 1 || epoch >= epochs || elapsed() >= minutes) {
@@ -127,8 +170,9 @@ export function runM1M2({ train, test, split: { labelled, unlabelled }, classes,
   }
   const error = 100 * m2.error(zTest, test.labels);
   m2.dispose();
+  draws.dispose();
   for (const s of [e2, d2, c2]) s.dispose();
-  return { error, seconds: (performance.now() - t0) / 1000, m1Epochs: m1Done, m1Minutes: m2Start, epochs: epoch, curve };
+  return { error, activeDimensions: L, seconds: (performance.now() - t0) / 1000, m1Epochs: m1Done, m1Minutes: m2Start, epochs: epoch, curve };
 }
 
 /** latentkit's pretraining recipe on one draw: scratch and pretrained test errors (%), as examples/pretraining.mjs runs them. */
@@ -172,7 +216,7 @@ export function runSemiSupervised({ methods = METHODS, draws = [1, 2, 3], minute
       errors, meanError: errors.reduce((s, v) => s + v, 0) / errors.length, seconds: rs.map((r) => r.seconds), threads: threads().count,
       ...(PAPER[method] !== undefined && { paper: PAPER[method] }),
       ...(method === 'ssgan' || method === 'm1m2' ? { epochs: rs.map((r) => r.epochs), curves: rs.map((r) => r.curve) } : { chosen: rs.map((r) => r.chosen), validationLabels: VALIDATION }),
-      ...(method === 'm1m2' && { m1Epochs: rs.map((r) => r.m1Epochs), m1Minutes: rs.map((r) => r.m1Minutes) }),
+      ...(method === 'm1m2' && { m1Epochs: rs.map((r) => r.m1Epochs), m1Minutes: rs.map((r) => r.m1Minutes), activeDimensions: rs.map((r) => r.activeDimensions) }),
     };
   }
   return { methods: out, draws, labelled: classes * PER_CLASS, unlabelled: train.x.shape[0] - classes * PER_CLASS, testRows: test.x.shape[0], minutes, epochs };
