@@ -19,7 +19,7 @@
 // The reported error is the final model's: the test set chooses nothing.
 //   node examples/semi-supervised-mnist.mjs [--methods scratch,pretrained,m1m2,ssgan] [--draws 1,2,3] [--m1-minutes 15] [--m1-epochs N] [--m2-alpha 0.1] [--minutes 55] [--epochs 300]
 //     [--pretrain-epochs 30] [--data DIR (an IDX folder: train-/t10k-images-idx3-ubyte, -labels-idx1-ubyte)] [--train N] [--test N] [--threads N]
-import { Rng, SemiSupervisedGAN, SemiSupervisedVAE, VAE, mlp, semiSupervisedGan, stacks, threads } from 'latentkit';
+import { Rng, SemiSupervisedGAN, SemiSupervisedVAE, VAE, columnStats, mlp, semiSupervisedGan, stacks, threads } from 'latentkit';
 import { argFlag, argList, table, writeOutputs } from './common.mjs';
 import { loadMnist } from './mnist.mjs';
 import { SCHEDULES, pretrainingRecipe } from './pretraining.mjs';
@@ -51,25 +51,6 @@ function rowsOf(x, idx) {
   const out = new Float32Array(idx.length * cols);
   idx.forEach((r, i) => out.set(x.data.subarray(r * cols, (r + 1) * cols), i * cols));
   return { data: out, shape: [idx.length, cols] };
-}
-
-/** The latent dimensions whose means (the first `latent` columns of `stats`) spread by more than 0.1 over its rows. */
-function activeDimensions(stats, latent) {
-  const rows = stats.shape[0];
-  const kept = [];
-  for (let j = 0; j < latent; j++) {
-    let sum = 0;
-    let squares = 0;
-    for (let r = 0; r < rows; r++) {
-      const v = stats.data[r * 2 * latent + j];
-      sum += v;
-      squares += v * v;
-    }
-    const mean = sum / rows;
-    if (Math.sqrt(Math.max(0, squares / rows - mean * mean)) > 0.1) kept.push(j);
-  }
-  if (kept.length === 0) throw new Error('M1 uses none of its latent dimensions (every mean spreads by ≤ 0.1): train it longer');
-  return kept;
 }
 
 /** The semi-supervised GAN on one draw: returns its test error (%) and how the run went. */
@@ -105,7 +86,7 @@ export function runSsgan({ train, test, split: { labelled, unlabelled }, classes
   return { error, epochs: epoch, seconds, curve };
 }
 
-/** M1+M2 on one draw: M1 for `m1Minutes` (or `m1Epochs`), M2 on its latent means for the rest of `minutes` (or `epochs`). */
+/** M1+M2 on one draw: M1 for `m1Minutes` (or `m1Epochs`), M2 on the latent dimensions it uses for the rest of `minutes` (or `epochs`). */
 export function runM1M2({ train, test, split: { labelled, unlabelled }, classes, draw, minutes, epochs, m1Minutes, m1Epochs = 1000, m2Alpha = 0.1, log }) {
   const d = train.x.shape[1];
   const t0 = performance.now();
@@ -128,7 +109,9 @@ export function runM1M2({ train, test, split: { labelled, unlabelled }, classes,
   m1.dispose();
   encoder.dispose();
   decoder.dispose();
-  const kept = activeDimensions(stats, M1_LATENT);
+  const spread = columnStats(stats).std.subarray(0, M1_LATENT);
+  const kept = [...spread.keys()].filter((j) => spread[j] > 0.1);
+  if (kept.length === 0) throw new Error('M1 uses none of its latent dimensions (every mean spreads by ≤ 0.1): train it longer');
   log(`  draw ${draw}: M2 reads ${kept.length} of M1's ${M1_LATENT} latent dimensions (the others' means spread by ≤ 0.1)`);
   const draws = new Rng(100 * draw + 13);
   const redraw = (into, rows) => {

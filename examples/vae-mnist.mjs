@@ -26,7 +26,7 @@
 //     scores a VAE this example saved, on the first --test-rows test images, and trains nothing.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Rng, VAE, grayToBytes, imageGrid, load, precision, save, setPrecision } from 'latentkit';
+import { Rng, VAE, columnStats, grayToBytes, imageGrid, load, precision, save, setPrecision } from 'latentkit';
 import { enableRelaxedSimd } from 'latentkit/node';
 import { encodePng } from 'latentkit/png';
 import { lineSpec, writeChart } from './charts.mjs';
@@ -54,21 +54,8 @@ function binarise(x, out, rng) {
 }
 
 /** Burda et al.'s active units: dimensions of E_q[z] whose variance over the test images exceeds 0.01. */
-function activeUnits(means, latent) {
-  const rows = means.shape[0];
-  let active = 0;
-  for (let j = 0; j < latent; j++) {
-    let s = 0;
-    let s2 = 0;
-    for (let r = 0; r < rows; r++) {
-      const v = means.data[r * latent + j];
-      s += v;
-      s2 += v * v;
-    }
-    const mean = s / rows;
-    if (s2 / rows - mean * mean > 0.01) active++;
-  }
-  return active;
+function activeUnits(means) {
+  return columnStats(means).std.filter((s) => s > 0.1).length;
 }
 
 /** The first `rows` test images, binarised once with a fixed seed: the same pixels in every run. */
@@ -136,7 +123,7 @@ export function runVaeMnist({ conv = false, epochs = 100_000, minutes = MINUTES,
   log(`test NLL (IWAE, k = ${samples}) ${nll.toFixed(2)} nats, scored in ${scoringMinutes.toFixed(1)} min`);
   const means = vae.encode(test);
   const result = {
-    nll, elbo: curve.at(-1)?.testElbo ?? vae.elbo(test), klNats: vae.kl(test), activeUnits: activeUnits(means, latent),
+    nll, elbo: curve.at(-1)?.testElbo ?? vae.elbo(test), klNats: vae.kl(test), activeUnits: activeUnits(means),
     epochs: e, seconds: (performance.now() - t0) / 1000, trainingMinutes, scoringMinutes, samples, latent, lr, batchSize, trainRows: train.x.shape[0], testRows: test.shape[0], klWarmupEpochs: warmupEpochs, precision: precision(), curve,
     paper: { nll: PAPER_NLL, passes: 3280 }, architecture: conv ? 'conv' : 'dense', encoder: encoder.summary(), decoder: decoder.summary(),
   };
