@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import array
+import gc
 import gzip
 import os
 import struct
@@ -154,33 +155,38 @@ def main(argv: list[str] | None = None) -> None:
                 yield xb.to(device), labels_of(yb)
             epoch += 1
 
-    stream = batches()
-    t0 = time.time()
-    if not gan:
-        objective = DDP(AutoencoderObjective(model))
-        for step in range(1, args.steps + 1):
-            xb, _ = next(stream)
-            loss = lt.train_step(optimizer, lambda: objective(xb))
-            if rank == 0 and (step % args.log_every == 0 or step == args.steps):
-                print(f"step {step}/{args.steps}: loss {loss:.5f} ({time.time() - t0:.1f} s, {world} processes)", flush=True)
-    else:
-        d_objective = DDP(DiscriminatorObjective(model))
-        g_objective = DDP(GeneratorObjective(model))
-        k = int(model.latentkit_options.get("k", 1))
-        m = batch // world
-        for it in range(1, args.steps + 1):
-            for _ in range(k):
-                real, labels = next(stream)
-                with torch.no_grad():
-                    fake = model(model.noise(m, noise).to(device), labels)
-                loss_d = lt.train_step(optimizer["discriminator"], lambda: d_objective(real, fake, labels))
-            # The generator's step backpropagates through D without touching D's parameters.
-            model["discriminator"].requires_grad_(False)
-            loss_g = lt.train_step(optimizer["generator"], lambda: g_objective(model.noise(m, noise).to(device), labels))
-            model["discriminator"].requires_grad_(True)
-            model.update_average()
-            if rank == 0 and (it % args.log_every == 0 or it == args.steps):
-                print(f"iteration {it}/{args.steps}: D loss {loss_d:.4f}, G loss {loss_g:.4f} ({time.time() - t0:.1f} s, {world} processes)", flush=True)
+    def train(stream) -> None:
+        # The DDP wrappers hold the process group and gloo's threads: they live only here, so
+        # they are gone (with gc for their reference cycles) before the group is destroyed.
+        t0 = time.time()
+        if not gan:
+            objective = DDP(AutoencoderObjective(model))
+            for step in range(1, args.steps + 1):
+                xb, _ = next(stream)
+                loss = lt.train_step(optimizer, lambda: objective(xb))
+                if rank == 0 and (step % args.log_every == 0 or step == args.steps):
+                    print(f"step {step}/{args.steps}: loss {loss:.5f} ({time.time() - t0:.1f} s, {world} processes)", flush=True)
+        else:
+            d_objective = DDP(DiscriminatorObjective(model))
+            g_objective = DDP(GeneratorObjective(model))
+            k = int(model.latentkit_options.get("k", 1))
+            m = batch // world
+            for it in range(1, args.steps + 1):
+                for _ in range(k):
+                    real, labels = next(stream)
+                    with torch.no_grad():
+                        fake = model(model.noise(m, noise).to(device), labels)
+                    loss_d = lt.train_step(optimizer["discriminator"], lambda: d_objective(real, fake, labels))
+                # The generator's step backpropagates through D without touching D's parameters.
+                model["discriminator"].requires_grad_(False)
+                loss_g = lt.train_step(optimizer["generator"], lambda: g_objective(model.noise(m, noise).to(device), labels))
+                model["discriminator"].requires_grad_(True)
+                model.update_average()
+                if rank == 0 and (it % args.log_every == 0 or it == args.steps):
+                    print(f"iteration {it}/{args.steps}: D loss {loss_d:.4f}, G loss {loss_g:.4f} ({time.time() - t0:.1f} s, {world} processes)", flush=True)
+
+    train(batches())
+    gc.collect()
 
     if rank == 0:
         model.to("cpu")
