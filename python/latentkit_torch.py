@@ -289,9 +289,13 @@ class SemiSupervisedVAE(nn.ModuleDict):
         out = self["decoder"](torch.cat([z, onehot], dim=1))
         return _likelihood_nll(self.latentkit_options["likelihood"], self.features, x, out) + 0.5 * (mu**2 + torch.exp(logvar) - 1 - logvar).sum(dim=1)
 
-    def loss(self, labelled: torch.Tensor, labels: torch.Tensor, unlabelled: torch.Tensor, class_weight: float, generator: torch.Generator | None = None) -> torch.Tensor:
-        """mean ℓ(x, y) over labelled rows + class_weight · their cross-entropy + mean over unlabelled rows
-        of Σ_y q(y|x)·ℓ(x, y) − H(q(·|x)); latentkit's class_weight is alpha·N/N_l."""
+    def loss(self, labelled: torch.Tensor, labels: torch.Tensor, unlabelled: torch.Tensor, labelled_rows: int, unlabelled_rows: int, generator: torch.Generator | None = None) -> torch.Tensor:
+        """latentkit's step loss, an estimate of J^alpha / N_u from a batch of labelled and of
+        unlabelled rows, N_l = labelled_rows and N_u = unlabelled_rows the data set's counts:
+        N_l/N_u · mean ℓ(x, y) over the labelled rows + alpha·N/N_u · their mean cross-entropy + mean
+        over the unlabelled rows of Σ_y q(y|x)·ℓ(x, y) − H(q(·|x))."""
+        if labelled_rows < 1 or unlabelled_rows < 1:
+            raise ValueError(f"SemiSupervisedVAE.loss: needs labelled and unlabelled rows, got {labelled_rows} and {unlabelled_rows}")
         k, m = self.classes, unlabelled.shape[0]
         labelled_part = self._bound(labelled, labels, generator).mean()
         logits = self(labelled)
@@ -299,7 +303,8 @@ class SemiSupervisedVAE(nn.ModuleDict):
         ys = torch.arange(k).repeat(m)
         bounds = self._bound(unlabelled.repeat_interleave(k, dim=0), ys, generator).view(m, k)
         unlabelled_part = (log_q.exp() * (bounds + log_q)).sum(dim=1).mean()
-        return labelled_part + class_weight * nn.functional.cross_entropy(logits, labels) + unlabelled_part
+        class_weight = float(self.latentkit_options["alpha"]) * (labelled_rows + unlabelled_rows) / unlabelled_rows
+        return labelled_rows / unlabelled_rows * labelled_part + class_weight * nn.functional.cross_entropy(logits, labels) + unlabelled_part
 
 
 class Classifier(nn.ModuleDict):

@@ -256,12 +256,12 @@ def cmd_ssgan(ckpt, x_path, labels_path, labelled, iters, out):
     print(json.dumps({"discriminator": type(opts["discriminator"]).__name__, "first": sum(losses[:5]) / 5, "last": sum(losses[-5:]) / 5}))
 
 
-def cmd_m2(model_path, x_path, labels_path, labelled, class_weight, out):
+def cmd_m2(model_path, x_path, labels_path, labelled, out):
     model = lt.load(model_path)
     x = read(x_path, model.features)
     labels = torch.from_numpy(np.fromfile(labels_path, dtype=np.float32)).long()
     n = int(labelled)
-    loss = model.loss(x[:n], labels[:n], x, float(class_weight))
+    loss = model.loss(x[:n], labels[:n], x, n, x.shape[0])
     loss.backward()
     for name in ("encoder", "decoder", "classifier"):
         seq = model[name]

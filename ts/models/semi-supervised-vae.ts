@@ -1,12 +1,14 @@
 // The semi-supervised VAE of Kingma et al. (2014), M2: a classifier q(y|x), an encoder q(z|x,y) of
 // [x, one-hot y] and a decoder p(x|y,z) of [z, one-hot y]. With ℓ(x, y) = −log p(x|y,z) + KL(q(z|x,y)
-// ‖ N(0, I)) (one sample of z), each step descends
-//   mean over labelled rows of ℓ(x, y) + α·N/N_l · mean over labelled rows of −log q(y|x)
-//   + mean over unlabelled rows of Σ_y q(y|x)·ℓ(x, y) − H(q(·|x)),
-// the unlabelled rows' bound taken over every class y at once (m·K rows through the encoder and
-// decoder, each weighted by q(y|x)). α = 0.1 and N/N_l (all rows over labelled ones) as in
-// Kingma et al.'s code, which scales the classification term so. M1+M2 is this model trained on
-// the latent means of a trained VAE (M1).
+// ‖ N(0, I)) (one sample of z) and U(x) = Σ_y q(y|x)·ℓ(x, y) − H(q(·|x)), the paper's objective is
+//   J^α = Σ over labelled rows of ℓ(x, y) + Σ over unlabelled rows of U(x) + α·N · mean over labelled rows of −log q(y|x)
+// (N all rows, N_l labelled, N_u unlabelled; α·N as Kingma et al.'s code scales it), and each step
+// descends an unbiased estimate of J^α / N_u from a batch of each:
+//   N_l/N_u · mean over labelled rows of ℓ(x, y) + α·N/N_u · mean of their −log q(y|x) + mean over unlabelled rows of U(x).
+// Every row, labelled or not, weighs the same in the bound, however often the few labelled rows are
+// drawn. The unlabelled rows' bound is taken over every class y at once (m·K rows through the
+// encoder and decoder, each weighted by q(y|x)). M1+M2 is this model trained on the latent means
+// of a trained VAE (M1).
 import { LatentkitError } from '../errors.js';
 import type { ModelKind } from '../io/model-kind.js';
 import { kernels } from '../runtime/dispatch.js';
@@ -38,7 +40,7 @@ export interface SemiSupervisedVaeOptions {
   classifier: Stack;
   /** p(x|y,z): 'bernoulli' (pixels in [0, 1]) or a Gaussian (M1+M2's continuous features). */
   likelihood?: VaeLikelihood;
-  /** α, the classification term's weight before the N/N_l scaling (default 0.1, as the paper). */
+  /** α, the classification term's weight per row of the data (default 0.1, as the paper): the term is α·N times the labelled rows' mean cross-entropy. */
   alpha?: number;
   /** Unlabelled rows and (at most) labelled rows per step (default 100). */
   batchSize?: number;
@@ -50,7 +52,7 @@ export interface SemiSupervisedVaeOptions {
 
 export interface SemiSupervisedVaeStep {
   iteration: number;
-  /** The whole loss, and its parts: the labelled rows' −ELBO, their classification loss (unweighted), the unlabelled rows' −ELBO. */
+  /** The whole loss (J^α / N_u), and its parts unweighted: the labelled rows' mean −ELBO, their mean cross-entropy, the unlabelled rows' mean −ELBO. */
   loss: number;
   labelled: number;
   classification: number;
@@ -115,9 +117,10 @@ export class SemiSupervisedVAE extends SemiSupervisedModel<SemiSupervisedVaeStep
     const nl = () => this.labelledRows();
 
     // Labelled rows: the conditional VAE's bound.
-    const latentL = this.own(new GaussianLatent(L, this.rng, () => 1));
+    const labelledWeight = () => this.labelledWeight();
+    const latentL = this.own(new GaussianLatent(L, this.rng, labelledWeight));
     this.labelledKl = () => latentL.lastKl;
-    const reconL = likelihoodLoss(lik.kind, lik.logVar, () => this.targetL.block.ptr, d, (rows) => this.labelledNll.reserve(2 * rows).ptr);
+    const reconL = likelihoodLoss(lik.kind, lik.logVar, () => this.targetL.block.ptr, d, (rows) => this.labelledNll.reserve(2 * rows).ptr, labelledWeight);
     // Unlabelled rows: every class at once, each (row, class) weighted by q(y|x).
     const latentU = this.own(new GaussianLatent(L, this.rng, () => 1, { weights: () => this.klWeights.block.ptr, kl: (rows) => this.klRows.reserve(2 * rows).ptr }));
     const reconU: LossUnit = {
@@ -150,7 +153,14 @@ export class SemiSupervisedVAE extends SemiSupervisedModel<SemiSupervisedVaeStep
           chain: [E, latentL, new LabelColumns(L, K, () => this.labelsL, Dec, () => this.joinL.reserve(nl() * (L + K))), Dec],
           rows: nl,
           input: (n) => this.stageLabelled(n),
-          loss: { name: 'the labelled rows\' −ELBO', apply: (out, rows, cols, grad) => (this.parts.labelled = reconL.apply(out, rows, cols, grad)) },
+          loss: {
+            name: 'the labelled rows\' −ELBO',
+            apply: (out, rows, cols, grad) => {
+              const loss = reconL.apply(out, rows, cols, grad);
+              this.parts.labelled = loss / this.labelledWeight();
+              return loss;
+            },
+          },
         },
         { chain: [C], rows: nl, input: (n) => copyRows(this.targetL.block, C.inputBlock(n), n * d), loss: classify },
         {
@@ -215,10 +225,16 @@ export class SemiSupervisedVAE extends SemiSupervisedModel<SemiSupervisedVaeStep
     return expectation(out, this.lik, this.classifier.inputSize);
   }
 
-  /** The classification term's weight: α·N/N_l, N the labelled and unlabelled rows, N_l the labelled. */
+  /** The labelled rows' bound against the unlabelled rows' mean: N_l/N_u. */
+  private labelledWeight(): number {
+    const { labelled, unlabelled } = this.bound!;
+    return labelled.shape[0] / unlabelled.shape[0];
+  }
+
+  /** The mean cross-entropy's weight: α·N/N_u, N the labelled and unlabelled rows. */
   private classWeight(): number {
     const { labelled, unlabelled } = this.bound!;
-    return (this.alpha * (labelled.shape[0] + unlabelled.shape[0])) / labelled.shape[0];
+    return (this.alpha * (labelled.shape[0] + unlabelled.shape[0])) / unlabelled.shape[0];
   }
 
   /** The next labelled batch as [x, one-hot y] in the encoder's input block, x in targetL, the one-hots in oneHotL. */

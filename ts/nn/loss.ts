@@ -39,17 +39,19 @@ export function targetLoss(name: LossName, target: () => number, where: string):
  * the features), for the likelihood `kind` (LIKELIHOOD) with log-variance `logVar` when fixed.
  * Threads share the rows; each row's term lands in f64 at `rowSums(rows)` (a byte offset, 8-byte
  * aligned) and is added here in row order, as the one-call kernel adds them: the same bits.
+ * A `weight` other than 1 scales the term and its gradient.
  */
-export function likelihoodLoss(kind: number, logVar: number, target: () => number, features: number, rowSums: (rows: number) => number): LossUnit {
+export function likelihoodLoss(kind: number, logVar: number, target: () => number, features: number, rowSums: (rows: number) => number, weight: () => number = () => 1): LossUnit {
   return {
     name: 'negative log-likelihood',
     apply(out, rows, _cols, grad) {
       const sums = rowSums(rows);
-      kernels.likelihood_nll_rows(kind, target(), out, rows, features, logVar, grad, 1, sums);
+      const w = weight();
+      kernels.likelihood_nll_rows(kind, target(), out, rows, features, logVar, grad, w, sums);
       const f64 = new Float64Array(heap.memoryBuffer, sums, rows);
       let total = 0;
       for (let r = 0; r < rows; r++) total += f64[r]!;
-      return total / rows;
+      return w === 1 ? total / rows : (w * total) / rows;
     },
   };
 }
