@@ -17,7 +17,7 @@
 // The budget per draw is --minutes of training (55 by default, so a draw with its scoring ends
 // within an hour on 2 cores) or --epochs passes over the unlabelled images, whichever ends first.
 // The reported error is the final model's: the test set chooses nothing.
-//   node examples/semi-supervised-mnist.mjs [--methods scratch,pretrained,m1m2,ssgan] [--draws 1,2,3] [--m1-minutes 15] [--m1-epochs N] [--m2-alpha 0.1] [--minutes 55] [--epochs 300]
+//   node examples/semi-supervised-mnist.mjs [--methods scratch,pretrained,m1m2,ssgan] [--draws 1,2,3] [--m1-minutes 15] [--m1-epochs N] [--m2-alpha 0.1] [--m2-lr 3e-4] [--minutes 55] [--epochs 300]
 //     [--pretrain-epochs 30] [--data DIR (an IDX folder: train-/t10k-images-idx3-ubyte, -labels-idx1-ubyte)] [--train N] [--test N] [--threads N]
 import { Rng, SemiSupervisedGAN, SemiSupervisedVAE, VAE, columnStats, mlp, semiSupervisedGan, stacks, threads } from 'latentkit';
 import { argFlag, argList, table, writeOutputs } from './common.mjs';
@@ -87,7 +87,7 @@ export function runSsgan({ train, test, split: { labelled, unlabelled }, classes
 }
 
 /** M1+M2 on one draw: M1 for `m1Minutes` (or `m1Epochs`), M2 on the latent dimensions it uses for the rest of `minutes` (or `epochs`). */
-export function runM1M2({ train, test, split: { labelled, unlabelled }, classes, draw, minutes, epochs, m1Minutes, m1Epochs = 1000, m2Alpha = 0.1, log }) {
+export function runM1M2({ train, test, split: { labelled, unlabelled }, classes, draw, minutes, epochs, m1Minutes, m1Epochs = 1000, m2Alpha = 0.1, m2Lr = 3e-4, log }) {
   const d = train.x.shape[1];
   const t0 = performance.now();
   const elapsed = () => (performance.now() - t0) / 60_000;
@@ -124,6 +124,24 @@ export function runM1M2({ train, test, split: { labelled, unlabelled }, classes,
   const L = kept.length;
   const zTest = { data: new Float32Array(test.x.shape[0] * L), shape: [test.x.shape[0], L] };
   for (let r = 0; r < test.x.shape[0]; r++) kept.forEach((j, c) => { zTest.data[r * L + c] = testStats.data[r * 2 * M1_LATENT + j]; });
+  // Two yardsticks for M2: how noisy the z1 it reads is (M1's mean posterior σ over the used
+  // dimensions), and what the labels alone make of M1's means (1-nearest-neighbour on the labelled rows).
+  let sigma = 0;
+  for (let r = 0; r < train.x.shape[0]; r++) for (const j of kept) sigma += Math.exp(0.5 * stats.data[r * 2 * M1_LATENT + M1_LATENT + j]);
+  const m1PosteriorStd = sigma / (train.x.shape[0] * L);
+  let misses = 0;
+  for (let t = 0; t < test.x.shape[0]; t++) {
+    let best = Infinity;
+    let guess = -1;
+    for (const r of labelled) {
+      let d2 = 0;
+      kept.forEach((j, c) => { d2 += (stats.data[r * 2 * M1_LATENT + j] - zTest.data[t * L + c]) ** 2; });
+      if (d2 < best) [best, guess] = [d2, train.labels[r]];
+    }
+    if (guess !== test.labels[t]) misses++;
+  }
+  const nearestNeighbourError = (100 * misses) / test.x.shape[0];
+  log(`  draw ${draw}: M1's mean posterior σ on those dimensions ${m1PosteriorStd.toFixed(3)}; 1-nearest-neighbour on the labelled rows' means: test error ${nearestNeighbourError.toFixed(2)}%`);
   const data = {
     labelled: { data: new Float32Array(labelled.length * L), shape: [labelled.length, L] },
     labels: Int32Array.from(labelled, (i) => train.labels[i]),
@@ -134,7 +152,7 @@ export function runM1M2({ train, test, split: { labelled, unlabelled }, classes,
     mlp([50 + classes, 500, 2 * L], { activation: 'tanh', seed: 100 * draw + 21 }),
     mlp([L, 500, classes], { activation: 'tanh', seed: 100 * draw + 22 }),
   ];
-  const m2 = new SemiSupervisedVAE({ encoder: e2, decoder: d2, classifier: c2, likelihood: { type: 'gaussian', variance: 'learned' }, alpha: m2Alpha, batchSize: 100, seed: 100 * draw + 23 });
+  const m2 = new SemiSupervisedVAE({ encoder: e2, decoder: d2, classifier: c2, likelihood: { type: 'gaussian', variance: 'learned' }, alpha: m2Alpha, batchSize: 100, optimizer: { type: 'adam', lr: m2Lr }, seed: 100 * draw + 23 });
   const perEpoch = Math.floor(data.unlabelled.shape[0] / m2.batchSize);
   const curve = [];
   let epoch = 0;
@@ -155,7 +173,7 @@ export function runM1M2({ train, test, split: { labelled, unlabelled }, classes,
   m2.dispose();
   draws.dispose();
   for (const s of [e2, d2, c2]) s.dispose();
-  return { error, activeDimensions: L, seconds: (performance.now() - t0) / 1000, m1Epochs: m1Done, m1Minutes: m2Start, epochs: epoch, curve };
+  return { error, activeDimensions: L, m1PosteriorStd, nearestNeighbourError, seconds: (performance.now() - t0) / 1000, m1Epochs: m1Done, m1Minutes: m2Start, epochs: epoch, curve };
 }
 
 /** latentkit's pretraining recipe on one draw: scratch and pretrained test errors (%), as examples/pretraining.mjs runs them. */
@@ -176,7 +194,7 @@ function runPretrainingRecipe({ train, test, split: { labelled, unlabelled }, cl
   };
 }
 
-export function runSemiSupervised({ methods = METHODS, draws = [1, 2, 3], minutes = 55, epochs = 300, m1Minutes = 15, m1Epochs = 1000, m2Alpha = 0.1, pretrainEpochs = 30, data, trainRows, testRows, log = console.log } = {}) {
+export function runSemiSupervised({ methods = METHODS, draws = [1, 2, 3], minutes = 55, epochs = 300, m1Minutes = 15, m1Epochs = 1000, m2Alpha = 0.1, m2Lr = 3e-4, pretrainEpochs = 30, data, trainRows, testRows, log = console.log } = {}) {
   for (const m of methods) if (!METHODS.includes(m)) throw new Error(`--methods: unknown method ${JSON.stringify(m)} (expected ${METHODS.join(', ')})`);
   const train = loadMnist('train', { limit: trainRows, ...(data && { dir: data }) });
   const test = loadMnist('test', { limit: testRows, ...(data && { dir: data }) });
@@ -189,7 +207,7 @@ export function runSemiSupervised({ methods = METHODS, draws = [1, 2, 3], minute
       const r = runPretrainingRecipe({ train, test, split, classes, draw, pretrainEpochs, log });
       for (const m of ['scratch', 'pretrained']) if (methods.includes(m)) runs[m].push(r[m]);
     }
-    if (methods.includes('m1m2')) runs.m1m2.push(runM1M2({ train, test, split, classes, draw, minutes, epochs, m1Minutes, m1Epochs, m2Alpha, log }));
+    if (methods.includes('m1m2')) runs.m1m2.push(runM1M2({ train, test, split, classes, draw, minutes, epochs, m1Minutes, m1Epochs, m2Alpha, m2Lr, log }));
     if (methods.includes('ssgan')) runs.ssgan.push(runSsgan({ train, test, split, classes, draw, minutes, epochs, log }));
   }
   const out = {};
@@ -199,7 +217,7 @@ export function runSemiSupervised({ methods = METHODS, draws = [1, 2, 3], minute
       errors, meanError: errors.reduce((s, v) => s + v, 0) / errors.length, seconds: rs.map((r) => r.seconds), threads: threads().count,
       ...(PAPER[method] !== undefined && { paper: PAPER[method] }),
       ...(method === 'ssgan' || method === 'm1m2' ? { epochs: rs.map((r) => r.epochs), curves: rs.map((r) => r.curve) } : { chosen: rs.map((r) => r.chosen), validationLabels: VALIDATION }),
-      ...(method === 'm1m2' && { m1Epochs: rs.map((r) => r.m1Epochs), m1Minutes: rs.map((r) => r.m1Minutes), activeDimensions: rs.map((r) => r.activeDimensions) }),
+      ...(method === 'm1m2' && { m1Epochs: rs.map((r) => r.m1Epochs), m1Minutes: rs.map((r) => r.m1Minutes), activeDimensions: rs.map((r) => r.activeDimensions), m1PosteriorStd: rs.map((r) => r.m1PosteriorStd), nearestNeighbourErrors: rs.map((r) => r.nearestNeighbourError) }),
     };
   }
   return { methods: out, draws, labelled: classes * PER_CLASS, unlabelled: train.x.shape[0] - classes * PER_CLASS, testRows: test.x.shape[0], minutes, epochs };
@@ -211,7 +229,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   const result = runSemiSupervised({
     methods: methodsFlag >= 0 ? process.argv[methodsFlag + 1].split(',') : undefined,
     draws: argList('draws', [1, 2, 3]), minutes: argFlag('minutes', 55), epochs: argFlag('epochs', 300), pretrainEpochs: argFlag('pretrain-epochs', 30),
-    m1Minutes: argFlag('m1-minutes', 15), m1Epochs: argFlag('m1-epochs', 1000), m2Alpha: argFlag('m2-alpha', 0.1),
+    m1Minutes: argFlag('m1-minutes', 15), m1Epochs: argFlag('m1-epochs', 1000), m2Alpha: argFlag('m2-alpha', 0.1), m2Lr: argFlag('m2-lr', 3e-4),
     data: dataFlag >= 0 ? process.argv[dataFlag + 1] : undefined, trainRows: argFlag('train', undefined), testRows: argFlag('test', undefined),
   });
   table(Object.entries(result.methods).map(([method, r]) => ({ method, ...Object.fromEntries(result.draws.map((d, i) => [`draw ${d} (%)`, r.errors[i]])), 'mean (%)': r.meanError, 'paper (%)': r.paper ?? '—' })));
