@@ -122,22 +122,28 @@ export function runM1M2({ train, test, split: { labelled, unlabelled }, classes,
     }));
   };
   const L = kept.length;
-  const zTest = { data: new Float32Array(test.x.shape[0] * L), shape: [test.x.shape[0], L] };
-  for (let r = 0; r < test.x.shape[0]; r++) kept.forEach((j, c) => { zTest.data[r * L + c] = testStats.data[r * 2 * M1_LATENT + j]; });
+  /** The means of the kept dimensions of `source`'s rows `rows`, in that order. */
+  const keptMeans = (source, rows) => {
+    const out = { data: new Float32Array(rows.length * L), shape: [rows.length, L] };
+    rows.forEach((r, i) => kept.forEach((j, c) => { out.data[i * L + c] = source.data[r * 2 * M1_LATENT + j]; }));
+    return out;
+  };
+  const zTest = keptMeans(testStats, Array.from({ length: test.x.shape[0] }, (_, r) => r));
   // Two yardsticks for M2: how noisy the z1 it reads is (M1's mean posterior σ over the used
   // dimensions), and what the labels alone make of M1's means (1-nearest-neighbour on the labelled rows).
   let sigma = 0;
   for (let r = 0; r < train.x.shape[0]; r++) for (const j of kept) sigma += Math.exp(0.5 * stats.data[r * 2 * M1_LATENT + M1_LATENT + j]);
   const m1PosteriorStd = sigma / (train.x.shape[0] * L);
+  const labelledMeans = keptMeans(stats, labelled);
   let misses = 0;
   for (let t = 0; t < test.x.shape[0]; t++) {
     let best = Infinity;
     let guess = -1;
-    for (const r of labelled) {
+    labelled.forEach((r, i) => {
       let d2 = 0;
-      kept.forEach((j, c) => { d2 += (stats.data[r * 2 * M1_LATENT + j] - zTest.data[t * L + c]) ** 2; });
+      for (let c = 0; c < L; c++) d2 += (labelledMeans.data[i * L + c] - zTest.data[t * L + c]) ** 2;
       if (d2 < best) [best, guess] = [d2, train.labels[r]];
-    }
+    });
     if (guess !== test.labels[t]) misses++;
   }
   const nearestNeighbourError = (100 * misses) / test.x.shape[0];

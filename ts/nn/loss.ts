@@ -51,7 +51,7 @@ export function likelihoodLoss(kind: number, logVar: number, target: () => numbe
       const f64 = new Float64Array(heap.memoryBuffer, sums, rows);
       let total = 0;
       for (let r = 0; r < rows; r++) total += f64[r]!;
-      return w === 1 ? total / rows : (w * total) / rows;
+      return (w * total) / rows;
     },
   };
 }
