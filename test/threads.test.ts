@@ -51,6 +51,21 @@ describe('threads', () => {
     expect(() => setThreads(2.5)).toThrow(LatentkitError);
   });
 
+  it('threads().running counts the threads that take parts: back on 1 thread it is 1, though the workers of 3 threads still sleep in the pool', async () => {
+    setThreads(3);
+    const warm = mlp([512, 1024], { seed: 1 });
+    warm.predict(new Float32Array(512 * 512));
+    await workersReady(2);
+    setThreads(1);
+    expect(pool.readyWorkers, 'the idle workers are kept').toBe(2);
+    expect(threads().running, `threads taking parts on 1 (pool: ${pool.readyWorkers} ready workers)`).toBe(1);
+    setThreads(3);
+    warm.predict(new Float32Array(512 * 512));
+    expect(threads().running, 'the same workers take parts again on 3').toBe(3);
+    warm.dispose();
+    setThreads('auto');
+  });
+
   it('1 thread reproduces the pre-threads build bit for bit, and 2 and 3 threads give the same bits', async () => {
     // SHA-256 of the final weights from the single-threaded build before threads existed.
     const before = { small: '6e7139c08a9daf65e7a07319c6e45e75c23d95b27d4ea5415d8652096979ccf8', large: '6ecff5938a2953e3bde3340e08374a77903eb00265ad6a8cd48ec0de42f258bb' };

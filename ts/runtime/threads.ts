@@ -352,7 +352,9 @@ export function setThreads(n: number | 'auto'): number {
  * (workers start on the first large layer), and why the count is 1 where memory cannot be shared.
  */
 export function threads(): { count: number; requested: number | 'auto'; running: number; shared: boolean; why?: string } {
-  return { count: pool.count, requested: pool.requested, running: pool.readyWorkers + 1, shared: memoryMode.shared, ...(!memoryMode.shared && { why: memoryMode.why }) };
+  // At a count of 1 the workers of an earlier setting still sleep in the pool but take no parts.
+  const running = pool.count > 1 ? pool.readyWorkers + 1 : 1;
+  return { count: pool.count, requested: pool.requested, running, shared: memoryMode.shared, ...(!memoryMode.shared && { why: memoryMode.why }) };
 }
 
 /** Stops the worker threads (they restart on the next parallel op while the setting asks for them). */
