@@ -19,7 +19,7 @@
 // The budget per draw is --minutes of training (55 by default, so a draw with its scoring ends
 // within an hour on 2 cores) or --epochs passes over the unlabelled images, whichever ends first.
 // The reported error is the final model's: the test set chooses nothing.
-//   node examples/semi-supervised-mnist.mjs [--methods scratch,pretrained,m1m2,ssgan] [--draws 1,2,3] [--m1-minutes 15] [--m1-epochs N] [--m2-alpha 0.1] [--m2-lr 1e-3] [--minutes 55] [--epochs 3000]
+//   node examples/semi-supervised-mnist.mjs [--methods scratch,pretrained,m1m2,ssgan] [--draws 1,2,3] [--m1-minutes 15] [--m1-epochs N] [--m2-alpha 0.1] [--m2-lr 1e-3] [--m2-hidden 300] [--minutes 55] [--epochs 3000]
 //     [--pretrain-epochs 30] [--data DIR (an IDX folder: train-/t10k-images-idx3-ubyte, -labels-idx1-ubyte)] [--train N] [--test N] [--threads N]
 import { Rng, SemiSupervisedGAN, SemiSupervisedVAE, VAE, columnStats, mlp, semiSupervisedGan, stacks, threads } from 'latentkit';
 import { argFlag, argList, table, writeOutputs } from './common.mjs';
@@ -30,8 +30,6 @@ const PAPER = { ssgan: 0.93, m1m2: 3.33 };
 const METHODS = ['scratch', 'pretrained', 'm1m2', 'ssgan'];
 const VALIDATION = 5000;
 const PER_CLASS = 10;
-/** M2's hidden units per network: Kingma et al.'s run_2layer_ssl.py uses 300 for 100 labels. */
-const M2_HIDDEN = 300;
 const M1_LATENT = 50;
 
 /** `perClass` rows of each class, drawn by `seed`, and the rest. */
@@ -91,7 +89,7 @@ export function runSsgan({ train, test, split: { labelled, unlabelled }, classes
 }
 
 /** M1+M2 on one draw: M1 for `m1Minutes` (or `m1Epochs`), M2 on the latent dimensions it uses for the rest of `minutes` (or `epochs`). */
-export function runM1M2({ train, test, split: { labelled, unlabelled }, classes, draw, minutes, epochs, m1Minutes, m1Epochs = 1000, m2Alpha = 0.1, m2Lr = 1e-3, log }) {
+export function runM1M2({ train, test, split: { labelled, unlabelled }, classes, draw, minutes, epochs, m1Minutes, m1Epochs = 1000, m2Alpha = 0.1, m2Lr = 1e-3, m2Hidden = 300, log }) {
   const d = train.x.shape[1];
   const t0 = performance.now();
   const elapsed = () => (performance.now() - t0) / 60_000;
@@ -158,9 +156,9 @@ export function runM1M2({ train, test, split: { labelled, unlabelled }, classes,
     unlabelled: { data: new Float32Array(unlabelled.length * L), shape: [unlabelled.length, L] },
   };
   const [e2, d2, c2] = [
-    mlp([L + classes, M2_HIDDEN, 2 * 50], { activation: 'tanh', seed: 100 * draw + 20 }),
-    mlp([50 + classes, M2_HIDDEN, 2 * L], { activation: 'tanh', seed: 100 * draw + 21 }),
-    mlp([L, M2_HIDDEN, classes], { activation: 'tanh', seed: 100 * draw + 22 }),
+    mlp([L + classes, m2Hidden, 2 * 50], { activation: 'tanh', seed: 100 * draw + 20 }),
+    mlp([50 + classes, m2Hidden, 2 * L], { activation: 'tanh', seed: 100 * draw + 21 }),
+    mlp([L, m2Hidden, classes], { activation: 'tanh', seed: 100 * draw + 22 }),
   ];
   const m2 = new SemiSupervisedVAE({ encoder: e2, decoder: d2, classifier: c2, likelihood: { type: 'gaussian', variance: 'learned' }, alpha: m2Alpha, batchSize: 100, optimizer: { type: 'adam', lr: m2Lr }, seed: 100 * draw + 23 });
   const perEpoch = Math.floor(data.unlabelled.shape[0] / m2.batchSize);
@@ -204,7 +202,7 @@ function runPretrainingRecipe({ train, test, split: { labelled, unlabelled }, cl
   };
 }
 
-export function runSemiSupervised({ methods = METHODS, draws = [1, 2, 3], minutes = 55, epochs = 3000, m1Minutes = 15, m1Epochs = 1000, m2Alpha = 0.1, m2Lr = 1e-3, pretrainEpochs = 30, data, trainRows, testRows, log = console.log } = {}) {
+export function runSemiSupervised({ methods = METHODS, draws = [1, 2, 3], minutes = 55, epochs = 3000, m1Minutes = 15, m1Epochs = 1000, m2Alpha = 0.1, m2Lr = 1e-3, m2Hidden = 300, pretrainEpochs = 30, data, trainRows, testRows, log = console.log } = {}) {
   for (const m of methods) if (!METHODS.includes(m)) throw new Error(`--methods: unknown method ${JSON.stringify(m)} (expected ${METHODS.join(', ')})`);
   const train = loadMnist('train', { limit: trainRows, ...(data && { dir: data }) });
   const test = loadMnist('test', { limit: testRows, ...(data && { dir: data }) });
@@ -217,7 +215,7 @@ export function runSemiSupervised({ methods = METHODS, draws = [1, 2, 3], minute
       const r = runPretrainingRecipe({ train, test, split, classes, draw, pretrainEpochs, log });
       for (const m of ['scratch', 'pretrained']) if (methods.includes(m)) runs[m].push(r[m]);
     }
-    if (methods.includes('m1m2')) runs.m1m2.push(runM1M2({ train, test, split, classes, draw, minutes, epochs, m1Minutes, m1Epochs, m2Alpha, m2Lr, log }));
+    if (methods.includes('m1m2')) runs.m1m2.push(runM1M2({ train, test, split, classes, draw, minutes, epochs, m1Minutes, m1Epochs, m2Alpha, m2Lr, m2Hidden, log }));
     if (methods.includes('ssgan')) runs.ssgan.push(runSsgan({ train, test, split, classes, draw, minutes, epochs, log }));
   }
   const out = {};
@@ -239,7 +237,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   const result = runSemiSupervised({
     methods: methodsFlag >= 0 ? process.argv[methodsFlag + 1].split(',') : undefined,
     draws: argList('draws', [1, 2, 3]), minutes: argFlag('minutes', 55), epochs: argFlag('epochs', 3000), pretrainEpochs: argFlag('pretrain-epochs', 30),
-    m1Minutes: argFlag('m1-minutes', 15), m1Epochs: argFlag('m1-epochs', 1000), m2Alpha: argFlag('m2-alpha', 0.1), m2Lr: argFlag('m2-lr', 1e-3),
+    m1Minutes: argFlag('m1-minutes', 15), m1Epochs: argFlag('m1-epochs', 1000), m2Alpha: argFlag('m2-alpha', 0.1), m2Lr: argFlag('m2-lr', 1e-3), m2Hidden: argFlag('m2-hidden', 300),
     data: dataFlag >= 0 ? process.argv[dataFlag + 1] : undefined, trainRows: argFlag('train', undefined), testRows: argFlag('test', undefined),
   });
   table(Object.entries(result.methods).map(([method, r]) => ({ method, ...Object.fromEntries(result.draws.map((d, i) => [`draw ${d} (%)`, r.errors[i]])), 'mean (%)': r.meanError, 'paper (%)': r.paper ?? '—' })));
