@@ -10,7 +10,7 @@ import { encodePng } from 'latentkit/png';
 import { CliError, loadData, loadLabels, loadPartialLabels } from './data.mjs';
 import { trainingProgress } from './progress.mjs';
 
-const ACTIVATIONS = ['linear', 'tanh', 'sigmoid', 'relu', 'leaky-relu'];
+const ACTIVATIONS = ['linear', 'tanh', 'sigmoid', 'relu', 'leaky-relu', 'softplus'];
 const OPTIMIZERS = ['sgd', 'adam', 'adamw', 'rmsprop'];
 const GAN_LOSSES = ['non-saturating', 'minimax'];
 

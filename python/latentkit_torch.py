@@ -38,7 +38,7 @@ __all__ = ["io_sizes", "Autoencoder", "GAN", "Classifier", "VAE", "SemiSupervise
 
 FORMAT = "latentkit"
 VERSION = "2"
-SUPPORTED = "Linear, Tanh, Sigmoid, ReLU, LeakyReLU and Dropout (and, in a latentkit_torch.Stack, Conv2d, ConvTranspose2d, BatchNorm1d/2d, GaussianNoise, Dropout, Flatten, Unflatten and weight_norm)"
+SUPPORTED = "Linear, Tanh, Sigmoid, ReLU, LeakyReLU, Softplus (beta 1) and Dropout (and, in a latentkit_torch.Stack, Conv2d, ConvTranspose2d, BatchNorm1d/2d, GaussianNoise, Dropout, Flatten, Unflatten and weight_norm)"
 
 
 def _join_labels(x: torch.Tensor, labels: torch.Tensor | None, conditions: int, what: str) -> torch.Tensor:
@@ -331,6 +331,8 @@ def _activation(spec: Any) -> nn.Module | None:
         return nn.Sigmoid()
     if spec == "relu":
         return nn.ReLU()
+    if spec == "softplus":
+        return nn.Softplus()
     if spec == "leaky-relu":
         return nn.LeakyReLU(0.01)
     if isinstance(spec, dict) and spec.get("type") == "leaky-relu":
@@ -534,6 +536,12 @@ def _spec(module: nn.Module, where: str) -> Any:
         return "relu"
     if isinstance(module, nn.LeakyReLU):
         return {"type": "leaky-relu", "alpha": float(module.negative_slope)}
+    if isinstance(module, nn.Softplus):
+        # latentkit's softplus is ln(1 + e^x) everywhere: torch's beta 1 and a threshold past which
+        # its value equals x in float32 (20 does: ln(1 + e^-20) is below half an ulp of 20).
+        if module.beta != 1 or module.threshold < 20:
+            raise ValueError(f"latentkit_torch.save: {where} is Softplus(beta={module.beta}, threshold={module.threshold}); latentkit's softplus is beta 1 with a threshold of at least 20")
+        return "softplus"
     raise ValueError(f"latentkit_torch.save: {where} is {type(module).__name__}; latentkit stacks are made of {SUPPORTED}")
 
 

@@ -6,7 +6,7 @@ import * as internal from '../dist/internal.js';
 import { type Act, act64, centralDiff, expectClose, randomArray } from './helpers.js';
 
 const { kernels, heap } = internal;
-const ACTS: [Act, number][] = [['linear', 0], ['tanh', 1], ['sigmoid', 2], ['relu', 3], ['leaky-relu', 4]];
+const ACTS: [Act, number][] = [['linear', 0], ['tanh', 1], ['sigmoid', 2], ['relu', 3], ['leaky-relu', 4], ['softplus', 5]];
 
 function withBlocks<T>(sizes: number[], f: (...blocks: ReturnType<typeof heap.alloc>[]) => T): T {
   const blocks = sizes.map((n) => heap.alloc(n, 'test'));

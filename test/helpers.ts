@@ -36,7 +36,7 @@ export function expectClose(got: ArrayLike<number>, want: ArrayLike<number>, rto
   }
 }
 
-export type Act = 'linear' | 'tanh' | 'sigmoid' | 'relu' | 'leaky-relu';
+export type Act = 'linear' | 'tanh' | 'sigmoid' | 'relu' | 'leaky-relu' | 'softplus';
 
 export function act64(a: Act, z: number, alpha = 0.01): number {
   switch (a) {
@@ -45,6 +45,7 @@ export function act64(a: Act, z: number, alpha = 0.01): number {
     case 'sigmoid': return 1 / (1 + Math.exp(-z));
     case 'relu': return z > 0 ? z : 0;
     case 'leaky-relu': return z > 0 ? z : alpha * z;
+    case 'softplus': return Math.max(z, 0) + Math.log1p(Math.exp(-Math.abs(z)));
   }
 }
 

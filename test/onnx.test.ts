@@ -41,6 +41,8 @@ function cases(): Case[] {
 
   const stack: Stack = mlp([12, 9, 5], { activation: leaky, outputActivation: 'sigmoid', seed: 1 });
   out.push({ name: 'stack', bytes: toOnnx(stack), inputs: { x: floats(x12, 12) }, want: { y: stack.predict(m(x12, 12)).data } });
+  const smooth: Stack = mlp([12, 9, 5], { activation: 'softplus', outputActivation: 'softplus', seed: 30 });
+  out.push({ name: 'softplus stack', bytes: toOnnx(smooth), inputs: { x: floats(x12, 12) }, want: { y: smooth.predict(m(x12, 12)).data } });
 
   const ae = new Autoencoder({
     encoder: mlp([12, 8, 3], { activation: 'tanh', seed: 2 }),
@@ -181,7 +183,7 @@ describe('ONNX export', () => {
   });
 
   it('refuses what ONNX or the model cannot give, by name', () => {
-    expect(() => onnxActivation({ type: 'softplus' } as never, 'a', 'b')).toThrow(/toOnnx: ONNX has no operator for the activation \{"type":"softplus"\}/);
+    expect(() => onnxActivation({ type: 'swish' } as never, 'a', 'b')).toThrow(/toOnnx: ONNX has no operator for the activation \{"type":"swish"\}/);
     const ae = new Autoencoder({ encoder: mlp([4, 2], { seed: 1 }), decoder: mlp([2, 4], { seed: 2 }) });
     expect(() => toOnnx(ae, { part: 'generator' })).toThrow('toOnnx: this autoencoder has no part "generator"; its parts are autoencoder, encoder, decoder');
     expect(() => toOnnx(ae, { parts: 'encoder' } as never)).toThrow("toOnnx: unknown option 'parts'; expected part, name");

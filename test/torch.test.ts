@@ -26,7 +26,7 @@ function bridge(...args: string[]): string {
 const f32 = (path: string) => new Float32Array(new Uint8Array(readFileSync(path)).buffer);
 
 describe('PyTorch', () => {
-  it('runs latentkit models (autoencoder, tied autoencoder, GAN generator, classifier, a stack with dropout layers) to 1e-5', () => {
+  it('runs latentkit models (autoencoder, tied autoencoder, GAN generator, classifier, a stack with dropout layers, softplus layers) to 1e-5', () => {
     const dir = mkdtempSync(join(tmpdir(), 'lk-torch-'));
     const leaky = { type: 'leaky-relu', alpha: 0.2 } as const;
     const x20 = randomArray(11 * 20, 1, 0, 1);
@@ -46,6 +46,7 @@ describe('PyTorch', () => {
     const z = randomArray(11 * 3, 2);
     const dropped = stack([2, 6, 6], [conv2d(3, { kernel: 3, activation: leaky }), dropout(0.5), flatten(), dense(4), dropout(0.2), dense(2)], { seed: 9 });
     const x72 = randomArray(11 * 72, 3);
+    const smooth = mlp([20, 12, 5], { activation: 'softplus', outputActivation: 'softplus', seed: 10 });
     const cases = [
       { name: 'ae', model: ae, x: x20, y: ae.reconstruct(x20).data },
       { name: 'tied', model: tied, x: x20, y: tied.reconstruct(x20).data },
@@ -53,6 +54,7 @@ describe('PyTorch', () => {
       { name: 'gan-average', model: gan, x: z, y: gan.generatorEma!.predict(z).data },
       { name: 'clf', model: clf, x: x20, y: clf.logits(x20).data },
       { name: 'dropout', model: dropped, x: x72, y: dropped.predict({ data: x72, shape: [11, 72] }).data },
+      { name: 'softplus', model: smooth, x: x20, y: smooth.predict(x20).data },
     ];
     for (const c of cases) {
       writeFileSync(join(dir, `${c.name}.safetensors`), save(c.model));
@@ -103,7 +105,7 @@ describe('PyTorch', () => {
     }
   });
 
-  it('loads models written by PyTorch (autoencoder, GAN, classifier, PyTorch\'s DCGAN) and predicts the same to 1e-5', () => {
+  it('loads models written by PyTorch (autoencoder, GAN, classifier with softplus, PyTorch\'s DCGAN) and predicts the same to 1e-5', () => {
     const dir = mkdtempSync(join(tmpdir(), 'lk-torch-'));
     expect(JSON.parse(bridge('export', dir))).toEqual(['ae', 'clf', 'dcgan', 'gan']);
     const dcgan = load(readFileSync(join(dir, 'dcgan.safetensors'))) as GAN;
@@ -415,6 +417,17 @@ describe('PyTorch', () => {
         const out = run(file);
         expect(out, file).toMatch(message);
         expect(out.split('\n'), `${file}: one line`).toHaveLength(1);
+      }
+    });
+
+    it('a PyTorch Softplus that is not latentkit\'s ln(1 + e^x) (beta ≠ 1, a threshold below 20) is refused by name in one line', () => {
+      const dir = mkdtempSync(join(tmpdir(), 'lk-softplus-'));
+      const save = (act: string) => spawnSync(python, ['-c', `import sys; sys.path.insert(0, ${JSON.stringify(join(root, 'python'))}); import latentkit_torch as lt; import torch.nn as nn\nae = lt.Autoencoder(nn.Sequential(nn.Linear(4, 3), ${act}, nn.Linear(3, 2)), nn.Sequential(nn.Linear(2, 4)))\ntry:\n  lt.save(ae, ${JSON.stringify(join(dir, 'ae.safetensors'))})\n  print('saved')\nexcept ValueError as e:\n  print(e)`], { encoding: 'utf8' }).stdout.trim();
+      expect(save('nn.Softplus()')).toBe('saved');
+      expect((load(readFileSync(join(dir, 'ae.safetensors'))) as Autoencoder).encoder.definition().layers).toEqual([{ type: 'dense', units: 3, activation: 'softplus' }, { type: 'dense', units: 2 }]);
+      for (const act of ['nn.Softplus(beta=2)', 'nn.Softplus(threshold=10)']) {
+        const out = save(act);
+        expect(out, act).toMatch(/^latentkit_torch.save: .* is Softplus\(beta=\S+, threshold=\S+\); latentkit's softplus is beta 1 with a threshold of at least 20$/);
       }
     });
   });

@@ -111,6 +111,8 @@ export function onnxActivation(spec: ActivationSpec, input: string, output: stri
       return onnx.NodeProto.create({ opType: 'Sigmoid', input: [input], output: [output] });
     case 'relu':
       return onnx.NodeProto.create({ opType: 'Relu', input: [input], output: [output] });
+    case 'softplus':
+      return onnx.NodeProto.create({ opType: 'Softplus', input: [input], output: [output] });
     case 'leaky-relu': {
       const alpha = typeof spec === 'string' ? 0.01 : spec.alpha;
       return onnx.NodeProto.create({ opType: 'LeakyRelu', input: [input], output: [output], attribute: [floatAttribute('alpha', alpha)] });

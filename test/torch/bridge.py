@@ -51,7 +51,7 @@ def write(path, t):
 
 def idiomatic(arch):
     """What a PyTorch user writes by hand for this architecture (not lt.sequential)."""
-    acts = {"tanh": nn.Tanh, "sigmoid": nn.Sigmoid, "relu": nn.ReLU}
+    acts = {"tanh": nn.Tanh, "sigmoid": nn.Sigmoid, "relu": nn.ReLU, "softplus": nn.Softplus}
 
     def act(spec):
         if isinstance(spec, dict):
@@ -138,7 +138,7 @@ def cmd_export(out_dir):
         "generator": nn.Sequential(nn.Linear(3, 16), leaky, nn.Linear(16, 10), nn.Tanh()),
         "discriminator": nn.Sequential(nn.Linear(10, 16), nn.LeakyReLU(0.2), nn.Dropout(0.3), nn.Linear(16, 1)),
     })
-    clf = lt.Classifier([nn.Sequential(nn.Linear(20, 8), nn.ReLU())], nn.Sequential(nn.Linear(8, 5)))
+    clf = lt.Classifier([nn.Sequential(nn.Linear(20, 8), nn.Softplus())], nn.Sequential(nn.Linear(8, 5)))
     # PyTorch's DCGAN example at 16 × 16: z as a 1×1 image, transposed convolutions and
     # convolutions without bias, batch norm; trained for a few steps so the statistics move.
     dcgan = lt.GAN(

@@ -1,7 +1,7 @@
 import { LatentkitError } from '../errors.js';
 import { ACTIVATION } from '../runtime/codes.js';
 
-export type ActivationName = 'linear' | 'tanh' | 'sigmoid' | 'relu' | 'leaky-relu';
+export type ActivationName = 'linear' | 'tanh' | 'sigmoid' | 'relu' | 'leaky-relu' | 'softplus';
 /** A name, or leaky ReLU with its negative slope α ∈ [0, 1) (default 0.01). */
 export type ActivationSpec = ActivationName | { type: 'leaky-relu'; alpha: number };
 

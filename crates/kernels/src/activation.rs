@@ -14,6 +14,8 @@ code_enum! {
         Relu = 3,
         /// max(x, αx) with 0 ≤ α < 1, so the sign of the output tells the branch.
         LeakyRelu = 4,
+        /// ln(1 + e^x): smooth, positive, its derivative σ(x) = 1 − e^−y read from the output.
+        Softplus = 5,
     }
 }
 
@@ -68,11 +70,12 @@ pub fn forward<V: F32x4>(act: Activation, alpha: f32, y: &mut [f32]) {
             let a = V::splat(alpha);
             map4::<V, _>(y, |v| zero.lt(v).select(v, v.mul(a)))
         }
+        Activation::Softplus => map4::<V, _>(y, mathf::softplus_v),
     }
 }
 
 /// dy ← dy ⊙ f′, with f′ written in terms of the output y = f(x):
-/// tanh′ = 1 − y², σ′ = y(1 − y), relu′ = [y > 0], leaky′ = [y > 0] + α[y ≤ 0].
+/// tanh′ = 1 − y², σ′ = y(1 − y), relu′ = [y > 0], leaky′ = [y > 0] + α[y ≤ 0], softplus′ = 1 − e^−y.
 #[inline(never)]
 pub fn backward<V: F32x4>(act: Activation, alpha: f32, y: &[f32], dy: &mut [f32]) {
     debug_assert!(y.len() >= dy.len());
@@ -86,5 +89,6 @@ pub fn backward<V: F32x4>(act: Activation, alpha: f32, y: &[f32], dy: &mut [f32]
             let a = V::splat(alpha);
             zip4::<V, _>(y, dy, |y, g| zero.lt(y).select(g, g.mul(a)))
         }
+        Activation::Softplus => zip4::<V, _>(y, dy, |y, g| g.mul(mathf::softplus_grad_v(y))),
     }
 }

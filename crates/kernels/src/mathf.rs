@@ -46,6 +46,38 @@ pub fn sigmoid(x: f32) -> f32 {
     1.0 / (1.0 + exp(-x))
 }
 
+/// ln(1 + e^x) without overflow or cancellation: max(x, 0) + ln(1 + e^−|x|); below x = −87,
+/// where [`exp`] clamps, e^−87 ≈ 1.6e-38.
+#[inline(always)]
+pub fn softplus(x: f32) -> f32 {
+    let a = f32::from_bits(x.to_bits() & 0x7fff_ffff);
+    let pos = if x > 0.0 { x } else { 0.0 };
+    pos + ln1p_unit(exp(-a))
+}
+
+/// The softplus' derivative σ(x) from its output y = softplus(x): 1 − e^−y, by its series to y⁵
+/// below ⅛, where the subtraction would cancel (relative error below 1e-6 either side).
+#[inline(always)]
+pub fn softplus_grad(y: f32) -> f32 {
+    if y < 0.125 {
+        y * (1.0 + y * (-0.5 + y * (1.0 / 6.0 + y * (-1.0 / 24.0 + y * (1.0 / 120.0)))))
+    } else {
+        1.0 - exp(-y)
+    }
+}
+
+/// Scalar twin of [`ln1p_unit_v`]: the same operations in the same order.
+#[inline(always)]
+pub fn ln1p_unit(u: f32) -> f32 {
+    let s = u / (2.0 + u);
+    let z = s * s;
+    let mut series = 1.0 / 13.0;
+    for k in [11.0f32, 9.0, 7.0, 5.0, 3.0, 1.0] {
+        series = 1.0 / k + z * series;
+    }
+    2.0 * s * series
+}
+
 /// [`exp`] on four lanes: the same operations in the same order, so every
 /// lane equals the scalar function bit for bit.
 #[inline(always)]
@@ -78,6 +110,24 @@ pub fn tanh_v<V: F32x4>(x: V) -> V {
 #[inline(always)]
 pub fn sigmoid_v<V: F32x4>(x: V) -> V {
     V::splat(1.0).div(V::splat(1.0).add(exp_v(V::splat(0.0).sub(x))))
+}
+
+/// [`softplus`] on four lanes.
+#[inline(always)]
+pub fn softplus_v<V: F32x4>(x: V) -> V {
+    let zero = V::splat(0.0);
+    let a = x.and(V::splat(f32::from_bits(0x7fff_ffff)));
+    let pos = zero.lt(x).select(x, zero);
+    pos.add(ln1p_unit_v(exp_v(zero.sub(a))))
+}
+
+/// [`softplus_grad`] on four lanes (both branches computed, then selected).
+#[inline(always)]
+pub fn softplus_grad_v<V: F32x4>(y: V) -> V {
+    let (one, c) = (V::splat(1.0), |v: f32| V::splat(v));
+    let small = y.mul(one.add(y.mul(c(-0.5).add(y.mul(c(1.0 / 6.0).add(y.mul(c(-1.0 / 24.0).add(y.mul(c(1.0 / 120.0))))))))));
+    let large = one.sub(exp_v(V::splat(0.0).sub(y)));
+    y.lt(c(0.125)).select(small, large)
 }
 
 /// Natural logarithm in f64 for x > 0 (finite, normal): x = 2^k·m with
@@ -167,6 +217,25 @@ mod tests {
         assert_eq!(tanh(1e-20), 1e-20);
     }
 
+    #[test]
+    fn softplus_and_its_gradient_are_accurate_and_never_overflow() {
+        let mut x = -90.0f32;
+        while x < 90.0 {
+            let xf = x as f64;
+            let want = if xf > 0.0 { xf + (-xf).exp().ln_1p() } else { xf.exp().ln_1p() };
+            let y = softplus(x);
+            // Below −87 the result is e^−87 ≈ 1.6e-38, exp's clamp.
+            assert!(((y as f64) - want).abs() <= 2.5e-7 * want + 1.7e-38, "softplus({x}) = {y}, want {want}");
+            let dwant = 1.0 / (1.0 + (-xf).exp());
+            let d = softplus_grad(y) as f64;
+            assert!((d - dwant).abs() <= 1e-6 * dwant + 1e-37, "softplus'({x}) from y {y} = {d}, want {dwant}");
+            x += 0.0113;
+        }
+        assert_eq!(softplus(1e30), 1e30);
+        assert!(softplus(-1e30) >= 0.0 && softplus(-1e30) < 1e-37);
+        assert_eq!(softplus_grad(1e30), 1.0);
+    }
+
     /// The vector forms agree with the scalar functions bit for bit, in SSE2 and in the scalar twin.
     #[test]
     fn vector_forms_equal_scalar_bitwise() {
@@ -180,10 +249,12 @@ mod tests {
         while x < 100.0 {
             let v = [x, -x * 0.37, x * 1e-3, -0.0];
             for i in 0..4 {
-                let want = [exp(v[i]), tanh(v[i]), sigmoid(v[i])];
-                let got_n = [lanes::<Native>(exp_v, v)[i], lanes::<Native>(tanh_v, v)[i], lanes::<Native>(sigmoid_v, v)[i]];
-                let got_s = [lanes::<Scalar>(exp_v, v)[i], lanes::<Scalar>(tanh_v, v)[i], lanes::<Scalar>(sigmoid_v, v)[i]];
-                for k in 0..3 {
+                // softplus_grad reads an output, so it gets |x|, a softplus' range.
+                let a = v.map(f32::abs);
+                let want = [exp(v[i]), tanh(v[i]), sigmoid(v[i]), softplus(v[i]), softplus_grad(a[i])];
+                let got_n = [lanes::<Native>(exp_v, v)[i], lanes::<Native>(tanh_v, v)[i], lanes::<Native>(sigmoid_v, v)[i], lanes::<Native>(softplus_v, v)[i], lanes::<Native>(softplus_grad_v, a)[i]];
+                let got_s = [lanes::<Scalar>(exp_v, v)[i], lanes::<Scalar>(tanh_v, v)[i], lanes::<Scalar>(sigmoid_v, v)[i], lanes::<Scalar>(softplus_v, v)[i], lanes::<Scalar>(softplus_grad_v, a)[i]];
+                for k in 0..5 {
                     assert_eq!(got_n[k].to_bits(), want[k].to_bits(), "fn {k} at {}: vector {} vs scalar {}", v[i], got_n[k], want[k]);
                     assert_eq!(got_s[k].to_bits(), want[k].to_bits(), "fn {k} at {}: twin {} vs scalar {}", v[i], got_s[k], want[k]);
                 }

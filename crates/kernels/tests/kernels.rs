@@ -24,6 +24,7 @@ fn dact_f64(a: Activation, alpha: f64, z: f64) -> f64 {
         Activation::Sigmoid => { let s = 1.0 / (1.0 + (-z).exp()); s * (1.0 - s) }
         Activation::Relu => if z > 0.0 { 1.0 } else { 0.0 },
         Activation::LeakyRelu => if z > 0.0 { 1.0 } else { alpha },
+        Activation::Softplus => 1.0 / (1.0 + (-z).exp()),
     }
 }
 
@@ -32,7 +33,7 @@ fn dense_forward_and_backward_match_naive() {
     let mut pa = vec![0f32; PACK_A_LEN];
     let mut pb = vec![0f32; PACK_B_LEN];
     let mut sc = Scratch::new(&mut pa, &mut pb);
-    for act in [Activation::Linear, Activation::Tanh, Activation::Sigmoid, Activation::Relu, Activation::LeakyRelu] {
+    for act in [Activation::Linear, Activation::Tanh, Activation::Sigmoid, Activation::Relu, Activation::LeakyRelu, Activation::Softplus] {
         for &(m, k, n) in &[(1, 3, 2), (5, 7, 9), (33, 20, 17)] {
             let alpha = 0.2f32;
             let x = values(m * k, 1);
@@ -327,7 +328,7 @@ fn column_split_dense_passes_are_bit_identical_to_the_full_calls() {
     let mut sc = Scratch::new(&mut pa, &mut pb);
     let guard = 4; // NaN guard band after every output: a stray write shows up as a mismatch
     for transposed in [false, true] {
-        for act in [Activation::Tanh, Activation::LeakyRelu, Activation::Sigmoid] {
+        for act in [Activation::Tanh, Activation::LeakyRelu, Activation::Sigmoid, Activation::Softplus] {
             // Sizes around the 4×8 tile, the KC = 256 depth block and the NC = 512 column block.
             for &(m, k, n) in &[(3, 5, 9), (17, 33, 70), (9, 300, 13), (5, 11, 530), (64, 257, 64)] {
                 for cuts in [vec![1], vec![8], vec![n / 2], vec![3, 16, n - 1], vec![5, 9, 100, 513]] {

@@ -18,5 +18,6 @@ pub fn act_f64(a: Activation, alpha: f64, z: f64) -> f64 {
         Activation::Sigmoid => 1.0 / (1.0 + (-z).exp()),
         Activation::Relu => z.max(0.0),
         Activation::LeakyRelu => if z > 0.0 { z } else { alpha * z },
+        Activation::Softplus => z.max(0.0) + (-z.abs()).exp().ln_1p(),
     }
 }
