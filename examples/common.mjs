@@ -51,6 +51,12 @@ export function argFlag(name, fallback) {
   return i >= 0 ? Number(process.argv[i + 1]) : fallback;
 }
 
+/** `--name word` as the string 'word'. */
+export function argText(name, fallback) {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? process.argv[i + 1] : fallback;
+}
+
 /** `--name 512,1024` as [512, 1024]. */
 export function argList(name, fallback) {
   const i = process.argv.indexOf(`--${name}`);

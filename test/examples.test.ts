@@ -143,11 +143,13 @@ describe('examples, reduced runs of the scripts', () => {
     rmSync(out, { recursive: true });
   }, 900_000);
 
-  // semi-supervised-mnist, one draw of 100 labels among 10,000 images, 3 epochs (M1 3 epochs, then M2
-  // 3): test errors on 2,000 test images measured 44.0% (m1m2: the paper's weighting, 300 hidden units, Adam 1e-3) and 23.6% (ssgan); chance is 90%.
+  // semi-supervised-mnist, one draw of 100 labels among 10,000 images, 5 epochs (M1 10 epochs, then M2
+  // 5): test errors on 2,000 test images measured 40.95% (m1m2: Kingma et al.'s softplus units, M1 500-500,
+  // M2 300 units, Adam 1e-3) and 21.15% (ssgan); chance is 90%. After 3 M1 epochs the softplus M1 still
+  // spreads all 50 latent means (σ 0.85), and M2 on them was at 55.5% after 3 epochs.
   const SSL_ERROR = 50;
-  it(`semi-supervised-mnist: with 100 labels among 10,000 images, 3 epochs of M1+M2 and of the semi-supervised GAN each reach a test error below ${SSL_ERROR}% and their losses fall; the JSON keyed by method`, () => {
-    const out = runExample('semi-supervised-mnist.mjs', ['--methods', 'm1m2,ssgan', '--draws', '1', '--m1-epochs', '3', '--epochs', '3', '--train', '10000', '--test', '2000']);
+  it(`semi-supervised-mnist: with 100 labels among 10,000 images, 5 epochs of M1+M2 and of the semi-supervised GAN each reach a test error below ${SSL_ERROR}% and their losses fall; the JSON keyed by method`, () => {
+    const out = runExample('semi-supervised-mnist.mjs', ['--methods', 'm1m2,ssgan', '--draws', '1', '--m1-epochs', '10', '--epochs', '5', '--train', '10000', '--test', '2000']);
     const r = JSON.parse(readFileSync(join(out, 'semi-supervised-mnist.json'), 'utf8'));
     expect(Object.keys(r.methods)).toEqual(['m1m2', 'ssgan']);
     for (const [method, m] of Object.entries(r.methods) as [string, { errors: number[]; meanError: number; seconds: number[]; threads: number; curves: { loss?: number; lossD?: number }[][] }][]) {
