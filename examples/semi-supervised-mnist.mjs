@@ -32,8 +32,10 @@ const METHODS = ['scratch', 'pretrained', 'm1m2', 'ssgan'];
 const VALIDATION = 5000;
 const PER_CLASS = 10;
 const M1_LATENT = 50;
-const M1_HIDDEN = 500;
-const M1_ACTIVATION = 'softplus';
+/** M1+M2's settings unless told otherwise (the command line's flags of the same names): as described above. */
+const M1M2 = { m1Minutes: 15, m1Epochs: 1000, m1Hidden: 500, m1Activation: 'softplus', m2Alpha: 0.1, m2Lr: 1e-3, m2Hidden: 300, m2Activation: 'softplus' };
+/** `options` over M1M2, an option left undefined keeping its default. */
+const m1m2Settings = (options) => ({ ...M1M2, ...Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) });
 
 /** `perClass` rows of each class, drawn by `seed`, and the rest. */
 export function drawLabelled(labels, classes, perClass, seed) {
@@ -92,7 +94,8 @@ export function runSsgan({ train, test, split: { labelled, unlabelled }, classes
 }
 
 /** M1+M2 on one draw: M1 for `m1Minutes` (or `m1Epochs`), M2 on the latent dimensions it uses for the rest of `minutes` (or `epochs`). */
-export function runM1M2({ train, test, split: { labelled, unlabelled }, classes, draw, minutes, epochs, m1Minutes, m1Epochs = 1000, m1Hidden = M1_HIDDEN, m1Activation = M1_ACTIVATION, m2Alpha = 0.1, m2Lr = 1e-3, m2Hidden = 300, m2Activation = 'softplus', log }) {
+export function runM1M2({ train, test, split: { labelled, unlabelled }, classes, draw, minutes, epochs, log, ...settings }) {
+  const { m1Minutes, m1Epochs, m1Hidden, m1Activation, m2Alpha, m2Lr, m2Hidden, m2Activation } = m1m2Settings(settings);
   const d = train.x.shape[1];
   const t0 = performance.now();
   const elapsed = () => (performance.now() - t0) / 60_000;
@@ -205,7 +208,8 @@ function runPretrainingRecipe({ train, test, split: { labelled, unlabelled }, cl
   };
 }
 
-export function runSemiSupervised({ methods = METHODS, draws = [1, 2, 3], minutes = 55, epochs = 3000, m1Minutes = 15, m1Epochs = 1000, m1Hidden = M1_HIDDEN, m1Activation = M1_ACTIVATION, m2Alpha = 0.1, m2Lr = 1e-3, m2Hidden = 300, m2Activation = 'softplus', pretrainEpochs = 30, data, trainRows, testRows, log = console.log } = {}) {
+export function runSemiSupervised({ methods = METHODS, draws = [1, 2, 3], minutes = 55, epochs = 3000, pretrainEpochs = 30, data, trainRows, testRows, log = console.log, ...m1m2Options } = {}) {
+  const m1m2 = m1m2Settings(m1m2Options);
   for (const m of methods) if (!METHODS.includes(m)) throw new Error(`--methods: unknown method ${JSON.stringify(m)} (expected ${METHODS.join(', ')})`);
   const train = loadMnist('train', { limit: trainRows, ...(data && { dir: data }) });
   const test = loadMnist('test', { limit: testRows, ...(data && { dir: data }) });
@@ -218,7 +222,7 @@ export function runSemiSupervised({ methods = METHODS, draws = [1, 2, 3], minute
       const r = runPretrainingRecipe({ train, test, split, classes, draw, pretrainEpochs, log });
       for (const m of ['scratch', 'pretrained']) if (methods.includes(m)) runs[m].push(r[m]);
     }
-    if (methods.includes('m1m2')) runs.m1m2.push(runM1M2({ train, test, split, classes, draw, minutes, epochs, m1Minutes, m1Epochs, m1Hidden, m1Activation, m2Alpha, m2Lr, m2Hidden, m2Activation, log }));
+    if (methods.includes('m1m2')) runs.m1m2.push(runM1M2({ train, test, split, classes, draw, minutes, epochs, log, ...m1m2 }));
     if (methods.includes('ssgan')) runs.ssgan.push(runSsgan({ train, test, split, classes, draw, minutes, epochs, log }));
   }
   const out = {};
@@ -228,7 +232,7 @@ export function runSemiSupervised({ methods = METHODS, draws = [1, 2, 3], minute
       errors, meanError: errors.reduce((s, v) => s + v, 0) / errors.length, seconds: rs.map((r) => r.seconds), threads: threads().count,
       ...(PAPER[method] !== undefined && { paper: PAPER[method] }),
       ...(method === 'ssgan' || method === 'm1m2' ? { epochs: rs.map((r) => r.epochs), curves: rs.map((r) => r.curve) } : { chosen: rs.map((r) => r.chosen), validationLabels: VALIDATION }),
-      ...(method === 'm1m2' && { settings: { m1Hidden, m1Activation, m2Hidden, m2Activation, m2Lr, m2Alpha }, m1Epochs: rs.map((r) => r.m1Epochs), m1Minutes: rs.map((r) => r.m1Minutes), activeDimensions: rs.map((r) => r.activeDimensions), m1PosteriorStd: rs.map((r) => r.m1PosteriorStd), nearestNeighbourErrors: rs.map((r) => r.nearestNeighbourError) }),
+      ...(method === 'm1m2' && { settings: m1m2, m1Epochs: rs.map((r) => r.m1Epochs), m1Minutes: rs.map((r) => r.m1Minutes), activeDimensions: rs.map((r) => r.activeDimensions), m1PosteriorStd: rs.map((r) => r.m1PosteriorStd), nearestNeighbourErrors: rs.map((r) => r.nearestNeighbourError) }),
     };
   }
   return { methods: out, draws, labelled: classes * PER_CLASS, unlabelled: train.x.shape[0] - classes * PER_CLASS, testRows: test.x.shape[0], minutes, epochs };
@@ -240,8 +244,8 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   const result = runSemiSupervised({
     methods: methodsFlag >= 0 ? process.argv[methodsFlag + 1].split(',') : undefined,
     draws: argList('draws', [1, 2, 3]), minutes: argFlag('minutes', 55), epochs: argFlag('epochs', 3000), pretrainEpochs: argFlag('pretrain-epochs', 30),
-    m1Minutes: argFlag('m1-minutes', 15), m1Epochs: argFlag('m1-epochs', 1000), m1Hidden: argFlag('m1-hidden', M1_HIDDEN), m1Activation: argText('m1-activation', M1_ACTIVATION),
-    m2Alpha: argFlag('m2-alpha', 0.1), m2Lr: argFlag('m2-lr', 1e-3), m2Hidden: argFlag('m2-hidden', 300), m2Activation: argText('m2-activation', 'softplus'),
+    m1Minutes: argFlag('m1-minutes', M1M2.m1Minutes), m1Epochs: argFlag('m1-epochs', M1M2.m1Epochs), m1Hidden: argFlag('m1-hidden', M1M2.m1Hidden), m1Activation: argText('m1-activation', M1M2.m1Activation),
+    m2Alpha: argFlag('m2-alpha', M1M2.m2Alpha), m2Lr: argFlag('m2-lr', M1M2.m2Lr), m2Hidden: argFlag('m2-hidden', M1M2.m2Hidden), m2Activation: argText('m2-activation', M1M2.m2Activation),
     data: dataFlag >= 0 ? process.argv[dataFlag + 1] : undefined, trainRows: argFlag('train', undefined), testRows: argFlag('test', undefined),
   });
   table(Object.entries(result.methods).map(([method, r]) => ({ method, ...Object.fromEntries(result.draws.map((d, i) => [`draw ${d} (%)`, r.errors[i]])), 'mean (%)': r.meanError, 'paper (%)': r.paper ?? '—' })));
