@@ -3,14 +3,13 @@
 // Every flag is parsed and checked before any file is read, so a typo costs nothing.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { Autoencoder, Classifier, GAN, LatentkitError, SemiSupervisedGAN, VAE, checkpoint, convAutoencoder, dcgan, imageGrid, imageToBytes, mlp, semiSupervisedGan, setPrecision, setThreads, stacks, threads } from 'latentkit';
+import { Autoencoder, Classifier, activationNames, GAN, LatentkitError, SemiSupervisedGAN, VAE, checkpoint, convAutoencoder, dcgan, imageGrid, imageToBytes, mlp, semiSupervisedGan, setPrecision, setThreads, stacks, threads } from 'latentkit';
 import { enableRelaxedSimd, loadFile, writeFileAtomic } from 'latentkit/node';
 import { toOnnx } from 'latentkit/onnx';
 import { encodePng } from 'latentkit/png';
 import { CliError, loadData, loadLabels, loadPartialLabels } from './data.mjs';
 import { trainingProgress } from './progress.mjs';
 
-const ACTIVATIONS = ['linear', 'tanh', 'sigmoid', 'relu', 'leaky-relu', 'softplus'];
 const OPTIMIZERS = ['sgd', 'adam', 'adamw', 'rmsprop'];
 const GAN_LOSSES = ['non-saturating', 'minimax'];
 
@@ -42,8 +41,8 @@ const COMMANDS = {
       layers: flag('sizes', 'encoder sizes after the input, e.g. 128,32 (the decoder mirrors them); with --conv, the last is the code size', [128, 32]),
       ...ARCHITECTURE(['encoder', 'decoder']),
       ...IMAGES,
-      activation: flag(ACTIVATIONS, 'hidden activation', 'relu'),
-      'output-activation': flag(ACTIVATIONS, 'decoder output activation', 'sigmoid'),
+      activation: flag(activationNames, 'hidden activation', 'relu'),
+      'output-activation': flag(activationNames, 'decoder output activation', 'sigmoid'),
       optimizer: flag(OPTIMIZERS, 'optimizer', 'adam'),
       lr: flag('rate', 'learning rate', 1e-3),
       epochs: flag('positive', 'total passes over the data; with --resume, those the checkpoint trained count', 5),
@@ -94,7 +93,7 @@ const COMMANDS = {
       ...ARCHITECTURE(['encoder', 'decoder']),
       ...IMAGES,
       latent: flag('positive', 'latent dimensions', 50),
-      activation: flag(ACTIVATIONS, 'hidden activation', 'tanh'),
+      activation: flag(activationNames, 'hidden activation', 'tanh'),
       likelihood: flag(['bernoulli', 'gaussian', 'gaussian-learned'], 'p(x|z): Bernoulli logits, a Gaussian of --variance, or one with learned variances', 'bernoulli'),
       variance: flag('rate', 'the Gaussian likelihood\'s fixed variance', 0.1),
       beta: flag('fraction-or-more', 'weight of the KL term (β-VAE; 1 = the ELBO)', 1),

@@ -4,7 +4,7 @@ export { Rng } from './runtime/rng.js';
 export { setThreads, threads, stopThreads } from './runtime/threads.js';
 export { setPrecision, precision, type Precision } from './runtime/precision.js';
 export { setDebug } from './runtime/trace.js';
-export type { ActivationName, ActivationSpec } from './nn/activation.js';
+export { activationNames, type ActivationName, type ActivationSpec } from './nn/activation.js';
 export type { LossName } from './nn/loss.js';
 export type { InitName } from './nn/init.js';
 export { type Matrix, type MatrixLike, matrix } from './nn/matrix.js';

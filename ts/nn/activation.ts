@@ -1,7 +1,9 @@
 import { LatentkitError } from '../errors.js';
 import { ACTIVATION } from '../runtime/codes.js';
 
-export type ActivationName = 'linear' | 'tanh' | 'sigmoid' | 'relu' | 'leaky-relu' | 'softplus';
+export type ActivationName = keyof typeof ACTIVATION;
+/** Every activation's name, in the kernels' code order (for a CLI's or a form's choices). */
+export const activationNames = Object.freeze(Object.keys(ACTIVATION) as ActivationName[]);
 /** A name, or leaky ReLU with its negative slope α ∈ [0, 1) (default 0.01). */
 export type ActivationSpec = ActivationName | { type: 'leaky-relu'; alpha: number };
 
