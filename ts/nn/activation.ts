@@ -18,7 +18,7 @@ export interface ResolvedActivation {
 export function resolveActivation(spec: ActivationSpec, where: string): ResolvedActivation {
   const name = typeof spec === 'string' ? spec : spec?.type;
   if (typeof name !== 'string' || !(name in CODES)) {
-    throw new LatentkitError(`unknown activation ${JSON.stringify(spec)} for ${where}; expected one of ${Object.keys(CODES).join(', ')}`);
+    throw new LatentkitError(`unknown activation ${JSON.stringify(spec)} for ${where}; expected one of ${activationNames.join(', ')}`);
   }
   let alpha = name === 'leaky-relu' ? 0.01 : 0;
   if (typeof spec === 'object') {
