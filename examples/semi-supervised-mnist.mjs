@@ -9,8 +9,9 @@
 //          softplus units each as Kingma et al.'s code for 100 labels, a Gaussian with learned variances,
 //          z2 of 50, α 0.1, every weight drawn from N(0, 10⁻⁶), Adam 2e-3: their 3e-4 took 100 steps
 //          of 600 rows per pass, batches of 100 take six times the steps, and at 3e-4 the bound is
-//          descended too slowly for the budget) for the rest of the budget on the latent dimensions M1 uses, z1 drawn from q(z1|x) every epoch
-//          (the test images read by their means), as Kingma et al.'s code does. Paper: 3.33%.
+//          descended too slowly for the budget) for the rest of the budget on the latent dimensions
+//          M1 uses, z1 drawn from q(z1|x) every epoch (the test images read by their means), as
+//          Kingma et al.'s code does. Paper: 3.33%.
 //   scratch, pretrained: latentkit's pretraining recipe (examples/pretraining.mjs) on the same 100
 //          labels: a 784-512-128 network trained on them alone (scratch), or pretrained as a denoising
 //          autoencoder on the unlabelled images, a head warmed up, then fine-tuned (pretrained). As in
