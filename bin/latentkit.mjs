@@ -122,6 +122,7 @@ const COMMANDS = {
       epochs: flag('positive', 'total passes over the images; with --resume, those the checkpoint trained count', 10),
       'batch-size': flag('positive', 'unlabelled, generated and (at most) labelled rows per step', 100),
       lr: flag('rate', 'Adam learning rate of both networks (β1 0.5)', 3e-3),
+      ema: flag('fraction', "decay of a moving average of the discriminator's weights that classify reads, e.g. 0.9999 as Salimans et al.'s code (0 = none)", 0),
       'checkpoint-every': flag('positive', 'epochs between checkpoints', 1),
       checkpoint: flag('path', 'checkpoint file (default <out>.ckpt)'),
       'png-every': flag('count', 'epochs between sample grids (0 = never)', 1),
@@ -555,7 +556,7 @@ async function trainSsl(s, given) {
     const defs = semiSupervisedGan(d, { classes: part.classes, noise: s['noise-dim'] });
     const [generator, features, classes] = stacks([defs.generator, defs.features, defs.classes], { seed: s.seed });
     const optimizer = { type: 'adam', lr: s.lr, beta1: 0.5 };
-    model = new SemiSupervisedGAN({ generator, features, classes, noise: { dim: s['noise-dim'] }, batchSize: s['batch-size'], optimizerD: optimizer, optimizerG: optimizer, seed: s.seed + 3 });
+    model = new SemiSupervisedGAN({ generator, features, classes, noise: { dim: s['noise-dim'] }, batchSize: s['batch-size'], optimizerD: optimizer, optimizerG: optimizer, seed: s.seed + 3, ...(s.ema > 0 && { ema: { decay: s.ema } }) });
   }
   const all = part.labelled.length === n;
   console.log(`training on ${part.labelled.length} labelled image${part.labelled.length === 1 ? '' : 's'} of ${part.classes} classes and ${n} unlabelled${all ? ' (every image is labelled: all of them serve as unlabelled too)' : ' (every image, as Salimans et al.)'}, on ${threads().count} thread${threads().count > 1 ? 's' : ''}`);

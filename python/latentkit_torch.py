@@ -145,12 +145,42 @@ class GAN(nn.ModuleDict):
         """generatorEma ← decay·generatorEma + (1 − decay)·generator, as latentkit does after each generator step."""
         if "generatorEma" not in self:
             return
-        decay = float(self.latentkit_options["ema"]["decay"])
-        for avg, p in zip(self["generatorEma"].parameters(), self["generator"].parameters()):
-            avg.mul_(decay).add_(p, alpha=1 - decay)
-        # Running statistics (batch norm) are not averaged: the average samples with the generator's own.
-        for avg, b in zip(self["generatorEma"].buffers(), self["generator"].buffers()):
-            avg.copy_(b)
+        _move_average(self["generatorEma"], self["generator"], float(self.latentkit_options["ema"]["decay"]))
+
+
+@torch.no_grad()
+def _move_average(average: nn.Module, trained: nn.Module, keep: float) -> None:
+    """average ← keep·average + (1 − keep)·trained; running statistics (batch norm) are copied, not averaged."""
+    for avg, p in zip(average.parameters(), trained.parameters()):
+        avg.mul_(keep).add_(p, alpha=1 - keep)
+    for avg, b in zip(average.buffers(), trained.buffers()):
+        avg.copy_(b)
+
+
+def _corrected_keep(decay: float, step: int) -> float:
+    """The weight latentkit's semi-supervised models keep at update ``step`` (1, 2, …): the
+    zero-started average divided by 1 − decay^step, as one recursion (update 1 copies)."""
+    if step < 1:
+        raise ValueError(f"update_average: step counts from 1, got {step}")
+    before = decay ** (step - 1)
+    return decay * (1 - before) / (1 - before * decay)
+
+
+def _classifier_average(model: nn.ModuleDict, names: list[str], step: int) -> None:
+    """Moves each ``<name>Ema`` towards ``<name>``, as latentkit does after each iteration with ``ema``."""
+    if f"{names[0]}Ema" not in model:
+        return
+    keep = _corrected_keep(float(model.latentkit_options["ema"]["decay"]), step)
+    for name in names:
+        _move_average(model[f"{name}Ema"], model[name], keep)
+
+
+def _with_averages(modules: dict, averages: dict, kind: str) -> dict:
+    """modules plus the given moving averages (all of them or none)."""
+    given = {name: m for name, m in averages.items() if m is not None}
+    if given and len(given) != len(averages):
+        raise ValueError(f"{kind}: give all of {sorted(averages)} or none, got {sorted(given)}")
+    return {**modules, **given}
 
 
 def _likelihood_nll(lik: Any, features: int, x: torch.Tensor, out: torch.Tensor) -> torch.Tensor:
@@ -225,10 +255,14 @@ class VAE(nn.ModuleDict):
 class SemiSupervisedGAN(nn.ModuleDict):
     """Salimans et al. (2016)'s semi-supervised GAN as latentkit trains it: ``generator(z)``; the
     discriminator is ``classes(features(x))``, K class logits with the generated class's fixed at 0.
-    ``model(x)`` returns the K logits (a classifier); the losses are latentkit's."""
+    ``model(x)`` returns the K logits (a classifier); the losses are latentkit's. A model trained
+    with latentkit's ``ema`` option also has ``featuresEma`` and ``classesEma``, the discriminator's
+    moving average, which ``logits`` and ``classify`` read as latentkit's do (``raw=True``: the trained
+    weights); ``model(x)`` is always the trained discriminator, as the losses need."""
 
-    def __init__(self, generator: nn.Sequential, features: nn.Sequential, classes: nn.Sequential, options: dict | None = None):
-        super().__init__({"generator": generator, "features": features, "classes": classes})
+    def __init__(self, generator: nn.Sequential, features: nn.Sequential, classes: nn.Sequential, options: dict | None = None,
+                 features_ema: nn.Sequential | None = None, classes_ema: nn.Sequential | None = None):
+        super().__init__(_with_averages({"generator": generator, "features": features, "classes": classes}, {"featuresEma": features_ema, "classesEma": classes_ema}, "SemiSupervisedGAN"))
         self.latentkit_options = dict(options or {})
         self.latentkit_options.setdefault("noise", {"dim": io_sizes(generator)[0], "distribution": "uniform"})
         self.latentkit_options.setdefault("batchSize", 100)
@@ -241,10 +275,21 @@ class SemiSupervisedGAN(nn.ModuleDict):
         return torch.randn(n, spec["dim"], generator=generator)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """The trained discriminator's K logits (what the losses train)."""
         return self["classes"](self["features"](x))
 
-    def classify(self, x: torch.Tensor) -> torch.Tensor:
-        return self(x).argmax(dim=1)
+    def logits(self, x: torch.Tensor, raw: bool = False) -> torch.Tensor:
+        """The K logits latentkit's ``logits`` gives: from the moving average when the model keeps one, unless ``raw``."""
+        if not raw and "featuresEma" in self:
+            return self["classesEma"](self["featuresEma"](x))
+        return self(x)
+
+    def classify(self, x: torch.Tensor, raw: bool = False) -> torch.Tensor:
+        return self.logits(x, raw).argmax(dim=1)
+
+    def update_average(self, step: int) -> None:
+        """After training iteration ``step`` (1, 2, …): the discriminator's moving average, as latentkit's ``ema``."""
+        _classifier_average(self, ["features", "classes"], step)
 
     def discriminator_loss(self, labelled_logits: torch.Tensor, labels: torch.Tensor, unlabelled_logits: torch.Tensor, generated_logits: torch.Tensor) -> torch.Tensor:
         """The labelled rows' cross-entropy plus unlabelledWeight·(½·softplus(−lse) on unlabelled rows + ½·softplus(lse) on generated ones), each a mean."""
@@ -262,10 +307,14 @@ class SemiSupervisedGAN(nn.ModuleDict):
 class SemiSupervisedVAE(nn.ModuleDict):
     """Kingma et al. (2014)'s M2 as latentkit trains it: ``classifier(x)`` gives q(y|x)'s logits,
     ``encoder([x, one-hot y])`` q(z|x,y)'s means then log-variances, ``decoder([z, one-hot y])``
-    p(x|y,z)'s parameters. ``model(x)`` returns the class logits; ``loss`` is latentkit's objective."""
+    p(x|y,z)'s parameters. ``model(x)`` returns the class logits; ``loss`` is latentkit's objective.
+    A model trained with latentkit's ``ema`` option also has ``classifierEma``, q(y|x)'s moving
+    average, which ``logits`` and ``classify`` read as latentkit's do (``raw=True``: the trained
+    weights); ``model(x)`` is always the trained q(y|x), as the loss needs."""
 
-    def __init__(self, encoder: nn.Sequential, decoder: nn.Sequential, classifier: nn.Sequential, options: dict | None = None):
-        super().__init__({"encoder": encoder, "decoder": decoder, "classifier": classifier})
+    def __init__(self, encoder: nn.Sequential, decoder: nn.Sequential, classifier: nn.Sequential, options: dict | None = None,
+                 classifier_ema: nn.Sequential | None = None):
+        super().__init__(_with_averages({"encoder": encoder, "decoder": decoder, "classifier": classifier}, {"classifierEma": classifier_ema}, "SemiSupervisedVAE"))
         self.latentkit_options = dict(options or {})
         self.latentkit_options.setdefault("likelihood", "bernoulli")
         self.latentkit_options.setdefault("alpha", 0.1)
@@ -275,10 +324,19 @@ class SemiSupervisedVAE(nn.ModuleDict):
         self.latent = io_sizes(encoder)[1] // 2
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """The trained q(y|x)'s logits (what the loss trains)."""
         return self["classifier"](x)
 
-    def classify(self, x: torch.Tensor) -> torch.Tensor:
-        return self(x).argmax(dim=1)
+    def logits(self, x: torch.Tensor, raw: bool = False) -> torch.Tensor:
+        """The logits latentkit's ``logits`` gives: from the moving average when the model keeps one, unless ``raw``."""
+        return self["classifier" if raw or "classifierEma" not in self else "classifierEma"](x)
+
+    def classify(self, x: torch.Tensor, raw: bool = False) -> torch.Tensor:
+        return self.logits(x, raw).argmax(dim=1)
+
+    def update_average(self, step: int) -> None:
+        """After training step ``step`` (1, 2, …): q(y|x)'s moving average, as latentkit's ``ema``."""
+        _classifier_average(self, ["classifier"], step)
 
     def _bound(self, x: torch.Tensor, y: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
         """ℓ(x, y) = −log p(x|y,z) + KL(q(z|x,y) ‖ N(0, I)) per row, one z from torch's ε."""
@@ -516,9 +574,9 @@ def load(source: str | bytes) -> nn.Module:
     elif kind == "vae":
         model = VAE(mods["encoder"], mods["decoder"], options)
     elif kind == "semi-supervised-gan":
-        model = SemiSupervisedGAN(mods["generator"], mods["features"], mods["classes"], options)
+        model = SemiSupervisedGAN(mods["generator"], mods["features"], mods["classes"], options, mods.get("featuresEma"), mods.get("classesEma"))
     elif kind == "semi-supervised-vae":
-        model = SemiSupervisedVAE(mods["encoder"], mods["decoder"], mods["classifier"], options)
+        model = SemiSupervisedVAE(mods["encoder"], mods["decoder"], mods["classifier"], options, mods.get("classifierEma"))
     else:
         raise ValueError(f"latentkit_torch: unknown model kind {kind!r}")
     model.load_state_dict(state, strict=True)
@@ -685,6 +743,8 @@ def save(model: nn.Module, path: str | None = None) -> bytes:
         options.setdefault("noise", {"dim": io_sizes(named["generator"])[0] - int(options.get("conditions", 0)), "distribution": "normal"})
         if "generatorEma" in modules and "ema" not in options:
             raise ValueError("latentkit_torch.save: a GAN with generatorEma needs its decay: set model.latentkit_options['ema'] = {'decay': ...}")
+    if kind.startswith("semi-supervised") and any(name.endswith("Ema") for name in modules) and "ema" not in options:
+        raise ValueError(f"latentkit_torch.save: a {kind} model with moving averages needs their decay: set model.latentkit_options['ema'] = {{'decay': ...}}")
     arch = {"kind": kind, "modules": modules, "options": options}
     data = _save_bytes(tensors, metadata={"format": FORMAT, "version": VERSION, "kind": kind, "architecture": json.dumps(arch)})
     if path is not None:

@@ -90,12 +90,13 @@ describe('SemiSupervisedGAN', () => {
     const run = (iterations: number, from?: Uint8Array) => {
       const model = from ? (load(from) as InstanceType<typeof SemiSupervisedGAN>) : (() => {
         const n = networks(256, 5);
-        return new SemiSupervisedGAN({ ...n, noise: { dim: 8 }, batchSize: 128, seed: 9 });
+        return new SemiSupervisedGAN({ ...n, noise: { dim: 8 }, batchSize: 128, seed: 9, ema: { decay: 0.9 } });
       })();
       model.fit(data, { iterations });
       return model;
     };
-    const weights = (m: InstanceType<typeof SemiSupervisedGAN>) => Float32Array.from([m.generator, m.features, m.classes].flatMap((s) => [...s.getWeights(), ...s.getStatistics()]));
+    // The trained networks and the discriminator's moving average.
+    const weights = (m: InstanceType<typeof SemiSupervisedGAN>) => Float32Array.from([m.generator, m.features, m.classes, ...m.classifierStacks()].flatMap((s) => [...s.getWeights(), ...s.getStatistics()]));
     const runs: Float32Array[] = [];
     for (const t of [1, 2, 3]) {
       await onThreads(t);
@@ -257,3 +258,91 @@ describe('SemiSupervisedVAE (M2)', () => {
     for (const m of [a, b, c]) disposeM2(m);
   });
 });
+
+describe('ema: the classifier\'s moving average', () => {
+  const averaged = (m: { classifierStacks(o?: { raw?: boolean }): readonly InstanceType<typeof lk.Stack>[] }, raw = false) => Float32Array.from(m.classifierStacks({ raw }).flatMap((s) => [...s.getWeights()]));
+
+  it('is the bias-corrected average of the trained weights (against f64), leaves training alone, classifies, and resumes, saves and loads bit for bit', () => {
+    const { x, labels } = clusters(512, 3);
+    const data = { labelled: x.subarray(0, 40 * 20), labels: labels.subarray(0, 40), unlabelled: x };
+    const decay = 0.9;
+    const build = (ema?: { decay: number }) => new SemiSupervisedGAN({ ...networks(16, 5), noise: { dim: 8 }, batchSize: 32, seed: 9, ...(ema && { ema }) });
+    const a = build({ decay });
+    const plain = build();
+    const n = averaged(a).length;
+    const sum = new Float64Array(n);
+    const t = 8;
+    for (let i = 1; i <= t; i++) {
+      a.trainStep(data);
+      plain.trainStep(data);
+      const w = averaged(a, true);
+      for (let j = 0; j < n; j++) sum[j] = decay * sum[j]! + (1 - decay) * w[j]!;
+      if (i === 1) expectSameBits(averaged(a), w, 'the average after one iteration against the trained weights');
+    }
+    expectSameBits(averaged(a, true), averaged(plain), 'trained weights with ema against without');
+    const got = averaged(a);
+    const correction = 1 - decay ** t;
+    for (let j = 0; j < n; j++) {
+      const want = sum[j]! / correction;
+      if (!(Math.abs(got[j]! - want) <= 1e-5 * Math.abs(want) + 1e-6)) throw new Error(`average value ${j} of ${n} after ${t} iterations: ${got[j]}, f64 reference ${want}`);
+    }
+    const rows = { data: x.subarray(0, 64 * 20), shape: [64, 20] as [number, number] };
+    expectSameBits(a.logits(rows, { raw: true }).data, plain.logits(rows).data, 'raw logits against the model without ema');
+    expect(bits(a.logits(rows).data)).not.toEqual(bits(plain.logits(rows).data));
+    expect(Array.from(a.classify(rows))).toEqual(Array.from(argmax(a.logits(rows).data, 4)));
+    // 3 iterations, a checkpoint, 5 more: the same average as 8 straight.
+    const b = build({ decay });
+    b.fit(data, { iterations: 3 });
+    const c = load(checkpoint(b)) as InstanceType<typeof SemiSupervisedGAN>;
+    expect(c.emaDecay).toBe(decay);
+    c.fit(data, { iterations: 5 });
+    expectSameBits(averaged(c), got, 'the average after 3 + checkpoint + 5 iterations against 8');
+    const back = load(save(a)) as InstanceType<typeof SemiSupervisedGAN>;
+    expectSameBits(back.predict(rows).data, a.predict(rows).data, 'averaged predictions after save and load');
+    expectSameBits(back.predict(rows, { raw: true }).data, a.predict(rows, { raw: true }).data, 'raw predictions after save and load');
+    for (const m of [a, plain, b, c, back]) {
+      m.dispose();
+      for (const s of [m.generator, m.features, m.classes]) s.dispose();
+    }
+  });
+
+  it('M2 keeps q(y|x)\'s average: the same bits after a checkpoint, and through save and load', () => {
+    const { x, labels } = clusters(400, 7);
+    const unit = Float32Array.from(x, (v) => (v + 1) / 2);
+    const data = { labelled: unit.subarray(0, 8 * 20), labels: labels.subarray(0, 8), unlabelled: unit };
+    const build = () => new SemiSupervisedVAE({
+      encoder: stack(24, [dense(16, { activation: 'tanh' }), dense(8)], { seed: 1 }),
+      decoder: stack(8, [dense(16, { activation: 'tanh' }), dense(20)], { seed: 2 }),
+      classifier: stack(20, [dense(16, { activation: 'tanh' }), dense(4)], { seed: 3 }),
+      batchSize: 50, seed: 4, ema: { decay: 0.99 },
+    });
+    const a = build();
+    a.fit(data, { iterations: 6 });
+    const b = build();
+    b.fit(data, { iterations: 2 });
+    const c = load(checkpoint(b)) as InstanceType<typeof SemiSupervisedVAE>;
+    c.fit(data, { iterations: 4 });
+    expectSameBits(averaged(c), averaged(a), 'q(y|x)\'s average after 2 + checkpoint + 4 iterations against 6');
+    expect(bits(averaged(a))).not.toEqual(bits(averaged(a, true)));
+    const back = load(save(a)) as InstanceType<typeof SemiSupervisedVAE>;
+    expectSameBits(back.predict(unit).data, a.predict(unit).data, 'averaged predictions after save and load');
+    for (const m of [a, b, c, back]) disposeM2(m);
+  });
+
+  it('refuses a decay outside (0, 1) and unknown keys, before anything is built', () => {
+    const n = networks(4, 1);
+    for (const [ema, message] of [[{ decay: 1 }, /ema.decay must be a number in \(0, 1\), got 1/], [{ decay: 0 }, /got 0/], [{ decay: 0.9, rate: 2 }, /unknown option 'rate' for SemiSupervisedGAN ema options/]] as const) {
+      expect(() => new SemiSupervisedGAN({ ...n, noise: { dim: 8 }, ema: ema as never })).toThrow(message);
+    }
+    const m = new SemiSupervisedGAN({ ...n, noise: { dim: 8 } });
+    expect(() => m.classify(new Float32Array(20), { average: true } as never)).toThrow(/unknown option 'average' for SemiSupervisedGAN classify options/);
+    m.dispose();
+    for (const s of Object.values(n)) s.dispose();
+  });
+});
+
+function argmax(z: Float32Array, k: number): Int32Array {
+  const out = new Int32Array(z.length / k);
+  for (let r = 0; r < out.length; r++) for (let j = 1; j < k; j++) if (z[r * k + j]! > z[r * k + out[r]!]!) out[r] = j;
+  return out;
+}

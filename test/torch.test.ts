@@ -340,7 +340,7 @@ describe('PyTorch', () => {
       for (const m of [gan, a, b, c]) m.dispose();
     });
 
-    it('a semi-supervised GAN: PyTorch\'s logits match latentkit\'s to 1e-5, its checkpoint passes through unchanged (both data orders), and it trains on in both', () => {
+    it('a semi-supervised GAN with a moving average: PyTorch\'s logits (averaged and trained) match latentkit\'s to 1e-5, its checkpoint passes through unchanged (both data orders), and it trains on in both', () => {
       const dir = mkdtempSync(join(tmpdir(), 'lk-ssgan-'));
       const x = randomArray(96 * 12, 31, 0, 1);
       const labels = Array.from({ length: 40 }, (_, i) => i % 4);
@@ -350,7 +350,7 @@ describe('PyTorch', () => {
         generator: stack(6, [dense(16, { activation: 'relu' }), batchNorm(), dense(12, { activation: 'sigmoid', weightNorm: true })], { seed: 1 }),
         features: stack(12, [gaussianNoise(0.3), dense(16, { activation: 'relu', weightNorm: true })], { seed: 2 }),
         classes: stack(16, [gaussianNoise(0.5), dense(4, { weightNorm: true })], { seed: 3 }),
-        noise: { dim: 6 }, batchSize: 16, seed: 4,
+        noise: { dim: 6 }, batchSize: 16, seed: 4, ema: { decay: 0.9 },
       });
       model.fit(data, { iterations: 5 });
       writeFileSync(join(dir, 'm.ckpt'), checkpoint(model));
@@ -359,7 +359,8 @@ describe('PyTorch', () => {
       const torch = JSON.parse(bridge('ssgan', join(dir, 'm.ckpt'), join(dir, 'x.f32'), join(dir, 'labels.f32'), '40', '30', join(dir, 'out')));
       expect(torch.discriminator).toBe('Adam');
       expect(torch.last, 'PyTorch\'s discriminator loss falls (the mean of its last five steps against its first five)').toBeLessThan(torch.first);
-      expectClose(f32(join(dir, 'out.logits.f32')), model.logits({ data: x, shape: [96, 12] }).data, 1e-5, 1e-5, 'semi-supervised GAN logits, PyTorch against latentkit');
+      expectClose(f32(join(dir, 'out.logits.f32')), model.logits({ data: x, shape: [96, 12] }).data, 1e-5, 1e-5, 'semi-supervised GAN logits (the average), PyTorch against latentkit');
+      expectClose(f32(join(dir, 'out.raw.f32')), model.logits({ data: x, shape: [96, 12] }, { raw: true }).data, 1e-5, 1e-5, 'semi-supervised GAN logits (trained weights), PyTorch against latentkit');
       const a = load(checkpoint(model)) as InstanceType<typeof SemiSupervisedGAN>;
       const b = load(readFileSync(join(dir, 'out.same.ckpt'))) as InstanceType<typeof SemiSupervisedGAN>;
       a.fit(data, { iterations: 7 });
@@ -367,6 +368,7 @@ describe('PyTorch', () => {
       expect(save(b)).toEqual(save(a));
       const c = load(readFileSync(join(dir, 'out.ckpt'))) as InstanceType<typeof SemiSupervisedGAN>;
       expect(c.iterations).toBe(35);
+      expect(c.emaDecay).toBe(0.9);
       c.fit(data, { iterations: 5 });
       expect(c.iterations).toBe(40);
       for (const m of [model, a, b, c]) m.dispose();

@@ -77,16 +77,17 @@ function plan(model: Model, part: OnnxPart | undefined): Plan {
     return refuse('VAE');
   }
   if (model instanceof SemiSupervisedGAN) {
-    // The discriminator as the classifier it is: its K logits (the generated class's, fixed at 0, left out).
+    // The discriminator as the classifier it is: its K logits (the generated class's, fixed at 0, left out),
+    // from its moving average when the model keeps one (as classify does).
     const p = part ?? 'classifier';
-    if (p === 'classifier') return { stacks: [model.features, model.classes], conditions: 0, input: 'x', outputs: [{ name: 'logits', op: 'identity' }, { name: 'probabilities', op: 'softmax' }] };
+    if (p === 'classifier') return { stacks: [...model.classifierStacks()], conditions: 0, input: 'x', outputs: [{ name: 'logits', op: 'identity' }, { name: 'probabilities', op: 'softmax' }] };
     if (p === 'generator') return { stacks: [model.generator], conditions: 0, input: 'z', outputs: [{ name: 'sample', op: 'identity' }] };
     return refuse('semi-supervised GAN');
   }
   if (model instanceof SemiSupervisedVAE) {
-    // q(y|x), the model's classifier.
+    // q(y|x), the model's classifier (its moving average when the model keeps one, as classify reads).
     if ((part ?? 'classifier') !== 'classifier') return refuse('semi-supervised VAE');
-    return { stacks: [model.classifier], conditions: 0, input: 'x', outputs: [{ name: 'logits', op: 'identity' }, { name: 'probabilities', op: 'softmax' }] };
+    return { stacks: [...model.classifierStacks()], conditions: 0, input: 'x', outputs: [{ name: 'logits', op: 'identity' }, { name: 'probabilities', op: 'softmax' }] };
   }
   if (model instanceof Classifier) {
     if ((part ?? 'classifier') !== 'classifier') return refuse('classifier');

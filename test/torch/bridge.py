@@ -20,7 +20,7 @@ as latentkit files. Arrays travel as raw little-endian float32 files.
     bridge.py gan CKPT X ITERS OUT      a GAN checkpoint: saved straight after loading ->
                                         OUT.same.ckpt; ITERS Algorithm-1 iterations on X with both
                                         optimizers and the moving average -> OUT.ckpt
-    bridge.py ssgan CKPT X LABELS L ITERS OUT  a semi-supervised GAN checkpoint: saved straight
+    bridge.py ssgan CKPT X LABELS L ITERS OUT  a semi-supervised GAN checkpoint (with its moving average): saved straight
                                         after loading -> OUT.same.ckpt, its logits on X ->
                                         OUT.logits.f32; ITERS iterations with the first L rows of X
                                         labelled and all of X unlabelled -> OUT.ckpt
@@ -237,13 +237,15 @@ def cmd_ssgan(ckpt, x_path, labels_path, labelled, iters, out):
     labels = torch.from_numpy(np.fromfile(labels_path, dtype=np.float32)).long()
     model.eval()
     with torch.no_grad():
-        write(f"{out}.logits.f32", model(x))
+        write(f"{out}.logits.f32", model.logits(x))
+        write(f"{out}.raw.f32", model(x))
     model.train()
     torch.manual_seed(1)  # the noise layers draw from torch's own stream
     g = torch.Generator().manual_seed(1)
     m, n = int(model.latentkit_options["batchSize"]), int(labelled)
+    start = lt._steps_of(opts["discriminator"])
     losses = []
-    for _ in range(int(iters)):
+    for i in range(int(iters)):
         lab = torch.randperm(n, generator=g)[: min(m, n)]
         unl = x[torch.randint(0, x.shape[0], (m,), generator=g)]
         fake = model["generator"](model.noise(m, g)).detach()
@@ -251,6 +253,7 @@ def cmd_ssgan(ckpt, x_path, labels_path, labelled, iters, out):
         real = x[torch.randint(0, x.shape[0], (m,), generator=g)]
         z = model.noise(m, g)
         lt.train_step(opts["generator"], lambda: model.feature_matching_loss(model["features"](real), model["features"](model["generator"](z))))
+        model.update_average(start + i + 1)
     lt.save_checkpoint(model, opts, f"{out}.ckpt")
     # Single steps are noisy (Gaussian-noise layers, small batches): the means of the first and last five.
     print(json.dumps({"discriminator": type(opts["discriminator"]).__name__, "first": sum(losses[:5]) / 5, "last": sum(losses[-5:]) / 5}))

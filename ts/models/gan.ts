@@ -1,7 +1,6 @@
 import { LatentkitError } from '../errors.js';
 import { Block, heap } from '../runtime/memory.js';
 import { Rng } from '../runtime/rng.js';
-import { kernels } from '../runtime/dispatch.js';
 import { LabelColumns } from '../nn/label-columns.js';
 import { type GanObjective, ganObjectives } from '../nn/loss.js';
 import { type Matrix, type MatrixLike, asMatrix, positiveInt } from '../nn/matrix.js';
@@ -9,7 +8,7 @@ import { writeOneHot } from '../nn/minibatches.js';
 import { type ChainNode, type StepPlan, trainingStep } from '../nn/train-step.js';
 import { TrainedModel } from '../nn/trained-model.js';
 import { Optimizer, type OptimizerSpec } from '../nn/optimizer.js';
-import { MLP } from '../nn/mlp.js';
+import { MovingAverage, emaDecay } from '../nn/moving-average.js';
 import { checkKeys } from '../nn/sequential.js';
 import type { ModelKind } from '../io/model-kind.js';
 import { Stack, assertFiniteBlock } from '../nn/stack.js';
@@ -121,6 +120,7 @@ export class GAN extends TrainedModel {
   /** The generator's moving average (`ema` option), owned by the GAN; null without it. */
   readonly generatorEma: Stack | null = null;
   readonly emaDecay: number | null = null;
+  private readonly average: MovingAverage | null = null;
   /** The data `source` holds, as the caller passed it (a trainStep with the same arrays reuses it). */
   private bound: { real: MatrixLike; labels: ArrayLike<number> | undefined; x: Matrix; labelArray: ArrayLike<number> | null } | null = null;
   /** Conditional GANs: ∂L/∂[x, y] from the discriminator, before the label columns are dropped. */
@@ -162,14 +162,7 @@ export class GAN extends TrainedModel {
     const s = opts.labelSmoothing ?? 0;
     if (typeof s !== 'number' || !(s >= 0 && s < 0.5)) throw new LatentkitError(`labelSmoothing must be in [0, 0.5), got ${s}`);
     const batchSize = positiveInt(opts.batchSize ?? 64, 'batchSize');
-    let decay: number | null = null;
-    if (opts.ema !== undefined) {
-      checkKeys(opts.ema, ['decay'], 'GAN ema options');
-      const d = opts.ema?.decay;
-      if (typeof d !== 'number' || !(d > 0 && d < 1)) throw new LatentkitError(`ema.decay must be a number in (0, 1), got ${d}`);
-      if (G.tiedTo) throw new LatentkitError('ema needs a generator with its own weights (this one is tied to another stack)');
-      decay = d;
-    }
+    const decay = opts.ema === undefined ? null : emaDecay(opts.ema, 'GAN');
     super({ what: 'GAN', seed: opts.seed, networks: [G, D], order: 'endless' });
     this.generator = G;
     this.discriminator = D;
@@ -187,15 +180,8 @@ export class GAN extends TrainedModel {
     this.optimizerD = this.own(new Optimizer(opts.optimizerD ?? DEFAULT_OPT, [D], 'the discriminator'));
     this.optimizerG = this.own(new Optimizer(opts.optimizerG ?? DEFAULT_OPT, [G], 'the generator'));
     if (decay !== null) {
-      let avg: Stack;
-      if (G.isMlp) {
-        const d = G.describe();
-        avg = this.own(new MLP(G.sizes, { activation: d.activation, outputActivation: d.outputActivation }));
-      } else {
-        avg = this.own(new Stack(G.definition()));
-      }
-      avg.copyFrom(G);
-      this.generatorEma = avg;
+      this.average = this.own(new MovingAverage([G], decay, false));
+      this.generatorEma = this.average.stacks[0]!;
       this.emaDecay = decay;
     }
     // Algorithm 1 as two training steps. Discriminator: a real minibatch, then fakes from fresh
@@ -374,11 +360,7 @@ export class GAN extends TrainedModel {
       onUpdate?.({ network: 'discriminator', iteration: it, step, realIndices: this.source.lastIndices(m) });
     }
     const lossG = trainingStep(this.generatorStep, m);
-    if (this.generatorEma) {
-      kernels.ema(this.generatorEma.params.ptr, G.params.ptr, G.parameterCount, this.emaDecay!);
-      // Running statistics are not averaged: the average samples with the generator's own.
-      this.generatorEma.copyStateFrom(G);
-    }
+    this.average?.update();
     onUpdate?.({ network: 'generator', iteration: it, step: 0 });
     this.stepCount = it;
     return { iteration: it, lossD, lossG, dReal: this.realLoss.meanD, dFake: this.fakeLoss.meanD };
@@ -386,10 +368,8 @@ export class GAN extends TrainedModel {
 
   /** @internal Loads the moving average's weights from `saved` (a stack of the same shape). */
   restoreEma(saved: Stack): void {
-    if (!this.generatorEma || saved.parameterCount !== this.generatorEma.parameterCount) {
-      throw new LatentkitError(`corrupt latentkit model: the generator average ${saved.label} does not match this GAN`);
-    }
-    this.generatorEma.copyFrom(saved);
+    if (!this.average) throw new LatentkitError(`corrupt latentkit model: a generator average ${saved.label} for a GAN without ema`);
+    this.average.load([saved], ['generatorEma']);
   }
 
 }

@@ -18,7 +18,7 @@ import { checkKeys } from '../nn/sequential.js';
 import { Stack, assertFiniteBlock } from '../nn/stack.js';
 import { type StepPlan, trainingStep } from '../nn/train-step.js';
 import { type NoiseDistribution, type NoiseSpec, fillNoise, generateRows, noiseDistribution } from './generator-noise.js';
-import { type SemiSupervisedData, type SemiSupervisedFitOptions, SemiSupervisedModel } from './semi-supervised.js';
+import { type ClassifierAverage, type SemiSupervisedData, type SemiSupervisedFitOptions, SemiSupervisedModel } from './semi-supervised.js';
 
 export interface SemiSupervisedGanOptions {
   /** Maps noise z (width noise.dim) to samples. */
@@ -38,6 +38,8 @@ export interface SemiSupervisedGanOptions {
   optimizerG?: OptimizerSpec;
   seed?: number | bigint;
   guardNonFinite?: boolean;
+  /** Classify with a moving average of the discriminator's weights (see ClassifierAverage). */
+  ema?: ClassifierAverage;
 }
 
 export interface SemiSupervisedGanStep {
@@ -55,7 +57,7 @@ export interface SemiSupervisedGanStep {
 
 export type SemiSupervisedGanFitOptions = SemiSupervisedFitOptions<SemiSupervisedGanStep>;
 
-const KEYS = ['generator', 'features', 'classes', 'noise', 'batchSize', 'unlabelledWeight', 'optimizerD', 'optimizerG', 'seed', 'guardNonFinite'];
+const KEYS = ['generator', 'features', 'classes', 'noise', 'batchSize', 'unlabelledWeight', 'optimizerD', 'optimizerG', 'seed', 'guardNonFinite', 'ema'];
 const DEFAULT_OPT: OptimizerSpec = { type: 'adam', lr: 3e-3, beta1: 0.5 };
 
 /** The real/generated term on K logits (one kernel call), keeping the mean D of its last batch. */
@@ -114,7 +116,7 @@ export class SemiSupervisedGAN extends SemiSupervisedModel<SemiSupervisedGanStep
     const batchSize = positiveInt(opts.batchSize ?? 100, 'batchSize');
     const w = opts.unlabelledWeight ?? 1;
     if (typeof w !== 'number' || !(w >= 0 && w < 1e6)) throw new LatentkitError(`unlabelledWeight must be a number ≥ 0, got ${w}`);
-    super({ what: 'semi-supervised GAN', name: 'SemiSupervisedGAN', seed: opts.seed, networks: [G, F, C], inputSize: F.inputSize, classCount: C.outputSize, batchSize, without: 'a GAN' });
+    super({ what: 'semi-supervised GAN', name: 'SemiSupervisedGAN', seed: opts.seed, networks: [G, F, C], inputSize: F.inputSize, classCount: C.outputSize, batchSize, without: 'a GAN', classifier: [['features', F], ['classes', C]], ema: opts.ema });
     this.generator = G;
     this.features = F;
     this.classes = C;
@@ -169,12 +171,6 @@ export class SemiSupervisedGAN extends SemiSupervisedModel<SemiSupervisedGanStep
     return { lossD: steps.map((s) => s.lossD), lossG: steps.map((s) => s.lossG) };
   }
 
-  /** The K class logits per row (inference: no noise, running statistics). */
-  logits(x: MatrixLike): Matrix {
-    this.assertLive();
-    return predictChain([this.features, this.classes], asMatrix(x, this.features.inputSize, 'SemiSupervisedGAN input'), 'SemiSupervisedGAN input');
-  }
-
   /** n generated samples, from the model's own noise stream or from `seed`. */
   sample(n: number, opts: { seed?: number | bigint } = {}): Float32Array {
     this.assertLive();
@@ -224,12 +220,21 @@ export class SemiSupervisedGAN extends SemiSupervisedModel<SemiSupervisedGanStep
 export const semiSupervisedGanKind: ModelKind<SemiSupervisedGAN> = {
   kind: 'semi-supervised-gan',
   type: SemiSupervisedGAN,
-  modules: (m) => [['generator', m.generator], ['features', m.features], ['classes', m.classes]],
+  modules: (m) => [['generator', m.generator], ['features', m.features], ['classes', m.classes], ...m.averageModules()],
   optimizers: (m) => [['optimizerD', m.optimizerD], ['optimizerG', m.optimizerG]],
-  options: (m) => ({ noise: { dim: m.noiseDim, distribution: m.noiseDistribution }, batchSize: m.batchSize, unlabelledWeight: m.unlabelledWeight }),
-  build: (ctx, o) => new SemiSupervisedGAN({
-    generator: ctx.module('generator'), features: ctx.module('features'), classes: ctx.module('classes'),
-    noise: o.noise as SemiSupervisedGanOptions['noise'], batchSize: o.batchSize as number, unlabelledWeight: o.unlabelledWeight as number,
-    optimizerD: o.optimizerD as OptimizerSpec, optimizerG: o.optimizerG as OptimizerSpec,
+  options: (m) => ({
+    noise: { dim: m.noiseDim, distribution: m.noiseDistribution }, batchSize: m.batchSize, unlabelledWeight: m.unlabelledWeight,
+    ...(m.emaDecay !== null && { ema: { decay: m.emaDecay } }),
   }),
+  build: (ctx, o) => {
+    const model = new SemiSupervisedGAN({
+      generator: ctx.module('generator'), features: ctx.module('features'), classes: ctx.module('classes'),
+      noise: o.noise as SemiSupervisedGanOptions['noise'], batchSize: o.batchSize as number, unlabelledWeight: o.unlabelledWeight as number,
+      optimizerD: o.optimizerD as OptimizerSpec, optimizerG: o.optimizerG as OptimizerSpec,
+      ...(o.ema !== undefined && { ema: o.ema as ClassifierAverage }),
+    });
+    // The model owns its averages: copy the saved ones in, then let the loaded copies go.
+    for (const saved of model.restoreAverage((name) => ctx.optional(name))) ctx.release(saved);
+    return model;
+  },
 };

@@ -29,7 +29,7 @@ import { predictChain } from '../nn/chain.js';
 import { checkLabels, softmaxRows } from '../nn/classes.js';
 import { type ResolvedLikelihood, type VaeLikelihood, describeLikelihood, resolveLikelihood } from './vae.js';
 import { LIKELIHOOD } from '../runtime/codes.js';
-import { type SemiSupervisedData, type SemiSupervisedFitOptions, SemiSupervisedModel } from './semi-supervised.js';
+import { type ClassifierAverage, type SemiSupervisedData, type SemiSupervisedFitOptions, SemiSupervisedModel } from './semi-supervised.js';
 
 export interface SemiSupervisedVaeOptions {
   /** q(z|x,y): [x, one-hot y] → the means, then the log-variances, of z. */
@@ -48,6 +48,8 @@ export interface SemiSupervisedVaeOptions {
   optimizer?: OptimizerSpec;
   seed?: number | bigint;
   guardNonFinite?: boolean;
+  /** Classify with a moving average of q(y|x)'s weights (see ClassifierAverage). */
+  ema?: ClassifierAverage;
 }
 
 export interface SemiSupervisedVaeStep {
@@ -59,7 +61,7 @@ export interface SemiSupervisedVaeStep {
   unlabelled: number;
 }
 
-const KEYS = ['encoder', 'decoder', 'classifier', 'likelihood', 'alpha', 'batchSize', 'optimizer', 'seed', 'guardNonFinite'];
+const KEYS = ['encoder', 'decoder', 'classifier', 'likelihood', 'alpha', 'batchSize', 'optimizer', 'seed', 'guardNonFinite', 'ema'];
 
 export class SemiSupervisedVAE extends SemiSupervisedModel<SemiSupervisedVaeStep> {
   readonly encoder: Stack;
@@ -106,7 +108,7 @@ export class SemiSupervisedVAE extends SemiSupervisedModel<SemiSupervisedVaeStep
     const alpha = opts.alpha ?? 0.1;
     if (typeof alpha !== 'number' || !(alpha >= 0 && alpha < 1e6)) throw new LatentkitError(`alpha must be a number ≥ 0, got ${alpha}`);
     const batchSize = positiveInt(opts.batchSize ?? 100, 'batchSize');
-    super({ what: 'semi-supervised VAE', name: 'SemiSupervisedVAE', seed: opts.seed, networks: [E, Dec, C], inputSize: d, classCount: K, batchSize, without: 'a VAE' });
+    super({ what: 'semi-supervised VAE', name: 'SemiSupervisedVAE', seed: opts.seed, networks: [E, Dec, C], inputSize: d, classCount: K, batchSize, without: 'a VAE', classifier: [['classifier', C]], ema: opts.ema });
     this.encoder = E;
     this.decoder = Dec;
     this.classifier = C;
@@ -187,12 +189,6 @@ export class SemiSupervisedVAE extends SemiSupervisedModel<SemiSupervisedVaeStep
   /** Trains on labelled and unlabelled rows; returns the per-iteration losses (one optimizer step each). */
   fit(data: SemiSupervisedData, opts: SemiSupervisedFitOptions<SemiSupervisedVaeStep> = {}): { loss: number[] } {
     return { loss: this.fitSteps(data, opts).map((s) => s.loss) };
-  }
-
-  /** q(y|x)'s logits per row. */
-  logits(x: MatrixLike): Matrix {
-    this.assertLive();
-    return predictChain([this.classifier], asMatrix(x, this.classifier.inputSize, 'SemiSupervisedVAE input'), 'SemiSupervisedVAE input');
   }
 
   /** n rows of E[x|y,z] with z ~ N(0, I): of class `labels` (one for all, or one per row), from `seed` or the model's stream. */
@@ -353,11 +349,17 @@ function expectation(out: Matrix, lik: ResolvedLikelihood, d: number): Matrix {
 export const semiSupervisedVaeKind: ModelKind<SemiSupervisedVAE> = {
   kind: 'semi-supervised-vae',
   type: SemiSupervisedVAE,
-  modules: (m) => [['encoder', m.encoder], ['decoder', m.decoder], ['classifier', m.classifier]],
+  modules: (m) => [['encoder', m.encoder], ['decoder', m.decoder], ['classifier', m.classifier], ...m.averageModules()],
   optimizers: (m) => [['optimizer', m.optimizer]],
-  options: (m) => ({ likelihood: m.likelihood, alpha: m.alpha, batchSize: m.batchSize }),
-  build: (ctx, o) => new SemiSupervisedVAE({
-    encoder: ctx.module('encoder'), decoder: ctx.module('decoder'), classifier: ctx.module('classifier'),
-    likelihood: o.likelihood as VaeLikelihood, alpha: o.alpha as number, batchSize: o.batchSize as number, optimizer: o.optimizer as OptimizerSpec,
-  }),
+  options: (m) => ({ likelihood: m.likelihood, alpha: m.alpha, batchSize: m.batchSize, ...(m.emaDecay !== null && { ema: { decay: m.emaDecay } }) }),
+  build: (ctx, o) => {
+    const model = new SemiSupervisedVAE({
+      encoder: ctx.module('encoder'), decoder: ctx.module('decoder'), classifier: ctx.module('classifier'),
+      likelihood: o.likelihood as VaeLikelihood, alpha: o.alpha as number, batchSize: o.batchSize as number, optimizer: o.optimizer as OptimizerSpec,
+      ...(o.ema !== undefined && { ema: o.ema as ClassifierAverage }),
+    });
+    // The model owns its average: copy the saved one in, then let the loaded copy go.
+    for (const saved of model.restoreAverage((name) => ctx.optional(name))) ctx.release(saved);
+    return model;
+  },
 };

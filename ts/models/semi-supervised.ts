@@ -2,13 +2,17 @@
 // share: their data — a few labelled rows, many unlabelled ones — checked once, the labelled rows
 // drawn in shuffled passes of their own beside the unlabelled ones (both orders resume from a
 // checkpoint), the training loop over iterations or epochs of the unlabelled rows, and the
-// classifier's answers (probabilities, classes, the error rate) from the model's logits.
+// classifier's answers (probabilities, classes, the error rate) from the model's logits, and the
+// optional moving average of the classifier's weights those answers are read from.
 import { LatentkitError } from '../errors.js';
 import type { TrainingState } from '../io/model-kind.js';
 import { argmaxRows, checkLabels, errorRate, softmaxRows } from '../nn/classes.js';
 import { type Matrix, type MatrixLike, asMatrix, positiveInt } from '../nn/matrix.js';
+import { predictChain } from '../nn/chain.js';
 import { MinibatchSource } from '../nn/minibatches.js';
 import { checkKeys } from '../nn/sequential.js';
+import { MovingAverage, emaDecay } from '../nn/moving-average.js';
+import type { Stack } from '../nn/stack.js';
 import { TrainedModel, type TrainedModelSetup } from '../nn/trained-model.js';
 
 /** What `fit` trains on: a few labelled rows and many unlabelled ones (the labelled rows may be among them). */
@@ -25,6 +29,23 @@ export interface SemiSupervisedFitOptions<Step> {
   epochs?: number;
   onStep?: (s: Step) => void | boolean;
   signal?: AbortSignal;
+}
+
+/**
+ * Keep an exponential moving average of the classifier's weights, updated after every iteration,
+ * and classify with it (`raw: true` reads the trained weights). It is the zero-started average
+ * divided by 1 − decay^t, as Adam corrects its moments, so early weights fade at the rate `decay`
+ * and the initial ones weigh nothing. Salimans et al.'s code scores its MNIST and CIFAR-10
+ * classifiers this way, with decay 0.9999.
+ */
+export interface ClassifierAverage {
+  decay: number;
+}
+
+/** Which weights `logits`, `predict`, `classify` and `error` read. */
+export interface ClassifyOptions {
+  /** The trained weights rather than their moving average (no effect without `ema`). */
+  raw?: boolean;
 }
 
 /** The data as a model holds it once checked. */
@@ -46,25 +67,44 @@ export abstract class SemiSupervisedModel<Step> extends TrainedModel {
   /** The labelled rows' order and cursor, apart from the unlabelled rows' (`source`). */
   protected readonly labelledSource: MinibatchSource;
   protected bound: BoundData | null = null;
+  /** The `ema` option's decay, null without it. */
+  readonly emaDecay: number | null;
+  /** The classifier's stacks, input to logits, by their module names. */
+  private readonly classifierModules: readonly (readonly [string, Stack])[];
+  /** Their moving average (`ema`), owned by the model; null without it. */
+  private readonly average: MovingAverage | null;
   /** The class's name in messages, and what to train instead when no row is labelled. */
   private readonly name: string;
   private readonly without: string;
 
-  protected constructor(setup: Omit<TrainedModelSetup, 'order'> & { name: string; inputSize: number; classCount: number; batchSize: number; without: string }) {
+  protected constructor(setup: Omit<TrainedModelSetup, 'order'> & { name: string; inputSize: number; classCount: number; batchSize: number; without: string; classifier: readonly (readonly [string, Stack])[]; ema: ClassifierAverage | undefined }) {
     super({ ...setup, order: 'endless' });
     this.name = setup.name;
     this.inputSize = setup.inputSize;
     this.classCount = setup.classCount;
     this.batchSize = setup.batchSize;
     this.without = setup.without;
+    this.classifierModules = setup.classifier;
     this.labelledSource = this.own(new MinibatchSource(this.rng));
+    this.emaDecay = setup.ema === undefined ? null : emaDecay(setup.ema, setup.name);
+    this.average = this.emaDecay === null ? null : this.own(new MovingAverage(setup.classifier.map(([, st]) => st), this.emaDecay, true));
   }
 
   /** One training iteration on the bound data. */
   protected abstract iteration(): Step;
 
-  /** The K class logits per row (inference). */
-  abstract logits(x: MatrixLike): Matrix;
+  /** The K class logits per row (inference: no noise, running statistics), from the moving average when the model keeps one. */
+  logits(x: MatrixLike, opts: ClassifyOptions = {}): Matrix {
+    const what = `${this.name} input`;
+    return predictChain(this.classifierStacks(opts), asMatrix(x, this.inputSize, what), what);
+  }
+
+  /** The stacks `logits` runs, input first: the moving average's when the model keeps one (unless `raw`). */
+  classifierStacks(opts: ClassifyOptions = {}): readonly Stack[] {
+    this.assertLive();
+    checkKeys(opts, ['raw'], `${this.name} classify options`);
+    return opts.raw || !this.average ? this.classifierModules.map(([, s]) => s) : this.average.stacks;
+  }
 
   /** Iterations trained. */
   get iterations(): number {
@@ -83,7 +123,7 @@ export abstract class SemiSupervisedModel<Step> extends TrainedModel {
     const steps: Step[] = [];
     for (let i = 0; i < iterations; i++) {
       if (opts.signal?.aborted) break;
-      const step = this.iteration();
+      const step = this.advance();
       steps.push(step);
       if (opts.onStep?.(step) === false) break;
     }
@@ -94,25 +134,49 @@ export abstract class SemiSupervisedModel<Step> extends TrainedModel {
   trainStep(data: SemiSupervisedData): Step {
     this.assertLive();
     this.bind(data);
-    return this.iteration();
+    return this.advance();
   }
 
   /** Class probabilities per row (the softmax of the K logits). */
-  predict(x: MatrixLike): Matrix {
-    const z = this.logits(x);
+  predict(x: MatrixLike, opts: ClassifyOptions = {}): Matrix {
+    const z = this.logits(x, opts);
     softmaxRows(z.data, z.shape[0], this.classCount);
     return z;
   }
 
   /** The most likely class per row. */
-  classify(x: MatrixLike): Int32Array {
-    const z = this.logits(x);
+  classify(x: MatrixLike, opts: ClassifyOptions = {}): Int32Array {
+    const z = this.logits(x, opts);
     return argmaxRows(z.data, z.shape[0], this.classCount);
   }
 
   /** The share of rows whose class is not `labels`' (test error as a fraction). */
-  error(x: MatrixLike, labels: ArrayLike<number>): number {
-    return errorRate(this.classify(x), labels, this.classCount, 'error labels');
+  error(x: MatrixLike, labels: ArrayLike<number>, opts: ClassifyOptions = {}): number {
+    return errorRate(this.classify(x, opts), labels, this.classCount, 'error labels');
+  }
+
+  /** @internal The moving averages by module name (the classifier's names + `Ema`); empty without `ema`. */
+  averageModules(): [string, Stack][] {
+    return this.average ? this.classifierModules.map(([name], i) => [`${name}Ema`, this.average!.stacks[i]!]) : [];
+  }
+
+  /** @internal Loads the saved moving averages, by module name (`optional` returns undefined for a missing one). */
+  restoreAverage(optional: (name: string) => Stack | undefined): Stack[] {
+    const names = this.averageModules().map(([name]) => name);
+    const saved = names.map((name) => {
+      const s = optional(name);
+      if (!s) throw new LatentkitError(`corrupt latentkit model: a ${this.name} with ema needs module ${name}`);
+      return s;
+    });
+    this.average?.load(saved, names);
+    return saved;
+  }
+
+  /** One iteration, then the classifier's average moved towards its new weights. */
+  private advance(): Step {
+    const step = this.iteration();
+    this.average?.update();
+    return step;
   }
 
   /** @internal */
@@ -123,6 +187,8 @@ export abstract class SemiSupervisedModel<Step> extends TrainedModel {
   /** @internal */
   override restoreTrainingState(s: TrainingState): void {
     super.restoreTrainingState(s);
+    // The average has been updated once per iteration since the model was built.
+    this.average?.resume(this.stepCount);
     if (s.labelled?.order) this.labelledSource.restore(s.labelled.order, s.labelled.cursor);
   }
 
