@@ -77,40 +77,56 @@ impl Xoshiro128ss {
     /// out[i] ~ N(mean, std²) by Marsaglia's polar method (pairs; the odd last
     /// value uses half a pair). Computed in f64 with latentkit's own log.
     pub fn fill_normal(&mut self, out: &mut [f32], mean: f32, std: f32) {
-        let mut i = 0;
-        while i < out.len() {
-            let (a, b) = self.normal_pair();
+        self.each_normal_pair(out.len(), |i, a, b| {
             out[i] = (mean as f64 + std as f64 * a) as f32;
             if i + 1 < out.len() {
                 out[i + 1] = (mean as f64 + std as f64 * b) as f32;
             }
-            i += 2;
+        });
+    }
+
+    /// x[i] += N(0, std²): Gaussian corruption of a denoising autoencoder's input.
+    pub fn add_normal(&mut self, x: &mut [f32], std: f32) {
+        self.each_normal_pair(x.len(), |i, a, b| {
+            x[i] += (std as f64 * a) as f32;
+            if i + 1 < x.len() {
+                x[i + 1] += (std as f64 * b) as f32;
+            }
+        });
+    }
+
+    /// Calls `f(i, a, b)` for i = 0, 2, 4, … < n with the polar method's pairs in order. The
+    /// accepted points of up to PAIRS pairs are drawn first and their logarithms taken after:
+    /// the draws consume the stream exactly as one pair at a time would, and the logarithms,
+    /// no longer behind a rejection branch each, overlap in the pipeline. The same bits.
+    fn each_normal_pair(&mut self, n: usize, mut f: impl FnMut(usize, f64, f64)) {
+        const PAIRS: usize = 32;
+        let mut points = [(0f64, 0f64, 0f64); PAIRS];
+        let mut i = 0;
+        while i < n {
+            let count = PAIRS.min((n - i).div_ceil(2));
+            for p in points[..count].iter_mut() {
+                *p = self.polar_point();
+            }
+            for &(u, v, s) in &points[..count] {
+                let k = (-2.0 * mathf::ln64(s) / s).sqrt();
+                f(i, u * k, v * k);
+                i += 2;
+            }
         }
     }
 
-    fn normal_pair(&mut self) -> (f64, f64) {
+    /// A point (u, v) drawn uniformly in the unit disc, and s = u² + v².
+    #[inline]
+    fn polar_point(&mut self) -> (f64, f64, f64) {
         loop {
             // Centred on the 2^24 grid so that neither coordinate is ever exactly zero.
             let u = ((self.next_u32() >> 8) as f64 + 0.5) * (2.0 / 16_777_216.0) - 1.0;
             let v = ((self.next_u32() >> 8) as f64 + 0.5) * (2.0 / 16_777_216.0) - 1.0;
             let s = u * u + v * v;
             if s < 1.0 {
-                let f = (-2.0 * mathf::ln64(s) / s).sqrt();
-                return (u * f, v * f);
+                return (u, v, s);
             }
-        }
-    }
-
-    /// x[i] += N(0, std²): Gaussian corruption of a denoising autoencoder's input.
-    pub fn add_normal(&mut self, x: &mut [f32], std: f32) {
-        let mut i = 0;
-        while i < x.len() {
-            let (a, b) = self.normal_pair();
-            x[i] += (std as f64 * a) as f32;
-            if i + 1 < x.len() {
-                x[i + 1] += (std as f64 * b) as f32;
-            }
-            i += 2;
         }
     }
 

@@ -516,3 +516,76 @@ fn scale_rows_multiplies_each_row_by_its_weight() {
         assert_eq!(x[i].to_bits(), want.to_bits(), "value {i} of [3, 4]: got {}, want {want}", x[i]);
     }
 }
+
+/// ln as mathf::ln64 computed it before its series took constant reciprocals: the oracle for its bits.
+fn ln64_dividing(x: f64) -> f64 {
+    let bits = x.to_bits();
+    let mut k = ((bits >> 52) & 0x7ff) as i64 - 1023;
+    let mut m = f64::from_bits((bits & 0x000f_ffff_ffff_ffff) | 0x3ff0_0000_0000_0000);
+    if m > std::f64::consts::SQRT_2 {
+        m *= 0.5;
+        k += 1;
+    }
+    let s = (m - 1.0) / (m + 1.0);
+    let z = s * s;
+    let mut sum = 0.0;
+    let mut i = 25.0;
+    while i > 1.0 {
+        sum = z * (1.0 / i + sum);
+        i -= 2.0;
+    }
+    2.0 * (s * (1.0 + sum)) + k as f64 * std::f64::consts::LN_2
+}
+
+#[test]
+fn normals_batched_give_the_bits_of_one_polar_pair_at_a_time() {
+    use latentkit_kernels::mathf::ln64;
+    let mut r = Xoshiro128ss::from_seed(5);
+    for _ in 0..100_000 {
+        let s = ((r.next_u32() >> 8) as f64 + 0.5) / 16_777_216.0;
+        assert_eq!(ln64(s).to_bits(), ln64_dividing(s).to_bits(), "ln64({s})");
+    }
+    // The polar method one pair at a time, as the kernels drew before their batching.
+    let pair = |r: &mut Xoshiro128ss| loop {
+        let u = ((r.next_u32() >> 8) as f64 + 0.5) * (2.0 / 16_777_216.0) - 1.0;
+        let v = ((r.next_u32() >> 8) as f64 + 0.5) * (2.0 / 16_777_216.0) - 1.0;
+        let s = u * u + v * v;
+        if s < 1.0 {
+            let f = (-2.0 * ln64_dividing(s) / s).sqrt();
+            return (u * f, v * f);
+        }
+    };
+    for &n in &[0usize, 1, 2, 3, 63, 64, 65, 66, 129, 1000] {
+        let (mut a, mut b) = (Xoshiro128ss::from_seed(n as u64 + 1), Xoshiro128ss::from_seed(n as u64 + 1));
+        let base = values(n, 3);
+        let mut got = base.clone();
+        a.add_normal(&mut got, 0.5);
+        let mut want = base.clone();
+        let mut i = 0;
+        while i < n {
+            let (p, q) = pair(&mut b);
+            want[i] += (0.5f64 * p) as f32;
+            if i + 1 < n {
+                want[i + 1] += (0.5f64 * q) as f32;
+            }
+            i += 2;
+        }
+        if let Some(i) = (0..n).find(|&i| got[i].to_bits() != want[i].to_bits()) {
+            panic!("add_normal of {n}: value {i} is {}, one pair at a time {}", got[i], want[i]);
+        }
+        assert_eq!(a, b, "add_normal of {n}: the generator's state after it");
+        let mut filled = vec![f32::NAN; n + 4];
+        a.fill_normal(&mut filled[..n], 1.0, 2.0);
+        let mut i = 0;
+        while i < n {
+            let (p, q) = pair(&mut b);
+            let want = [(1.0f64 + 2.0f64 * p) as f32, (1.0f64 + 2.0f64 * q) as f32];
+            for j in 0..2.min(n - i) {
+                assert_eq!(filled[i + j].to_bits(), want[j].to_bits(), "fill_normal of {n}: value {}", i + j);
+            }
+            i += 2;
+        }
+        assert!(filled[n..].iter().all(|v| v.is_nan()), "fill_normal of {n} wrote past its end");
+        assert_eq!(a, b, "fill_normal of {n}: the generator's state after it");
+    }
+}

@@ -400,3 +400,55 @@ fn weight_norm_matches_f64_central_differences() {
         close(&dg[..units], &central(&g64, |x| dot(&w64(&v64, x), &up64)), 1e-4, 1e-5, &format!("{what} dg"));
     }
 }
+
+#[test]
+fn weight_norm_dense_layout_gives_the_bits_of_the_unit_by_unit_sums() {
+    // latentkit's dense [in × out] (units side by side) runs row by row over blocks of 64 units;
+    // every unit's f64 sums must still add in element order: the reference below walks unit by
+    // unit, as the kernel does for any other layout. Sizes around the block, NaN guard bands.
+    for &units in &[2usize, 3, 63, 64, 65, 130] {
+        for &len in &[1usize, 5, 33] {
+            let l = Units { units, len, unit_stride: 1, elem_stride: units };
+            let what = format!("weight norm, dense layout, {units} units of {len}");
+            let n = units * len;
+            let v = values(n, 7);
+            let g: Vec<f32> = values(units, 8).iter().map(|x| x + 1.5).collect();
+            let up = values(n, 9);
+            let (mut w_ref, mut norms_ref) = (vec![0f32; n], vec![0f32; units]);
+            let (mut dv_ref, mut dg_ref) = (values(n, 10), values(units, 11));
+            for u in 0..units {
+                let sq = (0..len).fold(0f64, |a, e| a + v[e * units + u] as f64 * v[e * units + u] as f64);
+                let norm = sq.sqrt();
+                norms_ref[u] = norm as f32;
+                let scale = (g[u] as f64 / norm) as f32;
+                for e in 0..len {
+                    w_ref[e * units + u] = scale * v[e * units + u];
+                }
+                let dot = (0..len).fold(0f64, |a, e| a + up[e * units + u] as f64 * v[e * units + u] as f64);
+                let norm = norms_ref[u] as f64;
+                let grad_g = dot / norm;
+                dg_ref[u] += grad_g as f32;
+                let (scale, along) = ((g[u] as f64 / norm) as f32, (grad_g / norm) as f32);
+                for e in 0..len {
+                    let i = e * units + u;
+                    dv_ref[i] += scale * (up[i] - along * v[i]);
+                }
+            }
+            let (mut w, mut norms) = (guarded(n, 0.0), guarded(units, 0.0));
+            weight_norm::weight_norm_forward(l, &v, &g, &mut w, &mut norms);
+            check_guard(&w, n, &what);
+            check_guard(&norms, units, &what);
+            let (mut dv, mut dg) = (guarded(n, 0.0), guarded(units, 0.0));
+            dv[..n].copy_from_slice(&values(n, 10));
+            dg[..units].copy_from_slice(&values(units, 11));
+            weight_norm::weight_norm_backward(l, &v, &g, &norms, &up, &mut dv, &mut dg);
+            check_guard(&dv, n, &what);
+            check_guard(&dg, units, &what);
+            for (name, got, want) in [("w", &w[..n], &w_ref[..]), ("norms", &norms[..units], &norms_ref[..]), ("dv", &dv[..n], &dv_ref[..]), ("dg", &dg[..units], &dg_ref[..])] {
+                if let Some(i) = (0..want.len()).find(|&i| got[i].to_bits() != want[i].to_bits()) {
+                    panic!("{what}: {name}[{i}] (unit {}, element {}) is {}, unit by unit {}", i % units, i / units, got[i], want[i]);
+                }
+            }
+        }
+    }
+}

@@ -25,9 +25,39 @@ impl Units {
     }
 }
 
+/// Units side by side in memory (latentkit's dense `[in × out]`: unit stride 1) are walked a
+/// block of this many at a time, row by row: memory is read in order, and each unit's f64 sum
+/// still adds its elements in element order, so the bits are those of the unit-by-unit loop.
+const BLOCK: usize = 64;
+
 /// w ← g·v/‖v‖ per unit; norms[u] ← ‖v_u‖ (kept for the backward pass).
 pub fn weight_norm_forward(l: Units, v: &[f32], g: &[f32], w: &mut [f32], norms: &mut [f32]) {
     assert!(v.len() >= l.extent() && w.len() >= l.extent() && g.len() >= l.units && norms.len() >= l.units);
+    if l.unit_stride == 1 && l.units > 1 {
+        for u0 in (0..l.units).step_by(BLOCK) {
+            let n = BLOCK.min(l.units - u0);
+            let mut sq = [0f64; BLOCK];
+            for e in 0..l.len {
+                let row = &v[l.at(u0, e)..][..n];
+                for (a, &x) in sq.iter_mut().zip(row) {
+                    *a += x as f64 * x as f64;
+                }
+            }
+            let mut scale = [0f32; BLOCK];
+            for j in 0..n {
+                let norm = sq[j].sqrt();
+                norms[u0 + j] = norm as f32;
+                scale[j] = (g[u0 + j] as f64 / norm) as f32;
+            }
+            for e in 0..l.len {
+                let at = l.at(u0, e);
+                for ((o, &x), &k) in w[at..at + n].iter_mut().zip(&v[at..at + n]).zip(&scale) {
+                    *o = k * x;
+                }
+            }
+        }
+        return;
+    }
     for u in 0..l.units {
         let sq = (0..l.len).fold(0f64, |a, e| {
             let x = v[l.at(u, e)] as f64;
@@ -46,6 +76,33 @@ pub fn weight_norm_forward(l: Units, v: &[f32], g: &[f32], w: &mut [f32], norms:
 /// step's dg_u (the gradient of w through v has no component along v).
 pub fn weight_norm_backward(l: Units, v: &[f32], g: &[f32], norms: &[f32], dw: &[f32], dv: &mut [f32], dg: &mut [f32]) {
     assert!(v.len() >= l.extent() && dw.len() >= l.extent() && dv.len() >= l.extent() && g.len() >= l.units && norms.len() >= l.units && dg.len() >= l.units);
+    if l.unit_stride == 1 && l.units > 1 {
+        for u0 in (0..l.units).step_by(BLOCK) {
+            let n = BLOCK.min(l.units - u0);
+            let mut dot = [0f64; BLOCK];
+            for e in 0..l.len {
+                let at = l.at(u0, e);
+                for ((a, &d), &x) in dot.iter_mut().zip(&dw[at..at + n]).zip(&v[at..at + n]) {
+                    *a += d as f64 * x as f64;
+                }
+            }
+            let (mut scale, mut along) = ([0f32; BLOCK], [0f32; BLOCK]);
+            for j in 0..n {
+                let norm = norms[u0 + j] as f64;
+                let grad_g = dot[j] / norm;
+                dg[u0 + j] += grad_g as f32;
+                scale[j] = (g[u0 + j] as f64 / norm) as f32;
+                along[j] = (grad_g / norm) as f32;
+            }
+            for e in 0..l.len {
+                let at = l.at(u0, e);
+                for (j, o) in dv[at..at + n].iter_mut().enumerate() {
+                    *o += scale[j] * (dw[at + j] - along[j] * v[at + j]);
+                }
+            }
+        }
+        return;
+    }
     for u in 0..l.units {
         let norm = norms[u] as f64;
         let dot = (0..l.len).fold(0f64, |a, e| a + dw[l.at(u, e)] as f64 * v[l.at(u, e)] as f64);
