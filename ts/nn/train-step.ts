@@ -47,8 +47,29 @@ export function divergenceGuard(on: boolean, steps: () => number): StepPlan['div
   return on ? (loss) => `training diverged: the loss is ${loss} at step ${steps() + 1}; the parameters were left as they were before this step` : null;
 }
 
+let passes = 0;
+let current = 0;
+
+/**
+ * The gradient pass in progress, numbered from 1 (0 outside one). No parameter changes within a
+ * pass, so a layer may reuse what it derived from its parameters for the same pass (a weight-
+ * normalised layer's w, through every term of the step); outside a pass it must derive it again.
+ */
+export function gradientPass(): number {
+  return current;
+}
+
 /** Zero → forward → loss → backward for every term; returns the summed loss. Nothing is updated. */
 export function computeGradients(plan: StepPlan, rows: number): number {
+  current = ++passes;
+  try {
+    return gradients(plan, rows);
+  } finally {
+    current = 0;
+  }
+}
+
+function gradients(plan: StepPlan, rows: number): number {
   const opt = plan.optimizer;
   for (const s of opt.stacks) if (!s.frozen) s.zeroGradients();
   let total = 0;

@@ -5,6 +5,7 @@
 // ∂L/∂w, from which ∂L/∂g and ∂L/∂v follow (crates/kernels/src/norm/weight_norm.rs).
 import { type Block, heap } from '../../runtime/memory.js';
 import { kernels } from '../../runtime/dispatch.js';
+import { gradientPass } from '../train-step.js';
 
 /** Unit u's elements at u·unitStride + e·elemStride, e < len. */
 export interface WeightUnits {
@@ -19,6 +20,8 @@ export class WeightNorm {
   private readonly w: Block;
   private readonly dw: Block;
   private readonly norms: Block;
+  /** The gradient pass w was last derived in (0: outside one, so derived again before use). */
+  private derivedIn = 0;
 
   constructor(readonly layout: WeightUnits, what: string) {
     const n = layout.units * layout.len;
@@ -47,9 +50,12 @@ export class WeightNorm {
     heap.f32.copyWithin(g >>> 2, this.norms.index, this.norms.index + this.layout.units);
   }
 
-  /** w ← g·v/‖v‖ (before every forward pass: g and v change with every step). */
+  /** w ← g·v/‖v‖ before a forward pass: g and v change with every step, not within one gradient pass (its terms reuse w). */
   forward(v: number, g: number): void {
+    const pass = gradientPass();
+    if (pass !== 0 && pass === this.derivedIn) return;
     kernels.weight_norm_forward(...this.args(), v, g, this.w.ptr, this.norms.ptr);
+    this.derivedIn = pass;
   }
 
   /** Zeroes ∂L/∂w before the layer accumulates into it. */
