@@ -147,12 +147,15 @@ export const KERNELS = {
     split: { kind: 'columns', over: 'channels', align: 1, minUnits: 1, work: ['images', 'channels', 'size'], minWork: ELEMENTS },
     trace: (a) => `d${a.images}×${a.channels}×${a.size}`,
   },
+  // Each unit alone: threads share the units (a dense layer's output columns).
   weight_norm_forward: {
     export: 'lk_weight_norm_forward', args: ['units:usize', 'len:usize', 'unitStride:usize', 'elemStride:usize', 'v:ptr', 'g:ptr', 'w:ptr', 'norms:ptr'],
+    split: { kind: 'columns', over: 'units', align: 16, work: ['units', 'len'], minWork: ELEMENTS },
     trace: (a) => `${a.units} units of ${a.len}`,
   },
   weight_norm_backward: {
     export: 'lk_weight_norm_backward', args: ['units:usize', 'len:usize', 'unitStride:usize', 'elemStride:usize', 'v:ptr', 'g:ptr', 'norms:ptr', 'dw:ptr', 'dv:ptr', 'dg:ptr'],
+    split: { kind: 'columns', over: 'units', align: 16, work: ['units', 'len'], minWork: ELEMENTS },
     trace: (a) => `${a.units} units of ${a.len}`,
   },
   activation_forward: { export: 'lk_activation_forward', args: ['activation:u32', 'alpha:f32', 'y:ptr', 'n:usize'] },

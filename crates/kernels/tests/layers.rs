@@ -378,7 +378,7 @@ fn weight_norm_matches_f64_central_differences() {
         let g: Vec<f32> = values(units, 2).iter().map(|x| x + 1.5).collect();
         let up = values(units * len, 3);
         let (mut w, mut norms) = (guarded(units * len, 0.0), guarded(units, 0.0));
-        weight_norm::weight_norm_forward(l, &v, &g, &mut w, &mut norms);
+        weight_norm::weight_norm_forward(l, &v, &g, &mut w, &mut norms, 0..units);
         check_guard(&w, units * len, &what);
         let at = |u: usize, e: usize| if rows { u * len + e } else { e * units + u };
         let w64 = |v: &[f64], g: &[f64]| {
@@ -394,7 +394,7 @@ fn weight_norm_matches_f64_central_differences() {
         let (v64, g64, up64) = (f64s(&v), f64s(&g), f64s(&up));
         close(&w[..units * len], &w64(&v64, &g64), 1e-6, 1e-6, &format!("{what} forward"));
         let (mut dv, mut dg) = (guarded(units * len, 0.0), guarded(units, 0.0));
-        weight_norm::weight_norm_backward(l, &v, &g, &norms, &up, &mut dv, &mut dg);
+        weight_norm::weight_norm_backward(l, &v, &g, &norms, &up, &mut dv, &mut dg, 0..units);
         check_guard(&dv, units * len, &what);
         close(&dv[..units * len], &central(&v64, |x| dot(&w64(x, &g64), &up64)), 1e-4, 1e-5, &format!("{what} dv"));
         close(&dg[..units], &central(&g64, |x| dot(&w64(&v64, x), &up64)), 1e-4, 1e-5, &format!("{what} dg"));
@@ -405,7 +405,8 @@ fn weight_norm_matches_f64_central_differences() {
 fn weight_norm_dense_layout_gives_the_bits_of_the_unit_by_unit_sums() {
     // latentkit's dense [in × out] (units side by side) runs row by row over blocks of 64 units;
     // every unit's f64 sums must still add in element order: the reference below walks unit by
-    // unit, as the kernel does for any other layout. Sizes around the block, NaN guard bands.
+    // unit, as the kernel does for any other layout. Whole and in two parts (threads); sizes
+    // around the block, NaN guard bands.
     for &units in &[2usize, 3, 63, 64, 65, 130] {
         for &len in &[1usize, 5, 33] {
             let l = Units { units, len, unit_stride: 1, elem_stride: units };
@@ -435,16 +436,29 @@ fn weight_norm_dense_layout_gives_the_bits_of_the_unit_by_unit_sums() {
                 }
             }
             let (mut w, mut norms) = (guarded(n, 0.0), guarded(units, 0.0));
-            weight_norm::weight_norm_forward(l, &v, &g, &mut w, &mut norms);
+            weight_norm::weight_norm_forward(l, &v, &g, &mut w, &mut norms, 0..units);
             check_guard(&w, n, &what);
             check_guard(&norms, units, &what);
             let (mut dv, mut dg) = (guarded(n, 0.0), guarded(units, 0.0));
             dv[..n].copy_from_slice(&values(n, 10));
             dg[..units].copy_from_slice(&values(units, 11));
-            weight_norm::weight_norm_backward(l, &v, &g, &norms, &up, &mut dv, &mut dg);
+            weight_norm::weight_norm_backward(l, &v, &g, &norms, &up, &mut dv, &mut dg, 0..units);
             check_guard(&dv, n, &what);
             check_guard(&dg, units, &what);
-            for (name, got, want) in [("w", &w[..n], &w_ref[..]), ("norms", &norms[..units], &norms_ref[..]), ("dv", &dv[..n], &dv_ref[..]), ("dg", &dg[..units], &dg_ref[..])] {
+            // In two parts, as two threads share the units (the cut off the 64-unit blocks).
+            let cut = units / 3 + 1;
+            let (mut w2, mut norms2) = (guarded(n, 0.0), guarded(units, 0.0));
+            let (mut dv2, mut dg2) = (guarded(n, 0.0), guarded(units, 0.0));
+            dv2[..n].copy_from_slice(&values(n, 10));
+            dg2[..units].copy_from_slice(&values(units, 11));
+            for part in [0..cut, cut..units] {
+                weight_norm::weight_norm_forward(l, &v, &g, &mut w2, &mut norms2, part.clone());
+                weight_norm::weight_norm_backward(l, &v, &g, &norms_ref, &up, &mut dv2, &mut dg2, part);
+            }
+            for (name, got, want) in [
+                ("w", &w[..n], &w_ref[..]), ("norms", &norms[..units], &norms_ref[..]), ("dv", &dv[..n], &dv_ref[..]), ("dg", &dg[..units], &dg_ref[..]),
+                ("w in parts", &w2[..n], &w_ref[..]), ("norms in parts", &norms2[..units], &norms_ref[..]), ("dv in parts", &dv2[..n], &dv_ref[..]), ("dg in parts", &dg2[..units], &dg_ref[..]),
+            ] {
                 if let Some(i) = (0..want.len()).find(|&i| got[i].to_bits() != want[i].to_bits()) {
                     panic!("{what}: {name}[{i}] (unit {}, element {}) is {}, unit by unit {}", i % units, i / units, got[i], want[i]);
                 }

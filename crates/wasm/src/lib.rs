@@ -227,20 +227,23 @@ fn units(units: usize, len: usize, unit_stride: usize, elem_stride: usize) -> (U
     (l, if units == 0 || len == 0 { 0 } else { (units - 1) * unit_stride + (len - 1) * elem_stride + 1 })
 }
 
-/// w ← g·v/‖v‖ per unit (crates/kernels/src/norm/weight_norm.rs).
+/// w ← g·v/‖v‖ for units u0..u1 (crates/kernels/src/norm/weight_norm.rs).
 #[no_mangle]
-pub unsafe extern "C" fn lk_weight_norm_forward(count: usize, len: usize, unit_stride: usize, elem_stride: usize, v: *const f32, g: *const f32, w: *mut f32, norms: *mut f32) {
-    let (l, extent) = units(count, len, unit_stride, elem_stride);
-    weight_norm::weight_norm_forward(l, s(v, extent), s(g, count), sm(w, extent), sm(norms, count));
-}
-
-/// dg += ∂L/∂g, dv += ∂L/∂v from dw = ∂L/∂w.
-#[no_mangle]
-pub unsafe extern "C" fn lk_weight_norm_backward(
-    count: usize, len: usize, unit_stride: usize, elem_stride: usize, v: *const f32, g: *const f32, norms: *const f32, dw: *const f32, dv: *mut f32, dg: *mut f32,
+pub unsafe extern "C" fn lk_weight_norm_forward(
+    count: usize, len: usize, unit_stride: usize, elem_stride: usize, v: *const f32, g: *const f32, w: *mut f32, norms: *mut f32, u0: usize, u1: usize, _pack: *mut f32, _pack_a: u32,
 ) {
     let (l, extent) = units(count, len, unit_stride, elem_stride);
-    weight_norm::weight_norm_backward(l, s(v, extent), s(g, count), s(norms, count), s(dw, extent), sm(dv, extent), sm(dg, count));
+    weight_norm::weight_norm_forward(l, s(v, extent), s(g, count), sm(w, extent), sm(norms, count), u0..u1);
+}
+
+/// dg += ∂L/∂g, dv += ∂L/∂v from dw = ∂L/∂w, for units u0..u1.
+#[no_mangle]
+pub unsafe extern "C" fn lk_weight_norm_backward(
+    count: usize, len: usize, unit_stride: usize, elem_stride: usize, v: *const f32, g: *const f32, norms: *const f32, dw: *const f32, dv: *mut f32, dg: *mut f32, u0: usize, u1: usize,
+    _pack: *mut f32, _pack_a: u32,
+) {
+    let (l, extent) = units(count, len, unit_stride, elem_stride);
+    weight_norm::weight_norm_backward(l, s(v, extent), s(g, count), s(norms, count), s(dw, extent), sm(dv, extent), sm(dg, count), u0..u1);
 }
 
 /// y[0..n] ← f(y).

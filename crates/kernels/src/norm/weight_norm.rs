@@ -6,6 +6,8 @@
 //! so the same kernels serve latentkit's dense `[in × out]` layout (unit stride 1, element
 //! stride out). Norms are f64 sums in element order.
 
+use core::ops::Range;
+
 /// The layout of v (and w, dw, dv): `units` slices of `len` elements.
 #[derive(Copy, Clone, Debug)]
 pub struct Units {
@@ -30,12 +32,13 @@ impl Units {
 /// still adds its elements in element order, so the bits are those of the unit-by-unit loop.
 const BLOCK: usize = 64;
 
-/// w ← g·v/‖v‖ per unit; norms[u] ← ‖v_u‖ (kept for the backward pass).
-pub fn weight_norm_forward(l: Units, v: &[f32], g: &[f32], w: &mut [f32], norms: &mut [f32]) {
-    assert!(v.len() >= l.extent() && w.len() >= l.extent() && g.len() >= l.units && norms.len() >= l.units);
+/// w ← g·v/‖v‖ for the units in `part` (all of them: 0..units); norms[u] ← ‖v_u‖ (kept for the
+/// backward pass). Each unit is computed alone, so threads may share the units in parts.
+pub fn weight_norm_forward(l: Units, v: &[f32], g: &[f32], w: &mut [f32], norms: &mut [f32], part: Range<usize>) {
+    assert!(v.len() >= l.extent() && w.len() >= l.extent() && g.len() >= l.units && norms.len() >= l.units && part.end <= l.units);
     if l.unit_stride == 1 && l.units > 1 {
-        for u0 in (0..l.units).step_by(BLOCK) {
-            let n = BLOCK.min(l.units - u0);
+        for u0 in part.clone().step_by(BLOCK) {
+            let n = BLOCK.min(part.end - u0);
             let mut sq = [0f64; BLOCK];
             for e in 0..l.len {
                 let row = &v[l.at(u0, e)..][..n];
@@ -58,7 +61,7 @@ pub fn weight_norm_forward(l: Units, v: &[f32], g: &[f32], w: &mut [f32], norms:
         }
         return;
     }
-    for u in 0..l.units {
+    for u in part {
         let sq = (0..l.len).fold(0f64, |a, e| {
             let x = v[l.at(u, e)] as f64;
             a + x * x
@@ -74,11 +77,12 @@ pub fn weight_norm_forward(l: Units, v: &[f32], g: &[f32], w: &mut [f32], norms:
 
 /// Given dw = ∂L/∂w: dg[u] += Σ dw·v/‖v‖ and dv += (g/‖v‖)·(dw − (dg_u/‖v‖)·v), with this
 /// step's dg_u (the gradient of w through v has no component along v).
-pub fn weight_norm_backward(l: Units, v: &[f32], g: &[f32], norms: &[f32], dw: &[f32], dv: &mut [f32], dg: &mut [f32]) {
-    assert!(v.len() >= l.extent() && dw.len() >= l.extent() && dv.len() >= l.extent() && g.len() >= l.units && norms.len() >= l.units && dg.len() >= l.units);
+/// Units in `part` only, as the forward pass.
+pub fn weight_norm_backward(l: Units, v: &[f32], g: &[f32], norms: &[f32], dw: &[f32], dv: &mut [f32], dg: &mut [f32], part: Range<usize>) {
+    assert!(v.len() >= l.extent() && dw.len() >= l.extent() && dv.len() >= l.extent() && g.len() >= l.units && norms.len() >= l.units && dg.len() >= l.units && part.end <= l.units);
     if l.unit_stride == 1 && l.units > 1 {
-        for u0 in (0..l.units).step_by(BLOCK) {
-            let n = BLOCK.min(l.units - u0);
+        for u0 in part.clone().step_by(BLOCK) {
+            let n = BLOCK.min(part.end - u0);
             let mut dot = [0f64; BLOCK];
             for e in 0..l.len {
                 let at = l.at(u0, e);
@@ -103,7 +107,7 @@ pub fn weight_norm_backward(l: Units, v: &[f32], g: &[f32], norms: &[f32], dw: &
         }
         return;
     }
-    for u in 0..l.units {
+    for u in part {
         let norm = norms[u] as f64;
         let dot = (0..l.len).fold(0f64, |a, e| a + dw[l.at(u, e)] as f64 * v[l.at(u, e)] as f64);
         let grad_g = dot / norm;
