@@ -146,8 +146,8 @@ describe('examples, reduced runs of the scripts', () => {
   // semi-supervised-mnist, one draw of 100 labels among 10,000 images, 5 epochs (M1 10 epochs, then M2
   // 5): test errors on 2,000 test images measured 29.55% (m1m2: Kingma et al.'s softplus units, M1 500-500,
   // M2 300 units started from N(0, 10⁻⁶) weights, Adam 2e-3, classifying with the moving average of
-  // q(y|x); its trained weights 30.40%, and 40.95% from the stacks' own init at Adam 1e-3) and 22.50%
-  // (ssgan, the discriminator's average; its trained weights 21.15%); chance is 90%. After 3 M1 epochs
+  // q(y|x); its trained weights 30.40%, and 40.95% from the stacks' own init at Adam 1e-3) and 21.15%
+  // (ssgan; 22.50% with a 0.9999 average of its discriminator); chance is 90%. After 3 M1 epochs
   // the softplus M1 still spreads all 50 latent means (σ 0.85), and M2 on them was at 55.5% after 3 epochs.
   const SSL_ERROR = 50;
   it(`semi-supervised-mnist: with 100 labels among 10,000 images, 5 epochs of M1+M2 and of the semi-supervised GAN each reach a test error below ${SSL_ERROR}% and their losses fall; the JSON keyed by method`, () => {
