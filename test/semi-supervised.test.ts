@@ -331,9 +331,11 @@ describe('ema: the classifier\'s moving average', () => {
 
   it('refuses a decay outside (0, 1) and unknown keys, before anything is built', () => {
     const n = networks(4, 1);
+    const live = internal.heap.liveAllocations;
     for (const [ema, message] of [[{ decay: 1 }, /ema.decay must be a number in \(0, 1\), got 1/], [{ decay: 0 }, /got 0/], [{ decay: 0.9, rate: 2 }, /unknown option 'rate' for SemiSupervisedGAN ema options/]] as const) {
       expect(() => new SemiSupervisedGAN({ ...n, noise: { dim: 8 }, ema: ema as never })).toThrow(message);
     }
+    expect(internal.heap.liveAllocations, 'blocks allocated by the refused models').toBe(live);
     const m = new SemiSupervisedGAN({ ...n, noise: { dim: 8 } });
     expect(() => m.classify(new Float32Array(20), { average: true } as never)).toThrow(/unknown option 'average' for SemiSupervisedGAN classify options/);
     m.dispose();

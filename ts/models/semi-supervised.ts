@@ -78,6 +78,8 @@ export abstract class SemiSupervisedModel<Step> extends TrainedModel {
   private readonly without: string;
 
   protected constructor(setup: Omit<TrainedModelSetup, 'order'> & { name: string; inputSize: number; classCount: number; batchSize: number; without: string; classifier: readonly (readonly [string, Stack])[]; ema: ClassifierAverage | undefined }) {
+    // Checked before anything is allocated.
+    const decay = setup.ema === undefined ? null : emaDecay(setup.ema, setup.name);
     super({ ...setup, order: 'endless' });
     this.name = setup.name;
     this.inputSize = setup.inputSize;
@@ -86,8 +88,8 @@ export abstract class SemiSupervisedModel<Step> extends TrainedModel {
     this.without = setup.without;
     this.classifierModules = setup.classifier;
     this.labelledSource = this.own(new MinibatchSource(this.rng));
-    this.emaDecay = setup.ema === undefined ? null : emaDecay(setup.ema, setup.name);
-    this.average = this.emaDecay === null ? null : this.own(new MovingAverage(setup.classifier.map(([, st]) => st), this.emaDecay, true));
+    this.emaDecay = decay;
+    this.average = decay === null ? null : this.own(new MovingAverage(setup.classifier.map(([, st]) => st), decay, true));
   }
 
   /** One training iteration on the bound data. */
