@@ -162,7 +162,7 @@ export class GAN extends TrainedModel {
     const s = opts.labelSmoothing ?? 0;
     if (typeof s !== 'number' || !(s >= 0 && s < 0.5)) throw new LatentkitError(`labelSmoothing must be in [0, 0.5), got ${s}`);
     const batchSize = positiveInt(opts.batchSize ?? 64, 'batchSize');
-    const decay = opts.ema === undefined ? null : emaDecay(opts.ema, 'GAN');
+    const decay = opts.ema === undefined ? null : emaDecay(opts.ema, 'GAN', [G]);
     super({ what: 'GAN', seed: opts.seed, networks: [G, D], order: 'endless' });
     this.generator = G;
     this.discriminator = D;

@@ -10,9 +10,9 @@ import type { ModelKind } from '../io/model-kind.js';
 import { kernels } from '../runtime/dispatch.js';
 import { type Block, heap } from '../runtime/memory.js';
 import { Rng } from '../runtime/rng.js';
-import { assertChain, predictChain } from '../nn/chain.js';
+import { assertChain } from '../nn/chain.js';
 import { type LossUnit, targetLoss } from '../nn/loss.js';
-import { type Matrix, type MatrixLike, asMatrix, positiveInt } from '../nn/matrix.js';
+import { positiveInt } from '../nn/matrix.js';
 import { Optimizer, type OptimizerSpec } from '../nn/optimizer.js';
 import { checkKeys } from '../nn/sequential.js';
 import { Stack, assertFiniteBlock } from '../nn/stack.js';
@@ -233,8 +233,7 @@ export const semiSupervisedGanKind: ModelKind<SemiSupervisedGAN> = {
       optimizerD: o.optimizerD as OptimizerSpec, optimizerG: o.optimizerG as OptimizerSpec,
       ...(o.ema !== undefined && { ema: o.ema as ClassifierAverage }),
     });
-    // The model owns its averages: copy the saved ones in, then let the loaded copies go.
-    for (const saved of model.restoreAverage((name) => ctx.optional(name))) ctx.release(saved);
+    model.restoreAverage(ctx);
     return model;
   },
 };

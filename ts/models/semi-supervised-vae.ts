@@ -25,7 +25,6 @@ import { Optimizer, type OptimizerSpec } from '../nn/optimizer.js';
 import { checkKeys } from '../nn/sequential.js';
 import { Stack, assertFiniteBlock } from '../nn/stack.js';
 import { type StepPlan, trainingStep } from '../nn/train-step.js';
-import { predictChain } from '../nn/chain.js';
 import { checkLabels, softmaxRows } from '../nn/classes.js';
 import { type ResolvedLikelihood, type VaeLikelihood, describeLikelihood, resolveLikelihood } from './vae.js';
 import { LIKELIHOOD } from '../runtime/codes.js';
@@ -358,8 +357,7 @@ export const semiSupervisedVaeKind: ModelKind<SemiSupervisedVAE> = {
       likelihood: o.likelihood as VaeLikelihood, alpha: o.alpha as number, batchSize: o.batchSize as number, optimizer: o.optimizer as OptimizerSpec,
       ...(o.ema !== undefined && { ema: o.ema as ClassifierAverage }),
     });
-    // The model owns its average: copy the saved one in, then let the loaded copy go.
-    for (const saved of model.restoreAverage((name) => ctx.optional(name))) ctx.release(saved);
+    model.restoreAverage(ctx);
     return model;
   },
 };

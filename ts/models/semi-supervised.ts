@@ -5,7 +5,7 @@
 // classifier's answers (probabilities, classes, the error rate) from the model's logits, and the
 // optional moving average of the classifier's weights those answers are read from.
 import { LatentkitError } from '../errors.js';
-import type { TrainingState } from '../io/model-kind.js';
+import type { BuildContext, TrainingState } from '../io/model-kind.js';
 import { argmaxRows, checkLabels, errorRate, softmaxRows } from '../nn/classes.js';
 import { type Matrix, type MatrixLike, asMatrix, positiveInt } from '../nn/matrix.js';
 import { predictChain } from '../nn/chain.js';
@@ -79,7 +79,7 @@ export abstract class SemiSupervisedModel<Step> extends TrainedModel {
 
   protected constructor(setup: Omit<TrainedModelSetup, 'order'> & { name: string; inputSize: number; classCount: number; batchSize: number; without: string; classifier: readonly (readonly [string, Stack])[]; ema: ClassifierAverage | undefined }) {
     // Checked before anything is allocated.
-    const decay = setup.ema === undefined ? null : emaDecay(setup.ema, setup.name);
+    const decay = setup.ema === undefined ? null : emaDecay(setup.ema, setup.name, setup.classifier.map(([, s]) => s));
     super({ ...setup, order: 'endless' });
     this.name = setup.name;
     this.inputSize = setup.inputSize;
@@ -162,16 +162,16 @@ export abstract class SemiSupervisedModel<Step> extends TrainedModel {
     return this.average ? this.classifierModules.map(([name], i) => [`${name}Ema`, this.average!.stacks[i]!]) : [];
   }
 
-  /** @internal Loads the saved moving averages, by module name (`optional` returns undefined for a missing one). */
-  restoreAverage(optional: (name: string) => Stack | undefined): Stack[] {
+  /** @internal Loads the file's moving averages, by module name; the model owns its own, so the loaded copies are released. */
+  restoreAverage(ctx: BuildContext): void {
     const names = this.averageModules().map(([name]) => name);
     const saved = names.map((name) => {
-      const s = optional(name);
+      const s = ctx.optional(name);
       if (!s) throw new LatentkitError(`corrupt latentkit model: a ${this.name} with ema needs module ${name}`);
       return s;
     });
     this.average?.load(saved, names);
-    return saved;
+    for (const s of saved) ctx.release(s);
   }
 
   /** One iteration, then the classifier's average moved towards its new weights. */

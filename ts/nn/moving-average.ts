@@ -7,11 +7,12 @@ import { MLP } from './mlp.js';
 import { checkKeys } from './sequential.js';
 import { Stack } from './stack.js';
 
-/** The `ema` option's decay, checked: a number in (0, 1). */
-export function emaDecay(option: { decay: number }, what: string): number {
+/** The `ema` option's decay, checked (a number in (0, 1)) with the stacks to average (their own weights), before a model allocates anything. */
+export function emaDecay(option: { decay: number }, what: string, averaged: readonly Stack[]): number {
   checkKeys(option, ['decay'], `${what} ema options`);
   const d = option?.decay;
   if (typeof d !== 'number' || !(d > 0 && d < 1)) throw new LatentkitError(`ema.decay must be a number in (0, 1), got ${d}`);
+  for (const s of averaged) if (s.tiedTo) throw new LatentkitError(`ema needs stacks with their own weights (${s.label} is tied to another stack)`);
   return d;
 }
 
@@ -35,11 +36,11 @@ export class MovingAverage {
   private power = 1;
 
   /**
-   * `corrected`: the zero-started average divided by 1 − decay^t, as Adam corrects its moments,
-   * so the starting weights weigh nothing; otherwise the average starts as a copy of the weights.
+   * `decay` and `of` as emaDecay checked them. `corrected`: the zero-started average divided by
+   * 1 − decay^t, as Adam corrects its moments, so the starting weights weigh nothing; otherwise the
+   * average starts as a copy of the weights.
    */
   constructor(private readonly of: readonly Stack[], readonly decay: number, private readonly corrected: boolean) {
-    for (const s of of) if (s.tiedTo) throw new LatentkitError(`ema needs stacks with their own weights (${s.label} is tied to another stack)`);
     this.stacks = of.map(copyOf);
   }
 
