@@ -79,7 +79,8 @@ export abstract class SemiSupervisedModel<Step> extends TrainedModel {
 
   protected constructor(setup: Omit<TrainedModelSetup, 'order'> & { name: string; inputSize: number; classCount: number; batchSize: number; without: string; classifier: readonly (readonly [string, Stack])[]; ema: ClassifierAverage | undefined }) {
     // Checked before anything is allocated.
-    const decay = setup.ema === undefined ? null : emaDecay(setup.ema, setup.name, setup.classifier.map(([, s]) => s));
+    const averaged = setup.classifier.map(([, s]) => s);
+    const decay = setup.ema === undefined ? null : emaDecay(setup.ema, setup.name, averaged);
     super({ ...setup, order: 'endless' });
     this.name = setup.name;
     this.inputSize = setup.inputSize;
@@ -89,7 +90,7 @@ export abstract class SemiSupervisedModel<Step> extends TrainedModel {
     this.classifierModules = setup.classifier;
     this.labelledSource = this.own(new MinibatchSource(this.rng));
     this.emaDecay = decay;
-    this.average = decay === null ? null : this.own(new MovingAverage(setup.classifier.map(([, st]) => st), decay, true));
+    this.average = decay === null ? null : this.own(new MovingAverage(averaged, decay, true));
   }
 
   /** One training iteration on the bound data. */
