@@ -11,6 +11,8 @@ export function loadMnist(split = 'train', { limit, scale = 1 / 255, dir: from =
   const prefix = split === 'train' ? 'train' : 't10k';
   const images = idxImages(readIdx(readFileSync(join(from, `${prefix}-images-idx3-ubyte`)), `${prefix} images`), scale);
   const labels = readIdx(readFileSync(join(from, `${prefix}-labels-idx1-ubyte`)), `${prefix} labels`).data;
+  if (images.shape[1] !== 784) throw new Error(`${join(from, `${prefix}-images-idx3-ubyte`)}: images of ${images.shape[1]} pixels; the MNIST examples take 28 × 28 images (784 pixels)`);
+  if (labels.length !== images.shape[0]) throw new Error(`${from}: ${images.shape[0]} ${prefix} images but ${labels.length} labels`);
   const n = Math.min(limit ?? images.shape[0], images.shape[0]);
   return {
     x: { data: images.data.subarray(0, n * 784), shape: [n, 784] },

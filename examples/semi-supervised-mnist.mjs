@@ -29,7 +29,7 @@
 // The reported error is the final model's: the test set chooses nothing.
 //   node examples/semi-supervised-mnist.mjs [--methods scratch,pretrained,m1m2,ssgan] [--draws 1,2,3] [--m1-minutes 15] [--m1-epochs N] [--m1-hidden 500] [--m1-activation softplus]
 //     [--m2-alpha 0.1] [--m2-lr 2e-3] [--m2-init-std 1e-3 (0: the stacks' own init)] [--m2-hidden 300] [--m2-activation softplus] [--m2-ema-decay 0.9999] [--minutes 55] [--epochs 3000] [--ssgan-ema-decay 0]
-//     [--pretrain-epochs 30] [--data DIR (an IDX folder: train-/t10k-images-idx3-ubyte, -labels-idx1-ubyte)] [--train N] [--test N] [--threads N]
+//     [--pretrain-epochs 30] [--data DIR (an IDX folder: train-/t10k-images-idx3-ubyte, -labels-idx1-ubyte; `npm run data:fashion-mnist` writes Fashion-MNIST as one)] [--train N] [--test N] [--threads N]
 import { Rng, SemiSupervisedGAN, SemiSupervisedVAE, VAE, columnStats, mlp, semiSupervisedGan, stacks, threads } from 'latentkit';
 import { argFlag, argList, argText, table, writeOutputs } from './common.mjs';
 import { loadMnist } from './mnist.mjs';
