@@ -184,7 +184,8 @@ describe('examples, reduced runs of the scripts', () => {
     write('t10k', 500);
     const out = runExample('semi-supervised-mnist.mjs', ['--data', dir, '--methods', 'ssgan', '--draws', '1', '--epochs', '6']);
     const r = JSON.parse(readFileSync(join(out, 'semi-supervised-mnist.json'), 'utf8'));
-    expect([r.labelled, r.unlabelled, r.testRows]).toEqual([100, 1900, 500]);
+    expect([r.data, r.labelled, r.unlabelled, r.testRows]).toEqual([dir, 100, 1900, 500]);
+    expect(r.methods.ssgan, 'the paper\'s number is MNIST\'s').not.toHaveProperty('paper');
     expect(r.methods.ssgan.epochs).toEqual([6]);
     expect(r.methods.ssgan.errors[0], JSON.stringify(r.methods.ssgan.curves)).toBeLessThan(SSL_DATA_ERROR);
     rmSync(out, { recursive: true });
