@@ -96,6 +96,8 @@ function scored(model, test) {
  * `model.fit` for `iterations`, or, when a step's loss is not finite, the message that ended the
  * training: the model refuses such a step and keeps the weights it had before it, and the draw is
  * scored with those (the JSON's `diverged` says where it stopped) instead of losing the whole run.
+ * The guard reads only the loss: an earlier step with a finite loss and a non-finite gradient can
+ * have spoilt some weights already (M2 on Fashion-MNIST: the README's results table).
  */
 function fitOrDiverged(model, data, iterations) {
   try {
