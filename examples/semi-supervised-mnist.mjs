@@ -93,18 +93,19 @@ function scored(model, test) {
 }
 
 /**
- * `model.fit` for `iterations`, or, when a step's loss is not finite, the message that ended the
- * training: the model refuses such a step and keeps the weights it had before it, and the draw is
+ * `model.fit` for `iterations`, or, when a step's loss is not finite, where and why the training
+ * ended (logged): the model refuses such a step and keeps the weights it had before it, and the draw is
  * scored with those (the JSON's `diverged` says where it stopped) instead of losing the whole run.
  * The guard reads only the loss: an earlier step with a finite loss and a non-finite gradient can
  * have spoilt some weights already (M2 on Fashion-MNIST: the README's results table).
  */
-function fitOrDiverged(model, data, iterations) {
+function fitOrDiverged(model, data, iterations, { epoch, where, log }) {
   try {
     return { history: model.fit(data, { iterations }) };
   } catch (e) {
-    if (e instanceof LatentkitError && /training diverged/.test(e.message)) return { diverged: e.message };
-    throw e;
+    if (!(e instanceof LatentkitError && /training diverged/.test(e.message))) throw e;
+    log(`  ${where}: ${e.message}; training stopped, the draw scored as it stood`);
+    return { diverged: { epoch, message: e.message } };
   }
 }
 
@@ -125,12 +126,12 @@ export function runSsgan({ train, test, split: { labelled, unlabelled }, classes
     // Held, then linearly to 0 over the second half of whichever budget is nearer its end.
     const done = Math.max(epoch / epochs, elapsed() / minutes);
     model.optimizerD.lr = model.optimizerG.lr = lr * Math.min(1, 2 * (1 - done));
-    const { history: h, diverged: why } = fitOrDiverged(model, data, perEpoch);
-    if (why) {
-      diverged = { epoch: epoch + 1, message: why };
-      log(`  draw ${draw}, epoch ${epoch + 1}: ${why}; training stopped, the draw scored as it stood`);
+    const step = fitOrDiverged(model, data, perEpoch, { epoch: epoch + 1, where: `draw ${draw}, epoch ${epoch + 1}`, log });
+    if (step.diverged) {
+      diverged = step.diverged;
       break;
     }
+    const h = step.history;
     epoch++;
     const last = epoch >= epochs || elapsed() >= minutes;
     if (epoch % 5 === 0 || epoch === 1 || last) {
@@ -246,12 +247,12 @@ export function runM1M2({ train, test, split: { labelled, unlabelled }, classes,
   while (epoch < epochs && elapsed() < minutes) {
     redraw(data.labelled, labelled);
     redraw(data.unlabelled, unlabelled);
-    const { history: h, diverged: why } = fitOrDiverged(m2, data, perEpoch);
-    if (why) {
-      diverged = { epoch: epoch + 1, message: why };
-      log(`  draw ${draw}, M2 epoch ${epoch + 1}: ${why}; training stopped, the draw scored as it stood`);
+    const step = fitOrDiverged(m2, data, perEpoch, { epoch: epoch + 1, where: `draw ${draw}, M2 epoch ${epoch + 1}`, log });
+    if (step.diverged) {
+      diverged = step.diverged;
       break;
     }
+    const h = step.history;
     epoch++;
     if (epoch % 5 === 0 || epoch === 1 || epoch >= epochs || elapsed() >= minutes) {
       const { error, rawError, text } = scored(m2, { x: zTest, labels: test.labels });
