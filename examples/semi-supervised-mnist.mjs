@@ -27,7 +27,7 @@
 // The budget per draw is --minutes of training (55 by default, so a draw with its scoring ends
 // within an hour on 2 cores) or --epochs passes over the unlabelled images, whichever ends first.
 // The reported error is the final model's: the test set chooses nothing. A draw whose training
-// diverges (a step with a non-finite loss, which the models refuse) stops there and is scored with
+// diverges (a step with a non-finite loss or gradient, which the models refuse) stops there and is scored with
 // the weights before that step; the JSON's `diverged` says where, and the run goes on to the next.
 //   node examples/semi-supervised-mnist.mjs [--methods scratch,pretrained,m1m2,ssgan] [--draws 1,2,3] [--m1-minutes 15] [--m1-epochs N] [--m1-hidden 500] [--m1-activation softplus]
 //     [--m2-alpha 0.1] [--m2-lr 2e-3] [--m2-init-std 1e-3 (0: the stacks' own init)] [--m2-hidden 300] [--m2-activation softplus] [--m2-ema-decay 0.9999] [--minutes 55] [--epochs 3000] [--ssgan-ema-decay 0]
@@ -93,11 +93,9 @@ function scored(model, test) {
 }
 
 /**
- * `model.fit` for `iterations`, or, when a step's loss is not finite, where and why the training
+ * `model.fit` for `iterations`, or, when a step's loss or gradient is not finite, where and why the training
  * ended (logged): the model refuses such a step and keeps the weights it had before it, and the draw is
  * scored with those (the JSON's `diverged` says where it stopped) instead of losing the whole run.
- * The guard reads only the loss: an earlier step with a finite loss and a non-finite gradient can
- * have spoilt some weights already (M2 on Fashion-MNIST: the README's results table).
  */
 function fitOrDiverged(model, data, iterations, { epoch, where, log }) {
   try {

@@ -94,6 +94,28 @@ describe('bad input', () => {
     net.dispose();
   });
 
+  it('a finite loss with a non-finite gradient is refused too, and the weights stay as they were', () => {
+    // y = x = 1.5e19: the loss y² = 2.25e38 is finite in f32, its weight gradient 2y·x = 4.5e38 is not.
+    const net = mlp([1, 1], { outputActivation: 'linear', optimizer: { type: 'sgd', lr: 1e-3 }, seed: 1 });
+    net.setWeights(new Float32Array([1, 0]));
+    const before = net.getWeights();
+    let err: unknown;
+    try {
+      net.trainStep(new Float32Array([1.5e19]), new Float32Array([0]));
+    } catch (e) {
+      err = e;
+    }
+    expect(String(err)).toMatch(/diverged: the loss is 2\.25\d*e\+38, but its gradient is Infinity at parameter 0 of the .* stack, at step 1; the parameters were left as they were/);
+    expect(net.getWeights()).toEqual(before);
+    // The same step without the guard is what it refused: it would have written a non-finite weight.
+    const unguarded = mlp([1, 1], { outputActivation: 'linear', optimizer: { type: 'sgd', lr: 1e-3 }, seed: 1, guardNonFinite: false });
+    unguarded.setWeights(new Float32Array([1, 0]));
+    unguarded.trainStep(new Float32Array([1.5e19]), new Float32Array([0]));
+    expect(Number.isFinite(unguarded.getWeights()[0])).toBe(false);
+    net.dispose();
+    unguarded.dispose();
+  });
+
   it('a model too large for WebAssembly memory fails at construction with a clear error', () => {
     expectError(() => mlp([100_000, 100_000]), 'cannot allocate', 'MiB', 'limited to 4096 MiB');
   });

@@ -5,7 +5,7 @@ import { LabelColumns } from '../nn/label-columns.js';
 import { type GanObjective, ganObjectives } from '../nn/loss.js';
 import { type Matrix, type MatrixLike, asMatrix, positiveInt } from '../nn/matrix.js';
 import { writeOneHot } from '../nn/minibatches.js';
-import { type ChainNode, type StepPlan, trainingStep } from '../nn/train-step.js';
+import { type ChainNode, divergenceGuard, type StepPlan, trainingStep } from '../nn/train-step.js';
 import { TrainedModel } from '../nn/trained-model.js';
 import { Optimizer, type OptimizerSpec } from '../nn/optimizer.js';
 import { MovingAverage, emaDecay } from '../nn/moving-average.js';
@@ -192,9 +192,7 @@ export class GAN extends TrainedModel {
     this.realLoss = ganObjectives.real(s);
     this.fakeLoss = ganObjectives.fake();
     this.generatorObjective = ganObjectives[loss]();
-    const diverged = (who: string) => (guard
-      ? (l: number) => `training diverged: the ${who} loss is ${l} at iteration ${this.stepCount + 1}; the ${who} was left as it was before this step`
-      : null);
+    const diverged = (who: string) => divergenceGuard(guard, () => this.stepCount, who);
     this.discriminatorStep = {
       optimizer: this.optimizerD,
       terms: [

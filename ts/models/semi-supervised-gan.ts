@@ -16,7 +16,7 @@ import { positiveInt } from '../nn/matrix.js';
 import { Optimizer, type OptimizerSpec } from '../nn/optimizer.js';
 import { checkKeys } from '../nn/sequential.js';
 import { Stack, assertFiniteBlock } from '../nn/stack.js';
-import { type StepPlan, trainingStep } from '../nn/train-step.js';
+import { divergenceGuard, type StepPlan, trainingStep } from '../nn/train-step.js';
 import { type NoiseDistribution, type NoiseSpec, fillNoise, generateRows, noiseDistribution } from './generator-noise.js';
 import { type ClassifierAverage, type SemiSupervisedData, type SemiSupervisedFitOptions, SemiSupervisedModel } from './semi-supervised.js';
 
@@ -127,9 +127,7 @@ export class SemiSupervisedGAN extends SemiSupervisedModel<SemiSupervisedGanStep
     this.optimizerD = this.own(new Optimizer(opts.optimizerD ?? DEFAULT_OPT, [F, C], 'the discriminator'));
     this.optimizerG = this.own(new Optimizer(opts.optimizerG ?? DEFAULT_OPT, [G], 'the generator'));
     const guard = opts.guardNonFinite ?? true;
-    const diverged = (who: string) => (guard
-      ? (l: number) => `training diverged: the ${who} loss is ${l} at iteration ${this.stepCount + 1}; the ${who} was left as it was before this step`
-      : null);
+    const diverged = (who: string) => divergenceGuard(guard, () => this.stepCount, who);
     const m = batchSize;
     this.labelledLoss = targetLoss('softmax-cross-entropy', () => this.targets.block.ptr, 'the labelled rows');
     this.realLoss = new RealOrGenerated('discriminator on unlabelled rows', true, w / 2);

@@ -4,6 +4,8 @@
 // for the discriminator and once for the generator; an autoencoder, a classifier and a
 // Sequential once per minibatch. Nothing here allocates.
 import { LatentkitError } from '../errors.js';
+import { heap } from '../runtime/memory.js';
+import { kernels } from '../runtime/dispatch.js';
 import type { LossUnit } from './loss.js';
 import type { Optimizer } from './optimizer.js';
 
@@ -35,16 +37,23 @@ export interface StepPlan {
   /** Updates the unfrozen stacks it owns: these are zeroed, accumulate, and change; every other link only passes gradients. */
   readonly optimizer: Optimizer;
   readonly terms: readonly LossTerm[];
-  /** Stop before the update when the loss is NaN or ±Inf, with this message (null: no guard). */
-  readonly diverged: ((loss: number) => string) | null;
+  /**
+   * Stop before the update when the loss, or any gradient of a stack this step trains, is NaN or
+   * ±Inf, with this message; `why` reads "loss is …" (null: no guard).
+   */
+  readonly diverged: ((why: string) => string) | null;
 }
 
 /**
  * The guard of a model whose updates are counted by `steps()`: the message names the step that
- * diverged. Null (no guard) when `on` is false.
+ * diverged, or, for one `part` of a model trained in alternating steps (a GAN's discriminator),
+ * the part and the iteration. Null (no guard) when `on` is false.
  */
-export function divergenceGuard(on: boolean, steps: () => number): StepPlan['diverged'] {
-  return on ? (loss) => `training diverged: the loss is ${loss} at step ${steps() + 1}; the parameters were left as they were before this step` : null;
+export function divergenceGuard(on: boolean, steps: () => number, part?: string): StepPlan['diverged'] {
+  if (!on) return null;
+  return part
+    ? (why) => `training diverged: the ${part} ${why} at iteration ${steps() + 1}; the ${part} was left as it was before this step`
+    : (why) => `training diverged: the ${why} at step ${steps() + 1}; the parameters were left as they were before this step`;
 }
 
 let passes = 0;
@@ -89,8 +98,23 @@ function gradients(plan: StepPlan, rows: number): number {
     }
     total += loss;
   }
-  if (plan.diverged && !Number.isFinite(total)) throw new LatentkitError(plan.diverged(total));
+  if (plan.diverged) guard(plan.diverged, total, opt);
   return total;
+}
+
+// A finite loss can still carry a non-finite gradient (a term weighted by an exact 0 times an
+// overflowed gradient), and one such update leaves every weight it touches NaN; so the guard
+// reads the gradients as well as the loss, one scan per stack this step trains.
+function guard(diverged: (why: string) => string, total: number, opt: Optimizer): void {
+  if (!Number.isFinite(total)) throw new LatentkitError(diverged(`loss is ${total}`));
+  for (const s of opt.stacks) {
+    if (s.frozen) continue;
+    const i = kernels.find_nonfinite(s.grads.ptr, s.parameterCount);
+    if (i >= 0) {
+      const g = heap.f32[(s.grads.ptr >>> 2) + i];
+      throw new LatentkitError(diverged(`loss is ${total}, but its gradient is ${g} at parameter ${i} of the ${s.label} stack,`));
+    }
+  }
 }
 
 /** One optimizer step: the gradients, the guard, then the update. Returns the loss before the update. */
