@@ -216,6 +216,54 @@ describe('SemiSupervisedVAE (M2)', () => {
     disposeM2(model);
   });
 
+  it('a (row, class) pair that q(y|x) rules out exactly adds nothing to the step, even where its own gradient overflows f32', () => {
+    // Fashion-MNIST's M2 once had, for a class q(y|x) ruled out (q = 0 in f32), a decoder log-variance
+    // of −116 and a mean 12 from x: the unweighted gradient r·e^116 overflows, and 0 · Inf is NaN.
+    // Two models that differ only in what the decoder says for class 3, which q rules out exactly,
+    // must take the same step: the same loss and gradients, bit for bit, and finite.
+    const { x, labels } = clusters(60, 3);
+    const unit = Float32Array.from(x, (v) => (v + 1) / 2);
+    const rows = [0, 1, 2, 4, 5, 6]; // classes 0, 1, 2: no labelled row of class 3
+    const data = {
+      labelled: Float32Array.from(rows.flatMap((r) => Array.from(unit.subarray(r * 20, (r + 1) * 20)))),
+      labels: rows.map((r) => labels[r]!),
+      unlabelled: unit,
+    };
+    expect(data.labels).toEqual([0, 1, 2, 0, 1, 2]);
+    const step = (meanPull: number, logVarPull: number) => {
+      const m = m2(6, 5, { batchSize: 12, likelihood: { type: 'gaussian', variance: 'learned' } });
+      // Decoder [z (4), one-hot y (4)] → 6 tanh → [means (20), log-variances (20)]: hidden unit 0 is
+      // tanh(100·[y = 3]), exactly 0 for the other classes, and pulls the outputs by meanPull, logVarPull.
+      const d = m.decoder.getWeights();
+      for (let i = 0; i < 8; i++) d[i * 6] = 0;
+      d[7 * 6] = 100;
+      d[48] = 0;
+      for (let j = 0; j < 40; j++) d[54 + j] = j < 20 ? meanPull : logVarPull;
+      m.decoder.setWeights(d);
+      // Classifier 20 → 6 → 4: class 3's bias −1000, so q(3|x) = 0 in f32 (and f64) for every row.
+      const c = m.classifier.getWeights();
+      c[126 + 24 + 3] = -1000;
+      m.classifier.setWeights(c);
+      const loss = m.trainStep(data).loss;
+      const grads = { encoder: m.encoder.getGradients(), decoder: m.decoder.getGradients(), classifier: m.classifier.getGradients() };
+      const weights = [m.encoder, m.decoder, m.classifier].flatMap((s) => Array.from(s.getWeights()));
+      disposeM2(m);
+      return { loss, grads, weights };
+    };
+    const benign = step(-0.5, -1);
+    const overflowing = step(-12, -116);
+    expect(Number.isFinite(benign.loss)).toBe(true);
+    expect(overflowing.loss).toBe(benign.loss);
+    // Hidden unit 0's own inputs are the exception: the other classes' rows reach it through its
+    // outgoing weights, which are the pulls.
+    for (const g of [benign.grads.decoder, overflowing.grads.decoder]) for (const i of [0, 6, 12, 18, 24, 30, 36, 42, 48]) g[i] = 0;
+    for (const s of ['encoder', 'decoder', 'classifier'] as const) {
+      expect(overflowing.grads[s].every(Number.isFinite), `${s} gradient finite`).toBe(true);
+      expectSameBits(overflowing.grads[s], benign.grads[s], `${s} gradient`);
+    }
+    expect(overflowing.weights.every(Number.isFinite)).toBe(true);
+  });
+
   it('learns four classes from 8 labels and 2,000 unlabelled rows, trains to the same bits on 1, 2 and 3 threads, and resumes from a checkpoint bit for bit', async () => {
     const { x, labels } = clusters(2400, 7);
     const unit = Float32Array.from(x, (v) => (v + 1) / 2);

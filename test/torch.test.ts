@@ -374,11 +374,11 @@ describe('PyTorch', () => {
       for (const m of [model, a, b, c]) m.dispose();
     });
 
-    it('a semi-supervised VAE (M2): PyTorch\'s autograd of latentkit_torch\'s loss gives latentkit\'s loss and every gradient to 1e-4 (σ of z near 0, so one ε or another draws the same z), and the file loads back', () => {
+    /** An M2, changed by `tweak`, against latentkit_torch: one step's loss and every gradient. */
+    const m2AgainstTorch = (labels: number[], tweak: (model: InstanceType<typeof SemiSupervisedVAE>) => void) => {
       const dir = mkdtempSync(join(tmpdir(), 'lk-m2-'));
       const [rows, labelled, d, K, L] = [24, 6, 10, 3, 2];
       const x = randomArray(rows * d, 41, 0, 1);
-      const labels = Array.from({ length: rows }, (_, i) => i % K);
       const model = new SemiSupervisedVAE({
         encoder: stack(d + K, [dense(8, { activation: 'tanh' }), dense(2 * L)], { seed: 1 }),
         decoder: stack(L + K, [dense(8, { activation: 'tanh' }), dense(2 * d)], { seed: 2 }),
@@ -389,17 +389,41 @@ describe('PyTorch', () => {
       const w = model.encoder.getWeights();
       w.fill(-30, w.length - L);
       model.encoder.setWeights(w);
+      tweak(model);
       writeFileSync(join(dir, 'm2.safetensors'), save(model));
       writeFileSync(join(dir, 'x.f32'), x);
       writeFileSync(join(dir, 'labels.f32'), Float32Array.from(labels));
       const torch = JSON.parse(bridge('m2', join(dir, 'm2.safetensors'), join(dir, 'x.f32'), join(dir, 'labels.f32'), String(labelled), join(dir, 'out')));
       // One step on every row, the labelled ones in batches of all six: the loss before the update, the gradients it took.
       const step = model.trainStep({ labelled: x.subarray(0, labelled * d), labels: labels.slice(0, labelled), unlabelled: x });
+      expect(Number.isFinite(step.loss), `M2 loss ${step.loss}`).toBe(true);
       expectClose([step.loss], [torch.loss], 1e-4, 0, 'M2 loss, latentkit against PyTorch');
       for (const name of ['encoder', 'decoder', 'classifier'] as const) expectClose(model[name].getGradients(), f32(join(dir, `out.${name}.f32`)), 1e-3, 1e-4, `M2 ${name} gradients, latentkit against PyTorch`);
+      return { model, x };
+    };
+
+    it('a semi-supervised VAE (M2): PyTorch\'s autograd of latentkit_torch\'s loss gives latentkit\'s loss and every gradient to 1e-4 (σ of z near 0, so one ε or another draws the same z), and the file loads back', () => {
+      const { model, x } = m2AgainstTorch(Array.from({ length: 24 }, (_, i) => i % 3), () => {});
       const back = load(save(model)) as InstanceType<typeof SemiSupervisedVAE>;
       expect(Array.from(back.classify(x))).toEqual(Array.from(model.classify(x)));
       for (const m of [model, back]) m.dispose();
+    });
+
+    it('M2 in PyTorch leaves out a (row, class) pair that q(y|x) rules out exactly, as latentkit does, where that pair\'s own bound overflows f32', () => {
+      // No labelled row of class 2, and q(2|x) = 0 (its bias −1000). The decoder's hidden unit 0 is
+      // tanh(100·[y = 2]) and pulls the means by −12 and the log-variances by −116 (e^116 overflows).
+      const { model } = m2AgainstTorch(Array.from({ length: 24 }, (_, i) => (i < 6 ? i % 2 : i % 3)), (m) => {
+        const dec = m.decoder.getWeights(); // [z (2), one-hot y (3)] → 8 → [means (10), log-variances (10)]
+        for (let i = 0; i < 5; i++) dec[i * 8] = 0;
+        dec[4 * 8] = 100;
+        dec[40] = 0;
+        for (let j = 0; j < 20; j++) dec[48 + j] = j < 10 ? -12 : -116;
+        m.decoder.setWeights(dec);
+        const c = m.classifier.getWeights(); // 10 → 8 → 3: class 2's bias
+        c[80 + 8 + 24 + 2] = -1000;
+        m.classifier.setWeights(c);
+      });
+      model.dispose();
     });
 
     it('a damaged or mismatched checkpoint gets a one-line error in Python', () => {

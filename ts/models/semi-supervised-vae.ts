@@ -134,7 +134,10 @@ export class SemiSupervisedVAE extends SemiSupervisedModel<SemiSupervisedVaeStep
         const w = heap.f32;
         const at = this.qWeights.block.index;
         let total = 0;
-        for (let i = 0; i < rows; i++) total += w[at + i]! * f64[i]!;
+        for (let i = 0; i < rows; i++) {
+          if (w[at + i]! !== 0) total += w[at + i]! * f64[i]!;
+          else zeroRowsWeightedZero(grad, i, cols);
+        }
         return total / rows;
       },
     };
@@ -325,6 +328,16 @@ export class SemiSupervisedVAE extends SemiSupervisedModel<SemiSupervisedVaeStep
     this.stepCount++;
     return { iteration: this.stepCount, loss, ...this.parts, labelled: this.parts.labelled + this.labelledKl() };
   }
+}
+
+/**
+ * A (row, class) pair that q(y|x) rules out exactly (its weight is 0 in f32) adds nothing to the
+ * loss, so nothing to the gradient: its gradient row is zeroed rather than multiplied by 0. The
+ * decoder of such a pair gets no training signal and can drift to a log-variance of −116, where
+ * the unweighted gradient overflows f32 and 0 · Inf would be NaN (M2 on Fashion-MNIST).
+ */
+function zeroRowsWeightedZero(grad: number, row: number, cols: number): void {
+  kernels.fill(grad + row * cols * 4, cols, 0);
 }
 
 /** Copies the first n floats of `src` into `dst`; returns dst's offset. */

@@ -9,7 +9,8 @@ import type { ChainNode } from './train-step.js';
  * reparameterised z = μ + σ·ε; backward turns ∂L/∂z into ∂L/∂(μ, log σ²) and adds the KL term's
  * gradient, weight(step) · mean over rows of KL(q ‖ N(0, I)), returning that term. With
  * `perRow`, each row has a weight of its own (the semi-supervised VAE's q(y|x)): the term is
- * Σ_r w_r·KL_r, and each row's KL is kept for the caller.
+ * Σ_r w_r·KL_r, and each row's KL is kept for the caller. A row weighted exactly 0 is out of the
+ * whole loss (the caller weighs its reconstruction alike), so its ∂L/∂(μ, log σ²) is 0.
  */
 export class GaussianLatent implements ChainNode {
   private stats = 0;
@@ -61,8 +62,12 @@ export class GaussianLatent implements ChainNode {
       const f64 = new Float64Array(heap.memoryBuffer, kl, rows);
       let term = 0;
       let sum = 0;
+      const width = 2 * this.latentSize;
       for (let r = 0; r < rows; r++) {
-        term += heap.f32[(weights >>> 2) + r]! * f64[r]!;
+        const w = heap.f32[(weights >>> 2) + r]!;
+        // Zeroed, not multiplied by 0: 0 · an overflowed term is NaN.
+        if (w !== 0) term += w * f64[r]!;
+        else if (dInput) kernels.fill(dInput + r * width * 4, width, 0);
         sum += f64[r]!;
       }
       this.lastKl = sum / rows;
