@@ -216,7 +216,7 @@ describe('SemiSupervisedVAE (M2)', () => {
     disposeM2(model);
   });
 
-  it('a (row, class) pair that q(y|x) rules out exactly adds nothing to the step, even where its own gradient overflows f32', () => {
+  it('a (row, class) pair that q(y|x) rules out exactly adds nothing to the step, and one it all but rules out a finite gradient, where its own gradient overflows f32', () => {
     // Fashion-MNIST's M2 once had, for a class q(y|x) ruled out (q = 0 in f32), a decoder log-variance
     // of −116 and a mean 12 from x: the unweighted gradient r·e^116 overflows, and 0 · Inf is NaN.
     // Two models that differ only in what the decoder says for class 3, which q rules out exactly,
@@ -230,7 +230,7 @@ describe('SemiSupervisedVAE (M2)', () => {
       unlabelled: unit,
     };
     expect(data.labels).toEqual([0, 1, 2, 0, 1, 2]);
-    const step = (meanPull: number, logVarPull: number) => {
+    const step = (meanPull: number, logVarPull: number, ruledOut = -1000) => {
       const m = m2(6, 5, { batchSize: 12, likelihood: { type: 'gaussian', variance: 'learned' } });
       // Decoder [z (4), one-hot y (4)] → 6 tanh → [means (20), log-variances (20)]: hidden unit 0 is
       // tanh(100·[y = 3]), exactly 0 for the other classes, and pulls the outputs by meanPull, logVarPull.
@@ -242,7 +242,7 @@ describe('SemiSupervisedVAE (M2)', () => {
       m.decoder.setWeights(d);
       // Classifier 20 → 6 → 4: class 3's bias −1000, so q(3|x) = 0 in f32 (and f64) for every row.
       const c = m.classifier.getWeights();
-      c[126 + 24 + 3] = -1000;
+      c[126 + 24 + 3] = ruledOut;
       m.classifier.setWeights(c);
       const loss = m.trainStep(data).loss;
       const grads = { encoder: m.encoder.getGradients(), decoder: m.decoder.getGradients(), classifier: m.classifier.getGradients() };
@@ -262,6 +262,13 @@ describe('SemiSupervisedVAE (M2)', () => {
       expectSameBits(overflowing.grads[s], benign.grads[s], `${s} gradient`);
     }
     expect(overflowing.weights.every(Number.isFinite)).toBe(true);
+    // All but ruled out (q(3|x) ≈ e^−95, a subnormal f32): the pairs count, and the gradient that
+    // overflowed f32 before q scaled it is taken with q folded in, finite.
+    const almost = step(-12, -116, -95);
+    expect(Number.isFinite(almost.loss)).toBe(true);
+    expect(almost.loss).not.toBe(benign.loss);
+    for (const s of ['encoder', 'decoder', 'classifier'] as const) expect(almost.grads[s].every(Number.isFinite), `${s} gradient finite`).toBe(true);
+    expect(almost.weights.every(Number.isFinite)).toBe(true);
   });
 
   it('learns four classes from 8 labels and 2,000 unlabelled rows, trains to the same bits on 1, 2 and 3 threads, and resumes from a checkpoint bit for bit', async () => {

@@ -138,6 +138,9 @@ export class SemiSupervisedVAE extends SemiSupervisedModel<SemiSupervisedVaeStep
           if (w[at + i]! !== 0) total += w[at + i]! * f64[i]!;
           else zeroRowsWeightedZero(grad, i, cols);
         }
+        if (lik.kind === LIKELIHOOD['gaussian-learned'] && kernels.find_nonfinite(grad, rows * cols) >= 0) {
+          reweighOverflowedRows(grad, out, this.targetU.block.ptr, this.qWeights.block.ptr, rows, d);
+        }
         return total / rows;
       },
     };
@@ -338,6 +341,32 @@ export class SemiSupervisedVAE extends SemiSupervisedModel<SemiSupervisedVaeStep
  */
 function zeroRowsWeightedZero(grad: number, row: number, cols: number): void {
   kernels.fill(grad + row * cols * 4, cols, 0);
+}
+
+/**
+ * A learned-variance row whose f32 gradient overflowed before its weight q(y|x) scaled it (a class
+ * q all but rules out, whose decoder's log-variance drifted far below the data's): the same
+ * gradient, −r·e^(−lv) for the means and ½(1 − r²·e^(−lv)) for the log-variances (e^(−lv) as the
+ * kernel's exp, its argument clamped to [−87, 88]), with the weight folded in, in f64. Only rows
+ * left non-finite are rewritten, so a finite step keeps its bits; a row whose weighted gradient is
+ * still beyond f32 stays non-finite, and the guard refuses the step.
+ */
+function reweighOverflowedRows(grad: number, out: number, target: number, weights: number, rows: number, d: number): void {
+  const f32 = heap.f32;
+  const cols = 2 * d;
+  for (let i = 0; i < rows; i++) {
+    const g = (grad >>> 2) + i * cols;
+    if (kernels.find_nonfinite(grad + i * cols * 4, cols) < 0) continue;
+    const w = f32[(weights >>> 2) + i]!;
+    const o = (out >>> 2) + i * cols;
+    const x = (target >>> 2) + i * d;
+    for (let j = 0; j < d; j++) {
+      const r = f32[x + j]! - f32[o + j]!;
+      const inverseVariance = Math.exp(Math.min(88, Math.max(-87, -f32[o + d + j]!)));
+      f32[g + j] = -r * inverseVariance * w;
+      f32[g + d + j] = 0.5 * (1 - r * r * inverseVariance) * w;
+    }
+  }
 }
 
 /** Copies the first n floats of `src` into `dst`; returns dst's offset. */
