@@ -136,7 +136,7 @@ export class SemiSupervisedVAE extends SemiSupervisedModel<SemiSupervisedVaeStep
         let total = 0;
         for (let i = 0; i < rows; i++) {
           if (w[at + i]! !== 0) total += w[at + i]! * f64[i]!;
-          else zeroRowsWeightedZero(grad, i, cols);
+          else zeroRuledOutRow(grad, i, cols);
         }
         if (lik.kind === LIKELIHOOD['gaussian-learned'] && kernels.find_nonfinite(grad, rows * cols) >= 0) {
           reweighOverflowedRows(grad, out, this.targetU.block.ptr, this.qWeights.block.ptr, rows, d);
@@ -339,7 +339,7 @@ export class SemiSupervisedVAE extends SemiSupervisedModel<SemiSupervisedVaeStep
  * decoder of such a pair gets no training signal and can drift to a log-variance of −116, where
  * the unweighted gradient overflows f32 and 0 · Inf would be NaN (M2 on Fashion-MNIST).
  */
-function zeroRowsWeightedZero(grad: number, row: number, cols: number): void {
+function zeroRuledOutRow(grad: number, row: number, cols: number): void {
   kernels.fill(grad + row * cols * 4, cols, 0);
 }
 
