@@ -42,6 +42,8 @@ const METHODS = ['scratch', 'pretrained', 'm1m2', 'ssgan'];
 const VALIDATION = 5000;
 const PER_CLASS = 10;
 const M1_LATENT = 50;
+/** M1's minibatch: its epochs, and the steps its KL warm-up is counted in. */
+const M1_BATCH = 100;
 /** The GAN's discriminator average: none by default (see above). */
 const SSGAN_EMA_DECAY = 0;
 /** M1+M2's settings unless told otherwise (the command line's flags of the same names): as described above. */
@@ -170,10 +172,10 @@ export function runM1M2({ train, test, split: { labelled, unlabelled }, classes,
   const elapsed = () => (performance.now() - t0) / 60_000;
   const encoder = mlp([d, m1Hidden, m1Hidden, 2 * M1_LATENT], { activation: m1Activation, seed: 100 * draw + 10 });
   const decoder = mlp([M1_LATENT, m1Hidden, m1Hidden, d], { activation: m1Activation, seed: 100 * draw + 11 });
-  const m1 = new VAE({ encoder, decoder, likelihood: 'bernoulli', klWarmup: m1KlWarmup * Math.ceil(train.x.shape[0] / 100), optimizer: { type: 'adam', lr: 1e-3 }, seed: 100 * draw + 12 });
+  const m1 = new VAE({ encoder, decoder, likelihood: 'bernoulli', klWarmup: m1KlWarmup * Math.ceil(train.x.shape[0] / M1_BATCH), optimizer: { type: 'adam', lr: 1e-3 }, seed: 100 * draw + 12 });
   let m1Done = 0;
   while (m1Done < m1Epochs && elapsed() < m1Minutes) {
-    const h = m1.fit(train.x, { epochs: 1, batchSize: 100 });
+    const h = m1.fit(train.x, { epochs: 1, batchSize: M1_BATCH });
     m1Done++;
     if (m1Done % 5 === 0 || m1Done === 1) log(`  draw ${draw}, M1 epoch ${m1Done}: −ELBO ${h.loss[0].toFixed(2)} (${elapsed().toFixed(1)} min)`);
   }
