@@ -364,10 +364,7 @@ class SemiSupervisedVAE(nn.ModuleDict):
         # As in latentkit, a (row, class) pair that q rules out exactly (q = 0) adds nothing: its
         # bound is not computed, since 0 · an overflowed bound is NaN in the loss and its gradient.
         keep = (q > 0).flatten()
-        if bool(keep.all()):
-            bounds = self._bound(xs, ys, generator)
-        else:
-            bounds = torch.zeros(m * k, dtype=unlabelled.dtype).index_put((keep,), self._bound(xs[keep], ys[keep], generator))
+        bounds = torch.zeros(m * k, dtype=unlabelled.dtype).index_put((keep,), self._bound(xs[keep], ys[keep], generator))
         unlabelled_part = (q * (bounds.view(m, k) + log_q)).sum(dim=1).mean()
         class_weight = float(self.latentkit_options["alpha"]) * (labelled_rows + unlabelled_rows) / unlabelled_rows
         return labelled_rows / unlabelled_rows * labelled_part + class_weight * nn.functional.cross_entropy(logits, labels) + unlabelled_part
