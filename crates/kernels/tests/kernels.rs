@@ -139,14 +139,25 @@ fn losses_match_naive_and_stay_finite() {
     assert!(g1.iter().zip(&g2).all(|(a, b)| a.to_bits() == b.to_bits()), "mse gradient SIMD vs scalar twin");
     let naive: f64 = pl.iter().zip(&tl).map(|(a, b)| ((a - b) as f64).powi(2)).sum::<f64>() / 1001.0;
     close(l1, 0.5 * naive, 1e-6, 0.0, "mse over 1001 elements");
-    let mut probe = vec![1f32; 37];
-    assert_eq!(loss::first_nonfinite::<Native>(&probe), None);
-    for (at, bad) in [(0, f32::NAN), (17, f32::INFINITY), (36, f32::NEG_INFINITY)] {
-        probe[at] = bad;
-        assert_eq!(loss::first_nonfinite::<Native>(&probe), Some(at), "non-finite at {at}");
-        assert_eq!(loss::first_nonfinite::<Scalar>(&probe), Some(at), "scalar twin, non-finite at {at}");
-        probe[at] = 1.0;
+    // Lengths around the 4-lane and 16-element strides, a bad value at every index.
+    for n in [0usize, 1, 3, 4, 5, 15, 16, 17, 31, 32, 33, 37, 63, 64, 65] {
+        let mut probe = values(n, 14);
+        assert_eq!(loss::first_nonfinite::<Native>(&probe), None, "all finite, n = {n}");
+        assert_eq!(loss::first_nonfinite::<Scalar>(&probe), None, "scalar twin, all finite, n = {n}");
+        for at in 0..n {
+            let keep = probe[at];
+            for bad in [f32::NAN, f32::INFINITY, f32::NEG_INFINITY] {
+                probe[at] = bad;
+                assert_eq!(loss::first_nonfinite::<Native>(&probe), Some(at), "{bad} at {at} of {n}");
+                assert_eq!(loss::first_nonfinite::<Scalar>(&probe), Some(at), "scalar twin, {bad} at {at} of {n}");
+            }
+            probe[at] = keep;
+        }
     }
+    let mut probe = vec![f32::MAX; 64];
+    probe[40] = f32::NAN;
+    probe[50] = f32::INFINITY;
+    assert_eq!(loss::first_nonfinite::<Native>(&probe), Some(40), "the first of two, among values whose sum overflows");
     for i in 0..6 {
         close(g[i] as f64, 2.0 * (p[i] - t[i]) as f64 / 6.0, 1e-6, 0.0, &format!("mse grad[{i}]"));
     }
