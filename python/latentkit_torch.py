@@ -183,6 +183,12 @@ def _with_averages(modules: dict, averages: dict, kind: str) -> dict:
     return {**modules, **given}
 
 
+def _kernel_exp(t: torch.Tensor) -> torch.Tensor:
+    """e^t as latentkit's kernels take it, t clamped to [−87, 88]; its gradient is that value, as
+    the kernels' gradient formulas use it, not the clamp's 0."""
+    return torch.exp(t + (t.clamp(-87.0, 88.0) - t).detach())
+
+
 def _likelihood_nll(lik: Any, features: int, x: torch.Tensor, out: torch.Tensor) -> torch.Tensor:
     """−log p(x|out) per row, summed over features, under a latentkit likelihood spec."""
     if lik == "bernoulli":
@@ -192,7 +198,7 @@ def _likelihood_nll(lik: Any, features: int, x: torch.Tensor, out: torch.Tensor)
         mean, lv = out[:, :features], out[:, features:]
     else:
         mean, lv = out, torch.full_like(out, float(torch.log(torch.tensor(float(lik["variance"])))))
-    return (0.5 * ((x - mean) ** 2 * torch.exp(-lv) + lv + ln2pi)).sum(dim=1)
+    return (0.5 * ((x - mean) ** 2 * _kernel_exp(-lv) + lv + ln2pi)).sum(dim=1)
 
 
 class VAE(nn.ModuleDict):
@@ -345,7 +351,10 @@ class SemiSupervisedVAE(nn.ModuleDict):
         mu, logvar = stats[:, : self.latent], stats[:, self.latent :]
         z = mu + torch.exp(0.5 * logvar) * torch.randn(mu.shape, generator=generator, dtype=mu.dtype)
         out = self["decoder"](torch.cat([z, onehot], dim=1))
-        return _likelihood_nll(self.latentkit_options["likelihood"], self.features, x, out) + 0.5 * (mu**2 + torch.exp(logvar) - 1 - logvar).sum(dim=1)
+        # In f64, as latentkit sums the bound: a pair q(y|x) all but rules out can have a bound
+        # beyond f32 whose product with q, and that product's gradient, are not.
+        nll = _likelihood_nll(self.latentkit_options["likelihood"], self.features, x.double(), out.double())
+        return nll + 0.5 * (mu**2 + torch.exp(logvar) - 1 - logvar).sum(dim=1)
 
     def loss(self, labelled: torch.Tensor, labels: torch.Tensor, unlabelled: torch.Tensor, labelled_rows: int, unlabelled_rows: int, generator: torch.Generator | None = None) -> torch.Tensor:
         """latentkit's step loss, an estimate of J^alpha / N_u from a batch of labelled and of
@@ -357,14 +366,14 @@ class SemiSupervisedVAE(nn.ModuleDict):
         k, m = self.classes, unlabelled.shape[0]
         labelled_part = self._bound(labelled, labels, generator).mean()
         logits = self(labelled)
-        log_q = nn.functional.log_softmax(self(unlabelled), dim=1)
+        log_q = nn.functional.log_softmax(self(unlabelled).double(), dim=1)
         q = log_q.exp()
         ys = torch.arange(k).repeat(m)
         xs = unlabelled.repeat_interleave(k, dim=0)
         # As in latentkit, a (row, class) pair that q rules out exactly (q = 0) adds nothing: its
         # bound is not computed, since 0 · an overflowed bound is NaN in the loss and its gradient.
         keep = (q > 0).flatten()
-        bounds = torch.zeros(m * k, dtype=unlabelled.dtype).index_put((keep,), self._bound(xs[keep], ys[keep], generator))
+        bounds = torch.zeros(m * k, dtype=torch.float64).index_put((keep,), self._bound(xs[keep], ys[keep], generator))
         unlabelled_part = (q * (bounds.view(m, k) + log_q)).sum(dim=1).mean()
         class_weight = float(self.latentkit_options["alpha"]) * (labelled_rows + unlabelled_rows) / unlabelled_rows
         return labelled_rows / unlabelled_rows * labelled_part + class_weight * nn.functional.cross_entropy(logits, labels) + unlabelled_part

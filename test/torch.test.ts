@@ -426,6 +426,23 @@ describe('PyTorch', () => {
       model.dispose();
     });
 
+    it('M2 in PyTorch takes the same finite step as latentkit for a pair q(y|x) all but rules out (q subnormal), where that pair\'s own gradient overflows f32 before q scales it', () => {
+      // As above, but class 2's bias −95: q(2|x) ≈ e^−95, and the log-variances' −116 is clamped at
+      // e^88 as latentkit's kernels clamp it; r²·e^88 overflows f32, its product with q does not.
+      const { model } = m2AgainstTorch(Array.from({ length: 24 }, (_, i) => (i < 6 ? i % 2 : i % 3)), (m) => {
+        const dec = m.decoder.getWeights();
+        for (let i = 0; i < 5; i++) dec[i * 8] = 0;
+        dec[4 * 8] = 100;
+        dec[40] = 0;
+        for (let j = 0; j < 20; j++) dec[48 + j] = j < 10 ? -12 : -116;
+        m.decoder.setWeights(dec);
+        const c = m.classifier.getWeights();
+        c[80 + 8 + 24 + 2] = -95;
+        m.classifier.setWeights(c);
+      });
+      model.dispose();
+    });
+
     it('a damaged or mismatched checkpoint gets a one-line error in Python', () => {
       const dir = mkdtempSync(join(tmpdir(), 'lk-ckpt-'));
       const ae = new Autoencoder({ encoder: mlp([6, 3], { seed: 1 }), decoder: mlp([3, 6], { seed: 2 }) });

@@ -346,7 +346,7 @@ function zeroRuledOutRow(grad: number, row: number, cols: number): void {
 /**
  * A learned-variance row whose f32 gradient overflowed before its weight q(y|x) scaled it (a class
  * q all but rules out, whose decoder's log-variance drifted far below the data's): the same
- * gradient, −r·e^(−lv) for the means and ½(1 − r²·e^(−lv)) for the log-variances (e^(−lv) as the
+ * gradient, −r·e^(−lv) for the means and ½(1 − r²·e^(−lv)) for the log-variances over the `rows` (e^(−lv) as the
  * kernel's exp, its argument clamped to [−87, 88]), with the weight folded in, in f64. Only rows
  * left non-finite are rewritten, so a finite step keeps its bits; a row whose weighted gradient is
  * still beyond f32 stays non-finite, and the guard refuses the step.
@@ -357,7 +357,8 @@ function reweighOverflowedRows(grad: number, out: number, target: number, weight
   for (let i = 0; i < rows; i++) {
     const g = (grad >>> 2) + i * cols;
     if (kernels.find_nonfinite(grad + i * cols * 4, cols) < 0) continue;
-    const w = f32[(weights >>> 2) + i]!;
+    // The kernel's gradient is a mean over the rows (its scale 1/rows), then scaled by the weight.
+    const w = f32[(weights >>> 2) + i]! / rows;
     const o = (out >>> 2) + i * cols;
     const x = (target >>> 2) + i * d;
     for (let j = 0; j < d; j++) {
