@@ -409,10 +409,13 @@ describe('PyTorch', () => {
       for (const m of [model, back]) m.dispose();
     });
 
-    it('M2 in PyTorch leaves out a (row, class) pair that q(y|x) rules out exactly, as latentkit does, where that pair\'s own bound overflows f32', () => {
-      // No labelled row of class 2, and q(2|x) = 0 (its bias −1000). The decoder's hidden unit 0 is
-      // tanh(100·[y = 2]) and pulls the means by −12 and the log-variances by −116 (e^116 overflows).
-      const { model } = m2AgainstTorch(Array.from({ length: 24 }, (_, i) => (i < 6 ? i % 2 : i % 3)), (m) => {
+    /**
+     * An M2 against latentkit_torch with no labelled row of class 2 and class 2's classifier bias
+     * `bias`. The decoder's hidden unit 0 is tanh(100·[y = 2]) and pulls the means by −12 and the
+     * log-variances by −116 (e^116 overflows f32; latentkit's kernels clamp it at e^88).
+     */
+    const m2WithClass2Pulled = (bias: number) =>
+      m2AgainstTorch(Array.from({ length: 24 }, (_, i) => (i < 6 ? i % 2 : i % 3)), (m) => {
         const dec = m.decoder.getWeights(); // [z (2), one-hot y (3)] → 8 → [means (10), log-variances (10)]
         for (let i = 0; i < 5; i++) dec[i * 8] = 0;
         dec[4 * 8] = 100;
@@ -420,27 +423,18 @@ describe('PyTorch', () => {
         for (let j = 0; j < 20; j++) dec[48 + j] = j < 10 ? -12 : -116;
         m.decoder.setWeights(dec);
         const c = m.classifier.getWeights(); // 10 → 8 → 3: class 2's bias
-        c[80 + 8 + 24 + 2] = -1000;
+        c[80 + 8 + 24 + 2] = bias;
         m.classifier.setWeights(c);
       });
-      model.dispose();
+
+    it('M2 in PyTorch leaves out a (row, class) pair that q(y|x) rules out exactly, as latentkit does, where that pair\'s own bound overflows f32', () => {
+      // q(2|x) = 0 (its bias −1000).
+      m2WithClass2Pulled(-1000).model.dispose();
     });
 
     it('M2 in PyTorch takes the same finite step as latentkit for a pair q(y|x) all but rules out (q subnormal), where that pair\'s own gradient overflows f32 before q scales it', () => {
-      // As above, but class 2's bias −95: q(2|x) ≈ e^−95, and the log-variances' −116 is clamped at
-      // e^88 as latentkit's kernels clamp it; r²·e^88 overflows f32, its product with q does not.
-      const { model } = m2AgainstTorch(Array.from({ length: 24 }, (_, i) => (i < 6 ? i % 2 : i % 3)), (m) => {
-        const dec = m.decoder.getWeights();
-        for (let i = 0; i < 5; i++) dec[i * 8] = 0;
-        dec[4 * 8] = 100;
-        dec[40] = 0;
-        for (let j = 0; j < 20; j++) dec[48 + j] = j < 10 ? -12 : -116;
-        m.decoder.setWeights(dec);
-        const c = m.classifier.getWeights();
-        c[80 + 8 + 24 + 2] = -95;
-        m.classifier.setWeights(c);
-      });
-      model.dispose();
+      // q(2|x) ≈ e^−95 (its bias −95): r²·e^88 overflows f32, its product with q does not.
+      m2WithClass2Pulled(-95).model.dispose();
     });
 
     it('a damaged or mismatched checkpoint gets a one-line error in Python', () => {

@@ -345,9 +345,9 @@ function zeroRuledOutRow(grad: number, row: number, cols: number): void {
 
 /**
  * A learned-variance row whose f32 gradient overflowed before its weight q(y|x) scaled it (a class
- * q all but rules out, whose decoder's log-variance drifted far below the data's): the same
- * gradient, −r·e^(−lv) for the means and ½(1 − r²·e^(−lv)) for the log-variances over the `rows` (e^(−lv) as the
- * kernel's exp, its argument clamped to [−87, 88]), with the weight folded in, in f64. Only rows
+ * q all but rules out, whose decoder's log-variance drifted far below the data's): the kernel's
+ * gradient, −r·e^(−lv) for the means and ½(1 − r²·e^(−lv)) for the log-variances, over `rows`
+ * (e^(−lv) as the kernel's exp, its argument clamped to [−87, 88]), with the weight folded in, in f64. Only rows
  * left non-finite are rewritten, so a finite step keeps its bits; a row whose weighted gradient is
  * still beyond f32 stays non-finite, and the guard refuses the step.
  */

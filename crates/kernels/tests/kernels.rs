@@ -157,7 +157,7 @@ fn losses_match_naive_and_stay_finite() {
     let mut probe = vec![f32::MAX; 64];
     probe[40] = f32::NAN;
     probe[50] = f32::INFINITY;
-    assert_eq!(loss::first_nonfinite::<Native>(&probe), Some(40), "the first of two, among values whose sum overflows");
+    assert_eq!(loss::first_nonfinite::<Native>(&probe), Some(40), "the first of two non-finite values, among the largest finite ones");
     for i in 0..6 {
         close(g[i] as f64, 2.0 * (p[i] - t[i]) as f64 / 6.0, 1e-6, 0.0, &format!("mse grad[{i}]"));
     }
