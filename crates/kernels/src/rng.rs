@@ -96,38 +96,43 @@ impl Xoshiro128ss {
     }
 
     /// Calls `f(i, a, b)` for i = 0, 2, 4, … < n with the polar method's pairs in order. The
-    /// accepted points of up to PAIRS pairs are drawn first and their logarithms taken after:
-    /// the draws consume the stream exactly as one pair at a time would, and the logarithms,
-    /// no longer behind a rejection branch each, overlap in the pipeline. The same bits.
+    /// accepted points of up to PAIRS pairs are drawn first and their factors √(−2 ln s / s)
+    /// taken after, lane-wise over the batch ([`mathf::ln64_each`]): the draws consume the stream
+    /// exactly as one pair at a time would, and the factors, no longer behind a rejection branch
+    /// each, run two to a vector. The same bits.
     fn each_normal_pair(&mut self, n: usize, mut f: impl FnMut(usize, f64, f64)) {
         const PAIRS: usize = 32;
-        let mut points = [(0f64, 0f64, 0f64); PAIRS];
+        let (mut u, mut v, mut s, mut factor) = ([0f64; PAIRS], [0f64; PAIRS], [0f64; PAIRS], [0f64; PAIRS]);
         let mut i = 0;
         while i < n {
             let count = PAIRS.min((n - i).div_ceil(2));
-            for p in points[..count].iter_mut() {
-                *p = self.polar_point();
+            // Every candidate is written and kept only if inside the disc: no branch to mispredict
+            // on the one in five that is not, and the stream read as a loop until one falls inside would read it.
+            let mut p = 0;
+            while p < count {
+                let (cu, cv) = self.disc_candidate();
+                let cs = cu * cu + cv * cv;
+                (u[p], v[p], s[p]) = (cu, cv, cs);
+                p += (cs < 1.0) as usize;
             }
-            for &(u, v, s) in &points[..count] {
-                let k = (-2.0 * mathf::ln64(s) / s).sqrt();
-                f(i, u * k, v * k);
+            mathf::ln64_each(&s[..count], &mut factor[..count]);
+            for (k, &s) in factor[..count].iter_mut().zip(&s[..count]) {
+                *k = (-2.0 * *k / s).sqrt();
+            }
+            for p in 0..count {
+                f(i, u[p] * factor[p], v[p] * factor[p]);
                 i += 2;
             }
         }
     }
 
-    /// A point (u, v) drawn uniformly in the unit disc, and s = u² + v².
-    #[inline]
-    fn polar_point(&mut self) -> (f64, f64, f64) {
-        loop {
-            // Centred on the 2^24 grid so that neither coordinate is ever exactly zero.
-            let u = ((self.next_u32() >> 8) as f64 + 0.5) * (2.0 / 16_777_216.0) - 1.0;
-            let v = ((self.next_u32() >> 8) as f64 + 0.5) * (2.0 / 16_777_216.0) - 1.0;
-            let s = u * u + v * v;
-            if s < 1.0 {
-                return (u, v, s);
-            }
-        }
+    /// A point (u, v) drawn uniformly in the square [−1, 1]², the polar method's candidate.
+    #[inline(always)]
+    fn disc_candidate(&mut self) -> (f64, f64) {
+        // Centred on the 2^24 grid so that neither coordinate is ever exactly zero.
+        let u = ((self.next_u32() >> 8) as f64 + 0.5) * (2.0 / 16_777_216.0) - 1.0;
+        let v = ((self.next_u32() >> 8) as f64 + 0.5) * (2.0 / 16_777_216.0) - 1.0;
+        (u, v)
     }
 
     /// p[i] ← 1 with probability p[i], else 0, in place: binary draws from probabilities (dynamic

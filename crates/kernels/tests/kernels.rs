@@ -549,6 +549,33 @@ fn ln64_dividing(x: f64) -> f64 {
 }
 
 #[test]
+fn ln64_each_gives_the_bits_of_ln64() {
+    use latentkit_kernels::mathf::{ln64, ln64_each};
+    let sqrt2 = std::f64::consts::SQRT_2;
+    let mut xs = vec![f64::MIN_POSITIVE, f64::MAX, 1.0, 2.0, 0.5, sqrt2, sqrt2 / 2.0, f64::EPSILON];
+    for x in [sqrt2, sqrt2 / 2.0, 1.0, 2.0 * sqrt2] {
+        let b = x.to_bits();
+        xs.extend((1..=8u64).flat_map(|d| [f64::from_bits(b - d), f64::from_bits(b + d)]));
+    }
+    let mut r = Xoshiro128ss::from_seed(11);
+    for _ in 0..100_000 {
+        // Every exponent of a normal f64, a random mantissa.
+        let bits = ((r.below(2046) as u64 + 1) << 52) | ((r.next_u32() as u64) << 20 | r.next_u32() as u64 >> 12);
+        xs.push(f64::from_bits(bits));
+        xs.push(((r.next_u32() >> 8) as f64 + 0.5) / 16_777_216.0);
+    }
+    // Odd lengths too: the vectorised loop's remainder.
+    for len in [xs.len(), 1, 3, 33] {
+        let mut got = vec![f64::NAN; len + 1];
+        ln64_each(&xs[..len], &mut got[..len]);
+        for (i, &x) in xs[..len].iter().enumerate() {
+            assert_eq!(got[i].to_bits(), ln64(x).to_bits(), "ln64_each of {len}: value {i}, ln({x:e}) = {}, ln64 {}", got[i], ln64(x));
+        }
+        assert!(got[len].is_nan(), "ln64_each of {len} wrote past its end");
+    }
+}
+
+#[test]
 fn normals_batched_give_the_bits_of_one_polar_pair_at_a_time() {
     use latentkit_kernels::mathf::ln64;
     let mut r = Xoshiro128ss::from_seed(5);
