@@ -100,8 +100,9 @@ pub fn weight_norm_backward(l: Units, v: &[f32], g: &[f32], norms: &[f32], dw: &
             }
             for e in 0..l.len {
                 let at = l.at(u0, e);
-                for (j, o) in dv[at..at + n].iter_mut().enumerate() {
-                    *o += scale[j] * (dw[at + j] - along[j] * v[at + j]);
+                let lanes = dv[at..at + n].iter_mut().zip(&dw[at..at + n]).zip(&v[at..at + n]).zip(&scale[..n]).zip(&along[..n]);
+                for ((((o, &d), &x), &k), &a) in lanes {
+                    *o += k * (d - a * x);
                 }
             }
         }
