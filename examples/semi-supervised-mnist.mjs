@@ -29,7 +29,7 @@
 // The reported error is the final model's: the test set chooses nothing. A draw whose training
 // diverges (a step with a non-finite loss or gradient, which the models refuse) stops there and is scored with
 // the weights before that step; the JSON's `diverged` says where, and the run goes on to the next.
-//   node examples/semi-supervised-mnist.mjs [--methods scratch,pretrained,m1m2,ssgan] [--draws 1,2,3] [--m1-minutes 15] [--m1-epochs N] [--m1-kl-warmup 0 (epochs)] [--m1-hidden 500] [--m1-activation softplus]
+//   node examples/semi-supervised-mnist.mjs [--methods scratch,pretrained,m1m2,ssgan] [--draws 1,2,3] [--m1-minutes 15] [--m1-epochs N] [--m1-kl-warmup 0 (epochs)] [--m1-hidden 500] [--m1-activation softplus] [--m1-likelihood bernoulli | gaussian:V]
 //     [--m2-alpha 0.1] [--m2-lr 2e-3] [--m2-init-std 1e-3 (0: the stacks' own init)] [--m2-hidden 300] [--m2-activation softplus] [--m2-ema-decay 0.9999] [--minutes 55] [--epochs 3000] [--ssgan-ema-decay 0]
 //     [--pretrain-epochs 30] [--data DIR (an IDX folder: train-/t10k-images-idx3-ubyte, -labels-idx1-ubyte; `npm run data:fashion-mnist` writes Fashion-MNIST as one)] [--train N] [--test N] [--threads N]
 import { LatentkitError, Rng, SemiSupervisedGAN, SemiSupervisedVAE, VAE, columnStats, mlp, semiSupervisedGan, stacks, threads } from 'latentkit';
@@ -47,7 +47,7 @@ const M1_BATCH = 100;
 /** The GAN's discriminator average: none by default (see above). */
 const SSGAN_EMA_DECAY = 0;
 /** M1+M2's settings unless told otherwise (the command line's flags of the same names): as described above. */
-const M1M2 = { m1Minutes: 15, m1Epochs: 1000, m1KlWarmup: 0, m1Hidden: 500, m1Activation: 'softplus', m2Alpha: 0.1, m2Lr: 2e-3, m2InitStd: 1e-3, m2Hidden: 300, m2Activation: 'softplus', m2EmaDecay: 0.9999 };
+const M1M2 = { m1Minutes: 15, m1Epochs: 1000, m1KlWarmup: 0, m1Hidden: 500, m1Activation: 'softplus', m1Likelihood: 'bernoulli', m2Alpha: 0.1, m2Lr: 2e-3, m2InitStd: 1e-3, m2Hidden: 300, m2Activation: 'softplus', m2EmaDecay: 0.9999 };
 /** `options` over M1M2, an option left undefined keeping its default. */
 const m1m2Settings = (options) => ({ ...M1M2, ...Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) });
 
@@ -163,16 +163,24 @@ function drawWeights(networks, std, seed) {
   rng.dispose();
 }
 
+/** M1's p(x|z) from --m1-likelihood: `bernoulli`, or `gaussian:V`, a Gaussian of fixed variance V per pixel. */
+function m1LikelihoodOf(text) {
+  if (text === 'bernoulli') return 'bernoulli';
+  const variance = /^gaussian:(.+)$/.exec(text)?.[1];
+  if (variance === undefined || !(Number(variance) > 0 && Number.isFinite(Number(variance)))) throw new Error(`--m1-likelihood must be bernoulli or gaussian:V with a variance V > 0, got ${text}`);
+  return { type: 'gaussian', variance: Number(variance) };
+}
+
 /** M1+M2 on one draw: M1 for `m1Minutes` (or `m1Epochs`), M2 on the latent dimensions it uses for the rest of `minutes` (or `epochs`). */
 export function runM1M2({ train, test, split: { labelled, unlabelled }, classes, draw, minutes, epochs, log, ...settings }) {
-  const { m1Minutes, m1Epochs, m1KlWarmup, m1Hidden, m1Activation, m2Alpha, m2Lr, m2InitStd, m2Hidden, m2Activation, m2EmaDecay } = m1m2Settings(settings);
+  const { m1Minutes, m1Epochs, m1KlWarmup, m1Hidden, m1Activation, m1Likelihood, m2Alpha, m2Lr, m2InitStd, m2Hidden, m2Activation, m2EmaDecay } = m1m2Settings(settings);
   if (!(m2InitStd >= 0)) throw new Error(`--m2-init-std must be ≥ 0 (0 keeps the stacks' own init), got ${m2InitStd}`);
   const d = train.x.shape[1];
   const t0 = performance.now();
   const elapsed = () => (performance.now() - t0) / 60_000;
   const encoder = mlp([d, m1Hidden, m1Hidden, 2 * M1_LATENT], { activation: m1Activation, seed: 100 * draw + 10 });
   const decoder = mlp([M1_LATENT, m1Hidden, m1Hidden, d], { activation: m1Activation, seed: 100 * draw + 11 });
-  const m1 = new VAE({ encoder, decoder, likelihood: 'bernoulli', klWarmup: m1KlWarmup * Math.ceil(train.x.shape[0] / M1_BATCH), optimizer: { type: 'adam', lr: 1e-3 }, seed: 100 * draw + 12 });
+  const m1 = new VAE({ encoder, decoder, likelihood: m1LikelihoodOf(m1Likelihood), klWarmup: m1KlWarmup * Math.ceil(train.x.shape[0] / M1_BATCH), optimizer: { type: 'adam', lr: 1e-3 }, seed: 100 * draw + 12 });
   let m1Done = 0;
   while (m1Done < m1Epochs && elapsed() < m1Minutes) {
     const h = m1.fit(train.x, { epochs: 1, batchSize: M1_BATCH });
@@ -323,7 +331,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   const result = runSemiSupervised({
     methods: methodsFlag >= 0 ? process.argv[methodsFlag + 1].split(',') : undefined,
     draws: argList('draws', [1, 2, 3]), minutes: argFlag('minutes', 55), epochs: argFlag('epochs', 3000), ssganEmaDecay: argFlag('ssgan-ema-decay', SSGAN_EMA_DECAY), pretrainEpochs: argFlag('pretrain-epochs', 30),
-    m1Minutes: argFlag('m1-minutes', M1M2.m1Minutes), m1Epochs: argFlag('m1-epochs', M1M2.m1Epochs), m1KlWarmup: argFlag('m1-kl-warmup', M1M2.m1KlWarmup), m1Hidden: argFlag('m1-hidden', M1M2.m1Hidden), m1Activation: argText('m1-activation', M1M2.m1Activation),
+    m1Minutes: argFlag('m1-minutes', M1M2.m1Minutes), m1Epochs: argFlag('m1-epochs', M1M2.m1Epochs), m1KlWarmup: argFlag('m1-kl-warmup', M1M2.m1KlWarmup), m1Hidden: argFlag('m1-hidden', M1M2.m1Hidden), m1Activation: argText('m1-activation', M1M2.m1Activation), m1Likelihood: argText('m1-likelihood', M1M2.m1Likelihood),
     m2Alpha: argFlag('m2-alpha', M1M2.m2Alpha), m2Lr: argFlag('m2-lr', M1M2.m2Lr), m2InitStd: argFlag('m2-init-std', M1M2.m2InitStd), m2Hidden: argFlag('m2-hidden', M1M2.m2Hidden), m2Activation: argText('m2-activation', M1M2.m2Activation), m2EmaDecay: argFlag('m2-ema-decay', M1M2.m2EmaDecay),
     data: dataFlag >= 0 ? process.argv[dataFlag + 1] : undefined, trainRows: argFlag('train', undefined), testRows: argFlag('test', undefined),
   });
