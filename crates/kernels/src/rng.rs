@@ -106,11 +106,11 @@ impl Xoshiro128ss {
         let mut i = 0;
         while i < n {
             let count = PAIRS.min((n - i).div_ceil(2));
-            // Every candidate is written and kept only if inside the disc: no branch to mispredict
-            // on the one in five that is not, and the stream read as a loop until one falls inside would read it.
+            // Every candidate is written, and kept only if inside the disc: no branch to mispredict
+            // on the one in five that falls outside, and the stream read as before.
             let mut p = 0;
             while p < count {
-                let (cu, cv) = self.disc_candidate();
+                let (cu, cv) = self.polar_candidate();
                 let cs = cu * cu + cv * cv;
                 (u[p], v[p], s[p]) = (cu, cv, cs);
                 p += (cs < 1.0) as usize;
@@ -128,7 +128,7 @@ impl Xoshiro128ss {
 
     /// A point (u, v) drawn uniformly in the square [−1, 1]², the polar method's candidate.
     #[inline(always)]
-    fn disc_candidate(&mut self) -> (f64, f64) {
+    fn polar_candidate(&mut self) -> (f64, f64) {
         // Centred on the 2^24 grid so that neither coordinate is ever exactly zero.
         let u = ((self.next_u32() >> 8) as f64 + 0.5) * (2.0 / 16_777_216.0) - 1.0;
         let v = ((self.next_u32() >> 8) as f64 + 0.5) * (2.0 / 16_777_216.0) - 1.0;
