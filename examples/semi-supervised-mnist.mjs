@@ -171,10 +171,16 @@ function m1LikelihoodOf(text) {
   return { type: 'gaussian', variance: Number(variance) };
 }
 
+/** The errors bad M1+M2 settings get: runSemiSupervised calls it before any method trains. */
+function checkM1M2Settings({ m1Likelihood, m2InitStd }) {
+  m1LikelihoodOf(m1Likelihood);
+  if (!(m2InitStd >= 0)) throw new Error(`--m2-init-std must be ≥ 0 (0 keeps the stacks' own init), got ${m2InitStd}`);
+}
+
 /** M1+M2 on one draw: M1 for `m1Minutes` (or `m1Epochs`), M2 on the latent dimensions it uses for the rest of `minutes` (or `epochs`). */
 export function runM1M2({ train, test, split: { labelled, unlabelled }, classes, draw, minutes, epochs, log, ...settings }) {
   const { m1Minutes, m1Epochs, m1KlWarmup, m1Hidden, m1Activation, m1Likelihood, m2Alpha, m2Lr, m2InitStd, m2Hidden, m2Activation, m2EmaDecay } = m1m2Settings(settings);
-  if (!(m2InitStd >= 0)) throw new Error(`--m2-init-std must be ≥ 0 (0 keeps the stacks' own init), got ${m2InitStd}`);
+  checkM1M2Settings({ m1Likelihood, m2InitStd });
   const d = train.x.shape[1];
   const t0 = performance.now();
   const elapsed = () => (performance.now() - t0) / 60_000;
@@ -297,6 +303,7 @@ function runPretrainingRecipe({ train, test, split: { labelled, unlabelled }, cl
 export function runSemiSupervised({ methods = METHODS, draws = [1, 2, 3], minutes = 55, epochs = 3000, ssganEmaDecay = SSGAN_EMA_DECAY, pretrainEpochs = 30, data, trainRows, testRows, log = console.log, ...m1m2Options } = {}) {
   const m1m2 = m1m2Settings(m1m2Options);
   for (const m of methods) if (!METHODS.includes(m)) throw new Error(`--methods: unknown method ${JSON.stringify(m)} (expected ${METHODS.join(', ')})`);
+  if (methods.includes('m1m2')) checkM1M2Settings(m1m2);
   const train = loadMnist('train', { limit: trainRows, ...(data && { dir: data }) });
   const test = loadMnist('test', { limit: testRows, ...(data && { dir: data }) });
   const classes = Math.max(...train.labels) + 1;
