@@ -125,24 +125,8 @@ export class SemiSupervisedVAE extends SemiSupervisedModel<SemiSupervisedVaeStep
     // Unlabelled rows: every class at once, each (row, class) weighted by q(y|x).
     const latentU = this.own(new GaussianLatent(L, this.rng, () => 1, { weights: () => this.klWeights.block.ptr, kl: (rows) => this.klRows.reserve(2 * rows).ptr }));
     const reconU: LossUnit = {
+      ...likelihoodLoss(lik.kind, lik.logVar, () => this.targetU.block.ptr, d, (rows) => this.nllRows.reserve(2 * rows).ptr, () => 1, () => this.qWeights.block.ptr),
       name: 'the unlabelled rows\' reconstruction, weighted by q(y|x)',
-      apply: (out, rows, cols, grad) => {
-        const sums = this.nllRows.reserve(2 * rows).ptr;
-        kernels.likelihood_nll_rows(lik.kind, this.targetU.block.ptr, out, rows, d, lik.logVar, grad, 1, sums);
-        kernels.scale_rows(grad, rows, cols, this.qWeights.block.ptr);
-        const f64 = new Float64Array(heap.memoryBuffer, sums, rows);
-        const w = heap.f32;
-        const at = this.qWeights.block.index;
-        let total = 0;
-        for (let i = 0; i < rows; i++) {
-          if (w[at + i]! !== 0) total += w[at + i]! * f64[i]!;
-          else zeroRuledOutRow(grad, i, cols);
-        }
-        if (lik.kind === LIKELIHOOD['gaussian-learned'] && kernels.find_nonfinite(grad, rows * cols) >= 0) {
-          reweighOverflowedRows(grad, out, this.targetU.block.ptr, this.qWeights.block.ptr, rows, d);
-        }
-        return total / rows;
-      },
     };
     const classify: LossUnit = {
       name: 'the labelled rows\' classification',
@@ -330,43 +314,6 @@ export class SemiSupervisedVAE extends SemiSupervisedModel<SemiSupervisedVaeStep
     const loss = trainingStep(this.plan, m);
     this.stepCount++;
     return { iteration: this.stepCount, loss, ...this.parts, labelled: this.parts.labelled + this.labelledKl() };
-  }
-}
-
-/**
- * A (row, class) pair that q(y|x) rules out exactly (its weight is 0 in f32) adds nothing to the
- * loss, so nothing to the gradient: its gradient row is zeroed rather than multiplied by 0. The
- * decoder of such a pair gets no training signal and can drift to a log-variance of −116, where
- * the unweighted gradient overflows f32 and 0 · Inf would be NaN (M2 on Fashion-MNIST).
- */
-function zeroRuledOutRow(grad: number, row: number, cols: number): void {
-  kernels.fill(grad + row * cols * 4, cols, 0);
-}
-
-/**
- * A learned-variance row whose f32 gradient overflowed before its weight q(y|x) scaled it (a class
- * q all but rules out, whose decoder's log-variance drifted far below the data's): the kernel's
- * gradient, −r·e^(−lv) for the means and ½(1 − r²·e^(−lv)) for the log-variances, over `rows`
- * (e^(−lv) as the kernel's exp, its argument clamped to [−87, 88]), with the weight folded in, in f64. Only rows
- * left non-finite are rewritten, so a finite step keeps its bits; a row whose weighted gradient is
- * still beyond f32 stays non-finite, and the guard refuses the step.
- */
-function reweighOverflowedRows(grad: number, out: number, target: number, weights: number, rows: number, d: number): void {
-  const f32 = heap.f32;
-  const cols = 2 * d;
-  for (let i = 0; i < rows; i++) {
-    const g = (grad >>> 2) + i * cols;
-    if (kernels.find_nonfinite(grad + i * cols * 4, cols) < 0) continue;
-    // The kernel's gradient is a mean over the rows (its scale 1/rows), then scaled by the weight.
-    const w = f32[(weights >>> 2) + i]! / rows;
-    const o = (out >>> 2) + i * cols;
-    const x = (target >>> 2) + i * d;
-    for (let j = 0; j < d; j++) {
-      const r = f32[x + j]! - f32[o + j]!;
-      const inverseVariance = Math.exp(Math.min(88, Math.max(-87, -f32[o + d + j]!)));
-      f32[g + j] = -r * inverseVariance * w;
-      f32[g + d + j] = 0.5 * (1 - r * r * inverseVariance) * w;
-    }
   }
 }
 

@@ -39,18 +39,33 @@ export function targetLoss(name: LossName, target: () => number, where: string):
  * the features), for the likelihood `kind` (LIKELIHOOD) with log-variance `logVar` when fixed.
  * Threads share the rows; each row's term lands in f64 at `rowSums(rows)` (a byte offset, 8-byte
  * aligned) and is added here in row order, as the one-call kernel adds them: the same bits.
- * A `weight` other than 1 scales the term and its gradient.
+ * A `weight` other than 1 scales the term and its gradient. `rowWeights`, when given, is the byte
+ * offset of one f32 weight per row (M2's q(y|x) over its (row, class) pairs): each row's term and
+ * gradient count that many times, and a row of weight 0 adds nothing even where its own term is
+ * not finite. The row sums stay unweighted (M2 reads them for q(y|x)'s gradient).
  */
-export function likelihoodLoss(kind: number, logVar: number, target: () => number, features: number, rowSums: (rows: number) => number, weight: () => number = () => 1): LossUnit {
+export function likelihoodLoss(
+  kind: number, logVar: number, target: () => number, features: number, rowSums: (rows: number) => number, weight: () => number = () => 1,
+  rowWeights: () => number = () => 0,
+): LossUnit {
   return {
     name: 'negative log-likelihood',
     apply(out, rows, _cols, grad) {
       const sums = rowSums(rows);
       const w = weight();
-      kernels.likelihood_nll_rows(kind, target(), out, rows, features, logVar, grad, w, sums);
+      const weights = rowWeights();
+      kernels.likelihood_nll_rows(kind, target(), out, rows, features, logVar, grad, w, weights, sums);
       const f64 = new Float64Array(heap.memoryBuffer, sums, rows);
       let total = 0;
-      for (let r = 0; r < rows; r++) total += f64[r]!;
+      if (weights === 0) {
+        for (let r = 0; r < rows; r++) total += f64[r]!;
+      } else {
+        const f32 = heap.f32;
+        for (let r = 0; r < rows; r++) {
+          const q = f32[(weights >>> 2) + r]!;
+          if (q !== 0) total += q * f64[r]!;
+        }
+      }
       return (w * total) / rows;
     },
   };

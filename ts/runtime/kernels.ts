@@ -173,7 +173,6 @@ export const KERNELS = {
     export: 'lk_gan_classes', args: ['pred:ptr', 'rows:usize', 'cols:usize', 'real:u32', 'grad:ptr', 'weight:f32'], returns: 'f64',
     trace: (a) => `${a.real ? 'real' : 'generated'} ${rows(a.rows!, a.cols!)}`,
   },
-  scale_rows: { export: 'lk_scale_rows', args: ['x:ptr', 'rows:usize', 'cols:usize', 'weights:ptr'], trace: (a) => rows(a.rows!, a.cols!) },
   column_means: { export: 'lk_column_means', args: ['x:ptr', 'rows:usize', 'cols:usize', 'out:ptr'], trace: (a) => rows(a.rows!, a.cols!) },
   feature_matching: {
     export: 'lk_feature_matching', args: ['features:ptr', 'rows:usize', 'cols:usize', 'target:ptr', 'grad:ptr', 'weight:f32'], returns: 'f64',
@@ -197,7 +196,7 @@ export const KERNELS = {
   },
   likelihood_nll_rows: {
     export: 'lk_likelihood_nll_rows_columns',
-    args: ['kind:u32', 'x:ptr', 'out:ptr', 'rows:usize', 'd:usize', 'logVar:f32', 'grad:ptr', 'weight:f32', 'sums:ptr'],
+    args: ['kind:u32', 'x:ptr', 'out:ptr', 'rows:usize', 'd:usize', 'logVar:f32', 'grad:ptr', 'weight:f32', 'rowWeights:ptr', 'sums:ptr'],
     // Rows are independent; each feature costs an exponential and a logarithm, so parts pay
     // from a quarter of importance_log_weights' threshold.
     split: { kind: 'columns', over: 'rows', align: 1, work: ['rows', 'd'], minWork: 1 << 14 },

@@ -211,17 +211,57 @@ pub fn nll<V: F32x4>(kind: Likelihood, x: &[f32], out: &[f32], d: usize, log_var
     weight as f64 * sum / rows as f64
 }
 
-/// The reconstruction term of some rows of a batch, for threads to share: −log p(x_r | out_r) of
-/// each row into `sums` (nats, f64) and, with `grad`, its gradient scaled by `g_scale`. With
-/// g_scale = weight / rows, and weight · (Σ_r sums[r], added in row order) / rows, a batch split
+/// The reconstruction term of some rows of a batch of `batch_rows`, for threads to share:
+/// −log p(x_r | out_r) of each row into `sums` (nats, f64) and, with `grad`, its gradient scaled by
+/// weight / batch_rows. weight · (Σ_r sums[r], added in row order) / batch_rows over a batch split
 /// into parts at any rows gives `nll`'s bits.
-pub fn nll_rows<V: F32x4>(kind: Likelihood, x: &[f32], out: &[f32], d: usize, log_var: f32, mut grad: Option<&mut [f32]>, g_scale: f32, sums: &mut [f64]) {
+///
+/// With `row_weights` (one w_r per row: q(y|x) for M2's unlabelled (row, class) pairs) each row's
+/// gradient is w_r · its f32 gradient; `sums` stay each row's own term, for the caller to weigh (M2
+/// needs them unweighted for q(y|x)'s own gradient as well). A row with w_r = 0 gets a zero gradient
+/// row, even where its own is not finite (a class q rules out exactly can drift to a log-variance
+/// of −116, and 0 · Inf is NaN). A learned-variance row whose f32 gradient overflowed before w_r
+/// scaled it (w_r subnormal) is taken again in f64 with w_r folded in (`learned_gradient_f64`); if
+/// it is still beyond f32 it stays non-finite for the caller's guard.
+pub fn nll_rows<V: F32x4>(
+    kind: Likelihood, x: &[f32], out: &[f32], d: usize, log_var: f32, mut grad: Option<&mut [f32]>, weight: f32, batch_rows: usize, row_weights: Option<&[f32]>,
+    sums: &mut [f64],
+) {
     let rows = sums.len();
     let w = output_width(kind, d);
-    assert!(d > 0 && x.len() == rows * d && out.len() == rows * w && grad.as_deref().map_or(true, |g| g.len() == rows * w));
+    assert!(d > 0 && rows <= batch_rows && x.len() == rows * d && out.len() == rows * w && grad.as_deref().map_or(true, |g| g.len() == rows * w));
+    assert!(row_weights.map_or(true, |q| q.len() == rows));
+    let g_scale = weight / batch_rows as f32;
     for (r, sum) in sums.iter_mut().enumerate() {
-        let g = grad.as_deref_mut().map(|g| &mut g[r * w..(r + 1) * w]);
-        *sum = nll_row::<V>(kind, &x[r * d..(r + 1) * d], &out[r * w..(r + 1) * w], log_var, g, g_scale);
+        let (xr, outr) = (&x[r * d..(r + 1) * d], &out[r * w..(r + 1) * w]);
+        let mut g = grad.as_deref_mut().map(|g| &mut g[r * w..(r + 1) * w]);
+        *sum = nll_row::<V>(kind, xr, outr, log_var, g.as_deref_mut(), g_scale);
+        let (Some(g), Some(q)) = (g, row_weights.map(|q| q[r])) else { continue };
+        if q == 0.0 {
+            g.fill(0.0);
+            continue;
+        }
+        for v in g.iter_mut() {
+            *v *= q;
+        }
+        if kind == Likelihood::GaussianLearned && g.iter().any(|v| !v.is_finite()) {
+            learned_gradient_f64(xr, outr, weight as f64 * q as f64 / batch_rows as f64, g);
+        }
+    }
+}
+
+/// A learned-variance row's gradient with its scale folded in before the f32 rounding:
+/// ∂/∂mean = −r·e^(−lv)·scale and ∂/∂lv = ½(1 − r²·e^(−lv))·scale with r = x − mean, in f64, and
+/// e^(−lv)'s argument clamped to [−87, 88] as mathf::exp clamps it.
+fn learned_gradient_f64(x: &[f32], out: &[f32], scale: f64, g: &mut [f32]) {
+    let d = x.len();
+    let (mean, lv) = out.split_at(d);
+    let (gm, glv) = g.split_at_mut(d);
+    for j in 0..d {
+        let r = x[j] as f64 - mean[j] as f64;
+        let inverse_variance = (-(lv[j] as f64)).clamp(-87.0, 88.0).exp();
+        gm[j] = (-r * inverse_variance * scale) as f32;
+        glv[j] = (0.5 * (1.0 - r * r * inverse_variance) * scale) as f32;
     }
 }
 

@@ -242,15 +242,6 @@ pub fn feature_matching(features: &[f32], cols: usize, target: &[f32], grad: &mu
     weight as f64 * total / cols as f64
 }
 
-/// x[r, ·] ← w_r · x[r, ·] for rows of `cols` values: a loss gradient weighted per row.
-pub fn scale_rows(x: &mut [f32], cols: usize, weights: &[f32]) {
-    for (row, &w) in x.chunks_exact_mut(cols).zip(weights) {
-        for v in row {
-            *v *= w;
-        }
-    }
-}
-
 /// L1 penalty on activations h: returns Σ|h| and adds `scale`·sign(h) to dh
 /// (∂(scale·Σ|h|)/∂h, with sign(0) = 0).
 pub fn l1_penalty(h: &[f32], dh: &mut [f32], scale: f32) -> f64 {

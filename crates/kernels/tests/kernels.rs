@@ -396,7 +396,7 @@ fn likelihood_rows_by_parts_give_the_whole_batchs_bits() {
                 let mut sums = vec![f64::NAN; rows];
                 for r in ranges(rows, &cuts).into_iter().rev() {
                     let part = &mut g[r.start * w..r.end * w];
-                    gaussian::nll_rows::<Native>(kind, &x[r.start * d..r.end * d], &out[r.start * w..r.end * w], d, -0.3, Some(part), weight / rows as f32, &mut sums[r.clone()]);
+                    gaussian::nll_rows::<Native>(kind, &x[r.start * d..r.end * d], &out[r.start * w..r.end * w], d, -0.3, Some(part), weight, rows, None, &mut sums[r.clone()]);
                 }
                 let total = weight as f64 * sums.iter().fold(0.0f64, |a, &v| a + v) / rows as f64;
                 assert_eq!(total.to_bits(), whole.to_bits(), "{kind:?} rows {rows} d {d} cuts {cuts:?}: {total} vs {whole}");
@@ -518,13 +518,79 @@ fn kl_rows_weighs_each_row_and_gives_kls_bits_with_equal_weights() {
 }
 
 #[test]
-fn scale_rows_multiplies_each_row_by_its_weight() {
-    let mut x = values(12, 34);
-    let before = x.clone();
-    loss::scale_rows(&mut x, 4, &[2.0, 0.0, -0.5]);
-    for i in 0..12 {
-        let want = before[i] * [2.0f32, 0.0, -0.5][i / 4];
-        assert_eq!(x[i].to_bits(), want.to_bits(), "value {i} of [3, 4]: got {}, want {want}", x[i]);
+fn weighted_likelihood_rows_weigh_each_gradient_row_and_a_zero_weight_row_gets_zeros() {
+    use latentkit_kernels::gaussian::{self, Likelihood};
+    let guard = 4;
+    for kind in [Likelihood::Bernoulli, Likelihood::GaussianFixed, Likelihood::GaussianLearned] {
+        for &(rows, d) in &[(1, 3), (7, 4), (9, 257)] {
+            let w = gaussian::output_width(kind, d);
+            let x: Vec<f32> = values(rows * d, 41).iter().map(|v| if kind == Likelihood::Bernoulli { (*v > 0.0) as u8 as f32 } else { *v }).collect();
+            let mut out: Vec<f32> = values(rows * w, 42).iter().map(|v| 4.0 * v).collect();
+            // Every third row weighs 0, and its output is NaN: its gradient must be zeros.
+            let q: Vec<f32> = (0..rows).map(|r| if r % 3 == 2 { 0.0 } else { 0.1 + r as f32 / 8.0 }).collect();
+            for r in (0..rows).filter(|r| r % 3 == 2) {
+                out[r * w] = f32::NAN;
+            }
+            let weight = 0.75f32;
+            let mut plain_g = vec![f32::NAN; rows * w];
+            let mut plain = vec![f64::NAN; rows];
+            gaussian::nll_rows::<Native>(kind, &x, &out, d, -0.3, Some(&mut plain_g), weight, rows, None, &mut plain);
+            for cuts in [vec![], vec![rows / 2], vec![2, 5, rows - 1]] {
+                let mut g = vec![f32::NAN; rows * w + guard];
+                let mut sums = vec![f64::NAN; rows];
+                for r in ranges(rows, &cuts).into_iter().rev() {
+                    let part = &mut g[r.start * w..r.end * w];
+                    gaussian::nll_rows::<Native>(kind, &x[r.start * d..r.end * d], &out[r.start * w..r.end * w], d, -0.3, Some(part), weight, rows, Some(&q[r.clone()]), &mut sums[r.clone()]);
+                }
+                for r in 0..rows {
+                    // The sums stay each row's own term: the caller weighs them.
+                    assert_eq!(sums[r].to_bits(), plain[r].to_bits(), "{kind:?} rows {rows} d {d} cuts {cuts:?}: sum of row {r} (weight {}) {} vs {}", q[r], sums[r], plain[r]);
+                    for j in 0..w {
+                        let want = if q[r] == 0.0 { 0.0 } else { plain_g[r * w + j] * q[r] };
+                        let got = g[r * w + j];
+                        assert_eq!(got.to_bits(), want.to_bits(), "{kind:?} rows {rows} d {d} cuts {cuts:?}: gradient [{r}, {j}] (weight {}) {got} vs {want}", q[r]);
+                    }
+                }
+                assert!(g[rows * w..].iter().all(|v| v.is_nan()), "{kind:?} rows {rows} d {d}: a write past the gradient");
+            }
+        }
+    }
+}
+
+#[test]
+fn a_learned_variance_row_whose_gradient_overflows_before_its_weight_is_taken_in_f64() {
+    use latentkit_kernels::gaussian::{self, Likelihood};
+    // As M2 met on Fashion-MNIST: q(y|x) subnormal, a log-variance of −204 and a mean 398 from x.
+    // r·e^88 overflows f32; r·e^88·q does not.
+    let (rows, d) = (3, 5);
+    let x = values(rows * d, 43);
+    let mut out: Vec<f32> = values(rows * 2 * d, 44);
+    for j in 0..d {
+        out[d + 2 * d + j] = -204.0; // row 1's log-variances
+        out[2 * d + j] = x[d + j] - 398.0 * (1.0 + j as f32 / 10.0); // row 1's means
+    }
+    let q = [0.5f32, 2.8e-44 / 10.0, 0.25];
+    let weight = 1.0f32;
+    let mut g = vec![f32::NAN; rows * 2 * d];
+    let mut sums = vec![f64::NAN; rows];
+    gaussian::nll_rows::<Native>(Likelihood::GaussianLearned, &x, &out, d, 0.0, Some(&mut g), weight, rows, Some(&q), &mut sums);
+    let mut plain = vec![f32::NAN; rows * 2 * d];
+    gaussian::nll_rows::<Native>(Likelihood::GaussianLearned, &x, &out, d, 0.0, Some(&mut plain), weight, rows, None, &mut vec![0.0; rows]);
+    assert!(plain[2 * d..4 * d].iter().any(|v| !v.is_finite()), "the unweighted row must overflow for this test to mean anything");
+    for r in 0..rows {
+        for j in 0..2 * d {
+            let i = r * 2 * d + j;
+            let want = if r == 1 {
+                let (rr, lv) = (x[r * d + j % d] as f64 - out[r * 2 * d + j % d] as f64, out[r * 2 * d + d + j % d] as f64);
+                let e = (-lv).min(88.0).exp();
+                let s = q[r] as f64 / rows as f64;
+                (if j < d { -rr * e * s } else { 0.5 * (1.0 - rr * rr * e) * s }) as f32
+            } else {
+                plain[i] * q[r]
+            };
+            assert!(g[i].is_finite(), "gradient [{r}, {j}] {} not finite", g[i]);
+            assert_eq!(g[i].to_bits(), want.to_bits(), "gradient [{r}, {j}] of [{rows}, {}]: {} vs {want}", 2 * d, g[i]);
+        }
     }
 }
 

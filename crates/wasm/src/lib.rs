@@ -280,12 +280,6 @@ pub unsafe extern "C" fn lk_gan_classes(pred: *const f32, rows: usize, cols: usi
     loss::gan_classes(s(pred, rows * cols), cols, real != 0, sm(grad, rows * cols), weight)
 }
 
-/// x[r, ·] ← weights[r] · x[r, ·] (loss::scale_rows).
-#[no_mangle]
-pub unsafe extern "C" fn lk_scale_rows(x: *mut f32, rows: usize, cols: usize, weights: *const f32) {
-    loss::scale_rows(sm(x, rows * cols), cols, s(weights, rows));
-}
-
 /// out[0..cols] ← the column means of x (rows × cols).
 #[no_mangle]
 pub unsafe extern "C" fn lk_column_means(x: *const f32, rows: usize, cols: usize, out: *mut f32) {
@@ -444,11 +438,13 @@ pub unsafe extern "C" fn lk_likelihood_nll(kind: u32, x: *const f32, out: *const
 /// Rows r0..r1 of the reconstruction term over `rows` rows: −log p(x_r | out_r) into sums[r] (f64)
 /// and, into a non-null `grad`, its gradient scaled by weight / rows, as lk_likelihood_nll
 /// computes them; the caller adds sums[0..rows] in row order and scales by weight / rows, which
-/// gives lk_likelihood_nll's bits on any split. `pack` and `pack_a` are unused: the signature is
+/// gives lk_likelihood_nll's bits on any split. A non-null `row_weights` (rows f32) weighs each
+/// row's term and gradient (gaussian::nll_rows). `pack` and `pack_a` are unused: the signature is
 /// the pool's column-split one.
 #[no_mangle]
 pub unsafe extern "C" fn lk_likelihood_nll_rows_columns(
-    kind: u32, x: *const f32, out: *const f32, rows: usize, d: usize, log_var: f32, grad: *mut f32, weight: f32, sums: *mut f64, r0: usize, r1: usize, _pack: *mut f32, _pack_a: u32,
+    kind: u32, x: *const f32, out: *const f32, rows: usize, d: usize, log_var: f32, grad: *mut f32, weight: f32, row_weights: *const f32, sums: *mut f64, r0: usize, r1: usize,
+    _pack: *mut f32, _pack_a: u32,
 ) {
     let kind = code(Likelihood::from_code(kind));
     assert!(r0 <= r1 && r1 <= rows);
@@ -458,7 +454,8 @@ pub unsafe extern "C" fn lk_likelihood_nll_rows_columns(
     }
     let w = gaussian::output_width(kind, d);
     let g = if grad.is_null() { None } else { Some(sm(grad.add(r0 * w), n * w)) };
-    gaussian::nll_rows::<Native>(kind, s(x.add(r0 * d), n * d), s(out.add(r0 * w), n * w), d, log_var, g, weight / rows as f32, from_raw_parts_mut(sums.add(r0), n));
+    let q = if row_weights.is_null() { None } else { Some(s(row_weights.add(r0), n)) };
+    gaussian::nll_rows::<Native>(kind, s(x.add(r0 * d), n * d), s(out.add(r0 * w), n * w), d, log_var, g, weight, rows, q, from_raw_parts_mut(sums.add(r0), n));
 }
 
 /// Samples r0..r1 of Burda et al.'s log importance weights, of `rows` samples in all, `per_input`
