@@ -439,7 +439,7 @@ pub unsafe extern "C" fn lk_likelihood_nll(kind: u32, x: *const f32, out: *const
 /// and, into a non-null `grad`, its gradient scaled by weight / rows, as lk_likelihood_nll
 /// computes them; the caller adds sums[0..rows] in row order and scales by weight / rows, which
 /// gives lk_likelihood_nll's bits on any split. A non-null `row_weights` (rows f32) weighs each
-/// row's term and gradient (gaussian::nll_rows). `pack` and `pack_a` are unused: the signature is
+/// row's gradient; the sums stay unweighted, for the caller to weigh (gaussian::nll_rows). `pack` and `pack_a` are unused: the signature is
 /// the pool's column-split one.
 #[no_mangle]
 pub unsafe extern "C" fn lk_likelihood_nll_rows_columns(
