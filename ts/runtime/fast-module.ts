@@ -1,5 +1,5 @@
 // The fast tier's module, in a chunk of its own that setPrecision('fast') imports on demand, so
 // the main bundle carries one module, not two.
-import fastBase64 from '../../wasm/latentkit-fast.wasm';
+import fastEmbedded from '../../wasm/latentkit-fast.wasm';
 
-export default fastBase64;
+export default fastEmbedded;
