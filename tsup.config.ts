@@ -5,10 +5,11 @@ import { defineConfig } from 'tsup';
 import { adler32 } from './ts/runtime/adler32.js';
 
 /**
- * `import embedded from '….wasm'`: the module deflated (raw DEFLATE, level 9), then base64, with its
- * length and the Adler-32 of the deflated bytes, which ts/runtime/wasm.ts checks and inflates. esbuild's base64 loader embedded the bytes as they are,
- * and gzip wins back only a part of base64's third more from text that encodes uncompressed code:
- * the exact tier's module was 57.8 KB of the page's gzip, deflated first it is 42.6 KB.
+ * `import embedded from '….wasm'`: the module deflated (raw DEFLATE, level 9), then base64, with
+ * its length and the Adler-32 of the deflated bytes, which ts/runtime/wasm.ts checks and inflates.
+ * esbuild's base64 loader embedded the bytes as they are, and gzip wins back only a part of
+ * base64's third more from text that encodes uncompressed code: the exact tier's module was
+ * 57.8 KB of the page's gzip, deflated first it is 42.6 KB.
  */
 const deflatedWasm: Plugin = {
   name: 'deflated-wasm',

@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { memoryStats } from '../dist/index.js';
-import { embeddedModule, embeddedModules, inflateInJs, nativeInflate } from '../dist/internal.js';
+import { embeddedModule, embeddedModules, inflateInJs, nativeInflate, streamInflate } from '../dist/internal.js';
 // @ts-expect-error plain .mjs helper shared with the build script
 import { rustSourceHash } from '../scripts/source-hash.mjs';
 
@@ -87,29 +87,32 @@ describe('the committed WebAssembly module', () => {
     expect(memoryStats().wasmBytes).toBe(wasm.length);
   });
 
-  it('both embedded modules unpack to the committed bytes with the runtime\'s zlib and with tiny-inflate (the browsers\' path)', async () => {
+  it('both embedded modules unpack to the committed bytes with zlib, DecompressionStream (browsers) and tiny-inflate (older engines), and refuse damaged ones', async () => {
     const modules = await embeddedModules();
-    const native = nativeInflate();
-    expect(native, 'Node 20.16+ offers node:zlib through process.getBuiltinModule').not.toBeNull();
+    const inflaters = { zlib: nativeInflate(), DecompressionStream: streamInflate(), 'tiny-inflate': inflateInJs };
+    expect(inflaters.zlib, 'Node 20.16+ offers node:zlib through process.getBuiltinModule').not.toBeNull();
+    expect(inflaters.DecompressionStream, 'Node 20.12+ has DecompressionStream with raw DEFLATE').not.toBeNull();
     for (const [tier, embedded] of Object.entries(modules)) {
       const sha256 = meta.modules[tier].sha256;
-      for (const [how, inflate] of [['zlib', native!], ['tiny-inflate', inflateInJs]] as const) {
-        const bytes = embeddedModule(embedded, inflate);
+      for (const [how, inflate] of Object.entries(inflaters)) {
+        const bytes = await embeddedModule(embedded, inflate!);
         expect(bytes.buffer.byteLength, `${tier} via ${how}: the bytes own their buffer`).toBe(bytes.byteLength);
         expect(createHash('sha256').update(bytes).digest('hex'), `${tier} tier unpacked by ${how}`).toBe(sha256);
       }
       // Damaged: cut in half, or one byte changed. tiny-inflate alone would never return from
-      // either; zlib stops at the end of its input (a changed byte it may not notice: raw DEFLATE
-      // has no checksum, and the bytes it gives then fail to compile).
+      // either; zlib and DecompressionStream stop at the end of their input (a changed byte they
+      // may not notice: raw DEFLATE has no checksum, and the bytes they give then fail to compile).
       const deflated = Buffer.from(embedded.deflated, 'base64');
       const flipped = Buffer.from(deflated);
       flipped[flipped.length >> 1]! ^= 0x10;
       const damaged = (bytes: Buffer) => ({ ...embedded, deflated: bytes.toString('base64') });
       const half = damaged(deflated.subarray(0, deflated.length >> 1));
-      expect(() => embeddedModule(half, native!), `${tier}: half its bytes, zlib`).toThrow(/embedded WebAssembly module is damaged \(zlib: .*\): reinstall/);
+      await expect(embeddedModule(half, inflaters.zlib!), `${tier}: half its bytes, zlib`).rejects.toThrow(/embedded WebAssembly module is damaged \(zlib: .*\): reinstall/);
+      await expect(embeddedModule(half, inflaters.DecompressionStream!), `${tier}: half its bytes, DecompressionStream`).rejects.toThrow(/embedded WebAssembly module is damaged \(DecompressionStream: .*\): reinstall/);
       for (const [what, e] of [['half its bytes', half], ['a byte changed', damaged(flipped)]] as const) {
-        expect(() => embeddedModule(e, inflateInJs), `${tier}: ${what}, tiny-inflate`).toThrow(/embedded WebAssembly module is damaged \(the Adler-32 of its \d+ deflated bytes is \d+, built as \d+\): reinstall/);
+        await expect(embeddedModule(e, inflateInJs), `${tier}: ${what}, tiny-inflate`).rejects.toThrow(/embedded WebAssembly module is damaged \(the Adler-32 of its \d+ deflated bytes is \d+, built as \d+\): reinstall/);
       }
     }
   });
+;
 });

@@ -7,6 +7,6 @@
 export { kernels } from './runtime/dispatch.js';
 export { KERNELS } from './runtime/kernels.js';
 export { ACTIVATION, GEMM_LAYOUT, INIT, LIKELIHOOD, LOSS, PACK_A } from './runtime/codes.js';
-export { embeddedModule, embeddedModules, inflateInJs, nativeInflate, wasmExports } from './runtime/wasm.js';
+export { embeddedModule, embeddedModules, inflateInJs, nativeInflate, streamInflate, wasmExports } from './runtime/wasm.js';
 export { heap, Block } from './runtime/memory.js';
 export { partBound, partCount, pool } from './runtime/threads.js';

@@ -21,7 +21,7 @@ let pending: Promise<Precision> = Promise.resolve('exact');
 /** Why this engine cannot run the fast tier, or null where it can (said once on the console). */
 async function fastUnavailable(): Promise<string | null> {
   if (fastRefused !== null || fastBytes !== null) return fastRefused;
-  const bytes = embeddedModule((await import('./fast-module.js')).default);
+  const bytes = await embeddedModule((await import('./fast-module.js')).default);
   if (!WebAssembly.validate(bytes)) {
     fastRefused = 'this engine cannot compile WebAssembly relaxed SIMD (Node 20 compiles it only with --experimental-wasm-relaxed-simd; Deno and Chromium-based browsers have it by default)';
     console.warn(`latentkit: staying on the exact tier: ${fastRefused}.`);

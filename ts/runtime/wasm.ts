@@ -34,25 +34,13 @@ function decodeBase64(s: string): Uint8Array {
 type Embedded = { length: number; adler32: number; deflated: string };
 
 /** The embedded form's deflated bytes → the module's `length` bytes, or an error. */
-export type Inflate = (deflated: Uint8Array, embedded: Embedded) => Uint8Array;
-
-/**
- * tiny-inflate, in JavaScript (1.5 KB gzip, where fflate's tables took 14 ms of a cold start to
- * build). It has no bounds checks: a damaged stream can take it past its input's end into a loop
- * that never ends, so the deflated bytes' Adler-32 is checked first.
- */
-export const inflateInJs: Inflate = (deflated, embedded) => {
-  const sum = adler32(deflated);
-  if (sum !== embedded.adler32) throw damaged(`the Adler-32 of its ${deflated.length} deflated bytes is ${sum}, built as ${embedded.adler32}`);
-  return tinyInflate(deflated, new Uint8Array(embedded.length));
-};
+export type Inflate = (deflated: Uint8Array, embedded: Embedded) => Uint8Array | Promise<Uint8Array>;
 
 /**
  * The runtime's own zlib where it offers one (Node ≥ 20.16 and Deno, through
  * process.getBuiltinModule, which bundlers do not follow), else null: it inflates the exact module
- * in about 1 ms where tiny-inflate takes 10–13 in a new Node process, and stops at the end of a
- * damaged stream with an error of its own. Browsers have only DecompressionStream, which is
- * asynchronous and took 30 ms in Node, its streams loading on first use.
+ * in about 1 ms, where DecompressionStream took 30 in a new Node process (its streams loading on
+ * first use), and stops at the end of a damaged stream with an error of its own.
  */
 export function nativeInflate(): Inflate | null {
   const process = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }).process;
@@ -67,13 +55,42 @@ export function nativeInflate(): Inflate | null {
   };
 }
 
+/** The engine's DecompressionStream where it takes raw DEFLATE (Chrome ≥ 103, Firefox ≥ 113, Safari ≥ 16.4), else null. */
+export function streamInflate(): Inflate | null {
+  const DS = (globalThis as { DecompressionStream?: new (format: string) => TransformStream<Uint8Array, Uint8Array> }).DecompressionStream;
+  try {
+    if (!DS) return null;
+    new DS('deflate-raw');
+  } catch {
+    return null;
+  }
+  return async (deflated) => {
+    try {
+      return new Uint8Array(await new Response(new Blob([deflated as Uint8Array<ArrayBuffer>]).stream().pipeThrough(new DS('deflate-raw'))).arrayBuffer());
+    } catch (e) {
+      throw damaged(`DecompressionStream: ${(e as Error).message}`);
+    }
+  };
+}
+
+/**
+ * tiny-inflate, in JavaScript (1.5 KB gzip), for engines with neither: fflate's tables took 14 ms
+ * of a cold start to build. It has no bounds checks: a damaged stream can take it past its input's
+ * end into a loop that never ends, so the deflated bytes' Adler-32 is checked first.
+ */
+export const inflateInJs: Inflate = (deflated, embedded) => {
+  const sum = adler32(deflated);
+  if (sum !== embedded.adler32) throw damaged(`the Adler-32 of its ${deflated.length} deflated bytes is ${sum}, built as ${embedded.adler32}`);
+  return tinyInflate(deflated, new Uint8Array(embedded.length));
+};
+
 function damaged(what: string): LatentkitError {
   return new LatentkitError(`the embedded WebAssembly module is damaged (${what}): reinstall latentkit`);
 }
 
 /** A module's bytes from its embedded form (see ts/wasm.d.ts), in an ArrayBuffer of their own. */
-export function embeddedModule(embedded: Embedded, inflate: Inflate = nativeInflate() ?? inflateInJs): Uint8Array<ArrayBuffer> {
-  const inflated = inflate(decodeBase64(embedded.deflated), embedded);
+export async function embeddedModule(embedded: Embedded, inflate: Inflate = nativeInflate() ?? streamInflate() ?? inflateInJs): Promise<Uint8Array<ArrayBuffer>> {
+  const inflated = await inflate(decodeBase64(embedded.deflated), embedded);
   if (inflated.byteLength !== embedded.length) throw damaged(`it inflated to ${inflated.byteLength} bytes, not ${embedded.length}`);
   const bytes = new Uint8Array(embedded.length);
   bytes.set(inflated);
@@ -81,7 +98,7 @@ export function embeddedModule(embedded: Embedded, inflate: Inflate = nativeInfl
 }
 
 /** The exact tier's module, embedded. */
-export const exactBytes = embeddedModule(exactEmbedded);
+export const exactBytes = await embeddedModule(exactEmbedded);
 
 /** Both tiers' embedded forms, for the test that unpacks them with each inflater. */
 export const embeddedModules = async (): Promise<Record<Precision, Embedded>> => ({ exact: exactEmbedded, fast: (await import('./fast-module.js')).default });
