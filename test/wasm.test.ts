@@ -114,5 +114,4 @@ describe('the committed WebAssembly module', () => {
       }
     }
   });
-;
 });
